@@ -1,0 +1,148 @@
+"""Borrowers: a struct of numpy arrays, and a Mesa agent that reads and writes one row.
+
+References:
+    DESIGN.md, "Agents: Borrower" and behaviour sketches; CALIBRATION.md, "Borrowers".
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from lendsim.agents.rules import demand, income
+from lendsim.simulation.params import BorrowerParams, MacroParams
+
+RISK_SEGMENTS = ("prime", "near_prime", "subprime")
+
+
+class BorrowerPopulation:
+    """All borrowers' state, one array per attribute (length ``n``).
+
+    Attributes:
+        base_income: RMB/month, log-normal across borrowers, scaled by city tier.
+        tier: city tier index (0 = tier 1).
+        risk: latent risk type, standard normal (higher = riskier); never observed directly.
+        risk_segment: 0 prime, 1 near-prime, 2 subprime (terciles of ``risk``), for reporting.
+        is_employed, income (RMB this month), cash (RMB), need (RMB, this month's spending need).
+        trust: trust in online lenders, 0..1.
+        is_bureau_covered: visible to lenders through the credit bureau; a borrower is covered
+            when ``bureau_u < regulator.data_sharing``, so raising coverage only adds borrowers.
+        months_since_default: months since the last default (large = never).
+    """
+
+    NEVER = 10_000
+
+    def __init__(self, p: BorrowerParams, macro: MacroParams, rng: np.random.Generator,
+                 tier: np.ndarray | None = None):
+        n = p.n
+        self.p = p
+        self.n = n
+        shares = np.asarray(p.tier_shares)
+        self.tier = (tier if tier is not None
+                     else rng.choice(len(shares), size=n, p=shares / shares.sum()))
+        mult = np.asarray(p.tier_income)[self.tier]
+        self.base_income = p.income_median * mult * np.exp(p.income_dispersion
+                                                           * rng.standard_normal(n))
+        self.risk = rng.standard_normal(n)
+        self.risk_segment = np.digitize(self.risk, np.quantile(self.risk, [1 / 3, 2 / 3]))
+        # job-loss hazard loading with mean one: exp(g z) / E[exp(g z)], z ~ N(0, 1)
+        g = p.risk_job_loss
+        self.job_loss_loading = np.exp(g * self.risk - 0.5 * g * g)
+        self.is_employed = rng.random(n) >= macro.unemployment_rate
+        self.income = self.base_income.copy()
+        self.cash = self.base_income * rng.random(n) * p.initial_cash_months
+        self.need = np.zeros(n)
+        self.trust = rng.beta(5.0, 2.0, n)
+        self.bureau_u = rng.random(n)
+        self.months_since_default = np.full(n, self.NEVER, dtype=np.int32)
+
+    # -- decisions (vectorised) -------------------------------------------------------------
+    def update_employment(self, unemployment_target: float, job_finding_rate: float,
+                          rng: np.random.Generator) -> None:
+        """Employment transitions for the month (two-state Markov chain)."""
+        p_eu = income.job_loss_prob(unemployment_target, job_finding_rate,
+                                    self.job_loss_loading)
+        self.is_employed = income.employment_step(self.is_employed, p_eu, job_finding_rate,
+                                                  rng.random(self.n))
+
+    def receive_income(self, income_loss: float, rng: np.random.Generator) -> None:
+        self.income = income.monthly_income(
+            self.base_income, self.is_employed, rng.standard_normal(self.n),
+            self.p.income_volatility, self.p.benefit_share, income_loss)
+        self.cash += self.income
+
+    def spending_needs(self, demand_level: float, rng: np.random.Generator) -> None:
+        p = self.p
+        self.need = demand.spending_need(
+            self.base_income, self.risk, rng.standard_normal(self.n), rng.random(self.n),
+            rng.standard_normal(self.n), essential_share=p.essential_share,
+            discretionary_share=p.discretionary_share, volatility=p.need_volatility,
+            risk_spending=p.risk_spending, demand_level=demand_level,
+            shock_prob=p.expense_shock_prob, shock_size=p.expense_shock_size)
+
+    def spend(self, due: np.ndarray) -> np.ndarray:
+        """Spend on needs what is left after this month's instalments; returns consumption."""
+        consumption = np.minimum(self.need, np.maximum(self.cash - due, 0.0))
+        self.cash -= consumption
+        return consumption
+
+    def is_in_default(self) -> np.ndarray:
+        """Defaulted within the last 12 months (what contacts notice)."""
+        return self.months_since_default < 12
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        return {"borrower_id": np.arange(self.n), "tier": self.tier, "risk": self.risk,
+                "risk_segment": self.risk_segment, "base_income": self.base_income,
+                "income": self.income, "cash": self.cash, "is_employed": self.is_employed,
+                "trust": self.trust, "months_since_default": self.months_since_default}
+
+
+class Borrower(mesa.Agent):
+    """One borrower as a Mesa agent: a view of row ``idx`` of the model's population.
+
+    Reading or setting ``borrower.cash`` reads or writes ``model.population.cash[idx]``, so a
+    researcher can inspect or change one borrower, and Mesa's AgentSet tools work
+    (``model.agents_by_type[Borrower].select(lambda b: b.debt > 0).agg("cash", np.mean)``).
+    The monthly rules run on the whole population at once; ``step`` does nothing.
+    """
+
+    def __init__(self, model, idx: int):
+        super().__init__(model)
+        self.idx = int(idx)
+
+    def _get(name):  # noqa: N805  (property factory)
+        def getter(self):
+            return getattr(self.model.population, name)[self.idx].item()
+
+        def setter(self, value):
+            getattr(self.model.population, name)[self.idx] = value
+
+        return property(getter, setter, doc=f"population.{name}[idx]")
+
+    base_income = _get("base_income")
+    income = _get("income")
+    cash = _get("cash")
+    risk = _get("risk")
+    risk_segment = _get("risk_segment")
+    trust = _get("trust")
+    is_employed = _get("is_employed")
+    tier = _get("tier")
+    months_since_default = _get("months_since_default")
+    del _get
+
+    @property
+    def debt(self) -> float:
+        """Total owed to all lenders, RMB."""
+        return float(self.model.borrower_debt()[self.idx])
+
+    @property
+    def n_lenders(self) -> int:
+        return int(self.model.borrower_lenders()[self.idx])
+
+    @property
+    def loans(self):
+        """This borrower's open loans as a pandas DataFrame."""
+        return self.model.loans_frame(borrower_idx=self.idx)
+
+    def step(self) -> None:
+        """No-op: borrowers' rules run vectorised in MarketModel.step."""

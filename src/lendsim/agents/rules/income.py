@@ -1,0 +1,49 @@
+"""Employment and income rules (pure array functions).
+
+References:
+    DESIGN.md, behaviour sketches "Employment" and "Income and demand".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def job_loss_prob(unemployment_target: float, job_finding_rate: float,
+                  risk_loading: np.ndarray | float = 0.0) -> np.ndarray | float:
+    """Monthly employed -> unemployed probability.
+
+    The two-state chain with job-finding rate ``p_UE`` has stationary unemployment
+    ``p_EU / (p_EU + p_UE)``; solving for ``u`` gives ``p_EU = u p_UE / (1 - u)``. A borrower's
+    latent risk scales the hazard by ``risk_loading`` (already ``exp(gamma z)/E[exp(gamma z)]``,
+    mean 1), so the population rate still follows ``u``.
+
+    Args:
+        unemployment_target: u_t, fraction.
+        job_finding_rate: p_UE, monthly probability.
+        risk_loading: per-borrower multiplier with mean 1.
+
+    Examples:
+        >>> round(job_loss_prob(0.05, 0.25), 6)
+        0.013158
+    """
+    p_eu = unemployment_target * job_finding_rate / (1.0 - unemployment_target)
+    return np.minimum(p_eu * risk_loading, 1.0)
+
+
+def employment_step(is_employed: np.ndarray, p_eu: np.ndarray | float, p_ue: float,
+                    u: np.ndarray) -> np.ndarray:
+    """Next month's employment given uniform draws ``u`` (one per borrower)."""
+    return np.where(is_employed, u >= p_eu, u < p_ue)
+
+
+def monthly_income(base_income: np.ndarray, is_employed: np.ndarray, z: np.ndarray,
+                   volatility: float, benefit_share: float, shock_loss: float) -> np.ndarray:
+    """Income this month, RMB.
+
+    Employed: ``base x exp(sigma z - sigma^2/2) x (1 - shock_loss)`` (mean-one log-normal shock);
+    unemployed: ``benefit_share x base``.
+    """
+    shock = np.exp(volatility * z - 0.5 * volatility * volatility)
+    return np.where(is_employed, base_income * shock * (1.0 - shock_loss),
+                    benefit_share * base_income)

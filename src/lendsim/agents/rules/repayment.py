@@ -1,0 +1,58 @@
+"""Repayment: what is due, who pays, strategic non-payment (pure array functions).
+
+References:
+    DESIGN.md, behaviour sketch "Ability and willingness to pay".
+    CALIBRATION.md: peer effect in default (Lien et al. 2023; Lu, Gu, Ye & Sheng 2012).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+
+def amount_due(balance: np.ndarray, instalment: np.ndarray, n_missed: np.ndarray,
+               months_left: np.ndarray) -> np.ndarray:
+    """This month's amount due on each performing loan, RMB.
+
+    The instalment plus any missed ones (arrears are caught up in full), and the whole balance
+    in the final month or once the balance is below that sum. ``balance`` already includes this
+    month's interest.
+    """
+    due = instalment * (1.0 + n_missed)
+    return np.where((months_left <= 1) | (balance <= due), balance, due)
+
+
+def strategic_default_prob(risk: np.ndarray, debt_to_income: np.ndarray,
+                           defaulted_contacts: np.ndarray, trust: np.ndarray, *, base: float,
+                           risk_coef: float, dti_coef: float, peer_coef: float,
+                           trust_coef: float) -> np.ndarray:
+    """Monthly probability of not paying although able to (willingness), fraction.
+
+    ``logistic(base + a risk + b DTI + c share_of_contacts_in_default + d (0.5 - trust))``.
+    """
+    return expit(base + risk_coef * risk + dti_coef * debt_to_income
+                 + peer_coef * defaulted_contacts + trust_coef * (0.5 - trust))
+
+
+def pay_in_order(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray) -> np.ndarray:
+    """Which loans a short-of-cash borrower pays: smallest due first, each in full, while the
+    cumulative total stays within the borrower's cash. Returns a mask over loans.
+
+    Args:
+        borrower_idx: borrower of each loan.
+        due: amount due on each loan.
+        cash: cash of every borrower (indexed by ``borrower_idx``).
+    """
+    n = len(due)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((due, borrower_idx))
+    b_sorted = borrower_idx[order]
+    cum = np.cumsum(due[order])
+    starts = np.r_[0, np.flatnonzero(np.diff(b_sorted)) + 1]
+    group_base = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, n]))
+    paid_sorted = (cum - group_base) <= cash[b_sorted] * (1 + 1e-12)
+    out = np.empty(n, dtype=bool)
+    out[order] = paid_sorted
+    return out

@@ -1,0 +1,86 @@
+"""Scoring, pricing, limits and capacity rationing (pure array functions).
+
+References:
+    DESIGN.md, behaviour sketch "Pricing and rationing": required APR = funding cost + expected
+    loss + operating cost + margin; above the regulator's cap the applicant is declined.
+    Bolen, Elliehausen & Miller (2023), Public Choice 197: caps ration the riskiest borrowers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def annuity_payment(principal: np.ndarray, annual_rate: np.ndarray,
+                    term_months: np.ndarray) -> np.ndarray:
+    """Level monthly instalment that repays ``principal`` over ``term_months``, RMB.
+
+    Examples:
+        >>> float(annuity_payment(np.array([1200.0]), np.array([0.0]), np.array([12]))[0])
+        100.0
+        >>> round(float(annuity_payment(np.array([1000.0]), np.array([0.12]),
+        ...                             np.array([12]))[0]), 4)
+        88.8488
+    """
+    r = np.asarray(annual_rate, dtype=float) / 12.0
+    t = np.asarray(term_months, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pay = principal * r / (1.0 - (1.0 + r) ** (-t))
+    return np.where(r > 0, pay, principal / t)
+
+
+def expected_loss_rate(pd_life: np.ndarray, lgd: float, term_months: np.ndarray) -> np.ndarray:
+    """Annualised expected loss, fraction of the average balance.
+
+    An amortising loan is outstanding (term + 1) / 2 months on average, so a lifetime loss of
+    ``pd x lgd`` of principal costs ``pd x lgd x 12 / ((term + 1) / 2)`` a year.
+    """
+    return pd_life * lgd * 24.0 / (np.asarray(term_months, dtype=float) + 1.0)
+
+
+def required_apr(pd_life: np.ndarray, *, funding_cost: np.ndarray, operating_cost: np.ndarray,
+                 margin: np.ndarray, lgd: float, term_months: np.ndarray) -> np.ndarray:
+    """All-in annual rate a platform must charge (fees included), fraction."""
+    return funding_cost + expected_loss_rate(pd_life, lgd, term_months) + operating_cost + margin
+
+
+def underwrite(pd_life: np.ndarray, apr: np.ndarray, cutoff: np.ndarray,
+               apr_cap: float) -> np.ndarray:
+    """Approve when the estimated PD is within the cut-off and the price is within the cap."""
+    return (pd_life <= cutoff) & (apr <= apr_cap)
+
+
+def credit_limit(request: np.ndarray, monthly_income: np.ndarray, own_debt: np.ndarray,
+                 visible_debt: np.ndarray, *, limit_income_multiple: np.ndarray,
+                 max_loan: float, max_debt_income: float) -> np.ndarray:
+    """Amount granted, RMB: the request within the platform's and the regulator's limits.
+
+    Platform: its own exposure to the borrower stays within ``limit_income_multiple x monthly
+    income``. Regulator: the debt the platform can see (its own, plus the bureau's when shared)
+    stays within ``max_loan`` and ``max_debt_income x annual income``.
+    """
+    own_room = limit_income_multiple * monthly_income - own_debt
+    reg_room = np.minimum(max_loan, max_debt_income * 12.0 * monthly_income) - visible_debt
+    return np.clip(np.minimum(request, np.minimum(own_room, reg_room)), 0.0, None)
+
+
+def allocate_capacity(platform_idx: np.ndarray, priority: np.ndarray, amount: np.ndarray,
+                      capacity: np.ndarray) -> np.ndarray:
+    """Which approved applications fit each platform's lending capacity this round.
+
+    Within a platform, applications are served in ascending ``priority`` (estimated PD: the
+    safest first); one is granted when the cumulative amount up to and including it is within
+    the platform's capacity. Returns a boolean mask in the input order.
+    """
+    n = len(amount)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((priority, platform_idx))
+    p_sorted = platform_idx[order]
+    cum = np.cumsum(amount[order])
+    starts = np.r_[0, np.flatnonzero(np.diff(p_sorted)) + 1]
+    group_base = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, n]))
+    fits = (cum - group_base) <= capacity[p_sorted] * (1 + 1e-12)
+    out = np.empty(n, dtype=bool)
+    out[order] = fits
+    return out

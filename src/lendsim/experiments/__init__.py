@@ -1,0 +1,1 @@
+"""Experiments: experiment files, expansion into runs, seeds and executors (to come)."""

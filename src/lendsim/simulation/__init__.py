@@ -1,0 +1,1 @@
+"""The model: MarketModel, the monthly cycle, parameters, networks, ledger, macro environment."""

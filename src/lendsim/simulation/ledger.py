@@ -1,0 +1,186 @@
+"""The loan book as arrays, and funding pools that split every loan between its funders.
+
+Each loan belongs to one funding *pool*: the loans a platform originated in one month share
+one split of funding between the platform (``platform_share``) and its partner banks
+(``bank_shares``; the row sums to 1 with the platform's share). A funder's holding of any loan
+is its share of the loan's balance, and losses are shared in the same proportion (joint
+lending). Flows (originations, interest, payments, charge-offs, recoveries) are summed per pool
+during a month and posted to the funders' balance sheets once, in the accounting phase.
+
+References:
+    DESIGN.md, "Funding" and "The monthly cycle"; CALIBRATION.md, joint lending (~2 % platform
+    share, ~98 % funded by ~100 partner banks).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+N_FEATURES = 8
+FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered", "fee_base")
+
+
+class LoanStatus(IntEnum):
+    """Life cycle of a loan. 30+ days past due = one missed month, 90+ = three."""
+
+    CURRENT = 0
+    DELINQUENT = 1  # one or two missed instalments
+    DEFAULTED = 2  # default_after_missed missed instalments; no more interest accrues
+    CHARGED_OFF = 3
+    REPAID = 4
+
+
+_FIELDS = {
+    "borrower_idx": np.int64, "platform_idx": np.int32, "pool_idx": np.int32,
+    "principal": np.float64, "balance": np.float64, "apr": np.float64,
+    "instalment": np.float64, "term": np.int16, "months_left": np.int16,
+    "n_missed": np.int16, "status": np.int8, "origination_step": np.int32,
+    "is_refinance": np.bool_,
+}
+
+
+class LoanBook:
+    """Struct of arrays, one row per loan; closed loans are dropped by :meth:`compact`.
+
+    Attributes mirror ``_FIELDS``; ``features`` (n, N_FEATURES) float32 keeps what the lender
+    saw at origination, so the loan can train the lender's scoring model when it matures.
+    """
+
+    def __init__(self, capacity: int = 1024):
+        self.n = 0
+        self._cap = capacity
+        for name, dt in _FIELDS.items():
+            setattr(self, "_" + name, np.zeros(capacity, dtype=dt))
+        self._features = np.zeros((capacity, N_FEATURES), dtype=np.float32)
+
+    def __getattr__(self, name):  # views of the used part: book.balance, book.status, ...
+        if name in _FIELDS or name == "features":
+            return self.__dict__["_" + name][: self.n]
+        raise AttributeError(name)
+
+    def _grow(self, extra: int) -> None:
+        need = self.n + extra
+        if need <= self._cap:
+            return
+        cap = max(need, 2 * self._cap)
+        for name in list(_FIELDS) + ["features"]:
+            old = self.__dict__["_" + name]
+            new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            self.__dict__["_" + name] = new
+        self._cap = cap
+
+    def add(self, *, borrower_idx, platform_idx, pool_idx, principal, apr, instalment, term,
+            step, is_refinance, features) -> None:
+        k = len(principal)
+        if k == 0:
+            return
+        self._grow(k)
+        s = slice(self.n, self.n + k)
+        d = self.__dict__
+        d["_borrower_idx"][s] = borrower_idx
+        d["_platform_idx"][s] = platform_idx
+        d["_pool_idx"][s] = pool_idx
+        d["_principal"][s] = principal
+        d["_balance"][s] = principal
+        d["_apr"][s] = apr
+        d["_instalment"][s] = instalment
+        d["_term"][s] = term
+        d["_months_left"][s] = term
+        d["_n_missed"][s] = 0
+        d["_status"][s] = LoanStatus.CURRENT
+        d["_origination_step"][s] = step
+        d["_is_refinance"][s] = is_refinance
+        d["_features"][s] = features
+        self.n += k
+
+    def is_open(self) -> np.ndarray:
+        """Loans still owed (current, delinquent or defaulted and not yet charged off)."""
+        return self.status <= LoanStatus.DEFAULTED
+
+    def compact(self) -> None:
+        """Drop closed loans (repaid or charged off); their flows are already posted."""
+        keep = np.flatnonzero(self.is_open())
+        m = len(keep)
+        d = self.__dict__
+        for name in list(_FIELDS) + ["features"]:
+            arr = d["_" + name]
+            arr[:m] = arr[keep]
+        self.n = m
+
+    def balance_by(self, key: np.ndarray, minlength: int, mask: np.ndarray | None = None
+                   ) -> np.ndarray:
+        """Sum of open balances grouped by an index array over loans."""
+        m = self.is_open() if mask is None else mask
+        return np.bincount(key[m], weights=self.balance[m], minlength=minlength)
+
+
+class FundingPools:
+    """Funding splits: pool -> (platform, platform share, bank shares); plus monthly flows."""
+
+    def __init__(self, n_banks: int, capacity: int = 256):
+        self.n = 0
+        self.n_banks = n_banks
+        self._platform_idx = np.zeros(capacity, dtype=np.int32)
+        self._platform_share = np.zeros(capacity)
+        self._bank_shares = np.zeros((capacity, n_banks))
+        self.flows = {k: np.zeros(capacity) for k in FLOW_KINDS}
+
+    @property
+    def platform_idx(self):
+        return self._platform_idx[: self.n]
+
+    @property
+    def platform_share(self):
+        return self._platform_share[: self.n]
+
+    @property
+    def bank_shares(self):
+        return self._bank_shares[: self.n]
+
+    def add(self, platform_idx: int, platform_share: float, bank_shares: np.ndarray) -> int:
+        """Register a split; ``platform_share + bank_shares.sum()`` must be 1."""
+        if self.n == len(self._platform_idx):
+            cap = 2 * self.n
+            self._platform_idx = np.resize(self._platform_idx, cap)
+            self._platform_share = np.resize(self._platform_share, cap)
+            bs = np.zeros((cap, self.n_banks))
+            bs[: self.n] = self._bank_shares
+            self._bank_shares = bs
+            for k in FLOW_KINDS:
+                f = np.zeros(cap)
+                f[: self.n] = self.flows[k][: self.n]
+                self.flows[k] = f
+        i = self.n
+        self._platform_idx[i] = platform_idx
+        self._platform_share[i] = platform_share
+        self._bank_shares[i] = bank_shares
+        self.n += 1
+        return i
+
+    def record(self, kind: str, pool_idx: np.ndarray, amount: np.ndarray) -> None:
+        """Add loan-level amounts to this month's flows of their pools."""
+        if len(pool_idx):
+            self.flows[kind][: self.n] += np.bincount(pool_idx, weights=amount,
+                                                      minlength=self.n)
+
+    def take_flows(self) -> dict[str, np.ndarray]:
+        """This month's flows per pool, and reset them."""
+        out = {k: v[: self.n].copy() for k, v in self.flows.items()}
+        for v in self.flows.values():
+            v[: self.n] = 0.0
+        return out
+
+    def split(self, per_pool: np.ndarray, n_platforms: int) -> tuple[np.ndarray, np.ndarray]:
+        """Split per-pool amounts into (per-platform own share, per-bank share)."""
+        plat = np.bincount(self.platform_idx, weights=per_pool * self.platform_share,
+                           minlength=n_platforms)
+        return plat, per_pool @ self.bank_shares
+
+    def bank_by_platform(self, per_pool: np.ndarray, n_platforms: int) -> np.ndarray:
+        """Banks' shares of per-pool amounts, grouped by platform: array (n_platforms, n_banks)."""
+        out = np.zeros((n_platforms, self.n_banks))
+        np.add.at(out, self.platform_idx, per_pool[:, None] * self.bank_shares)
+        return out

@@ -1,0 +1,763 @@
+"""MarketModel: the monthly cycle of an internet consumer-finance market.
+
+References:
+    DESIGN.md, "The monthly cycle"; CALIBRATION.md for the defaults.
+"""
+
+from __future__ import annotations
+
+import time
+
+import mesa
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.special import expit
+
+from lendsim.agents.banks import Bank
+from lendsim.agents.borrowers import RISK_SEGMENTS, Borrower, BorrowerPopulation
+from lendsim.agents.platforms import Platform
+from lendsim.agents.regulators import Regulator
+from lendsim.agents.rules import choice, repayment, underwriting
+from lendsim.errors import InvariantError
+from lendsim.simulation.ledger import N_FEATURES, FundingPools, LoanBook, LoanStatus
+from lendsim.simulation.macro import macro_state
+from lendsim.simulation.networks import neighbour_share, social_network
+from lendsim.simulation.params import PLATFORM_TYPES, Scenario
+
+PROVISION_DELINQUENT = 0.3  # allowance on 30+ loans, fraction of balance
+PROVISION_DEFAULTED = 0.8  # allowance on defaulted loans awaiting charge-off
+
+MODEL_COLUMNS = (
+    "step", "credit_outstanding", "originations", "approval_rate", "avg_apr", "delinquency_30",
+    "delinquency_90", "default_rate", "charge_offs", "n_platforms_active", "platform_failures",
+    "hhi", "bank_capital_ratio_min", "bank_failures", "borrowers_rationed",
+    "multi_lender_share", "lenders_per_borrower", "overindebted_share", "unemployment_rate",
+)
+
+
+class MarketModel(mesa.Model):
+    """An internet consumer-finance market: borrowers, platforms, banks and a regulator.
+
+    Args:
+        scenario: validated parameters (default: the shipped baseline scenario).
+        seed: overrides ``scenario.simulation.seed``; the model's only source of randomness is
+            ``self.rng``, seeded with it.
+        check_invariants: overrides ``scenario.simulation.check_invariants``; when true every
+            step asserts that balance sheets add up (raises :class:`InvariantError`).
+
+    Use ``model.step()`` for one month or ``model.run(steps)``; ``model.tables()`` returns the
+    outputs as pandas DataFrames.
+    """
+
+    def __init__(self, scenario: Scenario | None = None, *, seed: int | None = None,
+                 check_invariants: bool | None = None):
+        if scenario is None:
+            from lendsim.simulation.scenario import load_scenario
+            scenario = load_scenario()
+        seed = scenario.simulation.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.scenario = scenario
+        self.seed = seed
+        self.check = (scenario.simulation.check_invariants if check_invariants is None
+                      else check_invariants)
+        p = scenario
+        n = p.borrowers.n
+        self.n_borrowers = n
+        s = p.network.social
+        self.social = social_network(n, s.kind, s.mean_degree, self.rng, rewire_p=s.rewire_p,
+                                     edge_list=s.edge_list or None)
+        self.population = BorrowerPopulation(p.borrowers, p.macro, self.rng)
+        self.loans = LoanBook(capacity=max(1024, n))
+        self.pools = FundingPools(p.banks.n)
+        self.regulator = Regulator(self, p.regulator)
+        self.banks = self._create_banks()
+        self.platforms: list[Platform] = []
+        self.lines = np.zeros((p.banks.n, p.platforms.max_n))  # bank x platform, RMB
+        self._target_weight = np.zeros(p.platforms.max_n)
+        for kind in self._initial_types():
+            self._add_platform(kind, initial=True)
+        self.borrower_agents: dict[int, Borrower] = {}
+        if n <= p.simulation.agent_threshold:
+            for i in range(n):
+                self.borrower_agents[i] = Borrower(self, i)
+        self._default_keys = np.zeros(0, dtype=np.int64)  # borrower * max_n + platform
+        self._records: dict[str, list] = {"model": [], "platforms": [], "banks": [],
+                                          "events": [], "borrowers": []}
+        self._prev_equity = np.array([pl.equity for pl in self.platforms])
+        self._debt_state = None
+        self.macro = macro_state(p.macro, 1)
+        self.timings = {"setup_s": 0.0, "run_s": 0.0}
+
+    # ============================================================== the monthly cycle
+    def step(self) -> None:
+        """One month, in the order of DESIGN.md:
+
+        1. environment: macro state, benchmark rate, the regulator's cap in force;
+        2. income: employment transitions, income;
+        3. demand: spending needs and credit requests;
+        4. underwriting: borrowers apply in order of preference; platforms score, price, cap
+           and limit; funding is split with partner banks within lines and leverage; borrowers
+           spend;
+        5. repayment: interest, instalments due; shortfalls met by borrowing elsewhere (loan
+           stacking) or missed; strategic non-payment; delinquency and default;
+        6. accounting: charge-offs, loss sharing, fees, provisions, costs; failures;
+        7. platforms adapt: prices, cut-offs, retraining; exit and entry;
+        8. banks adapt funding lines;
+        9. the regulator supervises;
+        10. data collection.
+        """
+        self._month = _MonthStats(self.n_borrowers)
+        self._environment()
+        self._income()
+        self._demand()
+        self._underwriting()
+        self._repayment()
+        self._accounting()
+        self._platforms_adapt()
+        self._banks_adapt()
+        self._supervise()
+        self._collect()
+        if self.check:
+            self.check_invariants()
+
+    def run(self, steps: int | None = None, progress=None) -> MarketModel:
+        """Run ``steps`` months (default: ``scenario.simulation.steps``)."""
+        steps = self.scenario.simulation.steps if steps is None else steps
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            self.step()
+            if progress is not None:
+                progress(self)
+        self.timings["run_s"] += time.perf_counter() - t0
+        return self
+
+    # ------------------------------------------------------------------ 1. environment
+    def _environment(self) -> None:
+        self.macro = macro_state(self.scenario.macro, self.steps)
+        self.apr_cap = self.regulator.apr_cap(self.macro.benchmark_rate)
+        pol = self.regulator.policy
+        self.is_covered = self.population.bureau_u < pol.data_sharing
+
+    # ------------------------------------------------------------------ 2. income
+    def _income(self) -> None:
+        pop = self.population
+        pop.months_since_default = np.minimum(pop.months_since_default + 1, pop.NEVER)
+        pop.update_employment(self.macro.unemployment_target,
+                              self.scenario.macro.job_finding_rate, self.rng)
+        pop.receive_income(self.macro.income_loss, self.rng)
+
+    # ------------------------------------------------------------------ 3. demand
+    def _demand(self) -> None:
+        pop = self.population
+        pop.spending_needs(self.macro.demand_level, self.rng)
+        self._due_estimate = self._borrower_due_estimate()
+        from lendsim.agents.rules.demand import credit_demand
+
+        request = credit_demand(pop.need, pop.cash, self._due_estimate,
+                                self.scenario.borrowers.min_loan)
+        self._applicants = np.flatnonzero(request > 0)
+        self._request = request[self._applicants]
+
+    # ------------------------------------------------------------------ 4. underwriting
+    def _underwriting(self) -> None:
+        self._open_funding()
+        granted = self._apply(self._applicants, self._request,
+                              self.scenario.borrowers.max_applications, is_refinance=False)
+        self.population.cash[self._applicants] += granted
+        self._month.consumption = float(self.population.spend(self._due_estimate).sum())
+
+    # ------------------------------------------------------------------ 5. repayment
+    def _repayment(self) -> None:
+        bp = self.scenario.borrowers
+        pop, L = self.population, self.loans
+        idx = np.flatnonzero(L.status <= LoanStatus.DELINQUENT)
+        b = L.borrower_idx[idx]
+        interest = L.balance[idx] * L.apr[idx] / 12.0
+        L.balance[idx] += interest
+        self.pools.record("interest", L.pool_idx[idx], interest)
+        due = repayment.amount_due(L.balance[idx], L.instalment[idx], L.n_missed[idx],
+                                   L.months_left[idx])
+        # willingness: strategic non-payment and walking away from failed lenders
+        debt = self.borrower_debt()
+        dti = debt / (12.0 * pop.base_income)
+        peer = neighbour_share(self.social, pop.is_in_default())
+        p_str = repayment.strategic_default_prob(
+            pop.risk, dti, peer, pop.trust, base=bp.strategic_base, risk_coef=bp.strategic_risk,
+            dti_coef=bp.strategic_dti, peer_coef=bp.peer_effect, trust_coef=bp.strategic_trust)
+        strategic = self.rng.random(self.n_borrowers) < p_str
+        failed = ~self._platform_array("is_active", bool)[L.platform_idx[idx]]
+        walk = failed & (self.rng.random(len(idx)) < bp.failed_lender_nonpayment)
+        payable = ~strategic[b] & ~walk
+        owed = np.bincount(b[payable], weights=due[payable], minlength=self.n_borrowers)
+        # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
+        short = owed - pop.cash
+        refi = np.flatnonzero(short > 0)
+        if len(refi):
+            self._debt_state = None  # the book changed since the last lookup
+            ask = np.maximum(short[refi], bp.min_loan)
+            got = self._apply(refi, ask, bp.max_applications_distressed, is_refinance=True)
+            pop.cash[refi] += got
+        full = pop.cash[b] >= owed[b] * (1 - 1e-12)
+        paid = payable & full
+        part = np.flatnonzero(payable & ~full)
+        if len(part):
+            paid[part] = repayment.pay_in_order(b[part], due[part], pop.cash)
+        pop.cash -= np.bincount(b[paid], weights=due[paid], minlength=self.n_borrowers)
+        np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
+        self._settle_loans(idx, paid, due)
+
+    def _settle_loans(self, idx: np.ndarray, paid: np.ndarray, due: np.ndarray) -> None:
+        """Apply this month's payments and misses to the loans ``idx``."""
+        L, pp = self.loans, self.scenario.platforms
+        pi, mi = idx[paid], idx[~paid]
+        L.balance[pi] -= due[paid]
+        L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0
+        self.pools.record("paid", L.pool_idx[pi], due[paid])
+        L.n_missed[pi] = 0
+        L.status[pi] = LoanStatus.CURRENT
+        L.n_missed[mi] += 1
+        L.status[mi] = LoanStatus.DELINQUENT
+        L.months_left[idx] = np.maximum(L.months_left[idx] - 1, 0)
+        repaid = pi[L.balance[pi] <= 0.0]
+        L.status[repaid] = LoanStatus.REPAID
+        defaulted = mi[L.n_missed[mi] >= pp.default_after_missed]
+        L.status[defaulted] = LoanStatus.DEFAULTED
+        self._learn(repaid, 0)
+        self._learn(defaulted, 1)
+        db = L.borrower_idx[defaulted]
+        newly = np.unique(db[self.population.months_since_default[db] > 0])
+        self.population.months_since_default[db] = 0
+        self._month.new_defaults = len(newly)
+        keys = db * self.scenario.platforms.max_n + L.platform_idx[defaulted]
+        self._default_keys = np.union1d(self._default_keys, keys)
+
+    def _learn(self, loans: np.ndarray, label: int) -> None:
+        """Matured loans train their lender's scoring model."""
+        if not len(loans):
+            return
+        plat = self.loans.platform_idx[loans]
+        feats = self.loans.features[loans]
+        order = np.argsort(plat, kind="stable")
+        plat, loans_f = plat[order], feats[order]
+        cuts = np.flatnonzero(np.diff(plat)) + 1
+        for p_idx, X in zip(plat[np.r_[0, cuts]], np.split(loans_f, cuts)):
+            self.platforms[p_idx].learn(X, np.full(len(X), label, dtype=np.int8))
+
+    # ------------------------------------------------------------------ 6. accounting
+    def _accounting(self) -> None:
+        self._charge_off()
+        self._post_flows()
+        self._servicing_fees()
+        self._provisions()
+        self._costs_and_bank_income()
+        for pl in self.platforms:
+            pl.settle_cash()
+            if pl.is_active and pl.equity <= 0:
+                pl.fail(self.steps)
+                self._month.platform_failures += 1
+                self._event("platform_failure", "platform", pl.idx, pl.loans_held,
+                            f"{pl.kind}: equity exhausted")
+        for bk in self.banks:
+            bk.settle_cash()
+            if not bk.is_failed and bk.equity <= 0:
+                bk.fail(self.steps)
+                self._month.bank_failures += 1
+                self._event("bank_failure", "bank", bk.idx, bk.joint_loans + bk.other_loans,
+                            "equity exhausted")
+
+    def _charge_off(self) -> None:
+        L, pp = self.loans, self.scenario.platforms
+        old = np.flatnonzero(L.status == LoanStatus.DEFAULTED)
+        L.n_missed[old] += 1
+        co = old[L.n_missed[old] >= pp.chargeoff_after_missed]
+        bal = L.balance[co].copy()
+        live = self._platform_array("is_active", bool)[L.platform_idx[co]]
+        rec = bal * pp.recovery_rate * np.where(live, 1.0, pp.resolver_recovery)
+        self.pools.record("charged_off", L.pool_idx[co], bal)
+        self.pools.record("recovered", L.pool_idx[co], rec)
+        L.balance[co] = 0.0
+        L.status[co] = LoanStatus.CHARGED_OFF
+        self._month.charge_offs = float(bal.sum())
+
+    def _post_flows(self) -> None:
+        """Post the month's per-pool flows to each funder's balance sheet, in proportion."""
+        flows = self.pools.take_flows()
+        P = len(self.platforms)
+        per = {k: self.pools.split(v, P) for k, v in flows.items() if k != "fee_base"}
+        self._month.originations = float(flows["originated"].sum())
+        self._month.net_income_plat = np.zeros(P)
+        for side, agents in ((0, self.platforms), (1, self.banks)):
+            o, i, pd_, co, rc = (per[k][side] for k in ("originated", "interest", "paid",
+                                                       "charged_off", "recovered"))
+            for a in agents:
+                j = a.idx
+                loans = a.loans_held if side == 0 else a.joint_loans
+                loans += o[j] + i[j] - pd_[j] - co[j]
+                if side == 0:
+                    a.loans_held = loans
+                else:
+                    a.joint_loans = loans
+                a.cash += pd_[j] + rc[j] - o[j]
+                a.equity += i[j] - (co[j] - rc[j])
+        self._month.losses_platforms = float((per["charged_off"][0]
+                                              - per["recovered"][0]).sum())
+        self._month.losses_banks = float((per["charged_off"][1] - per["recovered"][1]).sum())
+
+    def _pool_balances(self, statuses: tuple[int, ...]) -> np.ndarray:
+        L = self.loans
+        m = np.isin(L.status, statuses)
+        return np.bincount(L.pool_idx[m], weights=L.balance[m], minlength=self.pools.n)
+
+    def _servicing_fees(self) -> None:
+        """Banks pay each platform a servicing fee on the performing balance they fund."""
+        perf = self._pool_balances((LoanStatus.CURRENT, LoanStatus.DELINQUENT))
+        by_pb = self.pools.bank_by_platform(perf, len(self.platforms))  # P x B
+        fee_rate = np.array([pl.tp.bank_fee for pl in self.platforms]) / 12.0
+        fees = by_pb * fee_rate[:, None]
+        for pl in self.platforms:
+            f = fees[pl.idx].sum()
+            pl.cash += f
+            pl.equity += f
+        for bk in self.banks:
+            f = fees[:, bk.idx].sum()
+            bk.cash -= f
+            bk.equity -= f
+
+    def _provisions(self) -> None:
+        reg = self.regulator.policy
+        target = (reg.provision_rate * self._pool_balances((LoanStatus.CURRENT,))
+                  + PROVISION_DELINQUENT * self._pool_balances((LoanStatus.DELINQUENT,))
+                  + PROVISION_DEFAULTED * self._pool_balances((LoanStatus.DEFAULTED,)))
+        plat, bank = self.pools.split(target, len(self.platforms))
+        for agents, tgt in ((self.platforms, plat), (self.banks, bank)):
+            for a in agents:
+                delta = tgt[a.idx] - a.allowance
+                a.allowance = tgt[a.idx]
+                a.equity -= delta
+
+    def _costs_and_bank_income(self) -> None:
+        pp, bp = self.scenario.platforms, self.scenario.banks
+        managed = self.loans.balance_by(self.loans.platform_idx, len(self.platforms))
+        bench = self.macro.benchmark_rate
+        for pl in self.platforms:
+            cost = (pl.tp.operating_cost / 12.0 * managed[pl.idx]
+                    + (pp.fixed_cost_share * pl.initial_equity if pl.is_active else 0.0)
+                    + (bench + pl.tp.funding_spread) / 12.0 * pl.debt)
+            pl.cash -= cost
+            pl.equity -= cost
+        for bk in self.banks:
+            income = (bp.other_loan_yield - bp.other_loan_loss) / 12.0 * bk.other_loans
+            cost = (bp.deposit_rate / 12.0 * bk.deposits
+                    + bp.operating_cost / 12.0 * (bk.other_loans + bk.joint_loans))
+            bk.cash += income - cost
+            bk.equity += income - cost
+            profit = bk.equity - bk._equity_start if hasattr(bk, "_equity_start") else 0.0
+            if profit > 0 and not bk.is_failed:
+                div = bp.payout_ratio * profit
+                bk.cash -= div
+                bk.equity -= div
+            bk._equity_start = bk.equity
+
+    # ------------------------------------------------------------------ 7. platforms adapt
+    def _platforms_adapt(self) -> None:
+        pp, reg = self.scenario.platforms, self.regulator.policy
+        P = len(self.platforms)
+        L = self.loans
+        is_open = L.is_open()
+        managed = L.balance_by(L.platform_idx, P, is_open)
+        d30 = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
+        active = self._platform_array("is_active", bool)
+        share = np.where(active, managed, 0.0)
+        share = share / share.sum() if share.sum() > 0 else share
+        tw = np.where(active, self._target_weight[:P], 0.0)
+        target = tw / tw.sum() if tw.sum() > 0 else tw
+        self._platform_delinquency = np.divide(d30, managed, out=np.zeros(P),
+                                               where=managed > 0)
+        self._market_share = share
+        equity_now = np.array([pl.equity for pl in self.platforms])
+        prev = np.r_[self._prev_equity, equity_now[len(self._prev_equity):]]
+        for pl in self.platforms:
+            if not pl.is_active:
+                continue
+            pl.roe_history.append(12.0 * (equity_now[pl.idx] - prev[pl.idx])
+                                  / max(prev[pl.idx], 1e-9))
+            pl.adapt(share[pl.idx], target[pl.idx], self._platform_delinquency[pl.idx], pp)
+            if (self.steps + pl.idx) % pp.retrain_every == 0:
+                pl.retrain(pp)
+            if pl.months_unfunded >= pp.funding_exit_months:
+                pl.fail(self.steps)
+                self._month.platform_exits += 1
+                self._event("platform_exit", "platform", pl.idx, pl.loans_held,
+                            f"{pl.kind}: no funding for {pl.months_unfunded} months")
+        self._prev_equity = equity_now
+        self._maybe_enter(reg)
+
+    def _maybe_enter(self, reg) -> None:
+        pp = self.scenario.platforms
+        active = [pl for pl in self.platforms if pl.is_active]
+        if len(self.platforms) >= pp.max_n or not active:
+            return
+        roe = np.mean([np.mean(pl.roe_history) for pl in active if pl.roe_history] or [0.0])
+        if roe <= pp.entry_roe or self.rng.random() >= pp.entry_prob:
+            return
+        kinds = [k for k in ("micro_lender", "consumer_finance") if pp.type_params(k).weight > 0]
+        kinds = kinds or list(PLATFORM_TYPES)
+        kind = kinds[int(self.rng.integers(len(kinds)))]
+        capital = pp.type_params(kind).equity_per_borrower
+        if capital < reg.entry_capital:
+            self._event("entry_blocked", "platform", -1, capital * self.n_borrowers,
+                        f"{kind}: capital below the regulator's entry capital")
+            return
+        pl = self._add_platform(kind, initial=False)
+        self._month.platform_entries += 1
+        self._event("platform_entry", "platform", pl.idx, pl.equity, kind)
+
+    # ------------------------------------------------------------------ 8. banks adapt
+    def _banks_adapt(self) -> None:
+        reg, bp = self.regulator.policy, self.scenario.banks
+        P = len(self.platforms)
+        out = self._bank_outstanding()  # P x B
+        active = self._platform_array("is_active", bool)
+        for bk in self.banks:
+            self.lines[bk.idx, :P] = bk.adapt_lines(self.lines[bk.idx, :P], out[:, bk.idx],
+                                                    self._platform_delinquency, active, reg, bp)
+
+    # ------------------------------------------------------------------ 9. regulator
+    def _supervise(self) -> None:
+        L = self.loans
+        is_open = L.is_open()
+        total = L.balance[is_open].sum()
+        d90 = L.balance[is_open & (L.n_missed >= 3)].sum() / total if total > 0 else 0.0
+        self.regulator.supervise(self.platforms, self.banks, d90)
+
+    # ------------------------------------------------------------------ 10. data collection
+    def _collect(self) -> None:
+        from lendsim.simulation.outputs import collect_step
+
+        collect_step(self)
+        if self.steps % 12 == 0:
+            self.loans.compact()
+
+    # ============================================================== underwriting detail
+    def _open_funding(self) -> None:
+        """Each platform's lending capacity this month and its funding pool (the split of
+        new loans between itself and its partner banks, in proportion to their headroom)."""
+        reg = self.regulator.policy
+        P = len(self.platforms)
+        out = self._bank_outstanding()  # P x B
+        lines = self.lines[:, :P].T  # P x B
+        can = np.array([bk.can_lend(reg) for bk in self.banks])
+        head = np.where(can[None, :], np.maximum(lines - out, 0.0), 0.0)
+        room = np.array([bk.joint_room(reg) for bk in self.banks])
+        tot = head.sum(axis=0)
+        scale = np.divide(room, tot, out=np.ones_like(tot), where=tot > room)
+        head *= np.minimum(scale, 1.0)[None, :]
+        self._capacity = np.zeros(P)
+        self._pool_of = np.full(P, -1, dtype=np.int32)
+        for pl in self.platforms:
+            if not pl.is_active:
+                continue
+            s = pl.own_share(reg)
+            h = head[pl.idx].sum()
+            own_cap = pl.own_capacity(reg)
+            cap = min(own_cap / s if s > 0 else np.inf, h / (1 - s) if s < 1 else np.inf)
+            pl.months_unfunded = pl.months_unfunded + 1 if cap <= 0 else 0
+            if cap > 0:
+                shares = (1 - s) * head[pl.idx] / h if s < 1 else np.zeros(len(self.banks))
+                self._pool_of[pl.idx] = self.pools.add(pl.idx, s, shares)
+                self._capacity[pl.idx] = cap
+
+    def _apply(self, b_idx: np.ndarray, amount: np.ndarray, n_choices: int,
+               is_refinance: bool) -> np.ndarray:
+        """Applicants ``b_idx`` ask for ``amount`` each; they apply to platforms in order of
+        preference until served or out of choices. Returns the amount granted to each."""
+        granted = np.zeros(len(b_idx))
+        if not len(b_idx):
+            return granted
+        bp, pp = self.scenario.borrowers, self.scenario.platforms
+        pop, P = self.population, len(self.platforms)
+        if self._debt_state is None:
+            self._debt_state = self._compute_debt_state()
+        own_m, total_debt, n_lenders = self._debt_state
+        g = self._platform_params()
+        is_open = g["is_active"] & (self._capacity > 0)
+        util = choice.platform_utility(
+            g["posted_apr"], g["reputation"], np.r_[self._market_share_or_prior()],
+            g["convenience"], pop.trust[b_idx], price_sensitivity=bp.price_sensitivity,
+            trust_weight=bp.trust_weight, brand_weight=bp.brand_weight)
+        order = choice.application_order(util, self.rng.gumbel(size=util.shape), is_open,
+                                          bp.choice_noise, n_choices)
+        remaining = amount.astype(float).copy()
+        for k in range(order.shape[1]):
+            sel = np.flatnonzero((remaining >= bp.min_loan) & (order[:, k] >= 0))
+            if not len(sel):
+                break
+            b, p = b_idx[sel], order[sel, k]
+            own = np.asarray(own_m[b, p]).ravel()
+            X = self._features(b, p, own, total_debt, n_lenders, g)
+            pd_life = expit(np.einsum("ij,ij->i", X, g["coef"][p]))
+            apr = underwriting.required_apr(
+                pd_life, funding_cost=g["funding_cost"][p], operating_cost=g["operating_cost"][p],
+                margin=g["margin"][p], lgd=pp.lgd, term_months=g["term"][p])
+            ok = underwriting.underwrite(pd_life, apr, g["pd_cutoff"][p], self.apr_cap)
+            ok &= ~self._is_blacklisted(b, p)
+            covered = self.is_covered[b]
+            visible_debt = np.where(covered, total_debt[b], own)
+            reg = self.regulator.policy
+            if reg.max_lenders > 0:
+                seen = np.where(covered, n_lenders[b], (own > 0).astype(np.int64))
+                ok &= (own > 0) | (seen < reg.max_lenders)
+            limit = underwriting.credit_limit(
+                remaining[sel], pop.income[b], own, visible_debt,
+                limit_income_multiple=g["limit_income_multiple"][p], max_loan=reg.max_loan,
+                max_debt_income=reg.max_debt_income)
+            ok &= limit >= bp.min_loan
+            okk = np.flatnonzero(ok)
+            fits = underwriting.allocate_capacity(p[okk], pd_life[okk], limit[okk],
+                                                  self._capacity)
+            win = okk[fits]
+            amt, pw = limit[win], p[win]
+            self._capacity -= np.bincount(pw, weights=amt, minlength=P)
+            np.maximum(self._capacity, 0.0, out=self._capacity)
+            term = g["term"][pw]
+            self.loans.add(borrower_idx=b[win], platform_idx=pw, pool_idx=self._pool_of[pw],
+                           principal=amt, apr=apr[win],
+                           instalment=underwriting.annuity_payment(amt, apr[win], term),
+                           term=term, step=self.steps, is_refinance=is_refinance,
+                           features=X[win])
+            self.pools.record("originated", self._pool_of[pw], amt)
+            granted[sel[win]] += amt
+            remaining[sel[win]] -= amt
+            new_lender = own[win] <= 0
+            np.add.at(total_debt, b[win], amt)
+            np.add.at(n_lenders, b[win][new_lender], 1)
+            self._month.count_applications(pop.risk_segment[b], pop.risk_segment[b[win]], amt,
+                                           apr[win], is_refinance, P, pw)
+        self._month.rationed[b_idx[remaining >= bp.min_loan]] = True
+        self._debt_state = None if is_refinance else self._debt_state
+        return granted
+
+    def _features(self, b, p, own, total_debt, n_lenders, g) -> np.ndarray:
+        """What platform p sees of borrower b (see ``platforms.FEATURES``)."""
+        pop = self.population
+        inc = np.maximum(pop.income[b], 1.0)
+        covered = self.is_covered[b].astype(float)
+        X = np.empty((len(b), N_FEATURES))
+        X[:, 0] = 1.0
+        X[:, 1] = pop.risk[b] + g["noise_sd"][p] * self.rng.standard_normal(len(b))
+        X[:, 2] = np.log(inc / self.scenario.borrowers.income_median)
+        X[:, 3] = pop.is_employed[b]
+        X[:, 4] = own / (12.0 * inc)
+        X[:, 5] = covered * total_debt[b] / (12.0 * inc)
+        X[:, 6] = covered * n_lenders[b]
+        X[:, 7] = covered
+        return X
+
+    def _is_blacklisted(self, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """A platform refuses a borrower who defaulted with it, or (through the bureau, for
+        covered borrowers) with anyone in the last 24 months."""
+        keys = b * self.scenario.platforms.max_n + p
+        own = np.isin(keys, self._default_keys)
+        bureau = self.is_covered[b] & (self.population.months_since_default[b] < 24)
+        return own | bureau
+
+    def _platform_params(self) -> dict[str, np.ndarray]:
+        pp, bench = self.scenario.platforms, self.macro.benchmark_rate
+        pls = self.platforms
+        return {
+            "is_active": np.array([pl.is_active for pl in pls]),
+            "posted_apr": np.array([pl.posted_apr for pl in pls]),
+            "reputation": np.array([pl.reputation for pl in pls]),
+            "convenience": np.array([pl.tp.convenience for pl in pls]),
+            "coef": np.array([pl.coef for pl in pls]),
+            "funding_cost": np.array([bench + pl.tp.funding_spread for pl in pls]),
+            "operating_cost": np.array([pl.tp.operating_cost for pl in pls]),
+            "margin": np.array([pl.margin for pl in pls]),
+            "term": np.array([pl.tp.term_months for pl in pls], dtype=np.int64),
+            "pd_cutoff": np.array([pl.pd_cutoff for pl in pls]),
+            "limit_income_multiple": np.array([pl.tp.limit_income_multiple for pl in pls]),
+            "noise_sd": np.array([pl.noise_sd(pp) for pl in pls]),
+        }
+
+    def _market_share_or_prior(self) -> np.ndarray:
+        P = len(self.platforms)
+        share = getattr(self, "_market_share", None)
+        if share is None or len(share) < P or share.sum() <= 0:
+            w = self._target_weight[:P]
+            return w / w.sum()
+        return np.r_[share, np.zeros(P - len(share))]
+
+    # ============================================================== construction helpers
+    def _initial_types(self) -> list[str]:
+        """Platform types by largest remainder of their weights (embedded first)."""
+        pp = self.scenario.platforms
+        w = np.array([pp.type_params(t).weight for t in PLATFORM_TYPES], dtype=float)
+        quota = pp.n * w / w.sum()
+        counts = np.floor(quota).astype(int)
+        for i in np.argsort(-(quota - counts), kind="stable")[: pp.n - counts.sum()]:
+            counts[i] += 1
+        return [t for t, c in zip(PLATFORM_TYPES, counts) for _ in range(c)]
+
+    def _add_platform(self, kind: str, initial: bool) -> Platform:
+        p = self.scenario
+        tp = p.platforms.type_params(kind)
+        idx = len(self.platforms)
+        pl = Platform(self, idx, kind, tp, tp.equity_per_borrower * self.n_borrowers,
+                      p.platforms)
+        self.platforms.append(pl)
+        self._target_weight[idx] = np.exp(tp.convenience)
+        B = p.banks.n
+        k = min(B, p.banks.partners_per_platform * (3 if kind == "embedded" else 1))
+        partners = self.rng.choice(B, size=k, replace=False)
+        if initial:
+            w = self._target_weight[: p.platforms.n]
+            # weights of all initial platforms are known only at the end; use type weights
+            total_w = sum(np.exp(p.platforms.type_params(t).convenience)
+                          for t in self._initial_types())
+            line = p.banks.initial_line_per_borrower * self.n_borrowers * np.exp(
+                tp.convenience) / total_w
+            del w
+        else:
+            line = 0.02 * p.banks.initial_line_per_borrower * self.n_borrowers
+        lim = p.regulator.bank_platform_exposure_limit
+        for b in partners:
+            self.lines[b, idx] = min(line / k, lim * max(self.banks[b].equity, 0.0))
+        return pl
+
+    def _create_banks(self) -> list[Bank]:
+        bp = self.scenario.banks
+        size = (np.arange(1, bp.n + 1, dtype=float)) ** (-bp.size_exponent)
+        other = bp.assets_per_borrower * self.n_borrowers * size / size.sum()
+        return [Bank(self, i, other[i], bp) for i in range(bp.n)]
+
+    # ============================================================== queries
+    def _platform_array(self, attr: str, dtype=float) -> np.ndarray:
+        return np.array([getattr(pl, attr) for pl in self.platforms], dtype=dtype)
+
+    def _bank_outstanding(self) -> np.ndarray:
+        """Banks' open joint loans by platform, array (n_platforms, n_banks), RMB."""
+        bal = self._pool_balances((LoanStatus.CURRENT, LoanStatus.DELINQUENT,
+                                   LoanStatus.DEFAULTED))
+        return self.pools.bank_by_platform(bal, len(self.platforms))
+
+    def _borrower_due_estimate(self) -> np.ndarray:
+        L = self.loans
+        idx = np.flatnonzero(L.status <= LoanStatus.DELINQUENT)
+        bal = L.balance[idx] * (1.0 + L.apr[idx] / 12.0)
+        due = repayment.amount_due(bal, L.instalment[idx], L.n_missed[idx], L.months_left[idx])
+        return np.bincount(L.borrower_idx[idx], weights=due, minlength=self.n_borrowers)
+
+    def _compute_debt_state(self):
+        """(own debt matrix borrower x platform, total debt, number of lenders) from the book."""
+        L = self.loans
+        m = L.is_open()
+        P = self.scenario.platforms.max_n
+        own = sp.csr_array((L.balance[m], (L.borrower_idx[m], L.platform_idx[m])),
+                           shape=(self.n_borrowers, P))
+        own.sum_duplicates()
+        total = np.bincount(L.borrower_idx[m], weights=L.balance[m],
+                            minlength=self.n_borrowers)
+        lenders = np.diff(own.indptr).astype(np.int64)
+        return own, total, lenders
+
+    def borrower_debt(self) -> np.ndarray:
+        """Total open debt of every borrower, RMB."""
+        L = self.loans
+        m = L.is_open()
+        return np.bincount(L.borrower_idx[m], weights=L.balance[m], minlength=self.n_borrowers)
+
+    def borrower_lenders(self) -> np.ndarray:
+        """Number of distinct lenders each borrower owes."""
+        return self._compute_debt_state()[2]
+
+    def borrower(self, idx: int) -> Borrower:
+        """The Mesa agent of borrower ``idx`` (made on demand above the agent threshold)."""
+        if not 0 <= idx < self.n_borrowers:
+            raise IndexError(f"borrower {idx} out of range 0..{self.n_borrowers - 1}")
+        if idx not in self.borrower_agents:
+            self.borrower_agents[idx] = Borrower(self, idx)
+        return self.borrower_agents[idx]
+
+    def loans_frame(self, borrower_idx: int | None = None) -> pd.DataFrame:
+        """Open loans as a DataFrame (optionally of one borrower)."""
+        L = self.loans
+        m = L.is_open()
+        if borrower_idx is not None:
+            m &= L.borrower_idx == borrower_idx
+        cols = ("borrower_idx", "platform_idx", "principal", "balance", "apr", "instalment",
+                "term", "months_left", "n_missed", "status", "origination_step",
+                "is_refinance")
+        df = pd.DataFrame({c: getattr(L, c)[m] for c in cols})
+        df["status"] = [LoanStatus(s).name for s in df["status"]]
+        return df
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Outputs so far: model, platforms, banks, events (and borrowers snapshots)."""
+        from lendsim.simulation.outputs import build_tables
+
+        return build_tables(self)
+
+    def check_invariants(self) -> None:
+        from lendsim.simulation.outputs import check_invariants
+
+        check_invariants(self)
+
+    def close(self) -> None:
+        """Free the model's memory: Mesa 3.3 keeps every model alive through ``Agent._ids``."""
+        self.remove_all_agents()
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self, None)
+        self.borrower_agents.clear()
+
+    def _event(self, kind: str, agent_type: str, agent_id: int, size: float,
+               detail: str) -> None:
+        self._records["events"].append({"step": self.steps, "kind": kind,
+                                        "agent_type": agent_type, "agent_id": int(agent_id),
+                                        "size": float(size), "detail": detail})
+
+
+class _MonthStats:
+    """Counters filled during a step and read by data collection."""
+
+    def __init__(self, n: int):
+        self.rationed = np.zeros(n, dtype=bool)
+        self.apps = np.zeros(3)
+        self.approved = np.zeros(3)
+        self.orig_by_segment = np.zeros(3)
+        self.apr_weighted = 0.0
+        self.orig_amount = 0.0
+        self.refinance_amount = 0.0
+        self.orig_by_platform: np.ndarray | None = None
+        self.apr_by_platform: np.ndarray | None = None
+        self.n_new_by_platform: np.ndarray | None = None
+        self.originations = 0.0
+        self.charge_offs = 0.0
+        self.new_defaults = 0
+        self.platform_failures = 0
+        self.platform_exits = 0
+        self.platform_entries = 0
+        self.bank_failures = 0
+        self.consumption = 0.0
+        self.losses_platforms = 0.0
+        self.losses_banks = 0.0
+
+    def count_applications(self, seg_applied, seg_won, amount, apr, is_refinance, P, plat):
+        self.apps += np.bincount(seg_applied, minlength=3)
+        self.approved += np.bincount(seg_won, minlength=3)
+        self.orig_by_segment += np.bincount(seg_won, weights=amount, minlength=3)
+        self.apr_weighted += float((amount * apr).sum())
+        self.orig_amount += float(amount.sum())
+        if is_refinance:
+            self.refinance_amount += float(amount.sum())
+        for name, w in (("orig_by_platform", amount), ("apr_by_platform", amount * apr),
+                        ("n_new_by_platform", None)):
+            add = np.bincount(plat, weights=w, minlength=P)
+            cur = getattr(self, name)
+            if cur is None or len(cur) < P:
+                cur = np.r_[cur if cur is not None else np.zeros(0), np.zeros(P - (0 if cur is None else len(cur)))]
+            setattr(self, name, cur + add)
+
+
+__all__ = ["MarketModel", "MODEL_COLUMNS", "RISK_SEGMENTS"]

@@ -1,0 +1,200 @@
+"""Per-step outputs and the balance-sheet invariants.
+
+Every column name here is also the results column a user plots; DESIGN.md "Outputs".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lendsim.agents.borrowers import RISK_SEGMENTS
+from lendsim.errors import InvariantError
+from lendsim.simulation.ledger import LoanStatus
+
+EVENT_COLUMNS = ("step", "kind", "agent_type", "agent_id", "size", "detail")
+
+
+def _share(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else 0.0
+
+
+def collect_step(model) -> None:
+    """Append this step's rows to the model's records."""
+    m, L, pop = model._month, model.loans, model.population
+    P = len(model.platforms)
+    is_open = L.is_open()
+    bal = L.balance
+    total = float(bal[is_open].sum())
+    d30 = float(bal[is_open & (L.n_missed >= 1)].sum())
+    d90 = float(bal[is_open & (L.n_missed >= 3)].sum())
+    own, debt, lenders = model._compute_debt_state()
+    model._debt_state = (own, debt.copy(), lenders.copy())  # reused by next month's lookups
+    indebted = debt > 0
+    n_indebted = int(indebted.sum())
+    perf = L.status <= LoanStatus.DELINQUENT
+    service = np.bincount(L.borrower_idx[perf], weights=L.instalment[perf],
+                          minlength=model.n_borrowers)
+    dsti = service / np.maximum(pop.income, 1.0)
+    over = indebted & (dsti > model.scenario.borrowers.overindebted_dsti)
+    managed = L.balance_by(L.platform_idx, P, is_open)
+    active = np.array([pl.is_active for pl in model.platforms])
+    act_bal = np.where(active, managed, 0.0)
+    hhi = float(((act_bal / act_bal.sum()) ** 2).sum()) if act_bal.sum() > 0 else 0.0
+    live = [b for b in model.banks if not b.is_failed]
+    apps = m.apps.sum()
+    row = {
+        "step": model.steps,
+        "credit_outstanding": total,
+        "originations": m.originations,
+        "approval_rate": _share(m.approved.sum(), apps),
+        "avg_apr": _share(m.apr_weighted, m.orig_amount) if m.orig_amount > 0 else np.nan,
+        "delinquency_30": _share(d30, total),
+        "delinquency_90": _share(d90, total),
+        "default_rate": _share(m.new_defaults, n_indebted + m.new_defaults),
+        "charge_offs": m.charge_offs,
+        "n_platforms_active": int(active.sum()),
+        "platform_failures": m.platform_failures + m.platform_exits,
+        "hhi": hhi,
+        "bank_capital_ratio_min": min((b.capital_ratio() for b in live), default=np.nan),
+        "bank_failures": m.bank_failures,
+        "borrowers_rationed": int(m.rationed.sum()),
+        "multi_lender_share": _share(int((lenders >= 2).sum()), n_indebted),
+        "lenders_per_borrower": _share(float(lenders[indebted].sum()), n_indebted),
+        "overindebted_share": _share(int(over.sum()), n_indebted),
+        "unemployment_rate": float(1.0 - pop.is_employed.mean()),
+        # beyond the required columns
+        "borrowers_with_debt": n_indebted,
+        "refinance_originations": m.refinance_amount,
+        "platform_entries": m.platform_entries,
+        "losses_platforms": m.losses_platforms,
+        "losses_banks": m.losses_banks,
+        "consumption": m.consumption,
+        "apr_cap": model.apr_cap,
+        "benchmark_rate": model.macro.benchmark_rate,
+        "data_sharing": model.regulator.policy.data_sharing,
+        "is_income_shock": bool(model.macro.is_shock),
+        "platform_own_share": _share(sum(pl.loans_held for pl in model.platforms), total),
+    }
+    for i, seg in enumerate(RISK_SEGMENTS):
+        row[f"approval_rate_{seg}"] = _share(m.approved[i], m.apps[i])
+        row[f"applications_{seg}"] = int(m.apps[i])
+        row[f"new_loans_{seg}"] = int(m.approved[i])
+        row[f"originations_{seg}"] = float(m.orig_by_segment[i])
+    row.update(model.regulator.indicators)
+    model._records["model"].append(row)
+
+    d30_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
+    d90_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 3))
+    orig_p = _pad(m.orig_by_platform, P)
+    apr_p = _pad(m.apr_by_platform, P)
+    n_new = _pad(m.n_new_by_platform, P)
+    lines = model.lines[:, :P].sum(axis=0)
+    for pl in model.platforms:
+        i = pl.idx
+        avg_apr = apr_p[i] / orig_p[i] if orig_p[i] > 0 else np.nan
+        if orig_p[i] > 0:
+            pl.posted_apr = float(avg_apr)
+        model._records["platforms"].append({
+            "step": model.steps, "platform_id": i, "platform_type": pl.kind,
+            "is_active": pl.is_active, "equity": pl.equity, "cash": pl.cash, "debt": pl.debt,
+            "loans_held": pl.loans_held, "allowance": pl.allowance,
+            "loans_managed": float(managed[i]), "originations": float(orig_p[i]),
+            "new_loans": int(n_new[i]),
+            "market_share": _share(act_bal[i], act_bal.sum()), "avg_apr": avg_apr,
+            "delinquency_30": _share(d30_p[i], managed[i]),
+            "delinquency_90": _share(d90_p[i], managed[i]),
+            "margin": pl.margin, "pd_cutoff": pl.pd_cutoff,
+            "own_share": _share(pl.loans_held, managed[i]),
+            "leverage": pl.loans_held / pl.equity if pl.equity > 0 else np.nan,
+            "funding_lines": float(lines[i]), "auc": pl.auc, "ks": pl.ks,
+        })
+    out = model._bank_outstanding()
+    for bk in model.banks:
+        j = bk.idx
+        loans = bk.joint_loans + bk.other_loans
+        model._records["banks"].append({
+            "step": model.steps, "bank_id": j, "equity": bk.equity,
+            "capital_ratio": bk.capital_ratio(), "joint_loans": bk.joint_loans,
+            "other_loans": bk.other_loans, "deposits": bk.deposits, "cash": bk.cash,
+            "allowance": bk.allowance, "funding_lines": float(model.lines[j, :P].sum()),
+            "largest_platform_share": _share(float(out[:, j].max()) if P else 0.0, loans),
+            "is_failed": bk.is_failed,
+        })
+    k = model.scenario.output.borrower_snapshot_every
+    if k and model.steps % k == 0:
+        snap = pd.DataFrame(pop.snapshot())
+        snap["debt"] = debt
+        snap["n_lenders"] = lenders
+        snap.insert(0, "step", model.steps)
+        model._records["borrowers"].append(snap)
+
+
+def _pad(arr, n):
+    if arr is None:
+        return np.zeros(n)
+    return np.r_[arr, np.zeros(n - len(arr))]
+
+
+def build_tables(model) -> dict[str, pd.DataFrame]:
+    r = model._records
+    tables = {
+        "model": pd.DataFrame(r["model"]),
+        "platforms": pd.DataFrame(r["platforms"]),
+        "banks": pd.DataFrame(r["banks"]),
+        "events": pd.DataFrame(r["events"], columns=list(EVENT_COLUMNS)),
+    }
+    if r["borrowers"]:
+        tables["borrowers"] = pd.concat(r["borrowers"], ignore_index=True)
+    return tables
+
+
+def check_invariants(model, rtol: float = 1e-9) -> None:
+    """Assert the accounting identities; raise :class:`InvariantError` naming the first that
+    fails.
+
+    1. What borrowers owe equals what platforms and banks hold against them, in total and for
+       every funder (flow-updated holdings = share of open balances by funding pool).
+    2. For every platform and bank: assets = liabilities + equity.
+    3. No NaN or inf in balances, cash, or balance sheets; no negative balance or cash.
+    """
+    L, pools = model.loans, model.pools
+    is_open = L.is_open()
+    owed = float(model.borrower_debt().sum())
+    held_p = np.array([pl.loans_held for pl in model.platforms])
+    held_b = np.array([bk.joint_loans for bk in model.banks])
+    scale = max(owed, 1.0)
+    if not np.isfinite(held_p).all() or not np.isfinite(held_b).all():
+        raise InvariantError("non-finite loan holdings")
+    if abs(owed - held_p.sum() - held_b.sum()) > rtol * scale + 1e-6:
+        raise InvariantError(f"step {model.steps}: borrowers owe {owed:.6f} but lenders hold "
+                             f"{held_p.sum() + held_b.sum():.6f}")
+    by_pool = np.bincount(L.pool_idx[is_open], weights=L.balance[is_open], minlength=pools.n)
+    exp_p, exp_b = pools.split(by_pool, len(model.platforms))
+    for name, got, exp in (("platform", held_p, exp_p), ("bank", held_b, exp_b)):
+        bad = np.flatnonzero(np.abs(got - exp) > rtol * scale + 1e-6)
+        if len(bad):
+            i = bad[0]
+            raise InvariantError(f"step {model.steps}: {name} {i} holds {got[i]:.6f} by its "
+                                 f"books but {exp[i]:.6f} by the loan book")
+    shares = pools.platform_share + pools.bank_shares.sum(axis=1)
+    if len(shares) and not np.allclose(shares, 1.0, rtol=0, atol=1e-12):
+        raise InvariantError("funding shares of a pool do not add up to 1")
+    for kind, agents in (("platform", model.platforms), ("bank", model.banks)):
+        for a in agents:
+            size = max(abs(a.equity), abs(a.cash), 1.0) + getattr(a, "other_loans", 0.0)
+            gap = a.balance_gap()
+            if not np.isfinite(gap) or abs(gap) > rtol * (size + scale) + 1e-6:
+                raise InvariantError(f"step {model.steps}: {kind} {a.idx}: assets - "
+                                     f"liabilities - equity = {gap:.6g}")
+            if a.cash < -1e-6:
+                raise InvariantError(f"step {model.steps}: {kind} {a.idx} has cash {a.cash}")
+    pop = model.population
+    for name in ("cash", "income", "need"):
+        arr = getattr(pop, name)
+        if not np.isfinite(arr).all():
+            raise InvariantError(f"step {model.steps}: non-finite borrower {name}")
+    if (pop.cash < -1e-6).any():
+        raise InvariantError(f"step {model.steps}: negative borrower cash")
+    if not np.isfinite(L.balance).all() or (L.balance < -1e-6).any():
+        raise InvariantError(f"step {model.steps}: loan balances negative or non-finite")

@@ -1,0 +1,529 @@
+"""Typed, frozen, validated scenario parameters.
+
+One frozen dataclass per agent type or model part; a :class:`Scenario` bundles them. Every field
+carries its documentation, unit and allowed range in its metadata, so validation, error messages
+and the parameter reference in the docs come from one place. A parameter's dotted key
+(``"regulator.apr_cap"``) is the same in code, scenario files, ``--set`` and results columns.
+
+Units: amounts in RMB, rates as fractions (0.05 = 5 %), ``annual_`` or ``monthly_`` where it
+matters; one model step is one month.
+
+References:
+    Defaults come from shared CALIBRATION.md (cited per field as "CAL: <row>").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from lendsim.errors import ScenarioError
+
+PLATFORM_TYPES = ("embedded", "micro_lender", "consumer_finance")
+SOCIAL_KINDS = ("watts_strogatz", "erdos_renyi", "barabasi_albert", "stochastic_block",
+                "edge_list", "none")
+
+
+def spec(doc: str, *, lo: float | None = None, hi: float | None = None,
+         lo_open: bool = False, choices: tuple | None = None, unit: str = "") -> dict:
+    """Field metadata: documentation, unit and the allowed range or choices."""
+    return {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices,
+            "unit": unit}
+
+
+def _f(default, doc, **kw):
+    return field(default=default, metadata=spec(doc, **kw))
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BorrowerParams:
+    """Borrower population (DESIGN.md: Borrower; behaviour sketches: income and demand)."""
+
+    n: int = _f(10_000, "number of borrowers", lo=10, hi=20_000_000)
+    income_median: float = _f(6_000.0, "median base income", lo=0, lo_open=True,
+                              unit="RMB/month")
+    income_dispersion: float = _f(0.6, "sigma of log base income across borrowers", lo=0, hi=3)
+    tier_shares: tuple = _f((0.2, 0.35, 0.45), "population shares of city tiers 1..3")
+    tier_income: tuple = _f((1.6, 1.0, 0.7), "base-income multipliers of city tiers 1..3")
+    income_volatility: float = _f(0.15, "sigma of the monthly log-normal income shock", lo=0,
+                                  hi=2)
+    benefit_share: float = _f(0.3, "income when unemployed, as a share of base", lo=0, hi=1)
+    essential_share: float = _f(0.45, "essential spending, share of base income", lo=0, hi=5)
+    discretionary_share: float = _f(0.35, "mean discretionary spending, share of base income",
+                                    lo=0, hi=5)
+    need_volatility: float = _f(0.6, "sigma of the log-normal discretionary-spending shock",
+                                lo=0, hi=3)
+    risk_spending: float = _f(0.25, "log-spending loading on latent risk (impulsive spending)",
+                              lo=-2, hi=2)
+    risk_job_loss: float = _f(0.4, "log job-loss-hazard loading on latent risk", lo=-2, hi=2)
+    expense_shock_prob: float = _f(0.03, "monthly probability of a large expense", lo=0, hi=1)
+    expense_shock_size: float = _f(1.5, "size of a large expense, multiple of base income",
+                                   lo=0, hi=50)
+    initial_cash_months: float = _f(1.5, "initial cash, up to this many months of base income "
+                                    "(uniform)", lo=0, hi=120)
+    max_applications: int = _f(2, "applications per month before giving up", lo=1, hi=20)
+    max_applications_distressed: int = _f(4, "applications when borrowing to repay", lo=1,
+                                          hi=20)
+    min_loan: float = _f(100.0, "smallest loan anyone asks for or grants", lo=0, unit="RMB")
+    price_sensitivity: float = _f(8.0, "utility per unit of annual APR (choice)", lo=0, hi=200)
+    trust_weight: float = _f(1.0, "utility weight of trust x platform reputation", lo=0, hi=20)
+    brand_weight: float = _f(0.5, "utility weight of log market share (brand)", lo=0, hi=20)
+    choice_noise: float = _f(0.5, "scale of the Gumbel noise in platform choice", lo=0,
+                             lo_open=True, hi=20)
+    strategic_base: float = _f(-8.0, "logit intercept of monthly strategic non-payment", lo=-30,
+                               hi=10)
+    strategic_risk: float = _f(0.8, "logit loading on latent risk", lo=-10, hi=10)
+    strategic_dti: float = _f(1.0, "logit loading on debt-to-annual-income", lo=-10, hi=10)
+    strategic_trust: float = _f(1.0, "logit loading on (0.5 - trust)", lo=-10, hi=10)
+    peer_effect: float = _f(1.5, "logit loading on the share of contacts in default; "
+                            "CAL: peer effect (a contact's default raises own default 13-27 %)",
+                            lo=0, hi=20)
+    failed_lender_nonpayment: float = _f(0.25, "monthly probability that a borrower stops "
+                                         "paying a loan of a failed platform (CAL: fact 6)",
+                                         lo=0, hi=1)
+    overindebted_dsti: float = _f(0.5, "debt service / income above which a borrower counts as "
+                                  "over-indebted", lo=0, lo_open=True, hi=10)
+
+
+@dataclass(frozen=True)
+class PlatformTypeParams:
+    """One platform type: data, funding and risk appetite (DESIGN.md: Platform)."""
+
+    tech_level: float = _f(0.6, "technology level 0..1; scoring noise falls with it", lo=0, hi=1)
+    pd_cutoff: float = _f(0.12, "largest estimated lifetime default probability approved",
+                          lo=0, hi=1)
+    margin: float = _f(0.05, "initial profit margin in the APR", lo=-0.5, hi=2, unit="annual")
+    operating_cost: float = _f(0.04, "operating cost per RMB of loans", lo=0, hi=1,
+                               unit="annual")
+    funding_spread: float = _f(0.03, "own funding cost over the benchmark rate", lo=0, hi=1,
+                               unit="annual")
+    term_months: int = _f(12, "loan term", lo=1, hi=60, unit="months")
+    own_share: float = _f(0.02, "share of each loan the platform funds itself, before the "
+                          "regulator's minimum; CAL: ~2 % joint lending", lo=0, hi=1)
+    bank_fee: float = _f(0.06, "fee a funding bank pays per RMB it funds; CAL: ~2.5 % top "
+                         "platform, 6-7 % elsewhere", lo=0, hi=1)
+    max_leverage: float = _f(10.0, "own loans / equity the platform accepts; CAL: consumer-"
+                             "finance up to 10x, micro-lenders 2-3x", lo=0, lo_open=True,
+                             hi=1000)
+    limit_income_multiple: float = _f(1.5, "credit limit, multiple of monthly income", lo=0,
+                                      hi=100)
+    convenience: float = _f(0.2, "utility bonus (embedded in a super-app)", lo=-10, hi=10)
+    equity_per_borrower: float = _f(100.0, "initial equity per borrower in the market",
+                                    lo=0, lo_open=True, unit="RMB")
+    delinquency_target: float = _f(0.04, "30+ delinquency the platform tolerates before "
+                                   "tightening", lo=0, lo_open=True, hi=1)
+    weight: float = _f(1.0, "relative number of platforms of this type at start", lo=0)
+
+
+def _ptype(**kw):
+    return field(default_factory=lambda: PlatformTypeParams(**kw),
+                 metadata=spec("platform type parameters"))
+
+
+@dataclass(frozen=True)
+class PlatformParams:
+    """Lending platforms (DESIGN.md: Platform; behaviour sketches: scoring, pricing)."""
+
+    n: int = _f(10, "number of platforms at start", lo=1, hi=500)
+    max_n: int = _f(30, "most platforms ever (entrants included)", lo=1, hi=1000)
+    scoring_noise: float = _f(2.0, "sd of the risk signal at technology level 0 (falls "
+                              "linearly to 0 at level 1)", lo=0, hi=20)
+    lgd: float = _f(0.9, "loss given default assumed in pricing", lo=0, hi=1)
+    retrain_every: int = _f(6, "months between scoring-model refits", lo=1, hi=120)
+    min_training: int = _f(300, "matured loans needed before the first refit", lo=10)
+    training_window: int = _f(20_000, "most recent matured loans kept for fitting", lo=100)
+    margin_speed: float = _f(0.05, "margin change per unit of (market share - target)", lo=0,
+                             hi=10)
+    loss_speed: float = _f(0.5, "margin change per unit of excess delinquency", lo=0, hi=50)
+    cutoff_speed: float = _f(0.05, "relative monthly cut-off adjustment", lo=0, hi=1)
+    min_margin: float = _f(0.0, "lowest margin a platform sets", lo=-1, hi=2, unit="annual")
+    max_margin: float = _f(0.3, "highest margin a platform sets", lo=-1, hi=5, unit="annual")
+    fixed_cost_share: float = _f(0.002, "fixed monthly cost, share of initial equity", lo=0,
+                                 hi=1)
+    recovery_rate: float = _f(0.1, "share of a charged-off balance recovered", lo=0, hi=1)
+    resolver_recovery: float = _f(0.5, "a failed platform's resolver collects this share of "
+                                  "what a live platform would", lo=0, hi=1)
+    entry_roe: float = _f(0.15, "incumbents' trailing annual ROE that attracts entry", lo=-1,
+                          hi=10)
+    entry_prob: float = _f(0.1, "monthly chance of an entry while ROE is above entry_roe", lo=0,
+                           hi=1)
+    funding_exit_months: int = _f(3, "months without funding before a platform exits", lo=1)
+    default_after_missed: int = _f(3, "missed instalments that make a loan defaulted (90+ "
+                                   "days)", lo=1, hi=24)
+    chargeoff_after_missed: int = _f(6, "missed instalments after which a defaulted loan is "
+                                     "charged off", lo=1, hi=60)
+    embedded: PlatformTypeParams = _ptype(
+        tech_level=0.9, pd_cutoff=0.05, margin=0.03, operating_cost=0.02, funding_spread=0.01,
+        term_months=6, own_share=0.02, bank_fee=0.025, max_leverage=10.0,
+        limit_income_multiple=2.0, convenience=1.5, equity_per_borrower=400.0,
+        delinquency_target=0.02, weight=1.0)
+    micro_lender: PlatformTypeParams = _ptype(
+        tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
+        term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,
+        limit_income_multiple=1.0, convenience=0.0, equity_per_borrower=40.0,
+        delinquency_target=0.08, weight=5.0)
+    consumer_finance: PlatformTypeParams = _ptype(
+        tech_level=0.6, pd_cutoff=0.12, margin=0.05, operating_cost=0.04, funding_spread=0.03,
+        term_months=12, own_share=0.1, bank_fee=0.06, max_leverage=10.0,
+        limit_income_multiple=1.5, convenience=0.2, equity_per_borrower=80.0,
+        delinquency_target=0.05, weight=4.0)
+
+    def type_params(self, kind: str) -> PlatformTypeParams:
+        return getattr(self, kind)
+
+
+@dataclass(frozen=True)
+class BankParams:
+    """Banks (DESIGN.md: Bank; behaviour sketches: banks, funding)."""
+
+    n: int = _f(20, "number of banks", lo=1, hi=1000)
+    assets_per_borrower: float = _f(40_000.0, "banks' non-platform loans per borrower in the "
+                                    "market (sets bank size)", lo=0, lo_open=True, unit="RMB")
+    size_exponent: float = _f(1.0, "Zipf exponent of bank sizes", lo=0, hi=5)
+    capital_ratio: float = _f(0.12, "initial equity / loans", lo=0, lo_open=True, hi=1)
+    partners_per_platform: int = _f(5, "partner banks per platform (the embedded platform "
+                                    "partners with up to 3x as many)", lo=1)
+    initial_line_per_borrower: float = _f(4_000.0, "initial funding lines, all platforms, per "
+                                          "borrower", lo=0, unit="RMB")
+    line_growth: float = _f(0.08, "monthly line growth when a line is > 80 % used", lo=0, hi=1)
+    line_cut: float = _f(0.25, "monthly line cut at twice the delinquency tolerance", lo=0,
+                         hi=1)
+    delinquency_tolerance: float = _f(0.05, "platform 30+ delinquency a bank tolerates", lo=0,
+                                      lo_open=True, hi=1)
+    capital_buffer: float = _f(0.02, "capital ratio above requirement below which lines shrink",
+                               lo=0, hi=1)
+    other_loan_yield: float = _f(0.05, "yield on non-platform loans", lo=0, hi=1, unit="annual")
+    other_loan_loss: float = _f(0.008, "loss rate on non-platform loans", lo=0, hi=1,
+                                unit="annual")
+    deposit_rate: float = _f(0.018, "rate paid on deposits", lo=0, hi=1, unit="annual")
+    operating_cost: float = _f(0.01, "operating cost per RMB of loans", lo=0, hi=1,
+                               unit="annual")
+    payout_ratio: float = _f(0.5, "share of positive monthly profit paid out", lo=0, hi=1)
+
+
+@dataclass(frozen=True)
+class RegulatorParams:
+    """Policy instruments (DESIGN.md: policy instruments; CAL: policy instruments table)."""
+
+    apr_cap: float = _f(0.36, "all-in APR cap when apr_cap_mode = 'fixed'; CAL: court cap 24 % "
+                        "enforced / 36 % void (2015), cash-loan clean-up 36 % (2017)", lo=0,
+                        lo_open=True, unit="annual")
+    apr_cap_mode: str = _f("fixed", "'fixed' or 'indexed' (cap = apr_cap_multiple x benchmark "
+                           "rate; CAL: 4 x LPR = 15.4 % from 2020-08-20)",
+                           choices=("fixed", "indexed"))
+    apr_cap_multiple: float = _f(4.0, "multiple of the benchmark rate when indexed", lo=0,
+                                 lo_open=True, hi=100)
+    joint_lending_min_share: float = _f(0.0, "minimum platform share of each joint loan; "
+                                        "CAL: ~2 % before, >= 30 % proposed 2020-11", lo=0,
+                                        hi=1)
+    platform_leverage_limit: float = _f(10.0, "platform own loans / equity limit", lo=0,
+                                        lo_open=True, hi=1000)
+    max_loan: float = _f(300_000.0, "per-borrower total debt limit; CAL: <= RMB 300k", lo=0,
+                         lo_open=True, unit="RMB")
+    max_debt_income: float = _f(math.inf, "per-borrower debt / annual income limit "
+                                "(inf = none; CAL: <= 1/3 under 2020 draft rules)", lo=0,
+                                lo_open=True)
+    max_lenders: int = _f(0, "most lenders per borrower a platform accepts (0 = no limit)",
+                          lo=0, hi=1000)
+    data_sharing: float = _f(0.0, "share of borrowers whose total debt and lenders are visible "
+                             "through a credit bureau (coverage)", lo=0, hi=1)
+    bank_capital_requirement: float = _f(0.08, "minimum bank equity / loans", lo=0, hi=1)
+    bank_platform_exposure_limit: float = _f(math.inf, "bank line to one platform / bank equity "
+                                             "(inf = none; CAL: 25 % of tier-1, 2021)", lo=0,
+                                             lo_open=True)
+    bank_joint_loan_limit: float = _f(1.0, "bank joint loans / all its loans; CAL: <= 50 %",
+                                      lo=0, hi=1)
+    provision_rate: float = _f(0.01, "provision on performing loans (delinquent loans carry "
+                               "30 %, defaulted 80 %)", lo=0, hi=1)
+    entry_capital: float = _f(0.0, "equity an entrant needs, per borrower in the market",
+                              lo=0, unit="RMB")
+    delinquency_alert: float = _f(0.03, "system 90+ delinquency that raises an early warning",
+                                  lo=0, hi=1)
+
+
+@dataclass(frozen=True)
+class MacroParams:
+    """Macro environment (DESIGN.md: environment; behaviour sketches: employment)."""
+
+    unemployment_rate: float = _f(0.05, "mean unemployment rate (China urban surveyed ~5 %)",
+                                  lo=0, hi=0.9)
+    cycle_amplitude: float = _f(0.005, "business-cycle amplitude of unemployment", lo=0, hi=0.5)
+    cycle_months: int = _f(84, "business-cycle period", lo=2, unit="months")
+    job_finding_rate: float = _f(0.25, "monthly unemployed -> employed probability", lo=0,
+                                 lo_open=True, hi=1)
+    benchmark_rate: float = _f(0.0385, "benchmark (one-year LPR) rate; CAL: LPR 3.85 % 2020",
+                               lo=0, hi=1, unit="annual")
+    demand_trend: float = _f(0.05, "growth of discretionary demand (consumption upgrade)",
+                             lo=-0.5, hi=2, unit="annual")
+    seasonality: tuple = _f((1.1, 1.2, 1.0, 1.0, 1.0, 1.15, 1.0, 1.0, 1.0, 1.0, 1.4, 1.1),
+                            "monthly discretionary-demand multipliers, January first (Spring "
+                            "Festival, 618, Double 11)")
+    start_month: int = _f(1, "calendar month of step 1", lo=1, hi=12)
+    shock_start: int = _f(0, "step at which an income shock starts (0 = none)", lo=0)
+    shock_months: int = _f(4, "length of the income shock", lo=1, unit="months")
+    shock_income_loss: float = _f(0.2, "income lost by the employed during the shock", lo=0,
+                                  hi=1)
+    shock_unemployment: float = _f(0.04, "unemployment added during the shock", lo=0, hi=0.9)
+
+
+@dataclass(frozen=True)
+class SocialNetworkParams:
+    """Borrower-borrower ties (DESIGN.md: networks)."""
+
+    kind: str = _f("watts_strogatz", "network model", choices=SOCIAL_KINDS)
+    mean_degree: float = _f(10.0, "average number of contacts", lo=0, hi=1000)
+    rewire_p: float = _f(0.1, "Watts-Strogatz rewiring probability", lo=0, hi=1)
+    edge_list: str = _f("", "edge-list file (kind = 'edge_list'), relative to the scenario file")
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    """Networks; one seeded stream builds them all."""
+
+    social: SocialNetworkParams = field(default_factory=SocialNetworkParams,
+                                        metadata=spec("social network"))
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    """Run control."""
+
+    steps: int = _f(120, "months to simulate", lo=1, hi=10_000)
+    seed: int = _f(1, "root seed of the model's one random generator", lo=0)
+    check_invariants: bool = _f(False, "assert balance-sheet identities every step")
+    agent_threshold: int = _f(10_000, "register every Borrower as a Mesa agent up to this many "
+                              "borrowers; above, Borrower objects are made on demand", lo=0)
+
+
+@dataclass(frozen=True)
+class OutputParams:
+    """What a run writes."""
+
+    charts: bool = _f(True, "write PNG charts of the main series")
+    borrower_snapshot_every: int = _f(0, "borrower-level snapshot every k steps (0 = never)",
+                                      lo=0)
+
+
+SECTIONS: dict[str, type] = {
+    "borrowers": BorrowerParams, "platforms": PlatformParams, "banks": BankParams,
+    "regulator": RegulatorParams, "macro": MacroParams, "network": NetworkParams,
+    "simulation": SimulationParams, "output": OutputParams,
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, validated parameter set. Build with :func:`Scenario.from_dict` or
+    :func:`lendsim.simulation.scenario.load_scenario`; change with :meth:`with_overrides`."""
+
+    borrowers: BorrowerParams = field(default_factory=BorrowerParams)
+    platforms: PlatformParams = field(default_factory=PlatformParams)
+    banks: BankParams = field(default_factory=BankParams)
+    regulator: RegulatorParams = field(default_factory=RegulatorParams)
+    macro: MacroParams = field(default_factory=MacroParams)
+    network: NetworkParams = field(default_factory=NetworkParams)
+    simulation: SimulationParams = field(default_factory=SimulationParams)
+    output: OutputParams = field(default_factory=OutputParams)
+    name: str = "scenario"
+
+    # --- construction ----------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict, *, name: str = "scenario", source: str = "") -> Scenario:
+        """Build from a nested dict (as read from TOML); validates everything."""
+        flat = flatten(data)
+        return cls().with_overrides(flat, source=source, name=name)
+
+    def with_overrides(self, overrides: dict[str, Any], *, source: str = "",
+                       name: str | None = None) -> Scenario:
+        """Return a copy with dotted-key overrides applied, e.g. ``{"borrowers.n": 5000}``."""
+        nested = self.to_dict()
+        known = set(flatten(nested))
+        for key, value in overrides.items():
+            if key not in known:
+                raise ScenarioError(_unknown_key_message(key, known, source))
+            node = nested
+            *head, last = key.split(".")
+            for part in head:
+                node = node[part]
+            node[last] = value
+        built = {sec: _build(SECTIONS[sec], nested[sec], sec, source) for sec in SECTIONS}
+        scen = Scenario(**built, name=self.name if name is None else name)
+        scen._check_cross_fields(source)
+        return scen
+
+    def _check_cross_fields(self, source: str) -> None:
+        b = self.borrowers
+        if len(b.tier_shares) != len(b.tier_income):
+            _fail("borrowers.tier_income", b.tier_income,
+                  f"a list as long as borrowers.tier_shares ({len(b.tier_shares)})", source)
+        if not math.isclose(sum(b.tier_shares), 1.0, rel_tol=1e-6):
+            _fail("borrowers.tier_shares", b.tier_shares, "shares that add up to 1", source)
+        if self.platforms.max_n < self.platforms.n:
+            _fail("platforms.max_n", self.platforms.max_n,
+                  f"a number >= platforms.n ({self.platforms.n})", source)
+        if sum(self.platforms.type_params(t).weight for t in PLATFORM_TYPES) <= 0:
+            _fail("platforms.<type>.weight", 0, "at least one type with weight > 0", source)
+        s = self.network.social
+        if s.kind == "edge_list" and not s.edge_list:
+            _fail("network.social.edge_list", s.edge_list,
+                  "a file path when network.social.kind = 'edge_list'", source)
+        if s.kind not in ("none", "edge_list") and s.mean_degree >= b.n:
+            _fail("network.social.mean_degree", s.mean_degree,
+                  f"a value below borrowers.n ({b.n})", source)
+
+    # --- views -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Nested plain dict (tuples as lists), suitable for TOML/JSON."""
+        out = {sec: _to_dict(getattr(self, sec)) for sec in SECTIONS}
+        return out
+
+    def to_json_dict(self) -> dict:
+        """Like :meth:`to_dict`, with infinity written as the string "inf" (valid JSON)."""
+        def fix(d):
+            return {k: fix(v) if isinstance(v, dict) else
+                    ("inf" if isinstance(v, float) and math.isinf(v) else v)
+                    for k, v in d.items()}
+        return fix(self.to_dict())
+
+    def flat(self) -> dict[str, Any]:
+        """Dotted key -> value for every parameter."""
+        return flatten(self.to_dict())
+
+    def get(self, key: str) -> Any:
+        node: Any = self
+        for part in key.split("."):
+            node = getattr(node, part)
+        return node
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def flatten(data: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _to_dict(obj) -> dict:
+    out = {}
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v):
+            out[f.name] = _to_dict(v)
+        elif isinstance(v, tuple):
+            out[f.name] = list(v)
+        else:
+            out[f.name] = v
+    return out
+
+
+def _fail(key: str, value: Any, allowed: str, source: str = "") -> None:
+    where = f" (in {source})" if source else ""
+    raise ScenarioError(f"{key} = {value!r}{where}: must be {allowed}")
+
+
+def _unknown_key_message(key: str, known: set[str], source: str) -> str:
+    where = f" (in {source})" if source else ""
+    close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
+    if not close:  # a typo in the last part only: compare within the same section
+        sect = key.rsplit(".", 1)[0]
+        close = difflib.get_close_matches(key, [k for k in known if k.startswith(sect)], n=3,
+                                          cutoff=0.4)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"{key}{where}: unknown parameter{hint}"
+
+
+def _build(cls, values: dict, prefix: str, source: str):
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        v = values[f.name]
+        key = f"{prefix}.{f.name}"
+        if f.default is dataclasses.MISSING:  # a nested section (default_factory)
+            if not isinstance(v, dict):
+                _fail(key, v, "a table of parameters", source)
+            kwargs[f.name] = _build(type(f.default_factory()), v, key, source)
+            continue
+        kwargs[f.name] = _check_value(key, v, f, source)
+    return cls(**kwargs)
+
+
+def _check_value(key: str, v: Any, f: dataclasses.Field, source: str) -> Any:
+    m = f.metadata
+    kind = type(f.default)
+    if kind is bool:
+        if not isinstance(v, bool):
+            _fail(key, v, "true or false", source)
+        return v
+    if kind is int:
+        if isinstance(v, bool) or not (isinstance(v, int) or
+                                      (isinstance(v, float) and v.is_integer())):
+            _fail(key, v, f"a whole number{_range_text(m)}", source)
+        v = int(v)
+    elif kind is float:
+        if v in ("inf", "+inf", "Infinity"):  # as JSON manifests spell infinity
+            v = math.inf
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
+            _fail(key, v, f"a number{_range_text(m)}", source)
+        v = float(v)
+    elif kind is str:
+        if not isinstance(v, str):
+            _fail(key, v, "a string" + (f", one of {', '.join(m['choices'])}"
+                                        if m.get("choices") else ""), source)
+        if m.get("choices") and v not in m["choices"]:
+            close = difflib.get_close_matches(v, m["choices"], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            _fail(key, v, f"one of {', '.join(repr(c) for c in m['choices'])}{hint}", source)
+        return v
+    elif kind is tuple:
+        if not isinstance(v, (list, tuple)) or not v or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0
+                and math.isfinite(x) for x in v):
+            _fail(key, v, "a non-empty list of non-negative numbers", source)
+        if key == "macro.seasonality" and len(v) != 12:
+            _fail(key, v, "a list of 12 monthly multipliers", source)
+        return tuple(float(x) for x in v)
+    lo, hi = m.get("lo"), m.get("hi")
+    if (lo is not None and (v < lo or (m.get("lo_open") and v == lo))) or (
+            hi is not None and v > hi):
+        _fail(key, v, f"a {'whole ' if kind is int else ''}number{_range_text(m)}", source)
+    return v
+
+
+def _range_text(m: dict) -> str:
+    lo, hi = m.get("lo"), m.get("hi")
+    lo_op = ">" if m.get("lo_open") else ">="
+    if lo is not None and hi is not None:
+        return f" {lo_op} {lo:g} and <= {hi:g}"
+    if lo is not None:
+        return f" {lo_op} {lo:g}"
+    if hi is not None:
+        return f" <= {hi:g}"
+    return ""
+
+
+def parameter_reference() -> list[tuple[str, Any, str, str]]:
+    """(key, default, allowed, doc) for every parameter: the source of the docs' table."""
+    rows = []
+
+    def walk(cls, obj, prefix):
+        for f in dataclasses.fields(cls):
+            v = getattr(obj, f.name)
+            if dataclasses.is_dataclass(v):
+                walk(type(v), v, f"{prefix}{f.name}.")
+                continue
+            m = f.metadata
+            allowed = (", ".join(m["choices"]) if m.get("choices") else _range_text(m).strip())
+            unit = f" [{m['unit']}]" if m.get("unit") else ""
+            rows.append((prefix + f.name, v, allowed, m.get("doc", "") + unit))
+
+    for sec, cls in SECTIONS.items():
+        walk(cls, cls(), sec + ".")
+    return rows

@@ -1,0 +1,169 @@
+"""Tests for lendsim.agents.rules.scoring against brute-force and independent fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lendsim.agents.rules.scoring import auc, fit_logistic, ks_statistic, predict_pd
+
+TRUE_COEF = np.array([-2.0, 1.0, -0.5, 0.25])
+
+
+def simulate(n: int, coef: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, coef.size - 1))])
+    y = (rng.random(n) < 1 / (1 + np.exp(-X @ coef))).astype(float)
+    return X, y
+
+
+def irls(X: np.ndarray, y: np.ndarray, l2: float, weight: np.ndarray | None = None) -> np.ndarray:
+    """Independent Newton-Raphson / IRLS for the same penalised likelihood."""
+    weight = np.ones(len(y)) if weight is None else weight
+    penalty = np.full(X.shape[1], l2)
+    penalty[0] = 0.0
+    coef = np.zeros(X.shape[1])
+    for _ in range(100):
+        prob = 1 / (1 + np.exp(-X @ coef))
+        grad = X.T @ (weight * (prob - y)) + penalty * coef
+        hessian = (X * (weight * prob * (1 - prob))[:, None]).T @ X + np.diag(penalty)
+        step = np.linalg.solve(hessian, grad)
+        coef -= step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    return coef
+
+
+# ----------------------------------------------------------------- logistic
+
+
+def test_fit_logistic_recovers_true_coefficients():
+    X, y = simulate(50_000, TRUE_COEF, np.random.default_rng(0))
+    coef = fit_logistic(X, y, l2=1e-6)
+    np.testing.assert_allclose(coef, TRUE_COEF, atol=0.05)
+
+
+@pytest.mark.parametrize("l2", [1e-8, 10.0])
+def test_fit_logistic_matches_newton_raphson(l2):
+    X, y = simulate(50_000, TRUE_COEF, np.random.default_rng(1))
+    np.testing.assert_allclose(fit_logistic(X, y, l2=l2), irls(X, y, l2), atol=1e-4)
+
+
+def test_fit_logistic_penalty_shrinks_slopes_but_not_intercept():
+    X, y = simulate(2000, TRUE_COEF, np.random.default_rng(2))
+    loose = fit_logistic(X, y, l2=1e-8)
+    tight = fit_logistic(X, y, l2=1e5)
+    assert np.all(np.abs(tight[1:]) < 0.01 * np.abs(loose[1:]))
+    # With slopes ~0 the intercept is the log-odds of the overall default rate.
+    assert tight[0] == pytest.approx(np.log(y.mean() / (1 - y.mean())), abs=0.01)
+
+
+def test_fit_logistic_integer_weights_equal_repeated_rows():
+    rng = np.random.default_rng(3)
+    X, y = simulate(3000, TRUE_COEF, rng)
+    weight = rng.integers(0, 4, size=len(y)).astype(float)
+    repeated = np.repeat(np.arange(len(y)), weight.astype(int))
+    weighted = fit_logistic(X, y, l2=1.0, sample_weight=weight)
+    np.testing.assert_allclose(weighted, fit_logistic(X[repeated], y[repeated], l2=1.0), atol=1e-5)
+    np.testing.assert_allclose(weighted, irls(X, y, 1.0, weight), atol=1e-5)
+
+
+def test_fit_logistic_warm_start_reaches_same_optimum():
+    X, y = simulate(5000, TRUE_COEF, np.random.default_rng(4))
+    np.testing.assert_allclose(
+        fit_logistic(X, y, coef0=np.array([1.0, -1.0, 2.0, 0.0])), fit_logistic(X, y), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("label", [0.0, 1.0])
+def test_fit_logistic_one_class_returns_start_unchanged(label):
+    X, _ = simulate(100, TRUE_COEF, np.random.default_rng(5))
+    y = np.full(100, label)
+    coef0 = np.array([0.3, -0.2, 0.1, 0.0])
+    result = fit_logistic(X, y, coef0=coef0)
+    np.testing.assert_array_equal(result, coef0)
+    assert result is not coef0
+    np.testing.assert_array_equal(fit_logistic(X, y), np.zeros(4))
+
+
+def test_fit_logistic_stable_for_separable_extreme_data():
+    X = np.column_stack([np.ones(200), np.linspace(-50, 50, 200)])
+    y = (X[:, 1] > 0).astype(float)
+    coef = fit_logistic(X, y, l2=1.0)
+    assert np.all(np.isfinite(coef))
+    assert coef[1] > 0
+
+
+def test_fit_logistic_rejects_bad_input():
+    X, y = simulate(10, TRUE_COEF, np.random.default_rng(6))
+    with pytest.raises(ValueError):
+        fit_logistic(X, y[:-1])
+    with pytest.raises(ValueError):
+        fit_logistic(X, y * 2)
+    with pytest.raises(ValueError):
+        fit_logistic(X, y, coef0=np.zeros(3))
+    with pytest.raises(ValueError):
+        fit_logistic(X, y, sample_weight=-np.ones(10))
+
+
+def test_predict_pd_is_logistic_and_stable():
+    X = np.array([[1.0, 0.0], [1.0, 800.0], [1.0, -800.0]])
+    np.testing.assert_allclose(predict_pd(X, np.array([0.0, 1.0])), [0.5, 1.0, 0.0])
+
+
+# --------------------------------------------------------------------- AUC/KS
+
+
+def brute_force_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return wins / (pos.size * neg.size)
+
+
+def brute_force_ks(scores: np.ndarray, labels: np.ndarray) -> float:
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    return max(abs(np.mean(pos <= t) - np.mean(neg <= t)) for t in np.unique(scores))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_auc_and_ks_match_brute_force_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    n = 400
+    labels = rng.integers(0, 2, size=n)
+    scores = np.round(rng.normal(size=n) + 0.7 * labels, 1)  # rounding creates many ties
+    assert len(np.unique(scores)) < n
+    assert auc(scores, labels) == pytest.approx(brute_force_auc(scores, labels), abs=1e-12)
+    assert ks_statistic(scores, labels) == pytest.approx(brute_force_ks(scores, labels), abs=1e-12)
+    assert auc(scores, labels.astype(bool)) == auc(scores, labels)
+
+
+def test_auc_and_ks_edge_values():
+    labels = np.array([0, 0, 1, 1])
+    assert auc(np.array([1.0, 2.0, 3.0, 4.0]), labels) == 1.0
+    assert auc(np.array([4.0, 3.0, 2.0, 1.0]), labels) == 0.0
+    assert auc(np.ones(4), labels) == 0.5
+    assert ks_statistic(np.array([1.0, 2.0, 3.0, 4.0]), labels) == 1.0
+    assert ks_statistic(np.ones(4), labels) == 0.0
+
+
+def test_auc_of_fitted_scorecard_matches_binormal_theory():
+    # Scores N(0,1) for goods and N(d,1) for bads: AUC = Phi(d / sqrt 2) (Hanley & McNeil 1982).
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(7)
+    d = 1.0
+    labels = rng.integers(0, 2, size=100_000)
+    scores = rng.normal(size=labels.size) + d * labels
+    assert auc(scores, labels) == pytest.approx(norm.cdf(d / np.sqrt(2)), abs=0.005)
+    assert ks_statistic(scores, labels) == pytest.approx(2 * norm.cdf(d / 2) - 1, abs=0.01)
+
+
+@pytest.mark.parametrize("labels", [np.zeros(5), np.ones(5)])
+def test_auc_and_ks_nan_when_a_class_is_missing(labels):
+    scores = np.arange(5.0)
+    assert np.isnan(auc(scores, labels))
+    assert np.isnan(ks_statistic(scores, labels))
+
+
+def test_auc_rejects_non_binary_labels():
+    with pytest.raises(ValueError, match="labels"):
+        auc(np.arange(3.0), np.array([0, 1, 2]))

@@ -52,6 +52,8 @@ class BorrowerPopulation:
         self.income = self.base_income.copy()
         self.cash = self.base_income * rng.random(n) * p.initial_cash_months
         self.need = np.zeros(n)
+        self.discretionary = np.zeros(n)
+        self.debt_tolerance = p.debt_tolerance * np.exp(p.risk_tolerance * self.risk)
         self.trust = rng.beta(5.0, 2.0, n)
         self.bureau_u = rng.random(n)
         self.months_since_default = np.full(n, self.NEVER, dtype=np.int32)
@@ -73,12 +75,21 @@ class BorrowerPopulation:
 
     def spending_needs(self, demand_level: float, rng: np.random.Generator) -> None:
         p = self.p
-        self.need = demand.spending_need(
-            self.base_income, self.risk, rng.standard_normal(self.n), rng.random(self.n),
-            rng.standard_normal(self.n), essential_share=p.essential_share,
+        self.need, self.discretionary = demand.spending_need(
+            self.base_income, self.risk, self.cash, rng.standard_normal(self.n),
+            rng.random(self.n), rng.standard_normal(self.n), essential_share=p.essential_share,
             discretionary_share=p.discretionary_share, volatility=p.need_volatility,
             risk_spending=p.risk_spending, demand_level=demand_level,
-            shock_prob=p.expense_shock_prob, shock_size=p.expense_shock_size)
+            shock_prob=p.expense_shock_prob, shock_size=p.expense_shock_size,
+            buffer_months=p.buffer_months, spend_down=p.spend_down)
+
+    def credit_requests(self, due: np.ndarray, debt: np.ndarray) -> np.ndarray:
+        """What each borrower asks to borrow this month (0 = no application), RMB."""
+        p = self.p
+        room = self.debt_tolerance * 12.0 * self.base_income - debt
+        return demand.credit_demand(self.need, self.discretionary, self.cash, due, room,
+                                    convenience_credit=p.convenience_credit,
+                                    min_loan=p.min_loan)
 
     def spend(self, due: np.ndarray) -> np.ndarray:
         """Spend on needs what is left after this month's instalments; returns consumption."""

@@ -115,10 +115,11 @@ class Platform(mesa.Agent):
     def adapt(self, market_share: float, target_share: float, delinquency_30: float,
               pp: PlatformParams) -> None:
         """Competition: margin rises with market share above target and with delinquency above
-        the tolerated level; the cut-off tightens when delinquency is high and relaxes back
+        the tolerated level, and is pulled back toward the type's margin; the cut-off tightens when delinquency is high and relaxes back
         toward the type's appetite otherwise."""
         excess = delinquency_30 - self.tp.delinquency_target
-        dm = pp.margin_speed * (market_share - target_share) + pp.loss_speed * max(excess, 0.0)
+        dm = (pp.margin_speed * (market_share - target_share) + pp.loss_speed * max(excess, 0.0)
+              + pp.margin_reversion * (self.tp.margin - self.margin))
         self.margin = float(np.clip(self.margin + dm, pp.min_margin, pp.max_margin))
         if excess > 0:
             self.pd_cutoff *= 1.0 - pp.cutoff_speed

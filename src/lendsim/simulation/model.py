@@ -152,10 +152,7 @@ class MarketModel(mesa.Model):
         pop = self.population
         pop.spending_needs(self.macro.demand_level, self.rng)
         self._due_estimate = self._borrower_due_estimate()
-        from lendsim.agents.rules.demand import credit_demand
-
-        request = credit_demand(pop.need, pop.cash, self._due_estimate,
-                                self.scenario.borrowers.min_loan)
+        request = pop.credit_requests(self._due_estimate, self.borrower_debt())
         self._applicants = np.flatnonzero(request > 0)
         self._request = request[self._applicants]
 
@@ -367,13 +364,15 @@ class MarketModel(mesa.Model):
         is_open = L.is_open()
         managed = L.balance_by(L.platform_idx, P, is_open)
         d30 = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
+        n_open = np.bincount(L.platform_idx[is_open], minlength=P)
         active = self._platform_array("is_active", bool)
         share = np.where(active, managed, 0.0)
         share = share / share.sum() if share.sum() > 0 else share
         tw = np.where(active, self._target_weight[:P], 0.0)
         target = tw / tw.sum() if tw.sum() > 0 else tw
+        # a rate measured on a handful of loans is noise: nobody reacts to it
         self._platform_delinquency = np.divide(d30, managed, out=np.zeros(P),
-                                               where=managed > 0)
+                                               where=(managed > 0) & (n_open >= pp.min_book))
         self._market_share = share
         equity_now = np.array([pl.equity for pl in self.platforms])
         prev = np.r_[self._prev_equity, equity_now[len(self._prev_equity):]]
@@ -419,9 +418,10 @@ class MarketModel(mesa.Model):
         P = len(self.platforms)
         out = self._bank_outstanding()  # P x B
         active = self._platform_array("is_active", bool)
+        delinquency = _pad(self._platform_delinquency, P)  # an entrant has no book yet
         for bk in self.banks:
             self.lines[bk.idx, :P] = bk.adapt_lines(self.lines[bk.idx, :P], out[:, bk.idx],
-                                                    self._platform_delinquency, active, reg, bp)
+                                                    delinquency, active, reg, bp)
 
     # ------------------------------------------------------------------ 9. regulator
     def _supervise(self) -> None:
@@ -482,10 +482,12 @@ class MarketModel(mesa.Model):
         own_m, total_debt, n_lenders = self._debt_state
         g = self._platform_params()
         is_open = g["is_active"] & (self._capacity > 0)
+        has_account = own_m[b_idx][:, :P].toarray() > 0
         util = choice.platform_utility(
-            g["posted_apr"], g["reputation"], np.r_[self._market_share_or_prior()],
-            g["convenience"], pop.trust[b_idx], price_sensitivity=bp.price_sensitivity,
-            trust_weight=bp.trust_weight, brand_weight=bp.brand_weight)
+            g["posted_apr"], g["reputation"], self._market_share_or_prior(),
+            g["convenience"], pop.trust[b_idx], has_account,
+            price_sensitivity=bp.price_sensitivity, trust_weight=bp.trust_weight,
+            brand_weight=bp.brand_weight, loyalty=bp.loyalty)
         order = choice.application_order(util, self.rng.gumbel(size=util.shape), is_open,
                                           bp.choice_noise, n_choices)
         remaining = amount.astype(float).copy()
@@ -716,6 +718,10 @@ class MarketModel(mesa.Model):
         self._records["events"].append({"step": self.steps, "kind": kind,
                                         "agent_type": agent_type, "agent_id": int(agent_id),
                                         "size": float(size), "detail": detail})
+
+
+def _pad(arr: np.ndarray, n: int) -> np.ndarray:
+    return np.r_[arr, np.zeros(n - len(arr))]
 
 
 class _MonthStats:

@@ -65,13 +65,26 @@ class BorrowerParams:
                                    lo=0, hi=50)
     initial_cash_months: float = _f(1.5, "initial cash, up to this many months of base income "
                                     "(uniform)", lo=0, hi=120)
-    max_applications: int = _f(2, "applications per month before giving up", lo=1, hi=20)
-    max_applications_distressed: int = _f(4, "applications when borrowing to repay", lo=1,
+    convenience_credit: float = _f(0.3, "share of discretionary spending put on credit even "
+                                   "when cash suffices (embedded credit, e.g. Huabei)", lo=0,
+                                   hi=1)
+    debt_tolerance: float = _f(0.4, "debt / annual income a median borrower takes on for "
+                               "spending; CAL: debt/income 41.75 % at ages 18-29 (Nielsen 2019)",
+                               lo=0, hi=20)
+    risk_tolerance: float = _f(0.3, "log debt-tolerance loading on latent risk", lo=-5, hi=5)
+    buffer_months: float = _f(3.0, "cash buffer (months of base income) above which borrowers "
+                              "spend down savings (buffer-stock saving, Carroll 1997)", lo=0)
+    spend_down: float = _f(0.1, "monthly share of cash above the buffer that is spent", lo=0,
+                           hi=1)
+    max_applications: int = _f(3, "applications per month before giving up", lo=1, hi=20)
+    max_applications_distressed: int = _f(5, "applications when borrowing to repay", lo=1,
                                           hi=20)
     min_loan: float = _f(100.0, "smallest loan anyone asks for or grants", lo=0, unit="RMB")
     price_sensitivity: float = _f(8.0, "utility per unit of annual APR (choice)", lo=0, hi=200)
     trust_weight: float = _f(1.0, "utility weight of trust x platform reputation", lo=0, hi=20)
     brand_weight: float = _f(0.5, "utility weight of log market share (brand)", lo=0, hi=20)
+    loyalty: float = _f(3.0, "utility bonus for a platform the borrower already owes "
+                        "(an existing account)", lo=0, hi=50)
     choice_noise: float = _f(0.5, "scale of the Gumbel noise in platform choice", lo=0,
                              lo_open=True, hi=20)
     strategic_base: float = _f(-8.0, "logit intercept of monthly strategic non-payment", lo=-30,
@@ -138,7 +151,9 @@ class PlatformParams:
     training_window: int = _f(20_000, "most recent matured loans kept for fitting", lo=100)
     margin_speed: float = _f(0.05, "margin change per unit of (market share - target)", lo=0,
                              hi=10)
-    loss_speed: float = _f(0.5, "margin change per unit of excess delinquency", lo=0, hi=50)
+    loss_speed: float = _f(0.05, "margin change per unit of excess delinquency", lo=0, hi=50)
+    margin_reversion: float = _f(0.1, "monthly pull of the margin back to its type's level",
+                                 lo=0, hi=1)
     cutoff_speed: float = _f(0.05, "relative monthly cut-off adjustment", lo=0, hi=1)
     min_margin: float = _f(0.0, "lowest margin a platform sets", lo=-1, hi=2, unit="annual")
     max_margin: float = _f(0.3, "highest margin a platform sets", lo=-1, hi=5, unit="annual")
@@ -151,6 +166,8 @@ class PlatformParams:
                           hi=10)
     entry_prob: float = _f(0.1, "monthly chance of an entry while ROE is above entry_roe", lo=0,
                            hi=1)
+    min_book: int = _f(200, "open loans a platform needs before it (and its banks) react to "
+                       "its delinquency rate", lo=0)
     funding_exit_months: int = _f(3, "months without funding before a platform exits", lo=1)
     default_after_missed: int = _f(3, "missed instalments that make a loan defaulted (90+ "
                                    "days)", lo=1, hi=24)
@@ -164,12 +181,12 @@ class PlatformParams:
     micro_lender: PlatformTypeParams = _ptype(
         tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
         term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,
-        limit_income_multiple=1.0, convenience=0.0, equity_per_borrower=40.0,
+        limit_income_multiple=1.0, convenience=0.5, equity_per_borrower=40.0,
         delinquency_target=0.08, weight=5.0)
     consumer_finance: PlatformTypeParams = _ptype(
         tech_level=0.6, pd_cutoff=0.12, margin=0.05, operating_cost=0.04, funding_spread=0.03,
         term_months=12, own_share=0.1, bank_fee=0.06, max_leverage=10.0,
-        limit_income_multiple=1.5, convenience=0.2, equity_per_borrower=80.0,
+        limit_income_multiple=1.5, convenience=0.0, equity_per_borrower=80.0,
         delinquency_target=0.05, weight=4.0)
 
     def type_params(self, kind: str) -> PlatformTypeParams:
@@ -187,7 +204,7 @@ class BankParams:
     capital_ratio: float = _f(0.12, "initial equity / loans", lo=0, lo_open=True, hi=1)
     partners_per_platform: int = _f(5, "partner banks per platform (the embedded platform "
                                     "partners with up to 3x as many)", lo=1)
-    initial_line_per_borrower: float = _f(4_000.0, "initial funding lines, all platforms, per "
+    initial_line_per_borrower: float = _f(8_000.0, "initial funding lines, all platforms, per "
                                           "borrower", lo=0, unit="RMB")
     line_growth: float = _f(0.08, "monthly line growth when a line is > 80 % used", lo=0, hi=1)
     line_cut: float = _f(0.25, "monthly line cut at twice the delinquency tolerance", lo=0,

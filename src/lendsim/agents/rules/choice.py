@@ -11,17 +11,21 @@ import numpy as np
 
 
 def platform_utility(apr: np.ndarray, reputation: np.ndarray, market_share: np.ndarray,
-                     convenience: np.ndarray, trust: np.ndarray, *, price_sensitivity: float,
-                     trust_weight: float, brand_weight: float) -> np.ndarray:
+                     convenience: np.ndarray, trust: np.ndarray, has_account: np.ndarray, *,
+                     price_sensitivity: float, trust_weight: float, brand_weight: float,
+                     loyalty: float) -> np.ndarray:
     """Systematic utility, shape (n_borrowers, n_platforms).
 
     ``-price_sensitivity x apr + trust_weight x trust x reputation
-    + brand_weight x log(share) + convenience``; apr is the platform's posted annual rate.
+    + brand_weight x log(share) + convenience + loyalty x has_account``; apr is the platform's
+    posted annual rate, ``has_account`` (n_borrowers, n_platforms) marks platforms the borrower
+    already owes.
     """
     per_platform = (-price_sensitivity * apr + brand_weight * np.log(np.maximum(market_share,
                                                                                1e-4))
                     + convenience)
-    return per_platform[None, :] + trust_weight * trust[:, None] * reputation[None, :]
+    return (per_platform[None, :] + trust_weight * trust[:, None] * reputation[None, :]
+            + loyalty * has_account)
 
 
 def application_order(utility: np.ndarray, gumbel: np.ndarray, is_open: np.ndarray,

@@ -9,27 +9,39 @@ from __future__ import annotations
 import numpy as np
 
 
-def spending_need(base_income: np.ndarray, risk: np.ndarray, z: np.ndarray,
-                  shock_u: np.ndarray, shock_z: np.ndarray, *, essential_share: float,
-                  discretionary_share: float, volatility: float, risk_spending: float,
-                  demand_level: float, shock_prob: float, shock_size: float) -> np.ndarray:
-    """Spending need this month, RMB.
+def spending_need(base_income: np.ndarray, risk: np.ndarray, cash: np.ndarray,
+                  z: np.ndarray, shock_u: np.ndarray, shock_z: np.ndarray, *,
+                  essential_share: float, discretionary_share: float, volatility: float,
+                  risk_spending: float, demand_level: float, shock_prob: float,
+                  shock_size: float, buffer_months: float, spend_down: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Spending need this month, RMB, and its discretionary part.
 
-    ``essential x base + discretionary x base x demand_level x exp(b risk) x LN(z)``
-    plus, with probability ``shock_prob``, a large expense ``shock_size x base x LN(shock_z)``.
-    ``demand_level`` folds seasonality and the consumption-upgrade trend.
+    Discretionary: ``discretionary x base x demand_level x exp(b risk) x LN(z)`` plus
+    ``spend_down`` of the cash above ``buffer_months`` of base income (buffer-stock saving,
+    Carroll 1997); essential: ``essential x base``; with probability ``shock_prob`` a large
+    expense ``shock_size x base x LN(shock_z)`` is added. ``demand_level`` folds seasonality
+    and the consumption-upgrade trend.
     """
     ln = np.exp(volatility * z - 0.5 * volatility * volatility)
-    need = base_income * (essential_share
-                          + discretionary_share * demand_level * np.exp(risk_spending * risk) * ln)
+    disc = (base_income * discretionary_share * demand_level * np.exp(risk_spending * risk) * ln
+            + spend_down * np.maximum(cash - buffer_months * base_income, 0.0))
     big = shock_u < shock_prob
-    return need + np.where(big, shock_size * base_income * np.exp(0.5 * shock_z - 0.125), 0.0)
+    shock = np.where(big, shock_size * base_income * np.exp(0.5 * shock_z - 0.125), 0.0)
+    return essential_share * base_income + disc + shock, disc
 
 
-def credit_demand(need: np.ndarray, cash: np.ndarray, due: np.ndarray,
+def credit_demand(need: np.ndarray, discretionary: np.ndarray, cash: np.ndarray,
+                  due: np.ndarray, debt_room: np.ndarray, *, convenience_credit: float,
                   min_loan: float) -> np.ndarray:
-    """Credit a borrower asks for: the need not covered by cash left after this month's
-    instalments (zero below ``min_loan``)."""
+    """Credit a borrower asks for, RMB.
+
+    The need not covered by the cash left after this month's instalments, or, when cash
+    suffices, the ``convenience_credit`` share of discretionary spending (embedded credit used
+    as a means of payment); never more than the borrower's own ``debt_room`` (tolerated debt
+    minus current debt); zero below ``min_loan``.
+    """
     spendable = np.maximum(cash - due, 0.0)
-    gap = need - spendable
-    return np.where(gap >= min_loan, gap, 0.0)
+    ask = np.maximum(need - spendable, convenience_credit * discretionary)
+    ask = np.minimum(ask, np.maximum(debt_room, 0.0))
+    return np.where(ask >= min_loan, ask, 0.0)

@@ -11,7 +11,6 @@ import time
 import mesa
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.special import expit
 
 from lendsim.agents.banks import Bank
@@ -152,15 +151,17 @@ class MarketModel(mesa.Model):
         pop = self.population
         pop.spending_needs(self.macro.demand_level, self.rng)
         self._due_estimate = self._borrower_due_estimate()
-        request = pop.credit_requests(self._due_estimate, self.borrower_debt())
+        request, is_conv = pop.credit_requests(self._due_estimate, self.borrower_debt())
         self._applicants = np.flatnonzero(request > 0)
         self._request = request[self._applicants]
+        self._is_convenience = is_conv[self._applicants]
 
     # ------------------------------------------------------------------ 4. underwriting
     def _underwriting(self) -> None:
         self._open_funding()
         granted = self._apply(self._applicants, self._request,
-                              self.scenario.borrowers.max_applications, is_refinance=False)
+                              self.scenario.borrowers.max_applications, is_refinance=False,
+                              one_month=self._is_convenience)
         self.population.cash[self._applicants] += granted
         self._month.consumption = float(self.population.spend(self._due_estimate).sum())
 
@@ -245,8 +246,9 @@ class MarketModel(mesa.Model):
     def _accounting(self) -> None:
         self._charge_off()
         self._post_flows()
-        self._servicing_fees()
-        self._provisions()
+        by_status = self._pool_balances()
+        self._servicing_fees(by_status[:, 0] + by_status[:, 1])
+        self._provisions(by_status)
         self._costs_and_bank_income()
         for pl in self.platforms:
             pl.settle_cash()
@@ -301,14 +303,17 @@ class MarketModel(mesa.Model):
                                               - per["recovered"][0]).sum())
         self._month.losses_banks = float((per["charged_off"][1] - per["recovered"][1]).sum())
 
-    def _pool_balances(self, statuses: tuple[int, ...]) -> np.ndarray:
+    def _pool_balances(self) -> np.ndarray:
+        """Open balances by funding pool and status: array (n_pools, 3) for CURRENT,
+        DELINQUENT, DEFAULTED, in one pass over the book."""
         L = self.loans
-        m = np.isin(L.status, statuses)
-        return np.bincount(L.pool_idx[m], weights=L.balance[m], minlength=self.pools.n)
+        m = L.status <= LoanStatus.DEFAULTED
+        key = L.pool_idx[m].astype(np.int64) * 3 + L.status[m]
+        return np.bincount(key, weights=L.balance[m],
+                           minlength=3 * self.pools.n).reshape(self.pools.n, 3)
 
-    def _servicing_fees(self) -> None:
+    def _servicing_fees(self, perf: np.ndarray) -> None:
         """Banks pay each platform a servicing fee on the performing balance they fund."""
-        perf = self._pool_balances((LoanStatus.CURRENT, LoanStatus.DELINQUENT))
         by_pb = self.pools.bank_by_platform(perf, len(self.platforms))  # P x B
         fee_rate = np.array([pl.tp.bank_fee for pl in self.platforms]) / 12.0
         fees = by_pb * fee_rate[:, None]
@@ -321,11 +326,11 @@ class MarketModel(mesa.Model):
             bk.cash -= f
             bk.equity -= f
 
-    def _provisions(self) -> None:
+    def _provisions(self, by_status: np.ndarray) -> None:
+        """Allowance for losses: a share of each open balance by status."""
         reg = self.regulator.policy
-        target = (reg.provision_rate * self._pool_balances((LoanStatus.CURRENT,))
-                  + PROVISION_DELINQUENT * self._pool_balances((LoanStatus.DELINQUENT,))
-                  + PROVISION_DEFAULTED * self._pool_balances((LoanStatus.DEFAULTED,)))
+        rates = np.array([reg.provision_rate, PROVISION_DELINQUENT, PROVISION_DEFAULTED])
+        target = by_status @ rates
         plat, bank = self.pools.split(target, len(self.platforms))
         for agents, tgt in ((self.platforms, plat), (self.banks, bank)):
             for a in agents:
@@ -436,7 +441,7 @@ class MarketModel(mesa.Model):
         from lendsim.simulation.outputs import collect_step
 
         collect_step(self)
-        if self.steps % 12 == 0:
+        if self.steps % 3 == 0:  # closed loans are dead weight in every array pass
             self.loans.compact()
 
     # ============================================================== underwriting detail
@@ -469,7 +474,7 @@ class MarketModel(mesa.Model):
                 self._capacity[pl.idx] = cap
 
     def _apply(self, b_idx: np.ndarray, amount: np.ndarray, n_choices: int,
-               is_refinance: bool) -> np.ndarray:
+               is_refinance: bool, one_month: np.ndarray | None = None) -> np.ndarray:
         """Applicants ``b_idx`` ask for ``amount`` each; they apply to platforms in order of
         preference until served or out of choices. Returns the amount granted to each."""
         granted = np.zeros(len(b_idx))
@@ -480,15 +485,18 @@ class MarketModel(mesa.Model):
         if self._debt_state is None:
             self._debt_state = self._compute_debt_state()
         own_m, total_debt, n_lenders = self._debt_state
+        if own_m.shape[1] < P:  # a platform entered since the matrix was built
+            own_m = np.pad(own_m, ((0, 0), (0, P - own_m.shape[1])))
         g = self._platform_params()
         is_open = g["is_active"] & (self._capacity > 0)
-        has_account = own_m[b_idx][:, :P].toarray() > 0
+        has_account = own_m[b_idx] > 0
         util = choice.platform_utility(
             g["posted_apr"], g["reputation"], self._market_share_or_prior(),
             g["convenience"], pop.trust[b_idx], has_account,
             price_sensitivity=bp.price_sensitivity, trust_weight=bp.trust_weight,
             brand_weight=bp.brand_weight, loyalty=bp.loyalty)
-        order = choice.application_order(util, self.rng.gumbel(size=util.shape), is_open,
+        gumbel = -np.log(self.rng.standard_exponential(size=util.shape))  # Gumbel(0, 1)
+        order = choice.application_order(util, gumbel, is_open,
                                           bp.choice_noise, n_choices)
         remaining = amount.astype(float).copy()
         for k in range(order.shape[1]):
@@ -496,7 +504,7 @@ class MarketModel(mesa.Model):
             if not len(sel):
                 break
             b, p = b_idx[sel], order[sel, k]
-            own = np.asarray(own_m[b, p]).ravel()
+            own = own_m[b, p]
             X = self._features(b, p, own, total_debt, n_lenders, g)
             pd_life = expit(np.einsum("ij,ij->i", X, g["coef"][p]))
             apr = underwriting.required_apr(
@@ -523,6 +531,8 @@ class MarketModel(mesa.Model):
             self._capacity -= np.bincount(pw, weights=amt, minlength=P)
             np.maximum(self._capacity, 0.0, out=self._capacity)
             term = g["term"][pw]
+            if one_month is not None:
+                term = np.where(one_month[sel[win]], 1, term)
             self.loans.add(borrower_idx=b[win], platform_idx=pw, pool_idx=self._pool_of[pw],
                            principal=amt, apr=apr[win],
                            instalment=underwriting.annuity_payment(amt, apr[win], term),
@@ -532,8 +542,9 @@ class MarketModel(mesa.Model):
             granted[sel[win]] += amt
             remaining[sel[win]] -= amt
             new_lender = own[win] <= 0
-            np.add.at(total_debt, b[win], amt)
-            np.add.at(n_lenders, b[win][new_lender], 1)
+            own_m[b[win], pw] += amt  # (borrower, platform) pairs are unique within a round
+            total_debt[b[win]] += amt  # and a borrower wins at most once per round
+            n_lenders[b[win][new_lender]] += 1
             self._month.count_applications(pop.risk_segment[b], pop.risk_segment[b[win]], amt,
                                            apr[win], is_refinance, P, pw)
         self._month.rationed[b_idx[remaining >= bp.min_loan]] = True
@@ -639,8 +650,7 @@ class MarketModel(mesa.Model):
 
     def _bank_outstanding(self) -> np.ndarray:
         """Banks' open joint loans by platform, array (n_platforms, n_banks), RMB."""
-        bal = self._pool_balances((LoanStatus.CURRENT, LoanStatus.DELINQUENT,
-                                   LoanStatus.DEFAULTED))
+        bal = self._pool_balances().sum(axis=1)
         return self.pools.bank_by_platform(bal, len(self.platforms))
 
     def _borrower_due_estimate(self) -> np.ndarray:
@@ -651,17 +661,15 @@ class MarketModel(mesa.Model):
         return np.bincount(L.borrower_idx[idx], weights=due, minlength=self.n_borrowers)
 
     def _compute_debt_state(self):
-        """(own debt matrix borrower x platform, total debt, number of lenders) from the book."""
+        """(debt of each borrower at each platform: dense array (n_borrowers, n_platforms),
+        total debt, number of lenders) from the open loans."""
         L = self.loans
         m = L.is_open()
-        P = self.scenario.platforms.max_n
-        own = sp.csr_array((L.balance[m], (L.borrower_idx[m], L.platform_idx[m])),
-                           shape=(self.n_borrowers, P))
-        own.sum_duplicates()
-        total = np.bincount(L.borrower_idx[m], weights=L.balance[m],
-                            minlength=self.n_borrowers)
-        lenders = np.diff(own.indptr).astype(np.int64)
-        return own, total, lenders
+        P = len(self.platforms)
+        key = L.borrower_idx[m] * P + L.platform_idx[m]
+        own = np.bincount(key, weights=L.balance[m], minlength=self.n_borrowers * P)
+        own = own.astype(np.float64, copy=False).reshape(self.n_borrowers, P)
+        return own, own.sum(axis=1), (own > 0).sum(axis=1)
 
     def borrower_debt(self) -> np.ndarray:
         """Total open debt of every borrower, RMB."""

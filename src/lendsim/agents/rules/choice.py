@@ -37,7 +37,11 @@ def application_order(utility: np.ndarray, gumbel: np.ndarray, is_open: np.ndarr
     u = utility + noise_scale * gumbel
     u[:, ~is_open] = -np.inf
     k = min(n_choices, u.shape[1])
-    order = np.argsort(-u, axis=1, kind="stable")[:, :k]
-    ranked = np.take_along_axis(u, order, axis=1)
-    order[~np.isfinite(ranked)] = -1
+    order = np.full((u.shape[0], k), -1, dtype=np.int64)
+    rows = np.arange(u.shape[0])
+    for j in range(k):  # k argmax passes beat a full argsort for the few choices needed
+        best = np.argmax(u, axis=1)
+        ok = np.isfinite(u[rows, best])
+        order[ok, j] = best[ok]
+        u[rows, best] = -np.inf
     return order

@@ -33,15 +33,17 @@ def spending_need(base_income: np.ndarray, risk: np.ndarray, cash: np.ndarray,
 
 def credit_demand(need: np.ndarray, discretionary: np.ndarray, cash: np.ndarray,
                   due: np.ndarray, debt_room: np.ndarray, *, convenience_credit: float,
-                  min_loan: float) -> np.ndarray:
-    """Credit a borrower asks for, RMB.
+                  min_loan: float) -> tuple[np.ndarray, np.ndarray]:
+    """Credit a borrower asks for, RMB, and whether it is only convenience credit.
 
     The need not covered by the cash left after this month's instalments, or, when cash
     suffices, the ``convenience_credit`` share of discretionary spending (embedded credit used
     as a means of payment); never more than the borrower's own ``debt_room`` (tolerated debt
-    minus current debt); zero below ``min_loan``.
+    minus current debt); zero below ``min_loan``. Convenience credit (cash would have
+    sufficed) is billed and repaid the next month, like embedded credit's interest period.
     """
     spendable = np.maximum(cash - due, 0.0)
-    ask = np.maximum(need - spendable, convenience_credit * discretionary)
-    ask = np.minimum(ask, np.maximum(debt_room, 0.0))
-    return np.where(ask >= min_loan, ask, 0.0)
+    gap = need - spendable
+    conv = convenience_credit * discretionary
+    ask = np.minimum(np.maximum(gap, conv), np.maximum(debt_room, 0.0))
+    return np.where(ask >= min_loan, ask, 0.0), gap < conv

@@ -10,7 +10,7 @@ import numpy as np
 
 
 def job_loss_prob(unemployment_target: float, job_finding_rate: float,
-                  risk_loading: np.ndarray | float = 0.0) -> np.ndarray | float:
+                  risk_loading: np.ndarray | float = 1.0) -> np.ndarray | float:
     """Monthly employed -> unemployed probability.
 
     The two-state chain with job-finding rate ``p_UE`` has stationary unemployment
@@ -24,7 +24,7 @@ def job_loss_prob(unemployment_target: float, job_finding_rate: float,
         risk_loading: per-borrower multiplier with mean 1.
 
     Examples:
-        >>> round(job_loss_prob(0.05, 0.25), 6)
+        >>> round(float(job_loss_prob(0.05, 0.25)), 6)
         0.013158
     """
     p_eu = unemployment_target * job_finding_rate / (1.0 - unemployment_target)

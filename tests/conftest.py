@@ -1,0 +1,18 @@
+"""Shared fixtures: tiny scenarios that run in a fraction of a second."""
+
+import pytest
+
+from lendsim import load_scenario
+
+
+def tiny(**overrides):
+    """The default scenario at test size, with invariant checks on."""
+    base = {"borrowers.n": 400, "platforms.n": 5, "banks.n": 5, "simulation.steps": 12,
+            "simulation.check_invariants": True, "output.charts": False}
+    base.update(overrides)
+    return load_scenario(None, base)
+
+
+@pytest.fixture
+def tiny_scenario():
+    return tiny()

@@ -1,0 +1,246 @@
+"""MarketModel end to end: invariants, reproducibility, mechanisms, failure paths."""
+
+import gc
+import weakref
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tiny
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lendsim
+from lendsim import InvariantError, MarketModel
+from lendsim.agents import Bank, Borrower, Platform, Regulator
+from lendsim.simulation.ledger import LoanStatus
+from lendsim.simulation.model import MODEL_COLUMNS
+
+
+def test_model_table_has_required_columns_in_order():
+    res = lendsim.run(tiny(), steps=3)
+    assert tuple(res.model.columns[: len(MODEL_COLUMNS)]) == MODEL_COLUMNS
+    assert list(res.model["step"]) == [1, 2, 3]
+    for col in ("platform_id", "platform_type", "equity", "loans_held", "auc", "ks"):
+        assert col in res.platforms.columns
+    for col in ("bank_id", "equity", "capital_ratio", "joint_loans", "is_failed"):
+        assert col in res.banks.columns
+    assert list(res.events.columns) == ["step", "kind", "agent_type", "agent_id", "size",
+                                        "detail"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(50, 400), n_plat=st.integers(1, 6), n_bank=st.integers(1, 6),
+       cap=st.floats(0.08, 1.0), share=st.floats(0.0, 1.0), sharing=st.floats(0.0, 1.0),
+       kind=st.sampled_from(["watts_strogatz", "erdos_renyi", "barabasi_albert", "none"]),
+       shock=st.integers(0, 6), seed=st.integers(0, 2**31 - 1),
+       mode=st.sampled_from(["fixed", "indexed"]), max_lenders=st.integers(0, 3))
+def test_balance_sheets_add_up_in_random_scenarios(n, n_plat, n_bank, cap, share, sharing, kind,
+                                                    shock, seed, mode, max_lenders):
+    scen = tiny(**{"borrowers.n": n, "platforms.n": n_plat, "banks.n": n_bank,
+                   "regulator.apr_cap": cap, "regulator.apr_cap_mode": mode,
+                   "regulator.joint_lending_min_share": share,
+                   "regulator.data_sharing": sharing, "regulator.max_lenders": max_lenders,
+                   "network.social.kind": kind, "network.social.mean_degree": 4,
+                   "macro.shock_start": shock, "simulation.seed": seed})
+    model = MarketModel(scen)  # check_invariants is on: every step asserts the identities
+    model.run(10)
+    t = model.tables()
+    assert np.isfinite(t["platforms"][["equity", "cash", "debt", "loans_held"]]).all().all()
+    assert np.isfinite(t["banks"][["equity", "cash", "deposits", "joint_loans"]]).all().all()
+    owed = model.borrower_debt().sum()
+    held = sum(p.loans_held for p in model.platforms) + sum(b.joint_loans for b in model.banks)
+    assert owed == pytest.approx(held, rel=1e-9, abs=1e-6)
+    model.close()
+
+
+def test_invariant_check_catches_a_broken_ledger():
+    model = MarketModel(tiny())
+    model.run(3)
+    model.platforms[0].loans_held += 1.0  # a holding that no loan backs
+    with pytest.raises(InvariantError, match="hold"):
+        model.check_invariants()
+
+
+def test_invariant_check_catches_an_unbalanced_balance_sheet():
+    model = MarketModel(tiny())
+    model.run(3)
+    model.banks[0].cash += 5.0  # cash from nowhere: assets no longer = liabilities + equity
+    with pytest.raises(InvariantError, match="bank 0"):
+        model.check_invariants()
+
+
+def test_same_seed_same_tables_and_other_seed_differs():
+    a = lendsim.run(tiny(), steps=8, seed=11)
+    b = lendsim.run(tiny(), steps=8, seed=11)
+    c = lendsim.run(tiny(), steps=8, seed=12)
+    for name in ("model", "platforms", "banks", "events"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert not a.model["credit_outstanding"].equals(c.model["credit_outstanding"])
+
+
+def test_no_global_random_state_is_used():
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
+    lendsim.run(tiny(), steps=3)
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
+def test_mesa_agents_and_borrower_views():
+    model = MarketModel(tiny())
+    assert model.steps == 0
+    model.run(4)
+    assert model.steps == 4
+    borrowers = model.agents_by_type[Borrower]
+    assert len(borrowers) == 400
+    assert len(model.agents_by_type[Platform]) == 5
+    assert len(model.agents_by_type[Bank]) == 5
+    assert len(model.agents_by_type[Regulator]) == 1
+    b = model.borrower(7)
+    assert b.cash == model.population.cash[7]
+    b.cash = 1234.5  # writes the population array
+    assert model.population.cash[7] == 1234.5
+    debt = model.borrower_debt()
+    indebted = borrowers.select(lambda a: a.debt > 0)
+    assert len(indebted) == int((debt > 0).sum())
+    assert borrowers.agg("cash", np.sum) == pytest.approx(model.population.cash.sum())
+    assert b.loans["balance"].sum() == pytest.approx(debt[7])
+
+
+def test_above_threshold_borrowers_are_made_on_demand():
+    model = MarketModel(tiny(**{"simulation.agent_threshold": 100}))
+    assert Borrower not in model.agents_by_type or len(model.agents_by_type[Borrower]) == 0
+    b = model.borrower(399)
+    assert b.idx == 399 and b.income == model.population.income[399]
+    with pytest.raises(IndexError):
+        model.borrower(400)
+
+
+def test_close_releases_the_model():
+    model = MarketModel(tiny())
+    model.run(2)
+    ref = weakref.ref(model)
+    model.close()
+    del model
+    gc.collect()
+    assert ref() is None
+    ids = getattr(mesa.Agent, "_ids", {})
+    assert all(m is not None for m in ids)  # no dead model keys pinned
+
+
+def test_apr_cap_binds_on_every_loan():
+    model = MarketModel(tiny(**{"regulator.apr_cap": 0.2}))
+    for _ in range(8):
+        model.step()
+        assert (model.loans.apr <= 0.2 + 1e-12).all()
+    model.close()
+
+
+def test_indexed_cap_is_a_multiple_of_the_benchmark():
+    res = lendsim.run(tiny(**{"regulator.apr_cap_mode": "indexed",
+                              "regulator.apr_cap_multiple": 4.0,
+                              "macro.benchmark_rate": 0.0385}), steps=3)
+    assert np.allclose(res.model["apr_cap"], 0.154)
+    assert (res.model["avg_apr"].dropna() <= 0.154 + 1e-12).all()
+
+
+def test_joint_lending_min_share_sets_every_platform_share():
+    model = MarketModel(tiny(**{"regulator.joint_lending_min_share": 0.3}))
+    model.run(4)
+    shares = model.pools.platform_share
+    assert len(shares) > 0 and (shares >= 0.3 - 1e-12).all()
+    model.close()
+
+
+def test_max_lenders_with_full_data_sharing_prevents_stacking():
+    """A platform that sees every borrower's lenders (data_sharing = 1) refuses a new borrower
+    who already owes someone when max_lenders = 1: nobody ends up with two lenders."""
+    on = lendsim.run(tiny(**{"regulator.max_lenders": 1, "regulator.data_sharing": 1.0}),
+                     steps=10)
+    off = lendsim.run(tiny(**{"regulator.max_lenders": 1, "regulator.data_sharing": 0.0}),
+                      steps=10)
+    assert (on.model["multi_lender_share"] == 0).all()
+    assert off.model["multi_lender_share"].max() > 0  # invisible to lenders without sharing
+
+
+def test_loans_move_through_delinquency_default_and_charge_off():
+    scen = tiny(**{"borrowers.n": 1500, "macro.unemployment_rate": 0.3,
+                   "borrowers.strategic_base": -3.0})
+    model = MarketModel(scen)
+    seen = set()
+    for _ in range(14):
+        model.step()
+        seen |= set(np.unique(model.loans.status).tolist())
+    t = model.tables()["model"]
+    assert {LoanStatus.CURRENT, LoanStatus.DELINQUENT, LoanStatus.DEFAULTED} <= seen
+    assert t["charge_offs"].sum() > 0 and t["delinquency_90"].max() > 0
+    assert (t["delinquency_90"] <= t["delinquency_30"] + 1e-12).all()
+    model.close()
+
+
+def test_platform_failure_is_logged_and_its_loans_run_off():
+    # fixed costs of 40 % of initial equity a month exhaust equity within three months
+    scen = tiny(**{"platforms.fixed_cost_share": 0.4})
+    res = lendsim.run(scen, steps=12)
+    fails = res.events[res.events["kind"] == "platform_failure"]
+    assert len(fails) > 0
+    assert res.model["n_platforms_active"].iloc[-1] < 5
+    failed = res.platforms[res.platforms["platform_id"].isin(fails["agent_id"])]
+    assert not failed.groupby("platform_id")["is_active"].last().any()
+
+
+def test_bank_failure_is_logged():
+    res = lendsim.run(tiny(**{"banks.other_loan_loss": 1.0}), steps=12)
+    assert (res.events["kind"] == "bank_failure").sum() > 0
+    assert res.banks.groupby("bank_id")["is_failed"].last().any()
+    assert res.model["bank_failures"].sum() == (res.events["kind"] == "bank_failure").sum()
+
+
+def test_entry_when_profitable_and_blocked_by_entry_capital():
+    free = lendsim.run(tiny(**{"platforms.entry_roe": -1.0, "platforms.entry_prob": 1.0,
+                               "platforms.max_n": 8}), steps=6)
+    assert (free.events["kind"] == "platform_entry").sum() == 3  # up to max_n
+    assert free.platforms["platform_id"].nunique() == 8
+    blocked = lendsim.run(tiny(**{"platforms.entry_roe": -1.0, "platforms.entry_prob": 1.0,
+                                  "regulator.entry_capital": 1e6}), steps=4)
+    assert (blocked.events["kind"] == "platform_entry").sum() == 0
+    assert (blocked.events["kind"] == "entry_blocked").sum() > 0
+
+
+def test_unemployment_follows_the_macro_target():
+    res = lendsim.run(tiny(**{"borrowers.n": 5000, "macro.cycle_amplitude": 0.0,
+                              "macro.unemployment_rate": 0.1,
+                              "simulation.check_invariants": False}), steps=24)
+    # starts at the target and the chain's stationary share is the target
+    assert res.model["unemployment_rate"].mean() == pytest.approx(0.1, abs=0.01)
+
+
+def test_income_shock_raises_delinquency_on_the_same_seeds():
+    """Stylized fact 4 (CALIBRATION.md): delinquency rises within months of an income shock."""
+    base = {"borrowers.n": 3000, "simulation.check_invariants": False,
+            "macro.shock_income_loss": 0.5, "macro.shock_unemployment": 0.15,
+            "macro.shock_months": 4}
+    diffs = []
+    for seed in (1, 2, 3):
+        calm = lendsim.run(tiny(**base), steps=20, seed=seed).model
+        hit = lendsim.run(tiny(**base, **{"macro.shock_start": 12}), steps=20, seed=seed).model
+        window = slice(13, 19)
+        diffs.append(hit["delinquency_30"].iloc[window].mean()
+                     - calm["delinquency_30"].iloc[window].mean())
+    assert min(diffs) > 0
+
+
+def test_platforms_report_scoring_discrimination():
+    res = lendsim.run(tiny(**{"borrowers.n": 3000, "simulation.check_invariants": False,
+                              "platforms.min_training": 100}), steps=24)
+    auc = res.platforms["auc"].dropna()
+    assert len(auc) > 0 and ((auc >= 0) & (auc <= 1)).all()
+    assert auc.mean() > 0.5  # better than chance on their own books
+
+
+def test_borrower_snapshots_every_k_steps():
+    res = lendsim.run(tiny(**{"output.borrower_snapshot_every": 2}), steps=5)
+    snap = res.extra["borrowers"]
+    assert sorted(snap["step"].unique()) == [2, 4]
+    assert len(snap) == 2 * 400

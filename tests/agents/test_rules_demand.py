@@ -42,13 +42,25 @@ def slow_spending_need(base, risk, cash, z, shock_u, shock_z, *, essential_share
 
 
 def slow_credit_demand(need, disc, cash, due, room, *, convenience_credit, min_loan):
+    """(amount asked, is it only convenience credit, i.e. cash would have covered more)."""
     out = np.empty(len(need))
+    is_convenience = np.empty(len(need), dtype=bool)
     for i in range(len(need)):
         spendable = max(cash[i] - due[i], 0.0)
-        ask = max(need[i] - spendable, convenience_credit * disc[i])
+        shortfall = need[i] - spendable
+        convenience = convenience_credit * disc[i]
+        ask = max(shortfall, convenience)
         ask = min(ask, max(room[i], 0.0))
         out[i] = ask if ask >= min_loan else 0.0
-    return out
+        is_convenience[i] = shortfall < convenience
+    return out, is_convenience
+
+
+def check_demand(got, want):
+    assert isinstance(got, tuple) and len(got) == 2
+    np.testing.assert_array_equal(got[0], want[0])
+    assert got[1].dtype == bool
+    np.testing.assert_array_equal(got[1], want[1])
 
 
 def need_inputs(rng, n):
@@ -137,7 +149,7 @@ def test_credit_demand_matches_loop(n):
     for conv, min_loan in [(0.3, 100.0), (0.0, 0.0), (1.0, 5_000.0)]:
         got = credit_demand(*args.values(), convenience_credit=conv, min_loan=min_loan)
         want = slow_credit_demand(*args.values(), convenience_credit=conv, min_loan=min_loan)
-        np.testing.assert_array_equal(got, want)
+        check_demand(got, want)
 
 
 @given(need=st.floats(0, 1e6), disc_share=st.floats(0, 1), cash=st.floats(0, 1e6),
@@ -148,11 +160,12 @@ def test_credit_demand_matches_loop_hypothesis(need, disc_share, cash, due, room
     args = [np.array([x]) for x in (need, disc_share * need, cash, due, room)]
     got = credit_demand(*args, convenience_credit=conv, min_loan=min_loan)
     want = slow_credit_demand(*args, convenience_credit=conv, min_loan=min_loan)
-    np.testing.assert_array_equal(got, want)
+    check_demand(got, want)
+    ask = got[0][0]
     # never negative, never above the room, zero or at least min_loan
-    assert got[0] >= 0
-    assert got[0] <= max(room, 0.0)
-    assert got[0] == 0 or got[0] >= min_loan
+    assert ask >= 0
+    assert ask <= max(room, 0.0)
+    assert ask == 0 or ask >= min_loan
 
 
 def test_credit_demand_hand_cases():
@@ -161,14 +174,16 @@ def test_credit_demand_hand_cases():
     cash = np.array([700.0, 5000.0, 700.0, 700.0, 100.0])
     due = np.array([200.0, 0.0, 200.0, 200.0, 500.0])
     room = np.array([10_000.0, 10_000.0, 300.0, -50.0, 10_000.0])
-    got = credit_demand(need, disc, cash, due, room, convenience_credit=0.25, min_loan=100.0)
+    ask, is_convenience = credit_demand(need, disc, cash, due, room, convenience_credit=0.25,
+                                        min_loan=100.0)
     # 0: spendable 500, shortfall 500 > 0.25 x 400 = 100 -> 500
     # 1: cash suffices: convenience credit 0.25 x 400 = 100 (= min_loan, asked)
     # 2: shortfall 500, room 300 -> 300
     # 3: no room -> 0
     # 4: cash below due: spendable 0, shortfall the whole 1000
-    np.testing.assert_array_equal(got, [500.0, 100.0, 300.0, 0.0, 1000.0])
+    np.testing.assert_array_equal(ask, [500.0, 100.0, 300.0, 0.0, 1000.0])
+    np.testing.assert_array_equal(is_convenience, [False, True, False, False, False])
     # convenience credit just under the minimum loan is not asked for
-    got = credit_demand(need[1:2], disc[1:2], cash[1:2], due[1:2], room[1:2],
-                        convenience_credit=0.2, min_loan=100.0)
-    np.testing.assert_array_equal(got, [0.0])
+    ask, is_convenience = credit_demand(need[1:2], disc[1:2], cash[1:2], due[1:2], room[1:2],
+                                        convenience_credit=0.2, min_loan=100.0)
+    np.testing.assert_array_equal(ask, [0.0])

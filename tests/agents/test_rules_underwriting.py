@@ -230,13 +230,24 @@ def test_credit_limit_hand_cases():
     own = np.array([0.0, 3000.0, 0.0, 0.0, 7000.0])
     visible = np.array([0.0, 3000.0, 298_000.0, 0.0, 7000.0])
     got = credit_limit(request, income, own, visible, limit_income_multiple=np.full(5, 1.5),
-                       max_loan=300_000.0, max_debt_income=1 / 3)
-    # 0: own room 6000, debt-income room 16000 -> the request 5000
+                       max_loan=300_000.0, max_debt_income=10.0)
+    # 0: own room 6000, debt-income room 480000 -> the request 5000
     # 1: own room 6000 - 3000 = 3000
     # 2: max_loan room 300000 - 298000 = 2000
-    # 3: own room 1500; debt-income room 4000 -> 1500
+    # 3: own room 1500 -> 1500
     # 4: already above its own limit (7000 > 6000) -> 0, not negative
     np.testing.assert_allclose(got, [5000.0, 3000.0, 2000.0, 1500.0, 0.0], rtol=1e-14)
+    # debt-to-income limit 1/3 of annual income: income 3000 -> 12000 of debt in all; 10000
+    # visible elsewhere leaves 2000 (own room 5 x 3000 = 15000 does not bind)
+    got = credit_limit(np.array([20_000.0]), np.array([3000.0]), np.array([0.0]),
+                       np.array([10_000.0]), limit_income_multiple=np.array([5.0]),
+                       max_loan=300_000.0, max_debt_income=1 / 3)
+    assert got[0] == pytest.approx(2000.0, rel=1e-12)
+    # same borrower without data sharing: the platform sees only its own (zero) debt
+    got = credit_limit(np.array([20_000.0]), np.array([3000.0]), np.array([0.0]),
+                       np.array([0.0]), limit_income_multiple=np.array([5.0]),
+                       max_loan=300_000.0, max_debt_income=1 / 3)
+    assert got[0] == pytest.approx(12_000.0, rel=1e-12)
 
 
 def test_credit_limit_zero_income_gets_zero_not_nan():

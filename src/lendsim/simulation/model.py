@@ -56,7 +56,7 @@ class MarketModel(mesa.Model):
             scenario = load_scenario()
         seed = scenario.simulation.seed if seed is None else int(seed)
         super().__init__(rng=seed)
-        self.scenario = scenario
+        self.params = scenario  # (Mesa 3.5 reserves Model.scenario for its own scenarios)
         self.seed = seed
         self.check = (scenario.simulation.check_invariants if check_invariants is None
                       else check_invariants)
@@ -122,7 +122,7 @@ class MarketModel(mesa.Model):
 
     def run(self, steps: int | None = None, progress=None) -> MarketModel:
         """Run ``steps`` months (default: ``scenario.simulation.steps``)."""
-        steps = self.scenario.simulation.steps if steps is None else steps
+        steps = self.params.simulation.steps if steps is None else steps
         t0 = time.perf_counter()
         for _ in range(steps):
             self.step()
@@ -133,7 +133,7 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ 1. environment
     def _environment(self) -> None:
-        self.macro = macro_state(self.scenario.macro, self.steps)
+        self.macro = macro_state(self.params.macro, self.steps)
         self.apr_cap = self.regulator.apr_cap(self.macro.benchmark_rate)
         pol = self.regulator.policy
         self.is_covered = self.population.bureau_u < pol.data_sharing
@@ -143,7 +143,7 @@ class MarketModel(mesa.Model):
         pop = self.population
         pop.months_since_default = np.minimum(pop.months_since_default + 1, pop.NEVER)
         pop.update_employment(self.macro.unemployment_target,
-                              self.scenario.macro.job_finding_rate, self.rng)
+                              self.params.macro.job_finding_rate, self.rng)
         pop.receive_income(self.macro.income_loss, self.rng)
 
     # ------------------------------------------------------------------ 3. demand
@@ -160,14 +160,14 @@ class MarketModel(mesa.Model):
     def _underwriting(self) -> None:
         self._open_funding()
         granted = self._apply(self._applicants, self._request,
-                              self.scenario.borrowers.max_applications, is_refinance=False,
+                              self.params.borrowers.max_applications, is_refinance=False,
                               one_month=self._is_convenience)
         self.population.cash[self._applicants] += granted
         self._month.consumption = float(self.population.spend(self._due_estimate).sum())
 
     # ------------------------------------------------------------------ 5. repayment
     def _repayment(self) -> None:
-        bp = self.scenario.borrowers
+        bp = self.params.borrowers
         pop, L = self.population, self.loans
         idx = np.flatnonzero(L.status <= LoanStatus.DELINQUENT)
         b = L.borrower_idx[idx]
@@ -207,7 +207,7 @@ class MarketModel(mesa.Model):
 
     def _settle_loans(self, idx: np.ndarray, paid: np.ndarray, due: np.ndarray) -> None:
         """Apply this month's payments and misses to the loans ``idx``."""
-        L, pp = self.loans, self.scenario.platforms
+        L, pp = self.loans, self.params.platforms
         pi, mi = idx[paid], idx[~paid]
         L.balance[pi] -= due[paid]
         L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0
@@ -227,7 +227,7 @@ class MarketModel(mesa.Model):
         newly = np.unique(db[self.population.months_since_default[db] > 0])
         self.population.months_since_default[db] = 0
         self._month.new_defaults = len(newly)
-        keys = db * self.scenario.platforms.max_n + L.platform_idx[defaulted]
+        keys = db * self.params.platforms.max_n + L.platform_idx[defaulted]
         self._default_keys = np.union1d(self._default_keys, keys)
 
     def _learn(self, loans: np.ndarray, label: int) -> None:
@@ -266,7 +266,7 @@ class MarketModel(mesa.Model):
                             "equity exhausted")
 
     def _charge_off(self) -> None:
-        L, pp = self.loans, self.scenario.platforms
+        L, pp = self.loans, self.params.platforms
         old = np.flatnonzero(L.status == LoanStatus.DEFAULTED)
         L.n_missed[old] += 1
         co = old[L.n_missed[old] >= pp.chargeoff_after_missed]
@@ -339,7 +339,7 @@ class MarketModel(mesa.Model):
                 a.equity -= delta
 
     def _costs_and_bank_income(self) -> None:
-        pp, bp = self.scenario.platforms, self.scenario.banks
+        pp, bp = self.params.platforms, self.params.banks
         managed = self.loans.balance_by(self.loans.platform_idx, len(self.platforms))
         bench = self.macro.benchmark_rate
         for pl in self.platforms:
@@ -363,7 +363,7 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ 7. platforms adapt
     def _platforms_adapt(self) -> None:
-        pp, reg = self.scenario.platforms, self.regulator.policy
+        pp, reg = self.params.platforms, self.regulator.policy
         P = len(self.platforms)
         L = self.loans
         is_open = L.is_open()
@@ -398,7 +398,7 @@ class MarketModel(mesa.Model):
         self._maybe_enter(reg)
 
     def _maybe_enter(self, reg) -> None:
-        pp = self.scenario.platforms
+        pp = self.params.platforms
         active = [pl for pl in self.platforms if pl.is_active]
         if len(self.platforms) >= pp.max_n or not active:
             return
@@ -419,7 +419,7 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ 8. banks adapt
     def _banks_adapt(self) -> None:
-        reg, bp = self.regulator.policy, self.scenario.banks
+        reg, bp = self.regulator.policy, self.params.banks
         P = len(self.platforms)
         out = self._bank_outstanding()  # P x B
         active = self._platform_array("is_active", bool)
@@ -480,7 +480,7 @@ class MarketModel(mesa.Model):
         granted = np.zeros(len(b_idx))
         if not len(b_idx):
             return granted
-        bp, pp = self.scenario.borrowers, self.scenario.platforms
+        bp, pp = self.params.borrowers, self.params.platforms
         pop, P = self.population, len(self.platforms)
         if self._debt_state is None:
             self._debt_state = self._compute_debt_state()
@@ -559,7 +559,7 @@ class MarketModel(mesa.Model):
         X = np.empty((len(b), N_FEATURES))
         X[:, 0] = 1.0
         X[:, 1] = pop.risk[b] + g["noise_sd"][p] * self.rng.standard_normal(len(b))
-        X[:, 2] = np.log(inc / self.scenario.borrowers.income_median)
+        X[:, 2] = np.log(inc / self.params.borrowers.income_median)
         X[:, 3] = pop.is_employed[b]
         X[:, 4] = own / (12.0 * inc)
         X[:, 5] = covered * total_debt[b] / (12.0 * inc)
@@ -570,13 +570,13 @@ class MarketModel(mesa.Model):
     def _is_blacklisted(self, b: np.ndarray, p: np.ndarray) -> np.ndarray:
         """A platform refuses a borrower who defaulted with it, or (through the bureau, for
         covered borrowers) with anyone in the last 24 months."""
-        keys = b * self.scenario.platforms.max_n + p
+        keys = b * self.params.platforms.max_n + p
         own = np.isin(keys, self._default_keys)
         bureau = self.is_covered[b] & (self.population.months_since_default[b] < 24)
         return own | bureau
 
     def _platform_params(self) -> dict[str, np.ndarray]:
-        pp, bench = self.scenario.platforms, self.macro.benchmark_rate
+        pp, bench = self.params.platforms, self.macro.benchmark_rate
         pls = self.platforms
         return {
             "is_active": np.array([pl.is_active for pl in pls]),
@@ -604,7 +604,7 @@ class MarketModel(mesa.Model):
     # ============================================================== construction helpers
     def _initial_types(self) -> list[str]:
         """Platform types by largest remainder of their weights (embedded first)."""
-        pp = self.scenario.platforms
+        pp = self.params.platforms
         w = np.array([pp.type_params(t).weight for t in PLATFORM_TYPES], dtype=float)
         quota = pp.n * w / w.sum()
         counts = np.floor(quota).astype(int)
@@ -613,7 +613,7 @@ class MarketModel(mesa.Model):
         return [t for t, c in zip(PLATFORM_TYPES, counts) for _ in range(c)]
 
     def _add_platform(self, kind: str, initial: bool) -> Platform:
-        p = self.scenario
+        p = self.params
         tp = p.platforms.type_params(kind)
         idx = len(self.platforms)
         pl = Platform(self, idx, kind, tp, tp.equity_per_borrower * self.n_borrowers,
@@ -639,7 +639,7 @@ class MarketModel(mesa.Model):
         return pl
 
     def _create_banks(self) -> list[Bank]:
-        bp = self.scenario.banks
+        bp = self.params.banks
         size = (np.arange(1, bp.n + 1, dtype=float)) ** (-bp.size_exponent)
         other = bp.assets_per_borrower * self.n_borrowers * size / size.sum()
         return [Bank(self, i, other[i], bp) for i in range(bp.n)]

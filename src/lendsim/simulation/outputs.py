@@ -36,7 +36,7 @@ def collect_step(model) -> None:
     service = np.bincount(L.borrower_idx[perf], weights=L.instalment[perf],
                           minlength=model.n_borrowers)
     dsti = service / np.maximum(pop.income, 1.0)
-    over = indebted & (dsti > model.scenario.borrowers.overindebted_dsti)
+    over = indebted & (dsti > model.params.borrowers.overindebted_dsti)
     managed = L.balance_by(L.platform_idx, P, is_open)
     active = np.array([pl.is_active for pl in model.platforms])
     act_bal = np.where(active, managed, 0.0)
@@ -121,7 +121,7 @@ def collect_step(model) -> None:
             "largest_platform_share": _share(float(out[:, j].max()) if P else 0.0, loans),
             "is_failed": bk.is_failed,
         })
-    k = model.scenario.output.borrower_snapshot_every
+    k = model.params.output.borrower_snapshot_every
     if k and model.steps % k == 0:
         snap = pd.DataFrame(pop.snapshot())
         snap["debt"] = debt

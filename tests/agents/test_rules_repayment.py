@@ -1,0 +1,235 @@
+"""Tests for lendsim.agents.rules.repayment against slow per-loan loops and hand examples."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from lendsim.agents.rules.repayment import amount_due, pay_in_order, strategic_default_prob
+from lendsim.simulation.params import BorrowerParams
+
+SIZES = [0, 1, 2, 11, 1000]
+
+
+def default_coefs() -> dict:
+    b = BorrowerParams()
+    return dict(base=b.strategic_base, risk_coef=b.strategic_risk, dti_coef=b.strategic_dti,
+                peer_coef=b.peer_effect, trust_coef=b.strategic_trust)
+
+
+# ----------------------------------------------------------------- slow reference versions
+
+
+def slow_amount_due(balance, instalment, n_missed, months_left):
+    out = np.empty(len(balance))
+    for i in range(len(balance)):
+        arrears_and_current = instalment[i] * (1 + n_missed[i])
+        if months_left[i] <= 1 or balance[i] <= arrears_and_current:
+            out[i] = balance[i]  # final month, or the loan is paid off with this payment
+        else:
+            out[i] = arrears_and_current
+    return out
+
+
+def logistic(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def slow_strategic(risk, dti, peer, trust, *, base, risk_coef, dti_coef, peer_coef,
+                   trust_coef):
+    return np.array([logistic(base + risk_coef * risk[i] + dti_coef * dti[i]
+                              + peer_coef * peer[i] + trust_coef * (0.5 - trust[i]))
+                     for i in range(len(risk))])
+
+
+def slow_pay_in_order(borrower_idx, due, cash, rtol=0.0):
+    """Per borrower: loans by amount due, smallest first (ties in input order), each paid in
+    full while the running total stays within the borrower's cash."""
+    out = np.zeros(len(due), dtype=bool)
+    for b in set(borrower_idx.tolist()):
+        loans = sorted((due[i], i) for i in range(len(due)) if borrower_idx[i] == b)
+        total = 0.0
+        for d, i in loans:
+            total += d
+            out[i] = total <= cash[b] * (1 + rtol)
+    return out
+
+
+# ----------------------------------------------------------------- amount_due
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_amount_due_matches_loop(n):
+    rng = np.random.default_rng(1000 + n)
+    instalment = rng.uniform(10, 5000, n)
+    n_missed = rng.integers(0, 4, n)
+    months_left = rng.integers(0, 13, n)
+    balance = instalment * rng.uniform(0.1, 12, n)
+    if n > 2:
+        balance[0] = instalment[0] * (1 + n_missed[0])  # exactly the sum due: all of it
+    np.testing.assert_array_equal(amount_due(balance, instalment, n_missed, months_left),
+                                  slow_amount_due(balance, instalment, n_missed, months_left))
+
+
+@given(balance=st.floats(0, 1e6), instalment=st.floats(0, 1e5), n_missed=st.integers(0, 10),
+       months_left=st.integers(-1, 60))
+def test_amount_due_matches_loop_hypothesis(balance, instalment, n_missed, months_left):
+    args = (np.array([balance]), np.array([instalment]), np.array([n_missed]),
+            np.array([months_left]))
+    got = amount_due(*args)
+    np.testing.assert_array_equal(got, slow_amount_due(*args))
+    assert got[0] <= balance  # never more than is owed
+
+
+def test_amount_due_hand_cases():
+    balance = np.array([1010.0, 1010.0, 150.0, 1010.0, 300.0])
+    instalment = np.array([100.0, 100.0, 100.0, 100.0, 100.0])
+    n_missed = np.array([0, 2, 1, 0, 2])
+    months_left = np.array([10, 8, 5, 1, 4])
+    # 0: one instalment; 1: two missed + this month = 300; 2: 200 due > balance 150 -> 150;
+    # 3: final month -> whole balance; 4: 300 due = balance -> 300
+    np.testing.assert_array_equal(amount_due(balance, instalment, n_missed, months_left),
+                                  [100.0, 300.0, 150.0, 1010.0, 300.0])
+
+
+# ----------------------------------------------------------------- strategic_default_prob
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_strategic_default_prob_matches_loop(n):
+    rng = np.random.default_rng(1100 + n)
+    args = (rng.normal(0, 1, n), rng.uniform(0, 3, n), rng.uniform(0, 1, n), rng.beta(5, 2, n))
+    for coefs in (default_coefs(), dict(base=0.0, risk_coef=-2.0, dti_coef=5.0, peer_coef=0.0,
+                                        trust_coef=-3.0)):
+        got = strategic_default_prob(*args, **coefs)
+        np.testing.assert_allclose(got, slow_strategic(*args, **coefs), rtol=1e-12, atol=0)
+        assert np.all((got >= 0) & (got <= 1))
+
+
+@given(risk=st.floats(-5, 5), dti=st.floats(0, 10), peer=st.floats(0, 1),
+       trust=st.floats(0, 1), base=st.floats(-30, 10))
+def test_strategic_default_prob_matches_loop_hypothesis(risk, dti, peer, trust, base):
+    coefs = dict(default_coefs(), base=base)
+    args = [np.array([x]) for x in (risk, dti, peer, trust)]
+    np.testing.assert_allclose(strategic_default_prob(*args, **coefs),
+                               slow_strategic(*args, **coefs), rtol=1e-12)
+
+
+def test_strategic_default_prob_hand_case():
+    # base -2 + 0.8 x 1 + 1 x 0.5 + 1.5 x 0.2 + 1 x (0.5 - 0.9) = -0.8
+    got = strategic_default_prob(np.array([1.0]), np.array([0.5]), np.array([0.2]),
+                                 np.array([0.9]), base=-2.0, risk_coef=0.8, dti_coef=1.0,
+                                 peer_coef=1.5, trust_coef=1.0)
+    assert got[0] == pytest.approx(1 / (1 + math.exp(0.8)), rel=1e-13)
+
+
+@pytest.mark.parametrize("which,increasing", [(0, True), (1, True), (2, True), (3, False)])
+def test_strategic_default_prob_monotone_with_default_coefficients(which, increasing):
+    """Increasing in risk, debt-to-income and the share of contacts in default; decreasing
+    in trust (default coefficients)."""
+    grid = np.linspace(0, 1, 101)
+    base_point = [0.3, 0.6, 0.1, 0.7]
+    args = [np.full(101, v) for v in base_point]
+    args[which] = grid
+    p = strategic_default_prob(*args, **default_coefs())
+    steps = np.diff(p)
+    assert np.all(steps > 0) if increasing else np.all(steps < 0)
+
+
+@given(risk=st.floats(-5, 5), dti=st.floats(0, 10), peer=st.floats(0, 1),
+       trust=st.floats(0, 1), delta=st.floats(1e-6, 5))
+def test_strategic_default_prob_monotone_hypothesis(risk, dti, peer, trust, delta):
+    coefs = default_coefs()
+
+    def p(r=risk, d=dti, s=peer, t=trust):
+        return strategic_default_prob(np.array([r]), np.array([d]), np.array([s]),
+                                      np.array([t]), **coefs)[0]
+
+    p0 = p()
+    assert p(r=risk + delta) >= p0
+    assert p(d=dti + delta) >= p0
+    assert p(s=peer + delta) >= p0
+    assert p(t=trust + delta) <= p0
+
+
+# ----------------------------------------------------------------- pay_in_order
+
+
+def test_pay_in_order_hand_example():
+    borrower_idx = np.array([0, 1, 0, 2, 0, 1, 2])
+    due = np.array([300.0, 50.0, 100.0, 80.0, 100.0, 60.0, 0.0])
+    cash = np.array([200.0, 110.0, 0.0, 999.0])  # borrower 3 owes nothing
+    # borrower 0: the two 100s (tie) add up to exactly the cash 200 -> paid; 300 -> missed
+    # borrower 1: 50 + 60 = 110 = cash -> both paid
+    # borrower 2: the zero due is paid even without cash; 80 -> missed
+    np.testing.assert_array_equal(pay_in_order(borrower_idx, due, cash),
+                                  [False, True, True, False, True, True, True])
+
+
+def test_pay_in_order_pays_small_loans_first_not_input_order():
+    got = pay_in_order(np.array([0, 0, 0]), np.array([500.0, 50.0, 300.0]), np.array([400.0]))
+    np.testing.assert_array_equal(got, [False, True, True])
+
+
+def test_pay_in_order_exact_cash_survives_rounding():
+    # 0.1 + 0.2 > 0.3 in floating point, but the borrower holds exactly what is due
+    got = pay_in_order(np.array([0, 0]), np.array([0.1, 0.2]), np.array([0.3]))
+    np.testing.assert_array_equal(got, [True, True])
+
+
+def test_pay_in_order_empty():
+    got = pay_in_order(np.zeros(0, int), np.zeros(0), np.array([5.0]))
+    assert got.shape == (0,) and got.dtype == bool
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("n_borrowers", [1, 4, 300])
+def test_pay_in_order_matches_loop(n, n_borrowers):
+    """Integer amounts (exact in floating point; many ties); a third of the borrowers hold
+    exactly the sum of their smallest dues."""
+    rng = np.random.default_rng(1200 + n + 3 * n_borrowers)
+    for _ in range(5):
+        borrower_idx = rng.integers(0, n_borrowers, n)
+        due = rng.integers(0, 30, n).astype(float) * 50
+        cash = rng.integers(0, 2000, n_borrowers).astype(float)
+        for b in range(n_borrowers):
+            mine = np.sort(due[borrower_idx == b])
+            if len(mine) and rng.random() < 0.35:
+                cash[b] = mine[: rng.integers(1, len(mine) + 1)].sum()
+        np.testing.assert_array_equal(pay_in_order(borrower_idx, due, cash),
+                                      slow_pay_in_order(borrower_idx, due, cash))
+
+
+@pytest.mark.parametrize("n", [1, 40, 3000])
+def test_pay_in_order_matches_loop_float_amounts(n):
+    rng = np.random.default_rng(1300 + n)
+    borrower_idx = rng.integers(0, max(n // 3, 1), n)
+    due = rng.uniform(10, 5000, n)
+    cash = rng.uniform(0, 8000, max(n // 3, 1))
+    np.testing.assert_array_equal(pay_in_order(borrower_idx, due, cash),
+                                  slow_pay_in_order(borrower_idx, due, cash, rtol=1e-12))
+
+
+@given(data=st.data(), n=st.integers(0, 25), n_borrowers=st.integers(1, 5))
+def test_pay_in_order_hypothesis(data, n, n_borrowers):
+    borrower_idx = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, n_borrowers - 1)))
+    due = data.draw(hnp.arrays(float, n, elements=st.integers(0, 500).map(float)))
+    cash = data.draw(hnp.arrays(float, n_borrowers, elements=st.integers(0, 1500).map(float)))
+    paid = pay_in_order(borrower_idx, due, cash)
+    np.testing.assert_array_equal(paid, slow_pay_in_order(borrower_idx, due, cash))
+    # accounting: nobody pays more than their cash; the smallest loan left unpaid would not
+    # have fitted in what is left
+    spent = np.bincount(borrower_idx[paid], weights=due[paid], minlength=n_borrowers)
+    assert np.all(spent <= cash)
+    for b in range(n_borrowers):
+        unpaid = due[(borrower_idx == b) & ~paid]
+        if len(unpaid):
+            assert spent[b] + unpaid.min() > cash[b]

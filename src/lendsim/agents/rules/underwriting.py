@@ -60,7 +60,9 @@ def credit_limit(request: np.ndarray, monthly_income: np.ndarray, own_debt: np.n
     stays within ``max_loan`` and ``max_debt_income x annual income``.
     """
     own_room = limit_income_multiple * monthly_income - own_debt
-    reg_room = np.minimum(max_loan, max_debt_income * 12.0 * monthly_income) - visible_debt
+    income_cap = (np.inf if np.isinf(max_debt_income)  # inf x 0 income would be NaN
+                  else max_debt_income * 12.0 * monthly_income)
+    reg_room = np.minimum(max_loan, income_cap) - visible_debt
     return np.clip(np.minimum(request, np.minimum(own_room, reg_room)), 0.0, None)
 
 

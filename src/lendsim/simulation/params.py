@@ -177,7 +177,7 @@ class PlatformParams:
         tech_level=0.9, pd_cutoff=0.05, margin=0.03, operating_cost=0.02, funding_spread=0.01,
         term_months=6, own_share=0.02, bank_fee=0.025, max_leverage=10.0,
         limit_income_multiple=2.0, convenience=1.5, equity_per_borrower=400.0,
-        delinquency_target=0.02, weight=1.0)
+        delinquency_target=0.03, weight=1.0)
     micro_lender: PlatformTypeParams = _ptype(
         tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
         term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,
@@ -207,9 +207,9 @@ class BankParams:
     initial_line_per_borrower: float = _f(8_000.0, "initial funding lines, all platforms, per "
                                           "borrower", lo=0, unit="RMB")
     line_growth: float = _f(0.08, "monthly line growth when a line is > 80 % used", lo=0, hi=1)
-    line_cut: float = _f(0.25, "monthly line cut at twice the delinquency tolerance", lo=0,
+    line_cut: float = _f(0.1, "monthly line cut at twice the delinquency tolerance", lo=0,
                          hi=1)
-    delinquency_tolerance: float = _f(0.05, "platform 30+ delinquency a bank tolerates", lo=0,
+    delinquency_tolerance: float = _f(0.08, "platform 30+ delinquency a bank tolerates", lo=0,
                                       lo_open=True, hi=1)
     capital_buffer: float = _f(0.02, "capital ratio above requirement below which lines shrink",
                                lo=0, hi=1)

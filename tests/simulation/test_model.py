@@ -244,3 +244,26 @@ def test_borrower_snapshots_every_k_steps():
     snap = res.extra["borrowers"]
     assert sorted(snap["step"].unique()) == [2, 4]
     assert len(snap) == 2 * 400
+
+
+def test_charge_off_after_the_set_number_of_missed_instalments():
+    """Follow loans: a loan defaults at its 3rd missed instalment and is charged off at its 6th
+    (platforms.default_after_missed, platforms.chargeoff_after_missed)."""
+    model = MarketModel(tiny(**{"borrowers.n": 1500, "macro.unemployment_rate": 0.3,
+                                "borrowers.strategic_base": -3.0,
+                                "simulation.check_invariants": False}))
+    first_default, charged = {}, {}
+    for _ in range(16):
+        model.step()
+        L = model.loans
+        key = list(zip(L.borrower_idx.tolist(), L.origination_step.tolist(),
+                       L.platform_idx.tolist(), L.is_refinance.tolist()))  # unique per loan
+        for k, st, nm in zip(key, L.status.tolist(), L.n_missed.tolist()):
+            if st == LoanStatus.DEFAULTED and k not in first_default:
+                first_default[k] = (model.steps, nm)
+            if st == LoanStatus.CHARGED_OFF and k not in charged:
+                charged[k] = model.steps
+    assert first_default and charged
+    assert all(nm == 3 for _, nm in first_default.values())
+    gaps = [charged[k] - first_default[k][0] for k in charged if k in first_default]
+    assert gaps and all(g == 3 for g in gaps)  # 3 more missed months: the 6th is the last

@@ -25,8 +25,8 @@ class BorrowerPopulation:
         risk_segment: 0 prime, 1 near-prime, 2 subprime (terciles of ``risk``), for reporting.
         is_employed, income (RMB this month), cash (RMB), need (RMB, this month's spending need).
         trust: trust in online lenders, 0..1.
-        is_bureau_covered: visible to lenders through the credit bureau; a borrower is covered
-            when ``bureau_u < regulator.data_sharing``, so raising coverage only adds borrowers.
+        bureau_u: a borrower is visible to lenders through the credit bureau when
+            ``bureau_u < regulator.data_sharing``, so raising coverage only adds borrowers.
         months_since_default: months since the last default (large = never).
     """
 

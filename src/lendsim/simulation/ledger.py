@@ -19,7 +19,7 @@ from enum import IntEnum
 import numpy as np
 
 N_FEATURES = 8
-FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered", "fee_base")
+FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered")
 
 
 class LoanStatus(IntEnum):

@@ -169,6 +169,7 @@ class MarketModel(mesa.Model):
     def _repayment(self) -> None:
         bp = self.params.borrowers
         pop, L = self.population, self.loans
+        L.n_missed[L.status == LoanStatus.DEFAULTED] += 1  # defaulted loans pay nothing
         idx = np.flatnonzero(L.status <= LoanStatus.DELINQUENT)
         b = L.borrower_idx[idx]
         interest = L.balance[idx] * L.apr[idx] / 12.0
@@ -268,7 +269,6 @@ class MarketModel(mesa.Model):
     def _charge_off(self) -> None:
         L, pp = self.loans, self.params.platforms
         old = np.flatnonzero(L.status == LoanStatus.DEFAULTED)
-        L.n_missed[old] += 1
         co = old[L.n_missed[old] >= pp.chargeoff_after_missed]
         bal = L.balance[co].copy()
         live = self._platform_array("is_active", bool)[L.platform_idx[co]]
@@ -283,7 +283,7 @@ class MarketModel(mesa.Model):
         """Post the month's per-pool flows to each funder's balance sheet, in proportion."""
         flows = self.pools.take_flows()
         P = len(self.platforms)
-        per = {k: self.pools.split(v, P) for k, v in flows.items() if k != "fee_base"}
+        per = {k: self.pools.split(v, P) for k, v in flows.items()}
         self._month.originations = float(flows["originated"].sum())
         self._month.net_income_plat = np.zeros(P)
         for side, agents in ((0, self.platforms), (1, self.banks)):
@@ -395,6 +395,9 @@ class MarketModel(mesa.Model):
                 self._event("platform_exit", "platform", pl.idx, pl.loans_held,
                             f"{pl.kind}: no funding for {pl.months_unfunded} months")
         self._prev_equity = equity_now
+        orig, apr_w = self._month.orig_by_platform, self._month.apr_by_platform
+        for i in np.flatnonzero(orig > 0) if orig is not None else ():
+            self.platforms[i].posted_apr = float(apr_w[i] / orig[i])  # the price borrowers see
         self._maybe_enter(reg)
 
     def _maybe_enter(self, reg) -> None:
@@ -624,16 +627,13 @@ class MarketModel(mesa.Model):
         k = min(B, p.banks.partners_per_platform * (3 if kind == "embedded" else 1))
         partners = self.rng.choice(B, size=k, replace=False)
         if initial:
-            w = self._target_weight[: p.platforms.n]
-            # weights of all initial platforms are known only at the end; use type weights
             total_w = sum(np.exp(p.platforms.type_params(t).convenience)
                           for t in self._initial_types())
             line = p.banks.initial_line_per_borrower * self.n_borrowers * np.exp(
                 tp.convenience) / total_w
-            del w
         else:
             line = 0.02 * p.banks.initial_line_per_borrower * self.n_borrowers
-        lim = p.regulator.bank_platform_exposure_limit
+        lim = self.regulator.policy.bank_platform_exposure_limit
         for b in partners:
             self.lines[b, idx] = min(line / k, lim * max(self.banks[b].equity, 0.0))
         return pl

@@ -93,8 +93,6 @@ def collect_step(model) -> None:
     for pl in model.platforms:
         i = pl.idx
         avg_apr = apr_p[i] / orig_p[i] if orig_p[i] > 0 else np.nan
-        if orig_p[i] > 0:
-            pl.posted_apr = float(avg_apr)
         model._records["platforms"].append({
             "step": model.steps, "platform_id": i, "platform_type": pl.kind,
             "is_active": pl.is_active, "equity": pl.equity, "cash": pl.cash, "debt": pl.debt,

@@ -117,8 +117,9 @@ class PlatformTypeParams:
     term_months: int = _f(12, "loan term", lo=1, hi=60, unit="months")
     own_share: float = _f(0.02, "share of each loan the platform funds itself, before the "
                           "regulator's minimum; CAL: ~2 % joint lending", lo=0, hi=1)
-    bank_fee: float = _f(0.06, "fee a funding bank pays per RMB it funds; CAL: ~2.5 % top "
-                         "platform, 6-7 % elsewhere", lo=0, hi=1)
+    bank_fee: float = _f(0.06, "servicing fee a funding bank pays on the performing balance "
+                         "it funds; CAL: ~2.5 % top platform, 6-7 % elsewhere (read here as "
+                         "annual rates)", lo=0, hi=1, unit="annual")
     max_leverage: float = _f(10.0, "own loans / equity the platform accepts; CAL: consumer-"
                              "finance up to 10x, micro-lenders 2-3x", lo=0, lo_open=True,
                              hi=1000)

@@ -362,7 +362,7 @@ class Scenario:
         known = set(flatten(nested))
         for key, value in overrides.items():
             if key not in known:
-                raise ScenarioError(_unknown_key_message(key, known, source))
+                raise ScenarioError(_unknown_key_message(key, value, known, source))
             node = nested
             *head, last = key.split(".")
             for part in head:
@@ -448,7 +448,7 @@ def _fail(key: str, value: Any, allowed: str, source: str = "") -> None:
     raise ScenarioError(f"{key} = {value!r}{where}: must be {allowed}")
 
 
-def _unknown_key_message(key: str, known: set[str], source: str) -> str:
+def _unknown_key_message(key: str, value: Any, known: set[str], source: str) -> str:
     where = f" (in {source})" if source else ""
     close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
     if not close:  # a typo in the last part only: compare within the same section
@@ -456,7 +456,7 @@ def _unknown_key_message(key: str, known: set[str], source: str) -> str:
         close = difflib.get_close_matches(key, [k for k in known if k.startswith(sect)], n=3,
                                           cutoff=0.4)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"{key}{where}: unknown parameter{hint}"
+    return f"{key} = {value!r}{where}: unknown parameter{hint}"
 
 
 def _build(cls, values: dict, prefix: str, source: str):

@@ -94,8 +94,8 @@ def resolve_extends(name: str, child: Path) -> Path:
     local = child.parent / name
     if local.is_file():
         return local
-    shipped = packaged_scenario(Path(name).name)
-    if shipped is not None:
+    shipped = packaged_scenario(name) if Path(name).name == name else None
+    if shipped is not None:  # only a bare file name may mean a file shipped with lendsim
         return shipped
     raise ScenarioError(f"meta.extends = {name!r} (in {child}): no such file next to it or "
                         "shipped with lendsim")

@@ -17,8 +17,8 @@ Default configurations (see benchmarks/README.md):
 
 Usage (from the repository root):
 
-  python benchmarks/bench_model.py                 # full default run (~10 min on 2 cores)
-  python benchmarks/bench_model.py --quick         # 10^4 x 12 smoke check (~30 s)
+  python benchmarks/bench_model.py                 # full default run (~8 min on 2 cores)
+  python benchmarks/bench_model.py --quick         # 10^4 x 12 smoke check (~5-15 s)
   python benchmarks/bench_model.py --sizes 100000 --steps 24 --repeat 3 --json
 """
 from __future__ import annotations
@@ -216,7 +216,7 @@ def normalise_reference(rec: dict) -> dict:
     rec["ns_per_bstep_cpu"] = round(1e9 / rec["borrower_steps_per_cpu_s"], 2)
     la = rec.get("loadavg_1m")
     if la is not None:
-        rec["loadavg_end"] = [la, None, None]
+        rec["loadavg_end"] = [round(la, 2), None, None]
     return rec
 
 

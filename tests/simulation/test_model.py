@@ -232,8 +232,8 @@ def test_income_shock_raises_delinquency_on_the_same_seeds():
 
 
 def test_platforms_report_scoring_discrimination():
-    res = lendsim.run(tiny(**{"borrowers.n": 3000, "simulation.check_invariants": False,
-                              "platforms.min_training": 100}), steps=24)
+    res = lendsim.run(tiny(**{"borrowers.n": 5000, "simulation.check_invariants": False,
+                              "platforms.min_training": 100}), steps=30)
     auc = res.platforms["auc"].dropna()
     assert len(auc) > 0 and ((auc >= 0) & (auc <= 1)).all()
     assert auc.mean() > 0.5  # better than chance on their own books
@@ -267,3 +267,15 @@ def test_charge_off_after_the_set_number_of_missed_instalments():
     assert all(nm == 3 for _, nm in first_default.values())
     gaps = [charged[k] - first_default[k][0] for k in charged if k in first_default]
     assert gaps and all(g == 3 for g in gaps)  # 3 more missed months: the 6th is the last
+
+
+def test_first_instalment_falls_due_the_month_after_origination():
+    """A loan booked this month is neither charged interest nor asked to pay this month."""
+    model = MarketModel(tiny())
+    model.run(3)
+    L = model.loans
+    new = L.origination_step == model.steps
+    assert new.any()
+    assert np.array_equal(L.balance[new], L.principal[new])
+    assert (L.months_left[new] == L.term[new]).all() and (L.n_missed[new] == 0).all()
+    model.close()

@@ -108,7 +108,7 @@ class Platform(mesa.Agent):
                 self.ks = scoring.ks_statistic(s, yy)
         X, y = self._X[:n].astype(float), self._y[:n].astype(float)
         if 0 < y.sum() < n:
-            self.coef = scoring.fit_logistic(X, y, l2=1.0, coef0=self.coef)
+            self.coef = scoring.fit_logistic(X, y, l2=1.0, coef0=self.coef, gtol=1e-5)
         self._n_at_fit = self._n_seen
 
     # --- strategy -----------------------------------------------------------------------------

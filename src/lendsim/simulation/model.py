@@ -85,6 +85,7 @@ class MarketModel(mesa.Model):
                                           "events": [], "borrowers": []}
         self._prev_equity = np.array([pl.equity for pl in self.platforms])
         self._debt_state = None
+        self._book_cache = None
         self.macro = macro_state(p.macro, 1)
         self.timings = {"setup_s": 0.0, "run_s": 0.0}
 
@@ -151,7 +152,9 @@ class MarketModel(mesa.Model):
         pop = self.population
         pop.spending_needs(self.macro.demand_level, self.rng)
         self._due_estimate = self._borrower_due_estimate()
-        request, is_conv = pop.credit_requests(self._due_estimate, self.borrower_debt())
+        if self._debt_state is None:
+            self._debt_state = self._compute_debt_state()
+        request, is_conv = pop.credit_requests(self._due_estimate, self._debt_state[1])
         self._applicants = np.flatnonzero(request > 0)
         self._request = request[self._applicants]
         self._is_convenience = is_conv[self._applicants]
@@ -159,6 +162,7 @@ class MarketModel(mesa.Model):
     # ------------------------------------------------------------------ 4. underwriting
     def _underwriting(self) -> None:
         self._open_funding()
+        self._book_cache = None  # balances change from here to accounting
         granted = self._apply(self._applicants, self._request,
                               self.params.borrowers.max_applications, is_refinance=False,
                               one_month=self._is_convenience)
@@ -170,7 +174,9 @@ class MarketModel(mesa.Model):
         bp = self.params.borrowers
         pop, L = self.population, self.loans
         L.n_missed[L.status == LoanStatus.DEFAULTED] += 1  # defaulted loans pay nothing
-        idx = np.flatnonzero(L.status <= LoanStatus.DELINQUENT)
+        # the first instalment falls due the month after origination
+        idx = np.flatnonzero((L.status <= LoanStatus.DELINQUENT)
+                            & (L.origination_step < self.steps))
         b = L.borrower_idx[idx]
         interest = L.balance[idx] * L.apr[idx] / 12.0
         L.balance[idx] += interest
@@ -178,8 +184,7 @@ class MarketModel(mesa.Model):
         due = repayment.amount_due(L.balance[idx], L.instalment[idx], L.n_missed[idx],
                                    L.months_left[idx])
         # willingness: strategic non-payment and walking away from failed lenders
-        debt = self.borrower_debt()
-        dti = debt / (12.0 * pop.base_income)
+        dti = self._debt_state[1] / (12.0 * pop.base_income)  # debt as lenders last saw it
         peer = neighbour_share(self.social, pop.is_in_default())
         p_str = repayment.strategic_default_prob(
             pop.risk, dti, peer, pop.trust, base=bp.strategic_base, risk_coef=bp.strategic_risk,
@@ -192,8 +197,7 @@ class MarketModel(mesa.Model):
         # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
         short = owed - pop.cash
         refi = np.flatnonzero(short > 0)
-        if len(refi):
-            self._debt_state = None  # the book changed since the last lookup
+        if len(refi):  # lenders see debt as of the start of the month plus its new loans
             ask = np.maximum(short[refi], bp.min_loan)
             got = self._apply(refi, ask, bp.max_applications_distressed, is_refinance=True)
             pop.cash[refi] += got
@@ -250,6 +254,7 @@ class MarketModel(mesa.Model):
         by_status = self._pool_balances()
         self._servicing_fees(by_status[:, 0] + by_status[:, 1])
         self._provisions(by_status)
+        self._book_cache = by_status.sum(axis=1)  # valid until next month's underwriting
         self._costs_and_bank_income()
         for pl in self.platforms:
             pl.settle_cash()
@@ -490,6 +495,7 @@ class MarketModel(mesa.Model):
         own_m, total_debt, n_lenders = self._debt_state
         if own_m.shape[1] < P:  # a platform entered since the matrix was built
             own_m = np.pad(own_m, ((0, 0), (0, P - own_m.shape[1])))
+            self._debt_state = (own_m, total_debt, n_lenders)
         g = self._platform_params()
         is_open = g["is_active"] & (self._capacity > 0)
         has_account = own_m[b_idx] > 0
@@ -551,7 +557,6 @@ class MarketModel(mesa.Model):
             self._month.count_applications(pop.risk_segment[b], pop.risk_segment[b[win]], amt,
                                            apr[win], is_refinance, P, pw)
         self._month.rationed[b_idx[remaining >= bp.min_loan]] = True
-        self._debt_state = None if is_refinance else self._debt_state
         return granted
 
     def _features(self, b, p, own, total_debt, n_lenders, g) -> np.ndarray:
@@ -574,7 +579,9 @@ class MarketModel(mesa.Model):
         """A platform refuses a borrower who defaulted with it, or (through the bureau, for
         covered borrowers) with anyone in the last 24 months."""
         keys = b * self.params.platforms.max_n + p
-        own = np.isin(keys, self._default_keys)
+        dk = self._default_keys  # sorted (np.union1d)
+        pos = np.minimum(np.searchsorted(dk, keys), max(len(dk) - 1, 0))
+        own = (dk[pos] == keys) if len(dk) else np.zeros(len(keys), dtype=bool)
         bureau = self.is_covered[b] & (self.population.months_since_default[b] < 24)
         return own | bureau
 
@@ -650,7 +657,9 @@ class MarketModel(mesa.Model):
 
     def _bank_outstanding(self) -> np.ndarray:
         """Banks' open joint loans by platform, array (n_platforms, n_banks), RMB."""
-        bal = self._pool_balances().sum(axis=1)
+        bal = self._book_cache
+        if bal is None or len(bal) != self.pools.n:
+            bal = self._pool_balances().sum(axis=1)
         return self.pools.bank_by_platform(bal, len(self.platforms))
 
     def _borrower_due_estimate(self) -> np.ndarray:

@@ -161,3 +161,20 @@ def test_application_order_noise_gives_logit_shares():
     shares = np.bincount(got[:, 0], minlength=3) / n
     want = np.exp(v / s) / np.exp(v / s).sum()
     np.testing.assert_allclose(shares, want, atol=5 * math.sqrt(0.25 / n))
+
+
+def test_next_choice_called_k_times_equals_application_order():
+    """The model's lazy ranking gives exactly the order of the full ranking."""
+    from lendsim.agents.rules.choice import application_order, next_choice
+
+    rng = np.random.default_rng(5)
+    for n, P, k in ((0, 4, 2), (1, 3, 3), (200, 7, 4), (50, 2, 5)):
+        util = rng.normal(size=(n, P))
+        gumbel = rng.gumbel(size=(n, P))
+        is_open = rng.random(P) < 0.7
+        expected = application_order(util.copy(), gumbel, is_open, 0.5, k)
+        u = util + 0.5 * gumbel
+        u[:, ~is_open] = -np.inf
+        got = np.stack([next_choice(u) for _ in range(min(k, P))], axis=1) if n else \
+            np.zeros((0, min(k, P)), dtype=int)
+        assert np.array_equal(got, expected)

@@ -75,9 +75,11 @@ class BorrowerPopulation:
 
     def spending_needs(self, demand_level: float, rng: np.random.Generator) -> None:
         p = self.p
+        z, u = rng.standard_normal(self.n), rng.random(self.n)
+        shock_z = rng.standard_normal(int((u < p.expense_shock_prob).sum()))
         self.need, self.discretionary = demand.spending_need(
-            self.base_income, self.risk, self.cash, rng.standard_normal(self.n),
-            rng.random(self.n), rng.standard_normal(self.n), essential_share=p.essential_share,
+            self.base_income, self.risk, self.cash, z, u, shock_z,
+            essential_share=p.essential_share,
             discretionary_share=p.discretionary_share, volatility=p.need_volatility,
             risk_spending=p.risk_spending, demand_level=demand_level,
             shock_prob=p.expense_shock_prob, shock_size=p.expense_shock_size,

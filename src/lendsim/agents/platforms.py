@@ -52,6 +52,7 @@ class Platform(mesa.Agent):
         self.coef = PRIOR_COEF.copy()
         self._X = np.zeros((pp.training_window, N_FEATURES), dtype=np.float32)
         self._y = np.zeros(pp.training_window, dtype=np.int8)
+        self._w = np.ones(pp.training_window, dtype=np.float32)  # frequency weights
         self._n_seen = 0  # matured loans seen since start (ring-buffer position)
         self._n_at_fit = 0
         self.auc = np.nan
@@ -81,14 +82,16 @@ class Platform(mesa.Agent):
         """Sd of the noise on this platform's risk signal: falls with technology level."""
         return pp.scoring_noise * (1.0 - self.tp.tech_level)
 
-    def learn(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Keep matured loans (features at origination, 1 = defaulted) for the next refit."""
+    def learn(self, X: np.ndarray, y: np.ndarray, weight: float = 1.0) -> None:
+        """Keep matured loans (features at origination, 1 = defaulted) for the next refit;
+        ``weight`` is how many matured loans each one stands for."""
         w = len(self._y)
         for start in range(0, len(y), w):  # chunks no longer than the ring buffer
             xs, ys = X[start:start + w], y[start:start + w]
             pos = (self._n_seen + np.arange(len(ys))) % w
             self._X[pos] = xs
             self._y[pos] = ys
+            self._w[pos] = weight
             self._n_seen += len(ys)
 
     def retrain(self, pp: PlatformParams) -> None:
@@ -108,7 +111,8 @@ class Platform(mesa.Agent):
                 self.ks = scoring.ks_statistic(s, yy)
         X, y = self._X[:n].astype(float), self._y[:n].astype(float)
         if 0 < y.sum() < n:
-            self.coef = scoring.fit_logistic(X, y, l2=1.0, coef0=self.coef, gtol=1e-5)
+            self.coef = scoring.fit_logistic(X, y, l2=1.0, coef0=self.coef, gtol=1e-5,
+                                             sample_weight=self._w[:n].astype(float))
         self._n_at_fit = self._n_seen
 
     # --- strategy -----------------------------------------------------------------------------

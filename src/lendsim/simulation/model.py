@@ -190,8 +190,11 @@ class MarketModel(mesa.Model):
             pop.risk, dti, peer, pop.trust, base=bp.strategic_base, risk_coef=bp.strategic_risk,
             dti_coef=bp.strategic_dti, peer_coef=bp.peer_effect, trust_coef=bp.strategic_trust)
         strategic = self.rng.random(self.n_borrowers) < p_str
-        failed = ~self._platform_array("is_active", bool)[L.platform_idx[idx]]
-        walk = failed & (self.rng.random(len(idx)) < bp.failed_lender_nonpayment)
+        walk = np.zeros(len(idx), dtype=bool)
+        failed_plat = ~self._platform_array("is_active", bool)
+        if failed_plat.any():  # loans of failed platforms: some borrowers walk away
+            at_failed = np.flatnonzero(failed_plat[L.platform_idx[idx]])
+            walk[at_failed] = self.rng.random(len(at_failed)) < bp.failed_lender_nonpayment
         payable = ~strategic[b] & ~walk
         owed = np.bincount(b[payable], weights=due[payable], minlength=self.n_borrowers)
         # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
@@ -236,16 +239,25 @@ class MarketModel(mesa.Model):
         self._default_keys = np.union1d(self._default_keys, keys)
 
     def _learn(self, loans: np.ndarray, label: int) -> None:
-        """Matured loans train their lender's scoring model."""
+        """Matured loans train their lender's scoring model.
+
+        Platforms keep only their last ``platforms.training_window`` matured loans, so when far
+        more mature in one month a systematic sample of every k-th stands for all of them, with
+        frequency weight k (the fitted default rate stays unbiased).
+        """
         if not len(loans):
             return
+        keep = self.params.platforms.training_window * len(self.platforms)
+        stride = max(1, -(-len(loans) // keep))
+        loans = loans[::stride]
         plat = self.loans.platform_idx[loans]
         feats = self.loans.features[loans]
         order = np.argsort(plat, kind="stable")
         plat, loans_f = plat[order], feats[order]
         cuts = np.flatnonzero(np.diff(plat)) + 1
         for p_idx, X in zip(plat[np.r_[0, cuts]], np.split(loans_f, cuts)):
-            self.platforms[p_idx].learn(X, np.full(len(X), label, dtype=np.int8))
+            self.platforms[p_idx].learn(X, np.full(len(X), label, dtype=np.int8),
+                                        weight=float(stride))
 
     # ------------------------------------------------------------------ 6. accounting
     def _accounting(self) -> None:
@@ -504,15 +516,30 @@ class MarketModel(mesa.Model):
             g["convenience"], pop.trust[b_idx], has_account,
             price_sensitivity=bp.price_sensitivity, trust_weight=bp.trust_weight,
             brand_weight=bp.brand_weight, loyalty=bp.loyalty)
-        gumbel = -np.log(self.rng.standard_exponential(size=util.shape))  # Gumbel(0, 1)
-        order = choice.application_order(util, gumbel, is_open,
-                                          bp.choice_noise, n_choices)
+        # noisy utilities; Gumbel(0, 1) noise = -log(Exp(1)); closed platforms never chosen
+        noise = self.rng.standard_exponential(size=util.shape, dtype=np.float32)
+        np.log(np.maximum(noise, np.float32(1e-30), out=noise), out=noise)  # draws can be 0
+        util -= bp.choice_noise * noise
+        util[:, ~is_open] = -np.inf
         remaining = amount.astype(float).copy()
-        for k in range(order.shape[1]):
-            sel = np.flatnonzero((remaining >= bp.min_loan) & (order[:, k] >= 0))
+        looking = np.arange(len(b_idx))
+        for k in range(min(n_choices, P)):
+            # the next choice only for those still looking (most are served at the first)
+            looking = looking[remaining[looking] >= bp.min_loan]
+            if not len(looking):
+                break
+            if len(looking) == len(b_idx):
+                choice_k = choice.next_choice(util)  # in place, no copy
+            else:
+                sub = util[looking]
+                choice_k = choice.next_choice(sub)
+                util[looking] = sub
+            has = choice_k >= 0
+            sel, p = looking[has], choice_k[has]
+            looking = sel
             if not len(sel):
                 break
-            b, p = b_idx[sel], order[sel, k]
+            b = b_idx[sel]
             own = own_m[b, p]
             X = self._features(b, p, own, total_debt, n_lenders, g)
             pd_life = expit(np.einsum("ij,ij->i", X, g["coef"][p]))

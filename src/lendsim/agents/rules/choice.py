@@ -45,3 +45,17 @@ def application_order(utility: np.ndarray, gumbel: np.ndarray, is_open: np.ndarr
         order[ok, j] = best[ok]
         u[rows, best] = -np.inf
     return order
+
+
+def next_choice(u: np.ndarray) -> np.ndarray:
+    """Each row's best remaining platform (-1 when none is left), and mark it as tried.
+
+    ``u`` holds noisy utilities (systematic + scaled Gumbel noise) with ``-inf`` for closed or
+    already-tried platforms; it is updated in place. Calling it k times gives the same order as
+    :func:`application_order`, but a caller can stop early or pass only the rows still looking.
+    """
+    rows = np.arange(u.shape[0])
+    best = np.argmax(u, axis=1)
+    ok = np.isfinite(u[rows, best])
+    u[rows, best] = -np.inf
+    return np.where(ok, best, -1)

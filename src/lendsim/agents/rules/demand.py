@@ -20,15 +20,17 @@ def spending_need(base_income: np.ndarray, risk: np.ndarray, cash: np.ndarray,
     Discretionary: ``discretionary x base x demand_level x exp(b risk) x LN(z)`` plus
     ``spend_down`` of the cash above ``buffer_months`` of base income (buffer-stock saving,
     Carroll 1997); essential: ``essential x base``; with probability ``shock_prob`` a large
-    expense ``shock_size x base x LN(shock_z)`` is added. ``demand_level`` folds seasonality
-    and the consumption-upgrade trend.
+    expense ``shock_size x base x LN(shock_z)`` is added (``shock_z`` holds one draw for each
+    borrower with ``shock_u < shock_prob``, in order). ``demand_level`` folds seasonality and
+    the consumption-upgrade trend.
     """
     ln = np.exp(volatility * z - 0.5 * volatility * volatility)
     disc = (base_income * discretionary_share * demand_level * np.exp(risk_spending * risk) * ln
             + spend_down * np.maximum(cash - buffer_months * base_income, 0.0))
-    big = shock_u < shock_prob
-    shock = np.where(big, shock_size * base_income * np.exp(0.5 * shock_z - 0.125), 0.0)
-    return essential_share * base_income + disc + shock, disc
+    need = essential_share * base_income + disc
+    big = np.flatnonzero(shock_u < shock_prob)  # shock_z: one draw per borrower hit
+    need[big] += shock_size * base_income[big] * np.exp(0.5 * shock_z - 0.125)
+    return need, disc
 
 
 def credit_demand(need: np.ndarray, discretionary: np.ndarray, cash: np.ndarray,

@@ -75,14 +75,21 @@ def allocate_capacity(platform_idx: np.ndarray, priority: np.ndarray, amount: np
     the platform's capacity. Returns a boolean mask in the input order.
     """
     n = len(amount)
+    out = np.ones(n, dtype=bool)
     if n == 0:
-        return np.zeros(0, dtype=bool)
-    order = np.lexsort((priority, platform_idx))
+        return out
+    demand = np.bincount(platform_idx, weights=amount, minlength=len(capacity))
+    binding = demand > capacity[: len(demand)] * (1 + 1e-12)
+    if not binding.any():  # the usual case: everyone fits, no sorting needed
+        return out
+    rows = np.flatnonzero(binding[platform_idx])
+    # one sort key: platform, then priority within it (rank-transformed so any float works)
+    rank = np.argsort(np.argsort(priority[rows], kind="stable"), kind="stable")
+    order = rows[np.argsort(platform_idx[rows].astype(np.int64) * len(rows) + rank,
+                            kind="stable")]
     p_sorted = platform_idx[order]
     cum = np.cumsum(amount[order])
     starts = np.r_[0, np.flatnonzero(np.diff(p_sorted)) + 1]
-    group_base = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, n]))
-    fits = (cum - group_base) <= capacity[p_sorted] * (1 + 1e-12)
-    out = np.empty(n, dtype=bool)
-    out[order] = fits
+    group_base = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, len(order)]))
+    out[order] = (cum - group_base) <= capacity[p_sorted] * (1 + 1e-12)
     return out

@@ -83,10 +83,7 @@ def allocate_capacity(platform_idx: np.ndarray, priority: np.ndarray, amount: np
     if not binding.any():  # the usual case: everyone fits, no sorting needed
         return out
     rows = np.flatnonzero(binding[platform_idx])
-    # one sort key: platform, then priority within it (rank-transformed so any float works)
-    rank = np.argsort(np.argsort(priority[rows], kind="stable"), kind="stable")
-    order = rows[np.argsort(platform_idx[rows].astype(np.int64) * len(rows) + rank,
-                            kind="stable")]
+    order = rows[np.lexsort((priority[rows], platform_idx[rows]))]
     p_sorted = platform_idx[order]
     cum = np.cumsum(amount[order])
     starts = np.r_[0, np.flatnonzero(np.diff(p_sorted)) + 1]

@@ -19,7 +19,8 @@ class BorrowerPopulation:
     """All borrowers' state, one array per attribute (length ``n``).
 
     Attributes:
-        base_income: RMB/month, log-normal across borrowers, scaled by city tier.
+        base_income: RMB/month, log-normal across borrowers, scaled by city tier; grows at
+            ``macro.income_growth``.
         tier: city tier index (0 = tier 1).
         risk: latent risk type, standard normal (higher = riskier); never observed directly.
         risk_segment: 0 prime, 1 near-prime, 2 subprime (terciles of ``risk``), for reporting.

@@ -33,7 +33,7 @@ class LoanStatus(IntEnum):
 
 
 _FIELDS = {
-    "borrower_idx": np.int64, "platform_idx": np.int32, "pool_idx": np.int32,
+    "borrower_idx": np.int32, "platform_idx": np.int32, "pool_idx": np.int32,
     "principal": np.float64, "balance": np.float64, "apr": np.float64,
     "instalment": np.float64, "term": np.int16, "months_left": np.int16,
     "n_missed": np.int16, "status": np.int8, "origination_step": np.int32,
@@ -64,7 +64,7 @@ class LoanBook:
         need = self.n + extra
         if need <= self._cap:
             return
-        cap = max(need, 2 * self._cap)
+        cap = max(need, int(1.5 * self._cap))  # old and new arrays coexist while copying
         for name in list(_FIELDS) + ["features"]:
             old = self.__dict__["_" + name]
             new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)

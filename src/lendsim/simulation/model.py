@@ -143,6 +143,8 @@ class MarketModel(mesa.Model):
     def _income(self) -> None:
         pop = self.population
         pop.months_since_default = np.minimum(pop.months_since_default + 1, pop.NEVER)
+        if self.steps > 1:  # incomes grow month by month
+            pop.base_income *= (1.0 + self.params.macro.income_growth) ** (1.0 / 12.0)
         pop.update_employment(self.macro.unemployment_target,
                               self.params.macro.job_finding_rate, self.rng)
         pop.receive_income(self.macro.income_loss, self.rng)
@@ -235,7 +237,7 @@ class MarketModel(mesa.Model):
         newly = np.unique(db[self.population.months_since_default[db] > 0])
         self.population.months_since_default[db] = 0
         self._month.new_defaults = len(newly)
-        keys = db * self.params.platforms.max_n + L.platform_idx[defaulted]
+        keys = db.astype(np.int64) * self.params.platforms.max_n + L.platform_idx[defaulted]
         self._default_keys = np.union1d(self._default_keys, keys)
 
     def _learn(self, loans: np.ndarray, label: int) -> None:
@@ -461,8 +463,9 @@ class MarketModel(mesa.Model):
         from lendsim.simulation.outputs import collect_step
 
         collect_step(self)
-        if self.steps % 3 == 0:  # closed loans are dead weight in every array pass
-            self.loans.compact()
+        L = self.loans
+        if L.n and (L.status > LoanStatus.DEFAULTED).mean() > 0.25:
+            L.compact()  # closed loans are dead weight in every pass over the book
 
     # ============================================================== underwriting detail
     def _open_funding(self) -> None:
@@ -702,7 +705,7 @@ class MarketModel(mesa.Model):
         L = self.loans
         m = L.is_open()
         P = len(self.platforms)
-        key = L.borrower_idx[m] * P + L.platform_idx[m]
+        key = L.borrower_idx[m].astype(np.int64) * P + L.platform_idx[m]
         own = np.bincount(key, weights=L.balance[m], minlength=self.n_borrowers * P)
         own = own.astype(np.float64, copy=False).reshape(self.n_borrowers, P)
         return own, own.sum(axis=1), (own > 0).sum(axis=1)

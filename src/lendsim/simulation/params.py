@@ -275,8 +275,11 @@ class MacroParams:
                                  lo_open=True, hi=1)
     benchmark_rate: float = _f(0.0385, "benchmark (one-year LPR) rate; CAL: LPR 3.85 % 2020",
                                lo=0, hi=1, unit="annual")
-    demand_trend: float = _f(0.05, "growth of discretionary demand (consumption upgrade)",
-                             lo=-0.5, hi=2, unit="annual")
+    income_growth: float = _f(0.05, "growth of every borrower's base income", lo=-0.5, hi=2,
+                              unit="annual")
+    demand_trend: float = _f(0.06, "growth of discretionary demand (consumption upgrade; with "
+                             "income_growth it sets how fast wants outgrow incomes)", lo=-0.5,
+                             hi=2, unit="annual")
     seasonality: tuple = _f((1.1, 1.2, 1.0, 1.0, 1.0, 1.15, 1.0, 1.0, 1.0, 1.0, 1.4, 1.1),
                             "monthly discretionary-demand multipliers, January first (Spring "
                             "Festival, 618, Double 11)")

@@ -19,7 +19,10 @@ from enum import IntEnum
 import numpy as np
 
 N_FEATURES = 8
-FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered")
+FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered", "rolled_in",
+              "rolled_out")
+# rolled_out / rolled_in: a top-up moves an account's balance from its old pool (whose funders
+# are repaid, like a payment) to this month's pool (whose funders fund it, like an origination)
 
 
 class LoanStatus(IntEnum):
@@ -73,10 +76,11 @@ class LoanBook:
         self._cap = cap
 
     def add(self, *, borrower_idx, platform_idx, pool_idx, principal, apr, instalment, term,
-            step, is_refinance, features) -> None:
+            step, is_refinance, features) -> np.ndarray:
+        """Book new loans; returns their row indices."""
         k = len(principal)
         if k == 0:
-            return
+            return np.zeros(0, dtype=np.int64)
         self._grow(k)
         s = slice(self.n, self.n + k)
         d = self.__dict__
@@ -95,20 +99,28 @@ class LoanBook:
         d["_is_refinance"][s] = is_refinance
         d["_features"][s] = features
         self.n += k
+        return np.arange(s.start, s.stop)
 
     def is_open(self) -> np.ndarray:
         """Loans still owed (current, delinquent or defaulted and not yet charged off)."""
         return self.status <= LoanStatus.DEFAULTED
 
-    def compact(self) -> None:
-        """Drop closed loans (repaid or charged off); their flows are already posted."""
-        keep = np.flatnonzero(self.is_open())
+    def compact(self) -> np.ndarray:
+        """Drop closed loans (repaid or charged off); their flows are already posted.
+
+        Returns the new row of every old row (-1 for dropped ones).
+        """
+        is_open = self.is_open()
+        keep = np.flatnonzero(is_open)
+        new_row = np.full(self.n, -1, dtype=np.int64)
+        new_row[keep] = np.arange(len(keep))
         m = len(keep)
         d = self.__dict__
         for name in list(_FIELDS) + ["features"]:
             arr = d["_" + name]
             arr[:m] = arr[keep]
         self.n = m
+        return new_row
 
     def balance_by(self, key: np.ndarray, minlength: int, mask: np.ndarray | None = None
                    ) -> np.ndarray:

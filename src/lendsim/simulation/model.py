@@ -74,6 +74,9 @@ class MarketModel(mesa.Model):
         self.platforms: list[Platform] = []
         self.lines = np.zeros((p.banks.n, p.platforms.max_n))  # bank x platform, RMB
         self._target_weight = np.zeros(p.platforms.max_n)
+        # row of each borrower's open, current instalment loan at each platform (-1: none):
+        # a new instalment loan there tops up that account instead of adding a row
+        self._account = np.full((n, 0), -1, dtype=np.int32)
         for kind in self._initial_types():
             self._add_platform(kind, initial=True)
         self.borrower_agents: dict[int, Borrower] = {}
@@ -219,6 +222,7 @@ class MarketModel(mesa.Model):
         """Apply this month's payments and misses to the loans ``idx``."""
         L, pp = self.loans, self.params.platforms
         pi, mi = idx[paid], idx[~paid]
+        cured = pi[(L.status[pi] == LoanStatus.DELINQUENT) & (L.term[pi] > 1)]
         L.balance[pi] -= due[paid]
         L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0
         self.pools.record("paid", L.pool_idx[pi], due[paid])
@@ -231,6 +235,10 @@ class MarketModel(mesa.Model):
         L.status[repaid] = LoanStatus.REPAID
         defaulted = mi[L.n_missed[mi] >= pp.default_after_missed]
         L.status[defaulted] = LoanStatus.DEFAULTED
+        self._unlink_accounts(np.concatenate([mi, repaid]))
+        cured = cured[L.status[cured] == LoanStatus.CURRENT]
+        free = self._account[L.borrower_idx[cured], L.platform_idx[cured]] < 0
+        self._account[L.borrower_idx[cured[free]], L.platform_idx[cured[free]]] = cured[free]
         self._learn(repaid, 0)
         self._learn(defaulted, 1)
         db = L.borrower_idx[defaulted]
@@ -308,6 +316,8 @@ class MarketModel(mesa.Model):
         for side, agents in ((0, self.platforms), (1, self.banks)):
             o, i, pd_, co, rc = (per[k][side] for k in ("originated", "interest", "paid",
                                                        "charged_off", "recovered"))
+            o = o + per["rolled_in"][side]  # funding an account's rolled-over balance
+            pd_ = pd_ + per["rolled_out"][side]  # repaid by the account's new pool
             for a in agents:
                 j = a.idx
                 loans = a.loans_held if side == 0 else a.joint_loans
@@ -465,7 +475,9 @@ class MarketModel(mesa.Model):
         collect_step(self)
         L = self.loans
         if L.n and (L.status > LoanStatus.DEFAULTED).mean() > 0.25:
-            L.compact()  # closed loans are dead weight in every pass over the book
+            new_row = L.compact()  # closed loans are dead weight in every pass over the book
+            linked = self._account >= 0
+            self._account[linked] = new_row[self._account[linked]]
 
     # ============================================================== underwriting detail
     def _open_funding(self) -> None:
@@ -572,12 +584,7 @@ class MarketModel(mesa.Model):
             term = g["term"][pw]
             if one_month is not None:
                 term = np.where(one_month[sel[win]], 1, term)
-            self.loans.add(borrower_idx=b[win], platform_idx=pw, pool_idx=self._pool_of[pw],
-                           principal=amt, apr=apr[win],
-                           instalment=underwriting.annuity_payment(amt, apr[win], term),
-                           term=term, step=self.steps, is_refinance=is_refinance,
-                           features=X[win])
-            self.pools.record("originated", self._pool_of[pw], amt)
+            self._book(b[win], pw, amt, apr[win], term, X[win], is_refinance)
             granted[sel[win]] += amt
             remaining[sel[win]] -= amt
             new_lender = own[win] <= 0
@@ -588,6 +595,48 @@ class MarketModel(mesa.Model):
                                            apr[win], is_refinance, P, pw)
         self._month.rationed[b_idx[remaining >= bp.min_loan]] = True
         return granted
+
+    def _book(self, b, p, amount, apr, term, X, is_refinance: bool) -> None:
+        """Book granted credit. An instalment loan at a platform where the borrower already has
+        a current instalment loan tops up that account: its balance moves to this month's
+        funding pool (the old pool's funders are repaid, the new pool's fund it), it is
+        repriced at today's APR and re-amortised over the term, and billed as before."""
+        L, pools = self.loans, self.pools
+        pool = self._pool_of[p]
+        row = self._account[b, p]
+        top = (row >= 0) & (term > 1)
+        r = row[top]
+        if len(r):
+            self._learn(r, 0)  # the account has performed until now
+            old = L.balance[r]
+            pools.record("rolled_out", L.pool_idx[r], old)
+            pools.record("rolled_in", pool[top], old)
+            bal = old + amount[top]
+            L.principal[r] = bal
+            L.balance[r] = bal
+            L.apr[r] = apr[top]
+            L.term[r] = term[top]
+            L.months_left[r] = term[top]
+            L.instalment[r] = underwriting.annuity_payment(bal, apr[top], term[top])
+            L.pool_idx[r] = pool[top]
+            L.features[r] = X[top]
+            L.is_refinance[r] |= is_refinance
+        new = ~top
+        rows = L.add(borrower_idx=b[new], platform_idx=p[new], pool_idx=pool[new],
+                     principal=amount[new], apr=apr[new],
+                     instalment=underwriting.annuity_payment(amount[new], apr[new], term[new]),
+                     term=term[new], step=self.steps, is_refinance=is_refinance,
+                     features=X[new])
+        inst = term[new] > 1
+        self._account[b[new][inst], p[new][inst]] = rows[inst]
+        pools.record("originated", pool, amount)
+
+    def _unlink_accounts(self, rows: np.ndarray) -> None:
+        """Loans that stop being current instalment accounts (missed, repaid)."""
+        L = self.loans
+        b, p = L.borrower_idx[rows], L.platform_idx[rows]
+        mine = self._account[b, p] == rows
+        self._account[b[mine], p[mine]] = -1
 
     def _features(self, b, p, own, total_debt, n_lenders, g) -> np.ndarray:
         """What platform p sees of borrower b (see ``platforms.FEATURES``)."""
@@ -659,6 +708,7 @@ class MarketModel(mesa.Model):
         pl = Platform(self, idx, kind, tp, tp.equity_per_borrower * self.n_borrowers,
                       p.platforms)
         self.platforms.append(pl)
+        self._account = np.pad(self._account, ((0, 0), (0, 1)), constant_values=-1)
         self._target_weight[idx] = np.exp(tp.convenience)
         B = p.banks.n
         k = min(B, p.banks.partners_per_platform * (3 if kind == "embedded" else 1))

@@ -187,6 +187,13 @@ def check_invariants(model, rtol: float = 1e-9) -> None:
                                      f"liabilities - equity = {gap:.6g}")
             if a.cash < -1e-6:
                 raise InvariantError(f"step {model.steps}: {kind} {a.idx} has cash {a.cash}")
+    acct = model._account
+    b_idx, p_idx = np.nonzero(acct >= 0)
+    rows = acct[b_idx, p_idx]
+    if len(rows) and not ((L.borrower_idx[rows] == b_idx) & (L.platform_idx[rows] == p_idx)
+                          & (L.status[rows] == LoanStatus.CURRENT) & (L.term[rows] > 1)).all():
+        raise InvariantError(f"step {model.steps}: an account points at a loan that is not "
+                             "that borrower's current instalment loan at that platform")
     pop = model.population
     for name in ("cash", "income", "need"):
         arr = getattr(pop, name)

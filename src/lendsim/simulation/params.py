@@ -68,9 +68,9 @@ class BorrowerParams:
     convenience_credit: float = _f(0.3, "share of discretionary spending put on credit even "
                                    "when cash suffices (embedded credit, e.g. Huabei)", lo=0,
                                    hi=1)
-    debt_tolerance: float = _f(0.4, "debt / annual income a median borrower takes on for "
-                               "spending; CAL: debt/income 41.75 % at ages 18-29 (Nielsen 2019)",
-                               lo=0, hi=20)
+    debt_tolerance: float = _f(0.25, "debt / annual income a median borrower takes on for "
+                               "spending (riskier borrowers more); CAL: debt/income 41.75 % at "
+                               "ages 18-29 (Nielsen 2019), the most indebted group", lo=0, hi=20)
     risk_tolerance: float = _f(0.3, "log debt-tolerance loading on latent risk", lo=-5, hi=5)
     buffer_months: float = _f(3.0, "cash buffer (months of base income) above which borrowers "
                               "spend down savings (buffer-stock saving, Carroll 1997)", lo=0)

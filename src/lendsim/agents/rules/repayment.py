@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from lendsim.agents.rules import cumsum_within_groups
+
 
 def amount_due(balance: np.ndarray, instalment: np.ndarray, n_missed: np.ndarray,
                months_left: np.ndarray) -> np.ndarray:
@@ -49,10 +51,7 @@ def pay_in_order(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray) ->
         return np.zeros(0, dtype=bool)
     order = np.lexsort((due, borrower_idx))
     b_sorted = borrower_idx[order]
-    cum = np.cumsum(due[order])
-    starts = np.r_[0, np.flatnonzero(np.diff(b_sorted)) + 1]
-    group_base = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, n]))
-    paid_sorted = (cum - group_base) <= cash[b_sorted] * (1 + 1e-12)
+    paid_sorted = cumsum_within_groups(b_sorted, due[order]) <= cash[b_sorted] * (1 + 1e-12)
     out = np.empty(n, dtype=bool)
     out[order] = paid_sorted
     return out

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim.agents.rules import cumsum_within_groups
+
 
 def annuity_payment(principal: np.ndarray, annual_rate: np.ndarray,
                     term_months: np.ndarray) -> np.ndarray:
@@ -85,8 +87,6 @@ def allocate_capacity(platform_idx: np.ndarray, priority: np.ndarray, amount: np
     rows = np.flatnonzero(binding[platform_idx])
     order = rows[np.lexsort((priority[rows], platform_idx[rows]))]
     p_sorted = platform_idx[order]
-    cum = np.cumsum(amount[order])
-    starts = np.r_[0, np.flatnonzero(np.diff(p_sorted)) + 1]
-    group_base = np.repeat(np.r_[0.0, cum[starts[1:] - 1]], np.diff(np.r_[starts, len(order)]))
-    out[order] = (cum - group_base) <= capacity[p_sorted] * (1 + 1e-12)
+    used = cumsum_within_groups(p_sorted, amount[order])
+    out[order] = used <= capacity[p_sorted] * (1 + 1e-12)
     return out

@@ -621,14 +621,17 @@ class MarketModel(mesa.Model):
             L.pool_idx[r] = pool[top]
             L.features[r] = X[top]
             L.is_refinance[r] |= is_refinance
-        new = ~top
-        rows = L.add(borrower_idx=b[new], platform_idx=p[new], pool_idx=pool[new],
-                     principal=amount[new], apr=apr[new],
-                     instalment=underwriting.annuity_payment(amount[new], apr[new], term[new]),
-                     term=term[new], step=self.steps, is_refinance=is_refinance,
-                     features=X[new])
-        inst = term[new] > 1
-        self._account[b[new][inst], p[new][inst]] = rows[inst]
+            # the rest are new loans (index arrays: cheaper than boolean masks on X)
+            new = np.flatnonzero(~top)
+            b, p, amount_new, apr, term, X, pool_new = (
+                b[new], p[new], amount[new], apr[new], term[new], X[new], pool[new])
+        else:
+            amount_new, pool_new = amount, pool
+        rows = L.add(borrower_idx=b, platform_idx=p, pool_idx=pool_new, principal=amount_new,
+                     apr=apr, instalment=underwriting.annuity_payment(amount_new, apr, term),
+                     term=term, step=self.steps, is_refinance=is_refinance, features=X)
+        inst = term > 1
+        self._account[b[inst], p[inst]] = rows[inst]
         pools.record("originated", pool, amount)
 
     def _unlink_accounts(self, rows: np.ndarray) -> None:

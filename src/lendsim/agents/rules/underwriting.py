@@ -27,7 +27,9 @@ def annuity_payment(principal: np.ndarray, annual_rate: np.ndarray,
     r = np.asarray(annual_rate, dtype=float) / 12.0
     t = np.asarray(term_months, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pay = principal * r / (1.0 - (1.0 + r) ** (-t))
+        # 1 - (1 + r)^-t, written with log1p/expm1: accurate for small r and much faster
+        # than a float power
+        pay = principal * r / -np.expm1(-t * np.log1p(r))
     return np.where(r > 0, pay, principal / t)
 
 

@@ -646,7 +646,7 @@ class MarketModel(mesa.Model):
         pop = self.population
         inc = np.maximum(pop.income[b], 1.0)
         covered = self.is_covered[b].astype(float)
-        X = np.empty((len(b), N_FEATURES))
+        X = np.empty((len(b), N_FEATURES), dtype=np.float32)  # stored as float32 anyway
         X[:, 0] = 1.0
         X[:, 1] = pop.risk[b] + g["noise_sd"][p] * self.rng.standard_normal(len(b))
         X[:, 2] = np.log(inc / self.params.borrowers.income_median)

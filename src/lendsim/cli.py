@@ -49,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     except FileExistsError as exc:
         print(f"lendsim: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 

@@ -48,7 +48,7 @@ class Bank(mesa.Agent):
                     is_active: np.ndarray, reg: RegulatorParams, bp: BankParams) -> np.ndarray:
         """This bank's new funding line to each platform, RMB.
 
-        A line grows by ``line_growth`` when more than 80 % used; it is cut in proportion to
+        A line grows by ``line_growth`` when more than ``line_use_target`` used; it is cut in proportion to
         the platform's 30+ delinquency above the bank's tolerance (by ``line_cut`` at twice the
         tolerance); all lines shrink when capital is within ``capital_buffer`` of the
         requirement; a line never exceeds ``bank_platform_exposure_limit x equity``; lines to
@@ -57,7 +57,7 @@ class Bank(mesa.Agent):
         if self.is_failed:
             return np.zeros_like(lines)
         used = np.divide(outstanding, lines, out=np.ones_like(lines), where=lines > 0)
-        growth = np.where(used > 0.8, bp.line_growth, 0.0)
+        growth = np.where(used > bp.line_use_target, bp.line_growth, 0.0)
         excess = np.clip((delinquency - bp.delinquency_tolerance) / bp.delinquency_tolerance,
                          0.0, 1.0)
         new = lines * (1.0 + growth) * (1.0 - bp.line_cut * excess)

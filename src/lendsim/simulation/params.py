@@ -207,7 +207,11 @@ class BankParams:
                                     "partners with up to 3x as many)", lo=1)
     initial_line_per_borrower: float = _f(8_000.0, "initial funding lines, all platforms, per "
                                           "borrower", lo=0, unit="RMB")
-    line_growth: float = _f(0.08, "monthly line growth when a line is > 80 % used", lo=0, hi=1)
+    line_growth: float = _f(0.08, "monthly line growth when a line is more than "
+                            "line_use_target used", lo=0, hi=1)
+    line_use_target: float = _f(0.6, "use of a funding line above which the bank grows it "
+                                "(headroom for seasonal peaks such as Double 11)",
+                                lo=0, lo_open=True, hi=1)
     line_cut: float = _f(0.1, "monthly line cut at twice the delinquency tolerance", lo=0,
                          hi=1)
     delinquency_tolerance: float = _f(0.08, "platform 30+ delinquency a bank tolerates", lo=0,

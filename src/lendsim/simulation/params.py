@@ -150,7 +150,7 @@ class PlatformParams:
     retrain_every: int = _f(6, "months between scoring-model refits", lo=1, hi=120)
     min_training: int = _f(300, "matured loans needed before the first refit", lo=10)
     training_window: int = _f(5_000, "most recent matured loans kept for fitting", lo=100)
-    margin_speed: float = _f(0.05, "margin change per unit of (market share - target)", lo=0,
+    margin_speed: float = _f(0.02, "margin change per unit of (market share - target)", lo=0,
                              hi=10)
     loss_speed: float = _f(0.05, "margin change per unit of excess delinquency", lo=0, hi=50)
     margin_reversion: float = _f(0.1, "monthly pull of the margin back to its type's level",

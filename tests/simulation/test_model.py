@@ -258,10 +258,10 @@ def test_charge_off_after_the_set_number_of_missed_instalments():
         L = model.loans
         key = list(zip(L.borrower_idx.tolist(), L.origination_step.tolist(),
                        L.platform_idx.tolist(), L.is_refinance.tolist()))  # unique per loan
-        for k, st, nm in zip(key, L.status.tolist(), L.n_missed.tolist()):
-            if st == LoanStatus.DEFAULTED and k not in first_default:
+        for k, status, nm in zip(key, L.status.tolist(), L.n_missed.tolist()):
+            if status == LoanStatus.DEFAULTED and k not in first_default:
                 first_default[k] = (model.steps, nm)
-            if st == LoanStatus.CHARGED_OFF and k not in charged:
+            if status == LoanStatus.CHARGED_OFF and k not in charged:
                 charged[k] = model.steps
     assert first_default and charged
     assert all(nm == 3 for _, nm in first_default.values())

@@ -18,10 +18,10 @@ from lendsim.agents.borrowers import RISK_SEGMENTS, Borrower, BorrowerPopulation
 from lendsim.agents.platforms import Platform
 from lendsim.agents.regulators import Regulator
 from lendsim.agents.rules import choice, repayment, underwriting
-from lendsim.errors import InvariantError
 from lendsim.simulation.ledger import N_FEATURES, FundingPools, LoanBook, LoanStatus
 from lendsim.simulation.macro import macro_state
 from lendsim.simulation.networks import neighbour_share, social_network
+from lendsim.simulation.outputs import build_tables, check_invariants, collect_step, pad_platforms
 from lendsim.simulation.params import PLATFORM_TYPES, Scenario
 
 PROVISION_DELINQUENT = 0.3  # allowance on 30+ loans, fraction of balance
@@ -110,7 +110,7 @@ class MarketModel(mesa.Model):
         9. the regulator supervises;
         10. data collection.
         """
-        self._month = _MonthStats(self.n_borrowers)
+        self._month = _MonthStats(self.n_borrowers, len(self.platforms))
         self._environment()
         self._income()
         self._demand()
@@ -425,7 +425,7 @@ class MarketModel(mesa.Model):
                             f"{pl.kind}: no funding for {pl.months_unfunded} months")
         self._prev_equity = equity_now
         orig, apr_w = self._month.orig_by_platform, self._month.apr_by_platform
-        for i in np.flatnonzero(orig > 0) if orig is not None else ():
+        for i in np.flatnonzero(orig > 0):
             self.platforms[i].posted_apr = float(apr_w[i] / orig[i])  # the price borrowers see
         self._maybe_enter(reg)
 
@@ -455,7 +455,7 @@ class MarketModel(mesa.Model):
         P = len(self.platforms)
         out = self._bank_outstanding()  # P x B
         active = self._platform_array("is_active", bool)
-        delinquency = _pad(self._platform_delinquency, P)  # an entrant has no book yet
+        delinquency = pad_platforms(self._platform_delinquency, P)  # an entrant has no book yet
         for bk in self.banks:
             self.lines[bk.idx, :P] = bk.adapt_lines(self.lines[bk.idx, :P], out[:, bk.idx],
                                                     delinquency, active, reg, bp)
@@ -470,8 +470,6 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ 10. data collection
     def _collect(self) -> None:
-        from lendsim.simulation.outputs import collect_step
-
         collect_step(self)
         L = self.loans
         if L.n and (L.status > LoanStatus.DEFAULTED).mean() > 0.25:
@@ -796,13 +794,10 @@ class MarketModel(mesa.Model):
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Outputs so far: model, platforms, banks, events (and borrowers snapshots)."""
-        from lendsim.simulation.outputs import build_tables
-
         return build_tables(self)
 
     def check_invariants(self) -> None:
-        from lendsim.simulation.outputs import check_invariants
-
+        """Assert the balance-sheet identities now (see ``outputs.check_invariants``)."""
         check_invariants(self)
 
     def close(self) -> None:
@@ -820,14 +815,10 @@ class MarketModel(mesa.Model):
                                         "size": float(size), "detail": detail})
 
 
-def _pad(arr: np.ndarray, n: int) -> np.ndarray:
-    return np.r_[arr, np.zeros(n - len(arr))]
-
-
 class _MonthStats:
     """Counters filled during a step and read by data collection."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, n_platforms: int):
         self.rationed = np.zeros(n, dtype=bool)
         self.apps = np.zeros(3)
         self.approved = np.zeros(3)
@@ -835,9 +826,10 @@ class _MonthStats:
         self.apr_weighted = 0.0
         self.orig_amount = 0.0
         self.refinance_amount = 0.0
-        self.orig_by_platform: np.ndarray | None = None
-        self.apr_by_platform: np.ndarray | None = None
-        self.n_new_by_platform: np.ndarray | None = None
+        # per platform; entrants join in phase 7, after the month's lending
+        self.orig_by_platform = np.zeros(n_platforms)
+        self.apr_by_platform = np.zeros(n_platforms)
+        self.n_new_by_platform = np.zeros(n_platforms)
         self.originations = 0.0
         self.charge_offs = 0.0
         self.new_defaults = 0
@@ -857,13 +849,9 @@ class _MonthStats:
         self.orig_amount += float(amount.sum())
         if is_refinance:
             self.refinance_amount += float(amount.sum())
-        for name, w in (("orig_by_platform", amount), ("apr_by_platform", amount * apr),
-                        ("n_new_by_platform", None)):
-            add = np.bincount(plat, weights=w, minlength=P)
-            cur = getattr(self, name)
-            if cur is None or len(cur) < P:
-                cur = np.r_[cur if cur is not None else np.zeros(0), np.zeros(P - (0 if cur is None else len(cur)))]
-            setattr(self, name, cur + add)
+        self.orig_by_platform += np.bincount(plat, weights=amount, minlength=P)
+        self.apr_by_platform += np.bincount(plat, weights=amount * apr, minlength=P)
+        self.n_new_by_platform += np.bincount(plat, minlength=P)
 
 
 __all__ = ["MarketModel", "MODEL_COLUMNS", "RISK_SEGMENTS"]

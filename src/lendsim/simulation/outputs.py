@@ -86,9 +86,9 @@ def collect_step(model) -> None:
 
     d30_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
     d90_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 3))
-    orig_p = _pad(m.orig_by_platform, P)
-    apr_p = _pad(m.apr_by_platform, P)
-    n_new = _pad(m.n_new_by_platform, P)
+    orig_p = pad_platforms(m.orig_by_platform, P)
+    apr_p = pad_platforms(m.apr_by_platform, P)
+    n_new = pad_platforms(m.n_new_by_platform, P)
     lines = model.lines[:, :P].sum(axis=0)
     for pl in model.platforms:
         i = pl.idx
@@ -128,9 +128,8 @@ def collect_step(model) -> None:
         model._records["borrowers"].append(snap)
 
 
-def _pad(arr, n):
-    if arr is None:
-        return np.zeros(n)
+def pad_platforms(arr, n):
+    """Per-platform counters, with zeros for a platform that entered this month."""
     return np.r_[arr, np.zeros(n - len(arr))]
 
 

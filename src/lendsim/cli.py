@@ -71,8 +71,6 @@ def _run(args) -> int:
         overrides["simulation.seed"] = args.seed
     scen = resolve_scenario(args.scenario, overrides)  # validates before anything runs
     out = Path(args.out) if args.out else default_run_dir("results", scen.name)
-    if out.exists():
-        raise FileExistsError(f"--out {out}: folder already exists; choose another")
     n, steps = scen.borrowers.n, scen.simulation.steps
     print(f"lendsim: scenario '{scen.name}', {n:,} borrowers, {steps} months, "
           f"seed {scen.simulation.seed}", file=sys.stderr)

@@ -769,7 +769,16 @@ class MarketModel(mesa.Model):
 
     def borrower_lenders(self) -> np.ndarray:
         """Number of distinct lenders each borrower owes."""
-        return self._compute_debt_state()[2]
+        return self._between_steps_debt()[2]
+
+    def _between_steps_debt(self):
+        """(own debt matrix, total debt, lenders) as of the last completed step, computed once
+        per step: ``Borrower.debt`` over thousands of agents must not redo it per agent."""
+        cache = getattr(self, "_view_cache", None)
+        if cache is None or cache[0] != (self.steps, self.loans.n):
+            self._view_cache = cache = ((self.steps, self.loans.n),
+                                        self._compute_debt_state())
+        return cache[1]
 
     def borrower(self, idx: int) -> Borrower:
         """The Mesa agent of borrower ``idx`` (made on demand above the agent threshold)."""

@@ -1,5 +1,6 @@
 """The ``lendsim`` command: ``lendsim run [FILE.toml] [--steps N] [--seed S] [--set k=v ...]
-[--out DIR]``.
+[--out DIR]``, ``lendsim params`` and the subcommands other modules register (see
+``SUBCOMMANDS``).
 
 Bad input gets one line naming the field, the value and what is allowed, and exit status 2;
 nothing is written.
@@ -8,10 +9,18 @@ nothing is written.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from lendsim.errors import LendsimError
+
+# Subcommands defined next to the code they drive: "module:function", where the function takes
+# the argparse subparsers object, adds its parser and sets ``handler=<callable(args) -> int>``.
+# Those modules must import their heavy dependencies inside the handler, not at module level,
+# so that `lendsim --help` stays fast.
+SUBCOMMANDS: tuple[str, ...] = (
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,19 +39,20 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     p = sub.add_parser("params", help="list every parameter with its default and range")
     p.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    r.set_defaults(handler=_run)
+    p.set_defaults(handler=_params)
+    for entry in SUBCOMMANDS:
+        module, func = entry.split(":")
+        getattr(importlib.import_module(module), func)(sub)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = args.command or "run"
     if args.command is None:  # `lendsim` alone runs the default experiment
         args = _parser().parse_args(["run"])
     try:
-        if command == "run":
-            return _run(args)
-        if command == "params":
-            return _params(args)
+        return int(args.handler(args) or 0)
     except LendsimError as exc:
         print(f"lendsim: error: {exc}", file=sys.stderr)
         return 2
@@ -54,7 +64,6 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    return 0
 
 
 def _run(args) -> int:

@@ -20,6 +20,7 @@ from lendsim.errors import LendsimError
 # Those modules must import their heavy dependencies inside the handler, not at module level,
 # so that `lendsim --help` stays fast.
 SUBCOMMANDS: tuple[str, ...] = (
+    "lendsim.validation:add_parser",
 )
 
 

@@ -15,10 +15,12 @@ from lendsim.simulation.params import BankParams, RegulatorParams
 
 
 class Bank(mesa.Agent):
-    """A bank. Balance sheet (RMB): assets ``cash + joint_loans + other_loans - allowance``;
-    liabilities ``deposits``; ``equity``. Capital ratio = equity / (joint + other loans)."""
+    """A bank. Balance sheet (RMB): assets ``cash + joint_loans + other_loans +
+    interbank_assets - allowance``; liabilities ``deposits + interbank_liabilities``;
+    ``equity``. Capital ratio = equity / (joint + other loans)."""
 
-    def __init__(self, model, idx: int, other_loans: float, bp: BankParams):
+    def __init__(self, model, idx: int, other_loans: float, bp: BankParams,
+                 interbank_assets: float = 0.0, interbank_liabilities: float = 0.0):
         super().__init__(model)
         self.idx = idx
         self.other_loans = float(other_loans)
@@ -26,7 +28,10 @@ class Bank(mesa.Agent):
         self.allowance = 0.0
         self.equity = bp.capital_ratio * other_loans
         self.cash = 0.05 * other_loans
-        self.deposits = self.cash + self.other_loans - self.equity
+        self.interbank_assets = float(interbank_assets)  # claims on other banks
+        self.interbank_liabilities = float(interbank_liabilities)  # owed to other banks
+        self.deposits = (self.cash + self.other_loans + self.interbank_assets
+                         - self.interbank_liabilities - self.equity)
         self.is_failed = False
         self.failed_step: int | None = None
 
@@ -45,7 +50,8 @@ class Bank(mesa.Agent):
         return not self.is_failed and self.capital_ratio() >= reg.bank_capital_requirement
 
     def adapt_lines(self, lines: np.ndarray, outstanding: np.ndarray, delinquency: np.ndarray,
-                    is_active: np.ndarray, reg: RegulatorParams, bp: BankParams) -> np.ndarray:
+                    is_active: np.ndarray, reg: RegulatorParams, bp: BankParams,
+                    common_funder: bool = True) -> np.ndarray:
         """This bank's new funding line to each platform, RMB.
 
         A line grows by ``line_growth`` when more than ``line_use_target`` used; it is cut in proportion to
@@ -61,14 +67,15 @@ class Bank(mesa.Agent):
         excess = np.clip((delinquency - bp.delinquency_tolerance) / bp.delinquency_tolerance,
                          0.0, 1.0)
         new = lines * (1.0 + growth) * (1.0 - bp.line_cut * excess)
-        if self.capital_ratio() < reg.bank_capital_requirement + bp.capital_buffer:
+        if (common_funder
+                and self.capital_ratio() < reg.bank_capital_requirement + bp.capital_buffer):
             new = np.minimum(new, outstanding) * (1.0 - bp.line_cut)
         new = np.minimum(new, reg.bank_platform_exposure_limit * max(self.equity, 0.0))
         return np.where(is_active, new, 0.0)
 
     def balance_gap(self) -> float:
-        return (self.cash + self.joint_loans + self.other_loans - self.allowance
-                - self.deposits - self.equity)
+        return (self.cash + self.joint_loans + self.other_loans + self.interbank_assets
+                - self.allowance - self.deposits - self.interbank_liabilities - self.equity)
 
     def settle_cash(self) -> None:
         """Deposits (or wholesale funding) cover a cash shortfall."""

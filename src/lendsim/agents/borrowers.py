@@ -46,6 +46,9 @@ class BorrowerPopulation:
                                                            * rng.standard_normal(n))
         self.risk = rng.standard_normal(n)
         self.risk_segment = np.digitize(self.risk, np.quantile(self.risk, [1 / 3, 2 / 3]))
+        # income quintile at the start (0 = poorest), for who-is-affected reports
+        self.income_quintile = np.digitize(self.base_income, np.quantile(
+            self.base_income, [0.2, 0.4, 0.6, 0.8])).astype(np.int8)
         # job-loss hazard loading with mean one: exp(g z) / E[exp(g z)], z ~ N(0, 1)
         g = p.risk_job_loss
         self.job_loss_loading = np.exp(g * self.risk - 0.5 * g * g)

@@ -28,7 +28,8 @@ class Platform(mesa.Agent):
     """A lending platform of one type (embedded, micro_lender, consumer_finance).
 
     Balance sheet (RMB): assets ``cash + loans_held - allowance``; liabilities ``debt``
-    (wholesale funding of its own share); ``equity``. Every month's flows are posted to both
+    (wholesale funding of its own share) and ``retail_funds`` (P2P-style investors' money,
+    withdrawable); ``equity``. Every month's flows are posted to both
     sides, so ``assets = debt + equity`` holds exactly (checked by ``balance_gap``).
     """
 
@@ -40,7 +41,8 @@ class Platform(mesa.Agent):
         self.tp = tp
         self.is_active = True
         self.failed_step: int | None = None
-        self.cash = float(equity)
+        self.retail_funds = float(equity) * tp.retail_funding
+        self.cash = float(equity) + self.retail_funds
         self.loans_held = 0.0
         self.allowance = 0.0
         self.debt = 0.0
@@ -48,7 +50,13 @@ class Platform(mesa.Agent):
         self.initial_equity = float(equity)
         self.margin = tp.margin
         self.pd_cutoff = tp.pd_cutoff
-        self.reputation = 1.0
+        self.reputation = 1.0  # 0..1, lowered by failures of its type and incidents
+        self.outage_step = -1  # step of an outage: no lending that month
+        # regulator: no new lending until leverage is at or below this target (None: no order)
+        self.deleverage_order: float | None = None
+        self.suspended_until = 0  # regulator: no lending up to and including this step
+        self.is_resolved = False  # failed, and handed to a resolver by the regulator
+        self.last_delinquency_30 = 0.0
         self.coef = PRIOR_COEF.copy()
         self._X = np.zeros((pp.training_window, N_FEATURES), dtype=np.float32)
         self._y = np.zeros(pp.training_window, dtype=np.int8)
@@ -66,12 +74,20 @@ class Platform(mesa.Agent):
         return max(self.tp.own_share, reg.joint_lending_min_share)
 
     def leverage_limit(self, reg: RegulatorParams) -> float:
-        return min(self.tp.max_leverage, reg.platform_leverage_limit)
+        """Own loans / equity allowed: the type's appetite, the regulator's overall limit, and
+        equity plus the borrowing and bond/ABS limits (each a multiple of net assets)."""
+        funded = 1.0 + reg.platform_borrowing_limit + reg.platform_abs_limit
+        return min(self.tp.max_leverage, reg.platform_leverage_limit, funded)
 
     def own_capacity(self, reg: RegulatorParams) -> float:
         """New own-share lending allowed this month by the leverage limit, RMB."""
         if not self.is_active or self.equity <= 0:
             return 0.0
+        if self.deleverage_order is not None:
+            if self.leverage() <= self.deleverage_order:
+                self.deleverage_order = None  # back within the target: order lifted
+            else:
+                return 0.0
         return max(self.leverage_limit(reg) * self.equity - self.loans_held, 0.0)
 
     def leverage(self) -> float:
@@ -133,11 +149,38 @@ class Platform(mesa.Agent):
     def fail(self, step: int) -> None:
         self.is_active = False
         self.failed_step = step
+        self.reputation = 0.0
+
+    def retail_flows(self, cp) -> tuple[float, float]:
+        """Retail investors' net withdrawal this month and the cost of meeting it, RMB.
+
+        In normal times ``retail_base_withdrawal`` of the funds leave and as much comes back
+        (scaled by reputation); on bad news (lost reputation) another
+        ``retail_run_sensitivity x (1 - reputation)`` leaves: a run. What cash cannot meet is
+        raised at ``run_penalty`` per RMB (fire sale, emergency funding).
+
+        References:
+            CALIBRATION.md, P2P platforms: runs spread between platforms through news
+            (Cheng, Leite & Caldieraro 2022).
+        """
+        if self.retail_funds <= 0 or not self.is_active:
+            return 0.0, 0.0
+        lost = 1.0 - self.reputation if cp.reputation else 0.0
+        rep = 1.0 - lost
+        out = self.retail_funds * min(cp.retail_base_withdrawal + cp.retail_run_sensitivity
+                                      * lost, 1.0)
+        net = out - self.retail_funds * cp.retail_base_withdrawal * rep
+        cost = cp.run_penalty * max(net - max(self.cash, 0.0), 0.0)
+        self.retail_funds -= net
+        self.cash -= net + cost
+        self.equity -= cost
+        return net, cost
 
     # --- accounting ---------------------------------------------------------------------------
     def balance_gap(self) -> float:
         """assets - liabilities - equity; zero up to rounding."""
-        return self.cash + self.loans_held - self.allowance - self.debt - self.equity
+        return (self.cash + self.loans_held - self.allowance - self.debt - self.retail_funds
+                - self.equity)
 
     def settle_cash(self) -> None:
         """Borrow to cover a cash shortfall; repay debt from surplus cash."""

@@ -1,26 +1,43 @@
-"""The regulator: holds the policy instruments, supervises, flags early warnings.
+"""The regulator: holds the policy instruments, applies the policy schedule and triggered rules,
+supervises, and reports early warnings.
 
 References:
     DESIGN.md, "Agents: Regulator" and "Policy instruments"; CALIBRATION.md, "Policy
-    instruments, before -> after".
+    instruments, before -> after"; early warning relative to an indicator's own history:
+    Drehmann & Juselius (2014), Int. J. Forecasting 30(3), 759-780.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 
 import mesa
+import numpy as np
 
 from lendsim.simulation.params import RegulatorParams
+from lendsim.simulation.policy import PolicyChange, TriggerRule, value_at
+
+#: Indicators watched by the early-warning system; for those in ``EW_LOW`` a fall is the alarm.
+EW_INDICATORS = ("delinquency_30", "delinquency_90", "credit_growth", "multi_lender_share",
+                 "hhi", "bank_capital_ratio_min")
+EW_LOW = ("bank_capital_ratio_min",)
 
 
 class Regulator(mesa.Agent):
-    """Holds the current policy (a frozen :class:`RegulatorParams`) and supervision results."""
+    """Holds the current policy (a frozen :class:`RegulatorParams`), the schedule of changes,
+    the triggered rules, supervision results and early warnings."""
 
-    def __init__(self, model, policy: RegulatorParams):
+    def __init__(self, model, policy: RegulatorParams, schedule: tuple[PolicyChange, ...] = (),
+                 triggers: tuple[TriggerRule, ...] = ()):
         super().__init__(model)
         self.policy = policy
+        self.schedule = schedule
+        self.triggers = triggers
         self.indicators: dict[str, float] = {}
+        self._old: dict[int, object] = {}  # value of each change's instrument when announced
+        self._fired: set[int] = set()
+        self._history = {k: deque(maxlen=policy.ew_window) for k in EW_INDICATORS}
 
     def apr_cap(self, benchmark_rate: float) -> float:
         """All-in annual APR cap in force: fixed, or a multiple of the benchmark rate."""
@@ -37,6 +54,55 @@ class Regulator(mesa.Agent):
         checked = Scenario(regulator=self.policy).with_overrides(flat, source="set_policy")
         self.policy = dataclasses.replace(checked.regulator)
 
+    # --- the schedule --------------------------------------------------------------------
+    def apply_schedule(self, step: int) -> list[tuple[str, object]]:
+        """Set every scheduled instrument to its value for month ``step`` (see
+        :func:`lendsim.simulation.policy.value_at`); returns the changes made. A change stops
+        acting once fully phased in, so a triggered rule can move the instrument later."""
+        if not self.policy.apply_schedule:
+            return []
+        changes: dict[str, object] = {}
+        for i, c in enumerate(self.schedule):
+            if step < c.announce or step > c.step + c.phase_in:
+                continue
+            if i not in self._old:
+                self._old[i] = getattr(self.policy, c.name)
+            v = value_at(c, self._old[i], step, self.policy.anticipation)
+            if v != getattr(self.policy, c.name):
+                changes[c.name] = v
+        if changes:  # values lie between two valid values: no new validation needed
+            self.policy = dataclasses.replace(self.policy, **changes)
+        return list(changes.items())
+
+    # --- triggered rules -----------------------------------------------------------------
+    def check_triggers(self, step: int, system: dict[str, float], platforms, banks) -> list:
+        """Rules whose indicator crossed its threshold, with the institutions concerned:
+        ``[(rule_index, rule, [agents])]`` (agents empty for system indicators). ``once``
+        rules fire at most once."""
+        if not self.policy.apply_schedule:
+            return []
+        fired = []
+        for i, r in enumerate(self.triggers):
+            if step < r.after or (r.once and i in self._fired):
+                continue
+            if r.scope == "system":
+                hit = r.crossed(system.get(r.indicator, np.nan))
+                who: list = []
+            elif r.scope == "platform":
+                # "resolve" concerns failed platforms not yet resolved; the rest live ones
+                pool = ([pl for pl in platforms if not pl.is_active and not pl.is_resolved]
+                        if r.action == "resolve" else [pl for pl in platforms if pl.is_active])
+                who = [pl for pl in pool if r.crossed(_platform_indicator(pl, r.indicator))]
+                hit = bool(who)
+            else:
+                who = [b for b in banks if not b.is_failed and r.crossed(b.capital_ratio())]
+                hit = bool(who)
+            if hit:
+                self._fired.add(i)
+                fired.append((i, r, who))
+        return fired
+
+    # --- supervision -----------------------------------------------------------------------
     def supervise(self, platforms, banks, delinquency_90: float) -> dict[str, float]:
         """Supervision indicators for the month; breaches are counted, an early warning is
         raised when system 90+ delinquency exceeds ``delinquency_alert``."""
@@ -51,3 +117,42 @@ class Regulator(mesa.Agent):
             "reg_delinquency_alert": float(delinquency_90 > p.delinquency_alert),
         }
         return self.indicators
+
+    def early_warnings(self, row: dict[str, float]) -> dict[str, float]:
+        """Dynamic thresholds: each indicator's z-score against its own last ``ew_window``
+        months, and a warning (1.0) when it lies ``ew_z`` standard deviations beyond the mean
+        in the alarming direction. Needs 3 months of history; until then z is NaN.
+
+        Returns ``ew_<indicator>_z`` and ``ew_<indicator>`` for every indicator in
+        ``EW_INDICATORS``, and ``ew_count`` (warnings on).
+        """
+        out: dict[str, float] = {}
+        count = 0
+        for k in EW_INDICATORS:
+            x = row.get(k, np.nan)
+            hist = np.array(self._history[k], dtype=float)
+            hist = hist[np.isfinite(hist)]
+            z = np.nan
+            if len(hist) >= 3 and np.isfinite(x):
+                sd = hist.std(ddof=1)
+                z = (x - hist.mean()) / sd if sd > 0 else (0.0 if x == hist.mean() else
+                                                           np.sign(x - hist.mean()) * np.inf)
+            warn = bool(np.isfinite(z) or np.isinf(z)) and (
+                (z < -self.policy.ew_z) if k in EW_LOW else (z > self.policy.ew_z))
+            out[f"ew_{k}_z"] = float(z)
+            out[f"ew_{k}"] = float(warn)
+            count += warn
+            self._history[k].append(x)
+        out["ew_count"] = float(count)
+        return out
+
+
+def _platform_indicator(pl, name: str) -> float:
+    if name == "platform_leverage":
+        return pl.leverage()
+    if name == "platform_delinquency_30":
+        return pl.last_delinquency_30
+    if name == "platform_equity_ratio":
+        assets = pl.cash + pl.loans_held - pl.allowance
+        return pl.equity / assets if assets > 0 else np.nan
+    raise ValueError(name)

@@ -40,6 +40,7 @@ CHART_FILES: tuple[str, ...] = (
     "market.png",
     "banks.png",
     "borrowers.png",
+    "contagion.png",
 )
 
 STEP_LABEL = "step (month)"
@@ -355,4 +356,21 @@ def plot_run(tables: Mapping[str, pd.DataFrame] | Any, out_dir: str | Path) -> l
         "Borrowers",
         "share (%)",
     )
+    _plot_contagion(model, out / "contagion.png", written)
     return written
+
+
+def _plot_contagion(model: pd.DataFrame, path: Path, written: list[Path]) -> None:
+    """Losses by contagion channel (stacked), with the banks' share (common funder) as a line."""
+    from lendsim.results.contagion_plots import loss_columns, plot_losses_by_channel
+
+    if model.empty or "step" not in model.columns or not loss_columns(model):
+        return
+    fig, (ax,) = _new_figure()
+    plot_losses_by_channel(model, ax)
+    if _has_data(model, "losses_common_funder"):
+        by_step = model.groupby("step")["losses_common_funder"].sum()
+        ax.plot(by_step.index, by_step.to_numpy(), color="black", linestyle="--",
+                label="of which borne by banks (common funder)")
+        ax.legend(loc="upper left", fontsize="small")
+    _save(fig, path, written)

@@ -35,12 +35,21 @@ class LoanStatus(IntEnum):
     REPAID = 4
 
 
+class MissCause(IntEnum):
+    """Why a loan's latest instalment was missed; a defaulted loan's credit loss is attributed
+    to the contagion channel of this cause (DESIGN.md: contagion channels)."""
+
+    FUNDAMENTAL = 0  # could not pay (or chose not to, for reasons of its own)
+    SOCIAL = 1  # would have paid but for defaulted contacts
+    PLATFORM_FAILURE = 2  # walked away from a failed lender
+
+
 _FIELDS = {
     "borrower_idx": np.int32, "platform_idx": np.int32, "pool_idx": np.int32,
     "principal": np.float64, "balance": np.float64, "apr": np.float64,
     "instalment": np.float64, "term": np.int16, "months_left": np.int16,
     "n_missed": np.int16, "status": np.int8, "origination_step": np.int32,
-    "is_refinance": np.bool_,
+    "is_refinance": np.bool_, "cause": np.int8,
 }
 
 
@@ -97,6 +106,7 @@ class LoanBook:
         d["_status"][s] = LoanStatus.CURRENT
         d["_origination_step"][s] = step
         d["_is_refinance"][s] = is_refinance
+        d["_cause"][s] = MissCause.FUNDAMENTAL
         d["_features"][s] = features
         self.n += k
         return np.arange(s.start, s.stop)

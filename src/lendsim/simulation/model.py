@@ -18,8 +18,9 @@ from lendsim.agents.borrowers import RISK_SEGMENTS, Borrower, BorrowerPopulation
 from lendsim.agents.platforms import Platform
 from lendsim.agents.regulators import Regulator
 from lendsim.agents.rules import choice, repayment, underwriting
-from lendsim.simulation.ledger import N_FEATURES, FundingPools, LoanBook, LoanStatus
+from lendsim.simulation.ledger import N_FEATURES, FundingPools, LoanBook, LoanStatus, MissCause
 from lendsim.simulation.macro import macro_state
+from lendsim.simulation.channels import LOSS_COLUMNS, Cascade, credit_loss_channels
 from lendsim.simulation.networks import neighbour_share, social_network
 from lendsim.simulation.outputs import build_tables, check_invariants, collect_step, pad_platforms
 from lendsim.simulation.params import PLATFORM_TYPES, Scenario
@@ -69,8 +70,9 @@ class MarketModel(mesa.Model):
         self.population = BorrowerPopulation(p.borrowers, p.macro, self.rng)
         self.loans = LoanBook(capacity=max(1024, n))
         self.pools = FundingPools(p.banks.n)
-        self.regulator = Regulator(self, p.regulator)
+        self.regulator = Regulator(self, p.regulator, p.policy, p.triggers)
         self.banks = self._create_banks()
+        self.interbank = self._create_interbank()  # dense (n_banks, n_banks), RMB
         self.platforms: list[Platform] = []
         self.lines = np.zeros((p.banks.n, p.platforms.max_n))  # bank x platform, RMB
         self._target_weight = np.zeros(p.platforms.max_n)
@@ -90,6 +92,8 @@ class MarketModel(mesa.Model):
         self._debt_state = None
         self._book_cache = None
         self.macro = macro_state(p.macro, 1)
+        self.cascade: Cascade | None = None  # institution failures still spreading
+        self._cascades: list[dict] = []
         self.timings = {"setup_s": 0.0, "run_s": 0.0}
 
     # ============================================================== the monthly cycle
@@ -138,9 +142,106 @@ class MarketModel(mesa.Model):
     # ------------------------------------------------------------------ 1. environment
     def _environment(self) -> None:
         self.macro = macro_state(self.params.macro, self.steps)
+        self._policy_changes()
         self.apr_cap = self.regulator.apr_cap(self.macro.benchmark_rate)
         pol = self.regulator.policy
         self.is_covered = self.population.bureau_u < pol.data_sharing
+        self._incidents()
+        self._scheduled_shocks()
+
+    def _scheduled_shocks(self) -> None:
+        """Shocks that start a contagion study (``[shocks]``): a bank loses part of its other
+        loans (it fails in this month's accounting if its equity is gone), or the largest live
+        platform of a type is closed."""
+        sh = self.params.shocks
+        if sh.bank_loss_step and self.steps == sh.bank_loss_step:
+            bk = self.banks[sh.bank_loss_bank]
+            loss = sh.bank_loss_share * bk.other_loans
+            bk.other_loans -= loss
+            bk.equity -= loss
+            self._event("shock", "bank", bk.idx, loss, "loss on other loans")
+        if sh.platform_failure_step and self.steps == sh.platform_failure_step:
+            live = [pl for pl in self.platforms
+                    if pl.is_active and pl.kind == sh.platform_failure_type]
+            if live:
+                L = self.loans
+                managed = L.balance_by(L.platform_idx, len(self.platforms), L.is_open())
+                pl = max(live, key=lambda q: managed[q.idx])
+                self._platform_failed(pl, "platform_failure", "shock",
+                                      f"{pl.kind}: closed (shock)")
+                self._month.platform_failures += 1
+
+    def _policy_changes(self) -> None:
+        """The regulator applies its schedule for this month, then acts on last month's
+        indicators (triggered rules); both are logged as events."""
+        reg = self.regulator
+        for c in reg.schedule if reg.policy.apply_schedule else ():
+            if self.steps == c.announce and c.announce < c.step:
+                self._event("policy_announced", "regulator", -1, np.nan,
+                            f"{c.key} = {c.value!r} from month {c.step}")
+            if self.steps == c.step:
+                self._event("policy_change", "regulator", -1, np.nan,
+                            f"{c.key} = {c.value!r}"
+                            + (f", phased in over {c.phase_in} months" if c.phase_in else ""))
+        reg.apply_schedule(self.steps)
+        last = self._records["model"][-1] if self._records["model"] else {}
+        for _, rule, who in reg.check_triggers(self.steps, last, self.platforms, self.banks):
+            self._act(rule, who)
+
+    def _act(self, rule, who) -> None:
+        """Carry out a triggered rule (see ``lendsim.simulation.policy.TriggerRule``)."""
+        thr = f"{'>' if rule.above is not None else '<'} {rule.above if rule.above is not None else rule.below}"
+        why = f"{rule.indicator} {thr}"
+        if rule.action == "set":
+            self.regulator.set_policy(**{rule.key.split(".", 1)[1]: rule.value})
+            self._event("regulator_action", "regulator", -1, np.nan,
+                        f"{why}: {rule.key} = {rule.value!r}")
+            return
+        for pl in who:
+            if rule.action == "deleverage":  # to the rule's threshold
+                pl.deleverage_order = rule.above if rule.above is not None else rule.below
+            elif rule.action == "stop_lending":
+                pl.suspended_until = self.steps + rule.months - 1
+            else:  # resolve
+                pl.is_resolved = True
+            self._event("regulator_action", "platform", pl.idx, np.nan,
+                        f"{why}: {rule.action}")
+
+    def _incidents(self) -> None:
+        """Operational incidents (channel 7): an outage stops a platform lending this month; a
+        data breach costs ``breach_cost`` of its equity. Both cost reputation, the platform's
+        own and (a third as much) its type's."""
+        cp = self.params.contagion
+        if not cp.operational or cp.incident_rate <= 0:
+            return
+        P = len(self.platforms)
+        hit = (self.rng.random(P) < cp.incident_rate) & self._platform_array("is_active", bool)
+        is_breach = self.rng.random(P) < cp.breach_share
+        for i in np.flatnonzero(hit):
+            pl = self.platforms[i]
+            if is_breach[i]:
+                cost = cp.breach_cost * max(pl.equity, 0.0)
+                pl.cash -= cost
+                pl.equity -= cost
+                self._month.losses["operational"] += cost
+                what = "data breach"
+            else:
+                pl.outage_step = self.steps
+                cost, what = 0.0, "outage"
+            self._month.n_incidents += 1
+            loss = cp.incident_reputation_hit * (2.0 if is_breach[i] else 1.0)
+            pl.reputation *= 1.0 - loss
+            self._reputation_shock(pl, loss / 3.0)
+            self._event("incident", "platform", pl.idx, cost, f"{pl.kind}: {what}")
+
+    def _reputation_shock(self, source: Platform, loss: float) -> None:
+        """Bad news at ``source`` costs every other live platform of its type ``loss`` of its
+        reputation (channel 6; CALIBRATION.md: runs spread between platforms through news)."""
+        if not self.params.contagion.reputation:
+            return
+        for pl in self.platforms:
+            if pl is not source and pl.is_active and pl.kind == source.kind:
+                pl.reputation *= 1.0 - loss
 
     # ------------------------------------------------------------------ 2. income
     def _income(self) -> None:
@@ -189,15 +290,12 @@ class MarketModel(mesa.Model):
         due = repayment.amount_due(L.balance[idx], L.instalment[idx], L.n_missed[idx],
                                    L.months_left[idx])
         # willingness: strategic non-payment and walking away from failed lenders
-        dti = self._debt_state[1] / (12.0 * pop.base_income)  # debt as lenders last saw it
-        peer = neighbour_share(self.social, pop.is_in_default())
-        p_str = repayment.strategic_default_prob(
-            pop.risk, dti, peer, pop.trust, base=bp.strategic_base, risk_coef=bp.strategic_risk,
-            dti_coef=bp.strategic_dti, peer_coef=bp.peer_effect, trust_coef=bp.strategic_trust)
-        strategic = self.rng.random(self.n_borrowers) < p_str
+        strategic, social = self._strategic_nonpayment()
         walk = np.zeros(len(idx), dtype=bool)
-        failed_plat = ~self._platform_array("is_active", bool)
-        if failed_plat.any():  # loans of failed platforms: some borrowers walk away
+        # borrowers walk away from failed lenders, unless a resolver took the book over
+        failed_plat = ~self._platform_array("is_active", bool) & ~self._platform_array(
+            "is_resolved", bool)
+        if failed_plat.any() and self.params.contagion.platform_failure:
             at_failed = np.flatnonzero(failed_plat[L.platform_idx[idx]])
             walk[at_failed] = self.rng.random(len(at_failed)) < bp.failed_lender_nonpayment
         payable = ~strategic[b] & ~walk
@@ -205,7 +303,8 @@ class MarketModel(mesa.Model):
         # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
         short = owed - pop.cash
         refi = np.flatnonzero(short > 0)
-        if len(refi):  # lenders see debt as of the start of the month plus its new loans
+        if len(refi) and self.params.contagion.debt_spiral:
+            # lenders see debt as of the start of the month plus its new loans
             ask = np.maximum(short[refi], bp.min_loan)
             got = self._apply(refi, ask, bp.max_applications_distressed, is_refinance=True)
             pop.cash[refi] += got
@@ -216,12 +315,45 @@ class MarketModel(mesa.Model):
             paid[part] = repayment.pay_in_order(b[part], due[part], pop.cash)
         pop.cash -= np.bincount(b[paid], weights=due[paid], minlength=self.n_borrowers)
         np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
-        self._settle_loans(idx, paid, due)
+        cause = np.where(walk, MissCause.PLATFORM_FAILURE,
+                         np.where(social[b], MissCause.SOCIAL, MissCause.FUNDAMENTAL))
+        self._settle_loans(idx, paid, due, cause.astype(np.int8))
 
-    def _settle_loans(self, idx: np.ndarray, paid: np.ndarray, due: np.ndarray) -> None:
-        """Apply this month's payments and misses to the loans ``idx``."""
+    def _strategic_nonpayment(self) -> tuple[np.ndarray, np.ndarray]:
+        """Borrowers who choose not to pay this month, and those among them who would have
+        paid but for their defaulted contacts (the social channel).
+
+        The counterfactual uses the same uniform draw with the peer term removed (common random
+        numbers), so a borrower counts as social only if the peer term alone tipped them.
+        """
+        bp, cp, pop = self.params.borrowers, self.params.contagion, self.population
+        dti = self._debt_state[1] / (12.0 * pop.base_income)  # debt as lenders last saw it
+        peer = (neighbour_share(self.social, pop.is_in_default()) if cp.social
+                else np.zeros(self.n_borrowers))
+        kw = dict(base=bp.strategic_base, risk_coef=bp.strategic_risk, dti_coef=bp.strategic_dti,
+                  trust_coef=bp.strategic_trust)
+        u = self.rng.random(self.n_borrowers)
+        if cp.social and cp.social_mode == "threshold":  # Watts (2002) threshold rule
+            alone = u < repayment.strategic_default_prob(
+                pop.risk, dti, np.zeros(self.n_borrowers), pop.trust, peer_coef=0.0, **kw)
+            strategic = alone | (peer >= cp.social_threshold)
+            return strategic, strategic & ~alone
+        strategic = u < repayment.strategic_default_prob(pop.risk, dti, peer, pop.trust,
+                                                         peer_coef=bp.peer_effect, **kw)
+        social = np.zeros(self.n_borrowers, dtype=bool)
+        s = np.flatnonzero(strategic & (peer > 0))  # only these can owe it to their contacts
+        if len(s) and bp.peer_effect > 0:
+            social[s] = u[s] >= repayment.strategic_default_prob(
+                pop.risk[s], dti[s], np.zeros(len(s)), pop.trust[s], peer_coef=0.0, **kw)
+        return strategic, social
+
+    def _settle_loans(self, idx: np.ndarray, paid: np.ndarray, due: np.ndarray,
+                      cause: np.ndarray) -> None:
+        """Apply this month's payments and misses (with their ``MissCause``) to the loans
+        ``idx``."""
         L, pp = self.loans, self.params.platforms
         pi, mi = idx[paid], idx[~paid]
+        L.cause[mi] = cause[~paid]
         cured = pi[(L.status[pi] == LoanStatus.DELINQUENT) & (L.term[pi] > 1)]
         L.balance[pi] -= due[paid]
         L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0
@@ -245,6 +377,9 @@ class MarketModel(mesa.Model):
         newly = np.unique(db[self.population.months_since_default[db] > 0])
         self.population.months_since_default[db] = 0
         self._month.new_defaults = len(newly)
+        pop = self.population
+        self._month.defaults_by_segment = np.bincount(pop.risk_segment[newly], minlength=3)
+        self._month.defaults_by_quintile = np.bincount(pop.income_quintile[newly], minlength=5)
         keys = db.astype(np.int64) * self.params.platforms.max_n + L.platform_idx[defaulted]
         self._default_keys = np.union1d(self._default_keys, keys)
 
@@ -278,33 +413,97 @@ class MarketModel(mesa.Model):
         self._provisions(by_status)
         self._book_cache = by_status.sum(axis=1)  # valid until next month's underwriting
         self._costs_and_bank_income()
+        run_cost = np.zeros(len(self.platforms))
+        for pl in self.platforms:
+            net, run_cost[pl.idx] = pl.retail_flows(self.params.contagion)
+            self._month.retail_withdrawals += net
+        self._month.losses["reputation"] += float(run_cost.sum())
         for pl in self.platforms:
             pl.settle_cash()
             if pl.is_active and pl.equity <= 0:
-                pl.fail(self.steps)
+                channel = "reputation" if run_cost[pl.idx] > 0 else "credit"
+                self._platform_failed(pl, "platform_failure", channel,
+                                      f"{pl.kind}: equity exhausted")
                 self._month.platform_failures += 1
-                self._event("platform_failure", "platform", pl.idx, pl.loans_held,
-                            f"{pl.kind}: equity exhausted")
         for bk in self.banks:
             bk.settle_cash()
-            if not bk.is_failed and bk.equity <= 0:
-                bk.fail(self.steps)
-                self._month.bank_failures += 1
-                self._event("bank_failure", "bank", bk.idx, bk.joint_loans + bk.other_loans,
-                            "equity exhausted")
+        self._bank_failures()
+
+    def _platform_failed(self, pl: Platform, kind: str, channel: str, detail: str) -> None:
+        pl.fail(self.steps)
+        self._reputation_shock(pl, self.params.contagion.reputation_hit)
+        self._month.failures.append(("platform", pl.idx, channel, detail))
+        self._event(kind, "platform", pl.idx, pl.loans_held, detail)
+
+    def _bank_failures(self) -> None:
+        """Banks whose equity is gone fail; their interbank creditors lose their claims (net
+        of ``network.interbank.recovery``), which can fail them in turn (channel 5; Furfine
+        2003, Gai & Kapadia 2010). Claims are settled at resolution: the recovered part in
+        cash, the rest written off. With ``contagion.interbank`` off they are paid in full."""
+        was_failed = np.array([bk.is_failed for bk in self.banks])
+        equity = np.array([bk.equity for bk in self.banks])
+        first = ~was_failed & (equity <= 0)
+        if not first.any():
+            return
+        from lendsim.simulation.contagion import interbank_cascade
+
+        on = self.params.contagion.interbank
+        # channel off: claims on a failed bank are honoured in full (as by a resolution fund)
+        recovery = self.params.network.interbank.recovery if on else 1.0
+        failed = first.copy()
+        if on and self.interbank.any():
+            res = interbank_cascade(self.interbank, np.where(was_failed, np.inf,
+                                                             np.maximum(equity, 0.0)),
+                                    np.flatnonzero(first), recovery=recovery)
+            failed |= np.asarray(res.failed, dtype=bool) & ~was_failed
+        claims = self.interbank[:, failed]  # creditors' claims on the failed banks
+        owed_by = claims.sum(axis=0)
+        held = claims.sum(axis=1)
+        for bk in self.banks:  # settle every claim on a failed bank at recovery
+            bk.interbank_assets -= held[bk.idx]
+            bk.cash += recovery * held[bk.idx]
+            bk.equity -= (1.0 - recovery) * held[bk.idx]
+        for j, debt in zip(np.flatnonzero(failed), owed_by):
+            bk = self.banks[j]
+            bk.interbank_liabilities -= debt
+            bk.cash -= recovery * debt
+            bk.equity += (1.0 - recovery) * debt
+            bk.settle_cash()
+        self.interbank[:, failed] = 0.0
+        self._month.losses["interbank"] += float((1.0 - recovery) * held.sum())
+        joint_loss = self._month.bank_joint_losses
+        for j in np.flatnonzero(failed):
+            bk = self.banks[j]
+            bk.fail(self.steps)
+            self._month.bank_failures += 1
+            if not first[j]:
+                channel, detail = "interbank", "interbank contagion"
+            else:
+                channel = "common_funder" if joint_loss[j] > 0 else "credit"
+                detail = "equity exhausted"
+            self._month.failures.append(("bank", bk.idx, channel, detail))
+            self._event("bank_failure", "bank", bk.idx, bk.joint_loans + bk.other_loans,
+                        detail)
+        if any(not bk.is_failed and bk.equity <= 0 for bk in self.banks):
+            self._bank_failures()  # write-offs at the failed banks' recovery can fail more
 
     def _charge_off(self) -> None:
         L, pp = self.loans, self.params.platforms
         old = np.flatnonzero(L.status == LoanStatus.DEFAULTED)
         co = old[L.n_missed[old] >= pp.chargeoff_after_missed]
         bal = L.balance[co].copy()
-        live = self._platform_array("is_active", bool)[L.platform_idx[co]]
-        rec = bal * pp.recovery_rate * np.where(live, 1.0, pp.resolver_recovery)
+        live = (self._platform_array("is_active", bool)
+                | self._platform_array("is_resolved", bool))[L.platform_idx[co]]
+        resolver = pp.resolver_recovery if self.params.contagion.platform_failure else 1.0
+        full_rec = bal * pp.recovery_rate
+        rec = full_rec * np.where(live, 1.0, resolver)
         self.pools.record("charged_off", L.pool_idx[co], bal)
         self.pools.record("recovered", L.pool_idx[co], rec)
         L.balance[co] = 0.0
         L.status[co] = LoanStatus.CHARGED_OFF
         self._month.charge_offs = float(bal.sum())
+        self._month.add_credit_losses(credit_loss_channels(
+            bal - full_rec, full_rec - rec, L.cause[co], L.is_refinance[co]))
 
     def _post_flows(self) -> None:
         """Post the month's per-pool flows to each funder's balance sheet, in proportion."""
@@ -330,7 +529,11 @@ class MarketModel(mesa.Model):
                 a.equity += i[j] - (co[j] - rc[j])
         self._month.losses_platforms = float((per["charged_off"][0]
                                               - per["recovered"][0]).sum())
-        self._month.losses_banks = float((per["charged_off"][1] - per["recovered"][1]).sum())
+        bank_loss = per["charged_off"][1] - per["recovered"][1]
+        self._month.losses_banks = float(bank_loss.sum())
+        # platform-originated credit losses passing to banks (channel 4, common funder)
+        self._month.bank_joint_losses = bank_loss
+        self._month.losses["common_funder"] += float(bank_loss.sum())
 
     def _pool_balances(self) -> np.ndarray:
         """Open balances by funding pool and status: array (n_pools, 3) for CURRENT,
@@ -407,6 +610,8 @@ class MarketModel(mesa.Model):
         # a rate measured on a handful of loans is noise: nobody reacts to it
         self._platform_delinquency = np.divide(d30, managed, out=np.zeros(P),
                                                where=(managed > 0) & (n_open >= pp.min_book))
+        for pl in self.platforms:
+            pl.last_delinquency_30 = float(self._platform_delinquency[pl.idx])
         self._market_share = share
         equity_now = np.array([pl.equity for pl in self.platforms])
         prev = np.r_[self._prev_equity, equity_now[len(self._prev_equity):]]
@@ -418,11 +623,11 @@ class MarketModel(mesa.Model):
             pl.adapt(share[pl.idx], target[pl.idx], self._platform_delinquency[pl.idx], pp)
             if (self.steps + pl.idx) % pp.retrain_every == 0:
                 pl.retrain(pp)
+            pl.reputation += self.params.contagion.reputation_recovery * (1.0 - pl.reputation)
             if pl.months_unfunded >= pp.funding_exit_months:
-                pl.fail(self.steps)
+                self._platform_failed(pl, "platform_exit", "common_funder",
+                                      f"{pl.kind}: no funding for {pl.months_unfunded} months")
                 self._month.platform_exits += 1
-                self._event("platform_exit", "platform", pl.idx, pl.loans_held,
-                            f"{pl.kind}: no funding for {pl.months_unfunded} months")
         self._prev_equity = equity_now
         orig, apr_w = self._month.orig_by_platform, self._month.apr_by_platform
         for i in np.flatnonzero(orig > 0):
@@ -457,8 +662,9 @@ class MarketModel(mesa.Model):
         active = self._platform_array("is_active", bool)
         delinquency = pad_platforms(self._platform_delinquency, P)  # an entrant has no book yet
         for bk in self.banks:
-            self.lines[bk.idx, :P] = bk.adapt_lines(self.lines[bk.idx, :P], out[:, bk.idx],
-                                                    delinquency, active, reg, bp)
+            self.lines[bk.idx, :P] = bk.adapt_lines(
+                self.lines[bk.idx, :P], out[:, bk.idx], delinquency, active, reg, bp,
+                common_funder=self.params.contagion.common_funder)
 
     # ------------------------------------------------------------------ 9. regulator
     def _supervise(self) -> None:
@@ -470,12 +676,35 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ 10. data collection
     def _collect(self) -> None:
+        self._track_cascade()
         collect_step(self)
         L = self.loans
         if L.n and (L.status > LoanStatus.DEFAULTED).mean() > 0.25:
             new_row = L.compact()  # closed loans are dead weight in every pass over the book
             linked = self._account >= 0
             self._account[linked] = new_row[self._account[linked]]
+
+    def _track_cascade(self) -> None:
+        """Failures in consecutive months make one cascade; a quiet month closes it and logs
+        it (event ``cascade`` and the ``cascades`` table)."""
+        fails = self._month.failures
+        if fails:
+            if self.cascade is None:
+                kind, idx, channel, detail = fails[0]
+                self.cascade = Cascade(self.steps, f"{kind} {idx} ({detail})")
+            for kind, idx, channel, _ in fails:
+                self.cascade.add(self.steps, kind, idx, channel)
+        elif self.cascade is not None:
+            self._records["events"].append(self.cascade.event())
+            self._cascades.append(self._cascade_row(self.cascade, ongoing=False))
+            self.cascade = None
+
+    @staticmethod
+    def _cascade_row(c: Cascade, ongoing: bool) -> dict:
+        n_plat = sum(1 for f in c.failures if f[1] == "platform")
+        return {"start_step": c.start_step, "trigger": c.trigger, "size": c.size,
+                "n_platforms": n_plat, "n_banks": c.size - n_plat, "duration": c.duration,
+                "channels": ",".join(c.channels()), "is_ongoing": ongoing}
 
     # ============================================================== underwriting detail
     def _open_funding(self) -> None:
@@ -494,7 +723,8 @@ class MarketModel(mesa.Model):
         self._capacity = np.zeros(P)
         self._pool_of = np.full(P, -1, dtype=np.int32)
         for pl in self.platforms:
-            if not pl.is_active:
+            if (not pl.is_active or pl.outage_step == self.steps
+                    or self.steps <= pl.suspended_until):
                 continue
             s = pl.own_share(reg)
             h = head[pl.idx].sum()
@@ -559,11 +789,15 @@ class MarketModel(mesa.Model):
             apr = underwriting.required_apr(
                 pd_life, funding_cost=g["funding_cost"][p], operating_cost=g["operating_cost"][p],
                 margin=g["margin"][p], lgd=pp.lgd, term_months=g["term"][p])
-            ok = underwriting.underwrite(pd_life, apr, g["pd_cutoff"][p], self.apr_cap)
+            reg = self.regulator.policy
+            # fees outside an interest-only cap let the all-in price exceed it
+            cap = self.apr_cap + (0.0 if reg.apr_cap_all_in else g["fee_rate"][p])
+            ok = underwriting.underwrite(pd_life, apr, g["pd_cutoff"][p], cap)
+            if reg.require_income:
+                ok &= pop.is_employed[b]
             ok &= ~self._is_blacklisted(b, p)
             covered = self.is_covered[b]
             visible_debt = np.where(covered, total_debt[b], own)
-            reg = self.regulator.policy
             if reg.max_lenders > 0:
                 seen = np.where(covered, n_lenders[b], (own > 0).astype(np.int64))
                 ok &= (own > 0) | (seen < reg.max_lenders)
@@ -590,8 +824,12 @@ class MarketModel(mesa.Model):
             total_debt[b[win]] += amt  # and a borrower wins at most once per round
             n_lenders[b[win][new_lender]] += 1
             self._month.count_applications(pop.risk_segment[b], pop.risk_segment[b[win]], amt,
-                                           apr[win], is_refinance, P, pw)
+                                           apr[win], is_refinance, P, pw,
+                                           pop.income_quintile[b],
+                                           pop.income_quintile[b[win]])
+            self._month.granted_any[b[win]] = True
         self._month.rationed[b_idx[remaining >= bp.min_loan]] = True
+        self._month.applied[b_idx] = True
         return granted
 
     def _book(self, b, p, amount, apr, term, X, is_refinance: bool) -> None:
@@ -681,6 +919,7 @@ class MarketModel(mesa.Model):
             "pd_cutoff": np.array([pl.pd_cutoff for pl in pls]),
             "limit_income_multiple": np.array([pl.tp.limit_income_multiple for pl in pls]),
             "noise_sd": np.array([pl.noise_sd(pp) for pl in pls]),
+            "fee_rate": np.array([pl.tp.fee_rate for pl in pls]),
         }
 
     def _market_share_or_prior(self) -> np.ndarray:
@@ -725,6 +964,17 @@ class MarketModel(mesa.Model):
         for b in partners:
             self.lines[b, idx] = min(line / k, lim * max(self.banks[b].equity, 0.0))
         return pl
+
+    def _create_interbank(self) -> np.ndarray:
+        """Interbank exposures ``E[i, j]`` = what bank i is owed by bank j, RMB, put on both
+        banks' balance sheets (deposits adjust so each balance sheet adds up)."""
+        E = _interbank_exposures(self.params.network.interbank,
+                                 np.array([bk.other_loans for bk in self.banks]), self.rng)
+        for bk in self.banks:
+            bk.interbank_assets = float(E[bk.idx].sum())
+            bk.interbank_liabilities = float(E[:, bk.idx].sum())
+            bk.deposits += bk.interbank_assets - bk.interbank_liabilities
+        return E
 
     def _create_banks(self) -> list[Bank]:
         bp = self.params.banks
@@ -780,6 +1030,44 @@ class MarketModel(mesa.Model):
                                         self._compute_debt_state())
         return cache[1]
 
+    LAYERS = ("social", "lending", "funding", "interbank")
+
+    def layer(self, name: str):
+        """One network layer as a scipy CSR matrix (DESIGN.md: networks):
+
+        - ``social``: borrowers x borrowers, symmetric 0/1 ties;
+        - ``lending``: borrowers x platforms, open balance owed, RMB (from the loan book);
+        - ``funding``: banks x platforms, open joint loans the bank funds, RMB (contracts);
+        - ``interbank``: banks x banks, ``[i, j]`` what bank i is owed by bank j, RMB.
+        """
+        import scipy.sparse as sp
+
+        if name == "social":
+            return sp.csr_matrix(self.social)
+        if name == "lending":
+            L = self.loans
+            m = L.is_open()
+            return sp.csr_matrix((L.balance[m], (L.borrower_idx[m], L.platform_idx[m])),
+                                 shape=(self.n_borrowers, len(self.platforms)))
+        if name == "funding":
+            return sp.csr_matrix(self._bank_outstanding().T)
+        if name == "interbank":
+            return sp.csr_matrix(self.interbank)
+        raise ValueError(f"layer {name!r}: allowed: {', '.join(self.LAYERS)}")
+
+    def layer_graph(self, name: str):
+        """A layer as a networkx graph (bipartite layers with a ``bipartite`` node flag)."""
+        from lendsim.simulation.layers import to_networkx
+
+        return to_networkx(self.layer(name), directed=name != "social")
+
+    def export_layer(self, name: str, path) -> None:
+        """Write a layer as an edge list (``.csv``) or GraphML (``.graphml``) for other
+        tools."""
+        from lendsim.simulation.layers import write_layer
+
+        write_layer(self.layer(name), path, directed=name != "social")
+
     def borrower(self, idx: int) -> Borrower:
         """The Mesa agent of borrower ``idx`` (made on demand above the agent threshold)."""
         if not 0 <= idx < self.n_borrowers:
@@ -824,6 +1112,33 @@ class MarketModel(mesa.Model):
                                         "size": float(size), "detail": detail})
 
 
+def _interbank_exposures(ib, size: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Dense exposures (n_banks, n_banks), RMB, ``E[i, j]`` = what bank i is owed by bank j.
+
+    Each bank lends ``exposure_share`` of its other loans, split evenly over the banks it lends
+    to (Gai & Kapadia 2010). ``random``: directed Erdos-Renyi with ``mean_degree``;
+    ``core_periphery``: the ``n_core`` largest banks lend to each other, and each core /
+    periphery pair is linked each way with probability ``mean_degree / (2 n_core)`` (Craig &
+    von Peter 2014); ``file``: the user's matrix, as given.
+    """
+    from lendsim.simulation import interbank
+
+    B = len(size)
+    if ib.kind == "none" or B < 2:
+        return np.zeros((B, B))
+    if ib.kind == "file":
+        return interbank.from_file(ib.file, B).toarray()
+    assets = ib.exposure_share * size
+    if ib.kind == "random":
+        E = interbank.random_directed(B, mean_degree=min(ib.mean_degree, B - 1), sizes=assets,
+                                      rng=rng)
+    else:
+        n_core = min(ib.n_core, B)
+        p = min(1.0, ib.mean_degree / (2.0 * n_core))
+        E = interbank.core_periphery(B, n_core, 1.0, p, p, 0.0, rng, sizes=assets)
+    return E.toarray()
+
+
 class _MonthStats:
     """Counters filled during a step and read by data collection."""
 
@@ -832,6 +1147,16 @@ class _MonthStats:
         self.apps = np.zeros(3)
         self.approved = np.zeros(3)
         self.orig_by_segment = np.zeros(3)
+        self.apr_by_segment = np.zeros(3)
+        # by income quintile (who is affected)
+        self.apps_q = np.zeros(5)
+        self.approved_q = np.zeros(5)
+        self.orig_by_quintile = np.zeros(5)
+        self.apr_by_quintile = np.zeros(5)
+        self.defaults_by_segment = np.zeros(3, dtype=np.int64)
+        self.defaults_by_quintile = np.zeros(5, dtype=np.int64)
+        self.applied = np.zeros(n, dtype=bool)
+        self.granted_any = np.zeros(n, dtype=bool)
         self.apr_weighted = 0.0
         self.orig_amount = 0.0
         self.refinance_amount = 0.0
@@ -849,11 +1174,26 @@ class _MonthStats:
         self.consumption = 0.0
         self.losses_platforms = 0.0
         self.losses_banks = 0.0
+        self.bank_joint_losses = np.zeros(0)
+        self.losses = {c[len("losses_"):]: 0.0 for c in LOSS_COLUMNS}  # by channel, RMB
+        self.failures: list[tuple[str, int, str, str]] = []  # (type, idx, channel, detail)
+        self.n_incidents = 0
+        self.retail_withdrawals = 0.0
 
-    def count_applications(self, seg_applied, seg_won, amount, apr, is_refinance, P, plat):
+    def add_credit_losses(self, by_channel: dict[str, float]) -> None:
+        for k, v in by_channel.items():
+            self.losses[k] += v
+
+    def count_applications(self, seg_applied, seg_won, amount, apr, is_refinance, P, plat,
+                           q_applied, q_won):
         self.apps += np.bincount(seg_applied, minlength=3)
         self.approved += np.bincount(seg_won, minlength=3)
         self.orig_by_segment += np.bincount(seg_won, weights=amount, minlength=3)
+        self.apr_by_segment += np.bincount(seg_won, weights=amount * apr, minlength=3)
+        self.apps_q += np.bincount(q_applied, minlength=5)
+        self.approved_q += np.bincount(q_won, minlength=5)
+        self.orig_by_quintile += np.bincount(q_won, weights=amount, minlength=5)
+        self.apr_by_quintile += np.bincount(q_won, weights=amount * apr, minlength=5)
         self.apr_weighted += float((amount * apr).sum())
         self.orig_amount += float(amount.sum())
         if is_refinance:

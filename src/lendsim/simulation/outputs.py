@@ -13,6 +13,8 @@ from lendsim.errors import InvariantError
 from lendsim.simulation.ledger import LoanStatus
 
 EVENT_COLUMNS = ("step", "kind", "agent_type", "agent_id", "size", "detail")
+CASCADE_COLUMNS = ("start_step", "trigger", "size", "n_platforms", "n_banks", "duration",
+                   "channels", "is_ongoing")
 
 
 def _share(num: float, den: float) -> float:
@@ -75,13 +77,15 @@ def collect_step(model) -> None:
         "data_sharing": model.regulator.policy.data_sharing,
         "is_income_shock": bool(model.macro.is_shock),
         "platform_own_share": _share(sum(pl.loans_held for pl in model.platforms), total),
+        "n_incidents": m.n_incidents,
+        "retail_withdrawals": m.retail_withdrawals,
     }
-    for i, seg in enumerate(RISK_SEGMENTS):
-        row[f"approval_rate_{seg}"] = _share(m.approved[i], m.apps[i])
-        row[f"applications_{seg}"] = int(m.apps[i])
-        row[f"new_loans_{seg}"] = int(m.approved[i])
-        row[f"originations_{seg}"] = float(m.orig_by_segment[i])
+    row.update({f"losses_{k}": v for k, v in m.losses.items()})
+    prev = model._records["model"][-1]["credit_outstanding"] if model._records["model"] else 0.0
+    row["credit_growth"] = total / prev - 1.0 if prev > 0 else np.nan
+    row.update(_by_group(m, pop, debt))
     row.update(model.regulator.indicators)
+    row.update(model.regulator.early_warnings(row))
     model._records["model"].append(row)
 
     d30_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
@@ -106,6 +110,7 @@ def collect_step(model) -> None:
             "own_share": _share(pl.loans_held, managed[i]),
             "leverage": pl.loans_held / pl.equity if pl.equity > 0 else np.nan,
             "funding_lines": float(lines[i]), "auc": pl.auc, "ks": pl.ks,
+            "reputation": pl.reputation, "retail_funds": pl.retail_funds,
         })
     out = model._bank_outstanding()
     for bk in model.banks:
@@ -117,6 +122,8 @@ def collect_step(model) -> None:
             "other_loans": bk.other_loans, "deposits": bk.deposits, "cash": bk.cash,
             "allowance": bk.allowance, "funding_lines": float(model.lines[j, :P].sum()),
             "largest_platform_share": _share(float(out[:, j].max()) if P else 0.0, loans),
+            "interbank_assets": bk.interbank_assets,
+            "interbank_liabilities": bk.interbank_liabilities,
             "is_failed": bk.is_failed,
         })
     k = model.params.output.borrower_snapshot_every
@@ -126,6 +133,37 @@ def collect_step(model) -> None:
         snap["n_lenders"] = lenders
         snap.insert(0, "step", model.steps)
         model._records["borrowers"].append(snap)
+
+
+QUINTILES = ("q1", "q2", "q3", "q4", "q5")
+
+
+def _by_group(m, pop, debt: np.ndarray) -> dict[str, float]:
+    """Who is affected: the month's outcomes by risk segment and by income quintile (q1 =
+    poorest fifth at the start). ``excluded_<g>``: share of the group's applicants who got
+    nothing this month; ``debt_<g>``: open debt the group owes, RMB."""
+    out: dict[str, float] = {}
+    groups = (
+        (RISK_SEGMENTS, pop.risk_segment, m.apps, m.approved, m.orig_by_segment,
+         m.apr_by_segment, m.defaults_by_segment),
+        (QUINTILES, pop.income_quintile, m.apps_q, m.approved_q, m.orig_by_quintile,
+         m.apr_by_quintile, m.defaults_by_quintile),
+    )
+    for names, gid, apps, won, orig, apr_w, defaults in groups:
+        k = len(names)
+        applied = np.bincount(gid[m.applied], minlength=k)
+        shut_out = np.bincount(gid[m.applied & ~m.granted_any], minlength=k)
+        owed = np.bincount(gid, weights=debt, minlength=k)
+        for i, g in enumerate(names):
+            out[f"approval_rate_{g}"] = _share(won[i], apps[i])
+            out[f"applications_{g}"] = int(apps[i])
+            out[f"new_loans_{g}"] = int(won[i])
+            out[f"originations_{g}"] = float(orig[i])
+            out[f"avg_apr_{g}"] = float(apr_w[i] / orig[i]) if orig[i] > 0 else np.nan
+            out[f"defaults_{g}"] = int(defaults[i])
+            out[f"excluded_{g}"] = _share(shut_out[i], applied[i])
+            out[f"debt_{g}"] = float(owed[i])
+    return out
 
 
 def pad_platforms(arr, n):
@@ -143,6 +181,13 @@ def build_tables(model) -> dict[str, pd.DataFrame]:
     }
     if r["borrowers"]:
         tables["borrowers"] = pd.concat(r["borrowers"], ignore_index=True)
+    cascades = list(model._cascades)
+    if model.cascade is not None:  # still spreading when the run stopped
+        tables["events"] = pd.concat(
+            [tables["events"], pd.DataFrame([model.cascade.event(ongoing=True)])],
+            ignore_index=True)
+        cascades.append(model._cascade_row(model.cascade, ongoing=True))
+    tables["cascades"] = pd.DataFrame(cascades, columns=list(CASCADE_COLUMNS))
     return tables
 
 

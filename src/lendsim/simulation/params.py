@@ -22,7 +22,7 @@ from typing import Any
 
 from lendsim.errors import ScenarioError
 
-PLATFORM_TYPES = ("embedded", "micro_lender", "consumer_finance")
+PLATFORM_TYPES = ("embedded", "micro_lender", "consumer_finance", "p2p")
 SOCIAL_KINDS = ("watts_strogatz", "erdos_renyi", "barabasi_albert", "stochastic_block",
                 "edge_list", "none")
 
@@ -131,6 +131,12 @@ class PlatformTypeParams:
     delinquency_target: float = _f(0.04, "30+ delinquency the platform tolerates before "
                                    "tightening", lo=0, lo_open=True, hi=1)
     weight: float = _f(1.0, "relative number of platforms of this type at start", lo=0)
+    fee_rate: float = _f(0.0, "fees charged on top of interest, as an annual rate on the "
+                         "balance; counted in the all-in APR, and outside the cap when "
+                         "regulator.apr_cap_all_in is false", lo=0, hi=5, unit="annual")
+    retail_funding: float = _f(0.0, "money from retail investors (P2P-style), multiple of "
+                               "initial equity; they withdraw on bad news (contagion.reputation)",
+                               lo=0, hi=100)
 
 
 def _ptype(**kw):
@@ -189,6 +195,11 @@ class PlatformParams:
         term_months=12, own_share=0.1, bank_fee=0.06, max_leverage=10.0,
         limit_income_multiple=1.5, convenience=0.0, equity_per_borrower=80.0,
         delinquency_target=0.05, weight=4.0)
+    p2p: PlatformTypeParams = _ptype(
+        tech_level=0.3, pd_cutoff=0.3, margin=0.1, operating_cost=0.07, funding_spread=0.05,
+        term_months=12, own_share=1.0, bank_fee=0.06, max_leverage=8.0,
+        limit_income_multiple=1.0, convenience=0.3, equity_per_borrower=20.0,
+        delinquency_target=0.1, weight=0.0, retail_funding=6.0)
 
     def type_params(self, kind: str) -> PlatformTypeParams:
         return getattr(self, kind)
@@ -265,6 +276,25 @@ class RegulatorParams:
                               lo=0, unit="RMB")
     delinquency_alert: float = _f(0.03, "system 90+ delinquency that raises an early warning",
                                   lo=0, hi=1)
+    apr_cap_all_in: bool = _f(True, "the cap covers the all-in cost, fees included (CAL: the "
+                              "2017 cash-loan clean-up); when false, platforms' fees "
+                              "(platforms.<type>.fee_rate) come on top of the capped rate")
+    require_income: bool = _f(False, "no loans to borrowers without income (CAL: 2017 "
+                              "cash-loan clean-up)")
+    platform_borrowing_limit: float = _f(math.inf, "platform bank/shareholder borrowing / net "
+                                         "assets (CAL: <= 1x, 2020 draft rules)", lo=0)
+    platform_abs_limit: float = _f(math.inf, "platform bonds and ABS / net assets (CAL: <= 4x, "
+                                   "2020 draft rules)", lo=0)
+    apply_schedule: bool = _f(True, "apply the scenario's [[policy]] schedule and [[trigger]] "
+                              "rules (false: the same run without them, for paired "
+                              "comparisons)")
+    anticipation: float = _f(0.5, "share of an announced change that platforms and banks "
+                             "adopt before it takes effect, reached linearly by the "
+                             "effective month", lo=0, hi=1)
+    ew_window: int = _f(12, "months of history behind the dynamic early-warning thresholds",
+                        lo=3, hi=240, unit="months")
+    ew_z: float = _f(2.0, "an early warning fires when an indicator is this many standard "
+                     "deviations beyond its own recent mean", lo=0, lo_open=True, hi=10)
 
 
 @dataclass(frozen=True)
@@ -305,12 +335,97 @@ class SocialNetworkParams:
     edge_list: str = _f("", "edge-list file (kind = 'edge_list'), relative to the scenario file")
 
 
+INTERBANK_KINDS = ("none", "random", "core_periphery", "file")
+
+
+@dataclass(frozen=True)
+class InterbankNetworkParams:
+    """Bank-bank exposures (DESIGN.md: networks; contagion channel 5)."""
+
+    kind: str = _f("random", "interbank network model", choices=INTERBANK_KINDS)
+    mean_degree: float = _f(3.0, "average number of banks each bank lends to (at most "
+                            "banks.n - 1)", lo=0, hi=1000)
+    exposure_share: float = _f(0.05, "a bank's interbank lending, share of its other loans "
+                               "(Gai & Kapadia 2010 use 20 % of assets)", lo=0, hi=1)
+    n_core: int = _f(4, "core banks (kind = 'core_periphery')", lo=1)
+    recovery: float = _f(0.0, "share of an interbank claim on a failed bank recovered", lo=0,
+                         hi=1)
+    file: str = _f("", "exposure matrix or edge-list file (kind = 'file'), relative to the "
+                   "scenario file")
+
+
 @dataclass(frozen=True)
 class NetworkParams:
     """Networks; one seeded stream builds them all."""
 
     social: SocialNetworkParams = field(default_factory=SocialNetworkParams,
                                         metadata=spec("social network"))
+    interbank: InterbankNetworkParams = field(default_factory=InterbankNetworkParams,
+                                              metadata=spec("interbank network"))
+
+
+@dataclass(frozen=True)
+class ContagionParams:
+    """Contagion channels, each switchable (DESIGN.md: contagion channels 1-7).
+
+    Borrower-layer channels (social, debt_spiral, platform_failure) split the month's credit
+    losses by the cause of each defaulted loan's missed payments; institution-layer channels
+    (common_funder, interbank, reputation, operational) are losses passed to or caused at
+    banks and platforms. Each has a ``losses_<channel>`` column in the model table.
+    """
+
+    social: bool = _f(True, "defaulted contacts raise a borrower's chance of not paying")
+    social_mode: str = _f("hazard", "'hazard': peer effect in the default hazard "
+                          "(borrowers.peer_effect); 'threshold': a borrower stops paying when "
+                          "the defaulted share of contacts reaches social_threshold (Watts "
+                          "2002)", choices=("hazard", "threshold"))
+    social_threshold: float = _f(0.3, "defaulted share of contacts that stops a borrower "
+                                 "paying (social_mode = 'threshold')", lo=0, lo_open=True, hi=1)
+    debt_spiral: bool = _f(True, "borrowers short of cash borrow elsewhere to pay an instalment")
+    platform_failure: bool = _f(True, "borrowers of a failed platform may walk away "
+                                "(borrowers.failed_lender_nonpayment) and its resolver recovers "
+                                "less (platforms.resolver_recovery)")
+    common_funder: bool = _f(True, "a bank whose capital falls near the requirement cuts its "
+                             "lines to every platform it funds")
+    interbank: bool = _f(True, "a failed bank's interbank creditors lose their claims, which "
+                         "can fail them in turn (network.interbank)")
+    reputation: bool = _f(True, "a platform failure or incident lowers the reputation of "
+                          "platforms of the same type; retail investors withdraw on it")
+    reputation_hit: float = _f(0.3, "relative reputation lost by each platform of the type of "
+                               "a failed platform", lo=0, hi=1)
+    reputation_recovery: float = _f(0.05, "monthly share of lost reputation regained", lo=0,
+                                    hi=1)
+    retail_base_withdrawal: float = _f(0.02, "monthly share of retail funds withdrawn (and "
+                                       "replaced) in normal times", lo=0, hi=1)
+    retail_run_sensitivity: float = _f(0.5, "extra monthly withdrawal share per unit of lost "
+                                       "reputation (a run)", lo=0, hi=1)
+    run_penalty: float = _f(0.25, "cost of meeting withdrawals beyond cash (fire-sale "
+                            "discount / emergency funding), per RMB", lo=0, hi=1)
+    operational: bool = _f(True, "outages and data breaches at random")
+    incident_rate: float = _f(0.002, "monthly probability of an incident at each platform",
+                              lo=0, hi=1)
+    breach_share: float = _f(0.3, "share of incidents that are data breaches (the rest are "
+                             "outages: no lending that month)", lo=0, hi=1)
+    breach_cost: float = _f(0.03, "cost of a data breach, share of the platform's equity",
+                            lo=0, hi=1)
+    incident_reputation_hit: float = _f(0.15, "relative reputation an incident costs the "
+                                        "platform (breach: double), and a third of it to its "
+                                        "type", lo=0, hi=1)
+
+
+@dataclass(frozen=True)
+class ShockParams:
+    """Scheduled shocks that start a contagion study (the income shock is under ``macro``)."""
+
+    bank_loss_step: int = _f(0, "step at which one bank loses part of its other loans (0 = "
+                             "none)", lo=0)
+    bank_loss_bank: int = _f(0, "the bank hit (0 = the largest)", lo=0)
+    bank_loss_share: float = _f(0.2, "share of that bank's other loans lost", lo=0, hi=1)
+    platform_failure_step: int = _f(0, "step at which one platform is closed (0 = none)", lo=0)
+    platform_failure_type: str = _f("consumer_finance", "type of the platform closed: the "
+                                    "largest live one of that type",
+                                    choices=("embedded", "micro_lender", "consumer_finance",
+                                             "p2p"))
 
 
 @dataclass(frozen=True)
@@ -336,7 +451,8 @@ class OutputParams:
 SECTIONS: dict[str, type] = {
     "borrowers": BorrowerParams, "platforms": PlatformParams, "banks": BankParams,
     "regulator": RegulatorParams, "macro": MacroParams, "network": NetworkParams,
-    "simulation": SimulationParams, "output": OutputParams,
+    "contagion": ContagionParams, "shocks": ShockParams, "simulation": SimulationParams,
+    "output": OutputParams,
 }
 
 
@@ -351,9 +467,14 @@ class Scenario:
     regulator: RegulatorParams = field(default_factory=RegulatorParams)
     macro: MacroParams = field(default_factory=MacroParams)
     network: NetworkParams = field(default_factory=NetworkParams)
+    contagion: ContagionParams = field(default_factory=ContagionParams)
+    shocks: ShockParams = field(default_factory=ShockParams)
     simulation: SimulationParams = field(default_factory=SimulationParams)
     output: OutputParams = field(default_factory=OutputParams)
     name: str = "scenario"
+    #: scheduled policy changes and triggered rules (``lendsim.simulation.policy``)
+    policy: tuple = ()
+    triggers: tuple = ()
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
@@ -376,9 +497,22 @@ class Scenario:
                 node = node[part]
             node[last] = value
         built = {sec: _build(SECTIONS[sec], nested[sec], sec, source) for sec in SECTIONS}
-        scen = Scenario(**built, name=self.name if name is None else name)
+        scen = Scenario(**built, name=self.name if name is None else name, policy=self.policy,
+                        triggers=self.triggers)
         scen._check_cross_fields(source)
         return scen
+
+    def with_policy(self, policy: list | tuple = (), triggers: list | tuple = (), *,
+                    source: str = "") -> Scenario:
+        """Return a copy with a ``[[policy]]`` schedule and ``[[trigger]]`` rules (lists of
+        tables as read from TOML, or already parsed), validated."""
+        from lendsim.simulation.policy import PolicyChange, TriggerRule, parse_policy, parse_triggers
+
+        pol = (tuple(policy) if all(isinstance(c, PolicyChange) for c in policy)
+               else parse_policy(list(policy), source))
+        trg = (tuple(triggers) if all(isinstance(t, TriggerRule) for t in triggers)
+               else parse_triggers(list(triggers), source))
+        return dataclasses.replace(self, policy=pol, triggers=trg)
 
     def _check_cross_fields(self, source: str) -> None:
         b = self.borrowers
@@ -399,6 +533,13 @@ class Scenario:
         if s.kind not in ("none", "edge_list") and s.mean_degree >= b.n:
             _fail("network.social.mean_degree", s.mean_degree,
                   f"a value below borrowers.n ({b.n})", source)
+        if self.shocks.bank_loss_bank >= self.banks.n:
+            _fail("shocks.bank_loss_bank", self.shocks.bank_loss_bank,
+                  f"a bank index below banks.n ({self.banks.n})", source)
+        ib = self.network.interbank
+        if ib.kind == "file" and not ib.file:
+            _fail("network.interbank.file", ib.file,
+                  "a file path when network.interbank.kind = 'file'", source)
 
     # --- views -----------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -412,7 +553,13 @@ class Scenario:
             return {k: fix(v) if isinstance(v, dict) else
                     ("inf" if isinstance(v, float) and math.isinf(v) else v)
                     for k, v in d.items()}
-        return fix(self.to_dict())
+        out = fix(self.to_dict())
+        if self.policy or self.triggers:
+            from lendsim.simulation.policy import to_records
+
+            out.update({k: [fix(d) for d in v]
+                        for k, v in to_records(self.policy, self.triggers).items()})
+        return out
 
     def flat(self) -> dict[str, Any]:
         """Dotted key -> value for every parameter."""

@@ -36,16 +36,43 @@ def load_scenario(path: str | Path | None = None,
     """
     if path is None:
         path = packaged_scenario(DEFAULT_SCENARIO)
+    return load_scenario_data(read_toml(Path(path)), path, overrides)
+
+
+def load_scenario_data(data: dict, path: str | Path,
+                       overrides: dict[str, Any] | None = None) -> Scenario:
+    """Build a scenario from TOML data already read from ``path`` (e.g. an experiment file
+    with its experiment-only tables removed), with the same rules as :func:`load_scenario`:
+    ``[meta]`` keys, known section tables, the ``extends`` chain (relative to ``path``),
+    ``[params]``, ``[[policy]]`` and ``[[trigger]]`` arrays, and file paths relative to
+    ``path``.
+
+    Args:
+        data: the file's top-level tables (not modified).
+        path: the file the data came from; names errors and anchors relative paths.
+        overrides: dotted keys applied last.
+
+    Raises:
+        ScenarioError: naming the field, the value and what is allowed.
+    """
     path = Path(path)
-    flat, meta = _read_chain(path, seen=())
+    flat, meta, arrays = _read_chain(path, seen=(), data=data)
     scen = Scenario().with_overrides(flat, source=str(path), name=meta.get("name", path.stem))
+    if arrays:
+        scen = scen.with_policy(arrays.get("policy", ()), arrays.get("trigger", ()),
+                                source=arrays["source"])
     if overrides:
         scen = scen.with_overrides(overrides, source="overrides")
     return scen
 
 
-def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict]:
-    data = read_toml(path)
+#: Arrays of tables a scenario may hold; a child's array replaces its parent's.
+ARRAY_TABLES = ("policy", "trigger")
+
+
+def _read_chain(path: Path, seen: tuple[Path, ...], data: dict | None = None
+                ) -> tuple[dict[str, Any], dict, dict]:
+    data = dict(read_toml(path) if data is None else data)
     meta = data.pop("meta", {})
     if not isinstance(meta, dict):
         raise ScenarioError(f"meta = {meta!r} (in {path}): must be a table")
@@ -54,28 +81,34 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dic
             raise ScenarioError(f"meta.{key} (in {path}): unknown key; allowed: "
                                 f"{', '.join(META_KEYS)}")
     params = data.pop("params", {})
+    own_arrays = {k: data.pop(k) for k in ARRAY_TABLES if k in data}
     for key in data:
         if key not in SECTIONS:
             import difflib
-            close = difflib.get_close_matches(key, list(SECTIONS) + ["params", "meta"], n=1)
+            close = difflib.get_close_matches(
+                key, list(SECTIONS) + ["params", "meta", *ARRAY_TABLES], n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ScenarioError(f"[{key}] (in {path}): unknown section{hint}")
     flat: dict[str, Any] = {}
+    arrays: dict[str, Any] = {}
     if "extends" in meta:
         parent = resolve_extends(meta["extends"], path)
-        if parent.resolve() in seen:
+        if parent.resolve() in seen + (path.resolve(),):
             raise ScenarioError(f"meta.extends = {meta['extends']!r} (in {path}): "
                                 "files extend each other in a cycle")
-        flat, _ = _read_chain(parent, seen + (path.resolve(),))
+        flat, _, arrays = _read_chain(parent, seen + (path.resolve(),))
     flat.update(flatten(data))
     if not isinstance(params, dict):
         raise ScenarioError(f"params = {params!r} (in {path}): must be a table of "
                             "dotted keys")
     flat.update(flatten(params))
-    social_file = flat.get("network.social.edge_list")
-    if social_file and not Path(social_file).is_absolute():
-        flat["network.social.edge_list"] = str((path.parent / social_file).resolve())
-    return flat, meta
+    for key in ("network.social.edge_list", "network.interbank.file"):
+        file = flat.get(key)  # a file named in a scenario is relative to that scenario
+        if file and not Path(file).is_absolute():
+            flat[key] = str((path.parent / file).resolve())
+    if own_arrays:
+        arrays = {**arrays, **own_arrays, "source": str(path)}
+    return flat, meta, arrays
 
 
 def read_toml(path: Path) -> dict:
@@ -117,3 +150,4 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
             value = raw.strip()
         out[key] = value
     return out
+

@@ -188,6 +188,23 @@ def test_interbank_failures_clear_through_exposures(interbank_on):
         assert model.banks[1].equity == pytest.approx(20.0)
 
 
+def test_eisenberg_noe_clearing_in_the_model_by_hand():
+    """Bank 0 is 1 short of what it owes (deposits senior): it pays its interbank creditor
+    29 of 30, so bank 1 loses 1, not 30 as in a zero-recovery cascade."""
+    model = _banks_model(**{"network.interbank.clearing": "eisenberg_noe"})
+    model._month = type(model._month)(model.n_borrowers, len(model.platforms))
+    model._month.bank_joint_losses = np.zeros(4)
+    E = np.zeros((4, 4))
+    E[1, 0], E[2, 1], E[3, 2] = 30.0, 15.0, 5.0
+    _set_interbank(model, E, np.array([-1.0, 20.0, 10.0, 50.0]))
+    model._bank_failures()
+    assert [bk.is_failed for bk in model.banks] == [True, False, False, False]
+    assert model._month.losses["interbank"] == pytest.approx(1.0)
+    assert model.banks[1].equity == pytest.approx(19.0)
+    assert model.banks[0].equity == pytest.approx(0.0)  # its remaining shortfall is gone
+    model.check_invariants()
+
+
 def test_interbank_recovery_softens_the_cascade():
     model = _banks_model(**{"network.interbank.recovery": 0.5})
     model._month = type(model._month)(model.n_borrowers, len(model.platforms))
@@ -304,7 +321,7 @@ def test_cascades_are_recorded_with_trigger_size_duration_and_channels():
     assert first["start_step"] == ev["step"].min()
     assert "trigger" in t["events"].loc[t["events"]["kind"] == "cascade", "detail"].iloc[0]
     assert set(",".join(c["channels"]).split(",")) <= {"credit", "common_funder", "interbank",
-                                                     "reputation", "shock"}
+                                                     "reputation", "shock", "operational"}
 
 
 def test_same_seed_same_numbers_with_every_channel_on():

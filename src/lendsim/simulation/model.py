@@ -159,6 +159,7 @@ class MarketModel(mesa.Model):
             loss = sh.bank_loss_share * bk.other_loans
             bk.other_loans -= loss
             bk.equity -= loss
+            self._month.shocked_banks.add(bk.idx)
             self._event("shock", "bank", bk.idx, loss, "loss on other loans")
         if sh.platform_failure_step and self.steps == sh.platform_failure_step:
             live = [pl for pl in self.platforms
@@ -220,6 +221,7 @@ class MarketModel(mesa.Model):
         for i in np.flatnonzero(hit):
             pl = self.platforms[i]
             if is_breach[i]:
+                self._month.breached.add(pl.idx)
                 cost = cp.breach_cost * max(pl.equity, 0.0)
                 pl.cash -= cost
                 pl.equity -= cost
@@ -229,7 +231,7 @@ class MarketModel(mesa.Model):
                 pl.outage_step = self.steps
                 cost, what = 0.0, "outage"
             self._month.n_incidents += 1
-            loss = cp.incident_reputation_hit * (2.0 if is_breach[i] else 1.0)
+            loss = min(1.0, cp.incident_reputation_hit * (2.0 if is_breach[i] else 1.0))
             pl.reputation *= 1.0 - loss
             self._reputation_shock(pl, loss / 3.0)
             self._event("incident", "platform", pl.idx, cost, f"{pl.kind}: {what}")
@@ -421,7 +423,8 @@ class MarketModel(mesa.Model):
         for pl in self.platforms:
             pl.settle_cash()
             if pl.is_active and pl.equity <= 0:
-                channel = "reputation" if run_cost[pl.idx] > 0 else "credit"
+                channel = ("reputation" if run_cost[pl.idx] > 0 else
+                           "operational" if pl.idx in self._month.breached else "credit")
                 self._platform_failed(pl, "platform_failure", channel,
                                       f"{pl.kind}: equity exhausted")
                 self._month.platform_failures += 1
@@ -436,41 +439,65 @@ class MarketModel(mesa.Model):
         self._event(kind, "platform", pl.idx, pl.loans_held, detail)
 
     def _bank_failures(self) -> None:
-        """Banks whose equity is gone fail; their interbank creditors lose their claims (net
-        of ``network.interbank.recovery``), which can fail them in turn (channel 5; Furfine
-        2003, Gai & Kapadia 2010). Claims are settled at resolution: the recovered part in
-        cash, the rest written off. With ``contagion.interbank`` off they are paid in full."""
+        """Banks whose equity is gone fail, and their interbank creditors take losses that can
+        fail them in turn (channel 5). ``network.interbank.clearing``:
+
+        - ``cascade``: a claim on a failed bank recovers ``network.interbank.recovery``; a bank
+          fails when its losses exceed its equity (Furfine 2003; Gai & Kapadia 2010);
+        - ``eisenberg_noe``: all banks clear at once at the greatest clearing vector, deposits
+          senior to interbank debt (Eisenberg & Noe 2001); a claim on a defaulting bank
+          recovers that bank's payment ratio.
+
+        Claims on failed banks are settled at resolution: the recovered part in cash, the rest
+        written off. With ``contagion.interbank`` off they are paid in full.
+        """
         was_failed = np.array([bk.is_failed for bk in self.banks])
         equity = np.array([bk.equity for bk in self.banks])
         first = ~was_failed & (equity <= 0)
         if not first.any():
             return
-        from lendsim.simulation.contagion import interbank_cascade
-
+        ib = self.params.network.interbank
         on = self.params.contagion.interbank
-        # channel off: claims on a failed bank are honoured in full (as by a resolution fund)
-        recovery = self.params.network.interbank.recovery if on else 1.0
+        recovery = np.full(len(self.banks), ib.recovery if on else 1.0)
         failed = first.copy()
         if on and self.interbank.any():
-            res = interbank_cascade(self.interbank, np.where(was_failed, np.inf,
-                                                             np.maximum(equity, 0.0)),
-                                    np.flatnonzero(first), recovery=recovery)
-            failed |= np.asarray(res.failed, dtype=bool) & ~was_failed
+            if ib.clearing == "eisenberg_noe":
+                from lendsim.simulation.clearing import eisenberg_noe
+
+                ext = np.array([bk.cash + bk.joint_loans + bk.other_loans - bk.allowance
+                                for bk in self.banks])
+                dep = np.array([bk.deposits for bk in self.banks])
+                res = eisenberg_noe(self.interbank.T, np.maximum(ext, 0.0),
+                                    external_liabilities=np.maximum(dep, 0.0),
+                                    seniority="external_senior")
+                owed = self.interbank.sum(axis=0)  # each bank's interbank debt
+                recovery = np.divide(res.interbank_payments, owed, out=np.ones_like(owed),
+                                     where=owed > 0)
+                failed |= np.asarray(res.defaulted, dtype=bool) & ~was_failed
+            else:
+                from lendsim.simulation.contagion import interbank_cascade
+
+                res = interbank_cascade(self.interbank, np.where(was_failed, np.inf,
+                                                                 np.maximum(equity, 0.0)),
+                                        np.flatnonzero(first), recovery=ib.recovery)
+                failed |= np.asarray(res.failed, dtype=bool) & ~was_failed
+        rec = np.where(failed, recovery, 0.0)  # per debtor
         claims = self.interbank[:, failed]  # creditors' claims on the failed banks
         owed_by = claims.sum(axis=0)
         held = claims.sum(axis=1)
-        for bk in self.banks:  # settle every claim on a failed bank at recovery
+        got = claims @ rec[failed]  # what each creditor recovers in cash
+        for bk in self.banks:  # settle every claim on a failed bank
             bk.interbank_assets -= held[bk.idx]
-            bk.cash += recovery * held[bk.idx]
-            bk.equity -= (1.0 - recovery) * held[bk.idx]
+            bk.cash += got[bk.idx]
+            bk.equity -= held[bk.idx] - got[bk.idx]
         for j, debt in zip(np.flatnonzero(failed), owed_by):
             bk = self.banks[j]
             bk.interbank_liabilities -= debt
-            bk.cash -= recovery * debt
-            bk.equity += (1.0 - recovery) * debt
+            bk.cash -= rec[j] * debt
+            bk.equity += (1.0 - rec[j]) * debt
             bk.settle_cash()
         self.interbank[:, failed] = 0.0
-        self._month.losses["interbank"] += float((1.0 - recovery) * held.sum())
+        self._month.losses["interbank"] += float((held - got).sum())
         joint_loss = self._month.bank_joint_losses
         for j in np.flatnonzero(failed):
             bk = self.banks[j]
@@ -478,6 +505,8 @@ class MarketModel(mesa.Model):
             self._month.bank_failures += 1
             if not first[j]:
                 channel, detail = "interbank", "interbank contagion"
+            elif j in self._month.shocked_banks:
+                channel, detail = "shock", "equity exhausted (shock)"
             else:
                 channel = "common_funder" if joint_loss[j] > 0 else "credit"
                 detail = "equity exhausted"
@@ -724,7 +753,8 @@ class MarketModel(mesa.Model):
         self._pool_of = np.full(P, -1, dtype=np.int32)
         for pl in self.platforms:
             if (not pl.is_active or pl.outage_step == self.steps
-                    or self.steps <= pl.suspended_until):
+                    or self.steps <= pl.suspended_until
+                    or (pl.kind == "p2p" and not reg.p2p_lending)):
                 continue
             s = pl.own_share(reg)
             h = head[pl.idx].sum()
@@ -1178,6 +1208,8 @@ class _MonthStats:
         self.losses = {c[len("losses_"):]: 0.0 for c in LOSS_COLUMNS}  # by channel, RMB
         self.failures: list[tuple[str, int, str, str]] = []  # (type, idx, channel, detail)
         self.n_incidents = 0
+        self.shocked_banks: set[int] = set()
+        self.breached = set()  # platforms with a data breach this month
         self.retail_withdrawals = 0.0
 
     def add_credit_losses(self, by_channel: dict[str, float]) -> None:

@@ -188,6 +188,8 @@ def build_tables(model) -> dict[str, pd.DataFrame]:
             ignore_index=True)
         cascades.append(model._cascade_row(model.cascade, ongoing=True))
     tables["cascades"] = pd.DataFrame(cascades, columns=list(CASCADE_COLUMNS))
+    # a cascade is logged when it ends, under the step it started: keep the log in step order
+    tables["events"] = tables["events"].sort_values("step", kind="stable", ignore_index=True)
     return tables
 
 

@@ -279,6 +279,8 @@ class RegulatorParams:
     apr_cap_all_in: bool = _f(True, "the cap covers the all-in cost, fees included (CAL: the "
                               "2017 cash-loan clean-up); when false, platforms' fees "
                               "(platforms.<type>.fee_rate) come on top of the capped rate")
+    p2p_lending: bool = _f(True, "P2P-type platforms may make new loans (CAL: the 2018-2020 "
+                           "crackdown wound them all down)")
     require_income: bool = _f(False, "no loans to borrowers without income (CAL: 2017 "
                               "cash-loan clean-up)")
     platform_borrowing_limit: float = _f(math.inf, "platform bank/shareholder borrowing / net "
@@ -350,6 +352,9 @@ class InterbankNetworkParams:
     n_core: int = _f(4, "core banks (kind = 'core_periphery')", lo=1)
     recovery: float = _f(0.0, "share of an interbank claim on a failed bank recovered", lo=0,
                          hi=1)
+    clearing: str = _f("cascade", "'cascade': claims on a failed bank recover `recovery`; "
+                       "'eisenberg_noe': banks clear at once, deposits senior, claims recover "
+                       "the debtor's payment ratio", choices=("cascade", "eisenberg_noe"))
     file: str = _f("", "exposure matrix or edge-list file (kind = 'file'), relative to the "
                    "scenario file")
 

@@ -41,6 +41,8 @@ def test_bad_policy_entries_get_one_clear_message(entry, message):
       "value": 0.2}, "exactly one of 'above' and 'below'"),
     ({"indicator": "delinquency_90", "above": 0.1, "action": "ban"}, "action = 'ban'"),
     ({"indicator": "delinquency_90", "above": 0.1, "action": "deleverage"},
+     "'platform_leverage' for action 'deleverage'"),
+    ({"indicator": "bank_capital_ratio", "below": 0.1, "action": "resolve"},
      "a platform indicator"),
     ({"indicator": "delinquency_90", "above": 0.1, "action": "set",
       "key": "regulator.apr_cap"}, "value: missing"),
@@ -78,6 +80,9 @@ def test_value_at_switches_non_numeric_and_count_instruments_at_the_step():
     assert [value_at(c, 0, t, 0.5) for t in (4, 5, 6)] == [0, 3, 3]  # 0 means no limit
     c = PolicyChange("regulator.max_debt_income", 0.33, step=5, announce=2, phase_in=4)
     assert value_at(c, math.inf, 4, 0.5) == math.inf and value_at(c, math.inf, 5, 0.5) == 0.33
+    # no announcement: nothing is anticipated, the phase-in starts from the old value
+    c = PolicyChange("regulator.apr_cap", 0.24, step=5, announce=5, phase_in=4)
+    assert [value_at(c, 0.36, t, 0.5) for t in (4, 5, 8)] == pytest.approx([0.36, 0.33, 0.24])
 
 
 # ------------------------------------------------------------------ in the model
@@ -167,7 +172,8 @@ def test_early_warnings_against_hand_computation():
     z = (0.05 - hist.mean()) / hist.std(ddof=1)
     assert out["ew_delinquency_90_z"] == pytest.approx(z)
     assert out["ew_delinquency_90"] == 1.0
-    assert out["ew_bank_capital_ratio_min"] == 0.0  # flat history, unchanged value
+    assert out["ew_bank_capital_ratio_min"] == 0.0  # flat history: no scale, no warning
+    assert math.isnan(out["ew_bank_capital_ratio_min_z"])
     assert out["ew_count"] == 1.0
     assert set(f"ew_{k}" for k in EW_INDICATORS) <= set(out)
     fresh = Regulator(model, model.params.regulator)

@@ -111,7 +111,8 @@ class BorrowerPopulation:
 
     def snapshot(self) -> dict[str, np.ndarray]:
         return {"borrower_id": np.arange(self.n), "tier": self.tier, "risk": self.risk,
-                "risk_segment": self.risk_segment, "base_income": self.base_income,
+                "risk_segment": self.risk_segment, "income_quintile": self.income_quintile,
+                "base_income": self.base_income,
                 "income": self.income, "cash": self.cash, "is_employed": self.is_employed,
                 "trust": self.trust, "months_since_default": self.months_since_default}
 

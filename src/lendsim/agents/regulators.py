@@ -83,7 +83,7 @@ class Regulator(mesa.Agent):
             return []
         fired = []
         for i, r in enumerate(self.triggers):
-            if step < r.after or (r.once and i in self._fired):
+            if step < r.after or (r.once and r.scope == "system" and i in self._fired):
                 continue
             if r.scope == "system":
                 hit = r.crossed(system.get(r.indicator, np.nan))
@@ -93,9 +93,12 @@ class Regulator(mesa.Agent):
                 pool = ([pl for pl in platforms if not pl.is_active and not pl.is_resolved]
                         if r.action == "resolve" else [pl for pl in platforms if pl.is_active])
                 who = [pl for pl in pool if r.crossed(_platform_indicator(pl, r.indicator))]
-                hit = bool(who)
             else:
                 who = [b for b in banks if not b.is_failed and r.crossed(b.capital_ratio())]
+            if r.scope != "system":  # once: once per institution
+                kind = r.scope
+                who = [a for a in who if not (r.once and (i, kind, a.idx) in self._fired)]
+                self._fired.update((i, kind, a.idx) for a in who)
                 hit = bool(who)
             if hit:
                 self._fired.add(i)
@@ -135,9 +138,9 @@ class Regulator(mesa.Agent):
             z = np.nan
             if len(hist) >= 3 and np.isfinite(x):
                 sd = hist.std(ddof=1)
-                z = (x - hist.mean()) / sd if sd > 0 else (0.0 if x == hist.mean() else
-                                                           np.sign(x - hist.mean()) * np.inf)
-            warn = bool(np.isfinite(z) or np.isinf(z)) and (
+                # a flat history gives no scale to judge a move by: no z, no warning
+                z = (x - hist.mean()) / sd if sd > 0 else np.nan
+            warn = bool(np.isfinite(z)) and (
                 (z < -self.policy.ew_z) if k in EW_LOW else (z > self.policy.ew_z))
             out[f"ew_{k}_z"] = float(z)
             out[f"ew_{k}"] = float(warn)

@@ -131,9 +131,10 @@ class PlatformTypeParams:
     delinquency_target: float = _f(0.04, "30+ delinquency the platform tolerates before "
                                    "tightening", lo=0, lo_open=True, hi=1)
     weight: float = _f(1.0, "relative number of platforms of this type at start", lo=0)
-    fee_rate: float = _f(0.0, "fees charged on top of interest, as an annual rate on the "
-                         "balance; counted in the all-in APR, and outside the cap when "
-                         "regulator.apr_cap_all_in is false", lo=0, hi=5, unit="annual")
+    fee_rate: float = _f(0.0, "part of the all-in price booked as fees rather than interest, "
+                         "annual rate on the balance; an interest-only cap "
+                         "(regulator.apr_cap_all_in = false) lets it come on top of the cap",
+                         lo=0, hi=5, unit="annual")
     retail_funding: float = _f(0.0, "money from retail investors (P2P-style), multiple of "
                                "initial equity; they withdraw on bad news (contagion.reputation)",
                                lo=0, hi=100)

@@ -98,7 +98,8 @@ class TriggerRule:
             platforms are handed to a resolver: borrowers keep paying, recoveries as usual).
         key, value: the instrument and value for ``set``.
         months: how long ``stop_lending`` lasts.
-        once: fire at most once (default), or every month the condition holds.
+        once: fire at most once (default), or every month the condition holds; for platform
+            and bank indicators, at most once for each institution.
         after: earliest month the rule is watched.
     """
 
@@ -154,7 +155,10 @@ def _check_instrument(key: Any, value: Any, where: str) -> tuple[str, Any]:
     """Validate ``key = value`` as a regulator instrument; returns the normalised pair."""
     from lendsim.simulation.params import RegulatorParams, Scenario
 
-    names = [f.name for f in dataclasses.fields(RegulatorParams) if f.name != "apply_schedule"]
+    # the switch itself and the early-warning window (fixed when the regulator is made) are
+    # not instruments
+    names = [f.name for f in dataclasses.fields(RegulatorParams)
+             if f.name not in ("apply_schedule", "ew_window")]
     if not isinstance(key, str):
         _fail(where, "key", key, "a regulator instrument such as 'regulator.apr_cap'")
     full = key if key.startswith("regulator.") else f"regulator.{key}"
@@ -220,7 +224,10 @@ def parse_triggers(entries: Any, source: str = "") -> tuple[TriggerRule, ...]:
             if "value" not in e:
                 raise ScenarioError(f"{where}.value: missing; action 'set' needs key and value")
             key, value = _check_instrument(e.get("key"), e["value"], where)
-        elif action in ("deleverage", "stop_lending") and ind not in PLATFORM_INDICATORS:
+        elif action == "deleverage" and ind != "platform_leverage":
+            _fail(where, "indicator", ind, "'platform_leverage' for action 'deleverage' (the "
+                  "threshold is the leverage to get back to)")
+        elif action in ("stop_lending", "resolve") and ind not in PLATFORM_INDICATORS:
             _fail(where, "indicator", ind, f"a platform indicator ({', '.join(PLATFORM_INDICATORS)}) "
                   f"for action '{action}'")
         once = e.get("once", True)
@@ -252,11 +259,11 @@ def value_at(change: PolicyChange, old: Any, step: int, anticipation: float) -> 
     if not numeric:
         return new if step >= change.step else old
     window = change.step - change.announce
+    ahead = anticipation if window > 0 else 0.0  # nothing to anticipate without notice
     if step < change.step:  # announced, not yet in force: anticipation
-        frac = anticipation * (step - change.announce) / window
+        frac = ahead * (step - change.announce) / window
     elif change.phase_in > 0:
-        frac = anticipation + (1 - anticipation) * min(
-            1.0, (step - change.step + 1) / change.phase_in)
+        frac = ahead + (1 - ahead) * min(1.0, (step - change.step + 1) / change.phase_in)
     else:
         frac = 1.0
     v = old + frac * (new - old)

@@ -21,6 +21,7 @@ from lendsim.errors import LendsimError
 # so that `lendsim --help` stays fast.
 SUBCOMMANDS: tuple[str, ...] = (
     "lendsim.validation:add_parser",
+    "lendsim.viz.cli:add_parser",
 )
 
 

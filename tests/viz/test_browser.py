@@ -1,0 +1,128 @@
+"""The dashboard in a real browser: start `lendsim viz`, drive headless Chromium (Debian's
+package, through Playwright), change a control, step, and check that the step counter and the
+charts changed; save a screenshot (to $LENDSIM_SCREENSHOT, e.g. docs/dashboard.png, else to
+tmp_path). The server is stopped in the fixture's teardown.
+
+Chromium is never downloaded here (no ``playwright install``): ``.ci/run`` installs Debian's
+``chromium``; without it this test fails and says how to install it.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def dashboard(tmp_path):
+    """A running `lendsim viz` on a free port of 127.0.0.1; yields its address."""
+    from lendsim.viz import assets
+
+    try:
+        assets.ensure()  # Solara's browser-side files, when this machine cannot reach its CDN
+    except RuntimeError as exc:
+        try:  # no npm: fine if the Solara server can fetch them from the CDN itself
+            urllib.request.urlopen("https://cdn.jsdelivr.net/npm/requirejs@2.3.6/require.js",
+                                   timeout=10).read(1)
+        except OSError:
+            pytest.fail(f"Solara's front-end files are missing ({', '.join(assets.missing())})"
+                        f" and cannot be fetched: {exc}")
+    log = open(tmp_path / "server.log", "w")
+    exe = Path(sys.executable).with_name("lendsim")
+    proc = subprocess.Popen([str(exe), "viz", "--port", "0", "--no-browser"], stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and url is None:
+            found = re.search(r"http://127\.0\.0\.1:\d+/", (tmp_path / "server.log").read_text())
+            url = found.group(0) if found else None
+            time.sleep(0.1)
+        assert url, "lendsim viz printed no address: " + (tmp_path / "server.log").read_text()
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                break
+            except OSError:
+                assert proc.poll() is None, (tmp_path / "server.log").read_text()
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def _month(page) -> int:
+    return int(re.search(r"\d+", page.locator(".lendsim-month").inner_text()).group(0))
+
+
+@pytest.mark.slow
+def test_dashboard_in_chromium(dashboard, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package "
+                    "(sudo apt-get install -y chromium); .ci/run does this. Do not use "
+                    "`playwright install`.")
+    from playwright.sync_api import expect, sync_playwright
+
+    shot = Path(os.environ.get("LENDSIM_SCREENSHOT") or tmp_path / "dashboard.png")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1150})
+            page.goto(dashboard)
+            expect(page.locator(".lendsim-month")).to_have_text("Month 0", timeout=60_000)
+            expect(page.locator(".lendsim-chart-0")).to_be_visible()
+
+            # a control: the APR cap slider, 36% -> 30% with the keyboard, then Reset
+            cap = page.locator(".v-input", has_text="APR cap").get_by_role("slider")
+            cap.focus()
+            for _ in range(6):
+                cap.press("ArrowLeft")
+            expect(cap).to_have_attribute("aria-valuenow", "0.3")
+            page.get_by_role("button", name="Reset").click()
+            page.get_by_role("button", name="Step").click()
+            expect(page.locator(".lendsim-month")).to_have_text("Month 1", timeout=30_000)
+            expect(page.locator(".lendsim-headline")).to_contain_text("APR cap 30%")
+            before = [page.locator(f".lendsim-chart-{i}").screenshot() for i in (0, 1)]
+            net_before = page.locator(".lendsim-network").screenshot()
+            for month in (2, 3):
+                page.get_by_role("button", name="Step").click()
+                expect(page.locator(".lendsim-month")).to_have_text(f"Month {month}",
+                                                                    timeout=30_000)
+            page.wait_for_timeout(500)  # the images arrive just after the counter
+            after = [page.locator(f".lendsim-chart-{i}").screenshot() for i in (0, 1)]
+            assert before[0] != after[0] and before[1] != after[1], "charts did not change"
+            assert net_before != page.locator(".lendsim-network").screenshot()
+            assert _month(page) == 3
+
+            # a lesson sets the controls: the rate-cap lesson moves the slider to 20%
+            page.locator(".v-select", has_text="Lesson").click()
+            page.get_by_role("option", name="A rate cap").click()
+            expect(cap).to_have_attribute("aria-valuenow", "0.2", timeout=30_000)
+            expect(page.locator(".lendsim-month")).to_have_text("Month 0", timeout=30_000)
+            for month in range(1, 13):
+                page.get_by_role("button", name="Step").click()
+                expect(page.locator(".lendsim-month")).to_have_text(f"Month {month}",
+                                                                    timeout=30_000)
+            expect(page.locator(".lendsim-headline")).to_contain_text("APR cap 20%")
+            page.wait_for_timeout(800)
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 50_000

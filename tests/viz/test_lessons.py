@@ -1,0 +1,83 @@
+"""Lessons: valid settings, and the claims in their texts hold on the runs they describe."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lendsim.viz import controls
+from lendsim.viz.lessons import LESSON_BY_KEY, LESSONS
+from lendsim.viz.model import DashboardModel, close_largest_platform, start_income_shock
+
+ACTIONS = {"income_shock": start_income_shock, "close_platform": close_largest_platform}
+
+
+def test_lessons_are_complete_and_valid():
+    assert {"rate_cap", "default_wave", "platform_failure", "data_sharing"} <= set(LESSON_BY_KEY)
+    for lesson in LESSONS:
+        assert set(lesson.settings) <= set(controls.CONTROL_BY_NAME)
+        controls.build_scenario(lesson.control_values())  # validates
+        n_sentences = lesson.text.count(". ") + 1
+        assert 2 <= n_sentences <= 4, lesson.key
+        assert lesson.action in ("", *ACTIONS)
+
+
+def run(key, seed=None, steps=36, press=True, **extra):
+    lesson = LESSON_BY_KEY[key]
+    values = {**lesson.control_values(), **extra}
+    if seed is not None:
+        values["seed"] = seed
+    m = DashboardModel(**values)
+    for _ in range(steps):
+        if press and lesson.action and m.steps == lesson.action_step:
+            ACTIONS[lesson.action](m)
+        m.step()
+    df = pd.DataFrame(m._records["model"])
+    m.close()
+    return df
+
+
+@pytest.mark.slow
+def test_rate_cap_lesson():
+    """Subprime approval below overall approval and below the uncapped market's, credit
+    lower, on every seed; fewer defaults on average over seeds."""
+    defaults = []
+    for seed in (1, 2, 3, 4):
+        base, cap = run("market", seed), run("rate_cap", seed)
+        assert cap["approval_rate_subprime"].mean() < cap["approval_rate"].mean()
+        assert cap["approval_rate_subprime"].mean() < base["approval_rate_subprime"].mean()
+        assert cap["credit_outstanding"].iloc[-1] < base["credit_outstanding"].iloc[-1]
+        defaults.append((cap["default_rate"].sum(), base["default_rate"].sum()))
+    capped, uncapped = np.mean(defaults, axis=0)
+    assert capped < uncapped
+
+
+@pytest.mark.slow
+def test_default_wave_lesson():
+    """With the lesson's seed, the shock sets off a wave: 30+ delinquency several times the
+    calm market's peak, and social losses."""
+    wave, calm = run("default_wave"), run("market")
+    assert wave["delinquency_30"].max() > 3 * calm["delinquency_30"].max()
+    assert wave["losses_social"].sum() > 0
+    assert wave["losses_social"].iloc[:12].sum() < wave["losses_social"].iloc[12:].sum()
+
+
+@pytest.mark.slow
+def test_platform_failure_lesson():
+    """After the largest platform closes: platform-failure losses appear (none before) and
+    approval falls below the same market's without the closure."""
+    for seed in (1, 2):
+        closed, kept = run("platform_failure", seed), run("platform_failure", seed, press=False)
+        assert closed["losses_platform_failure"].iloc[:12].sum() == 0
+        assert closed["losses_platform_failure"].iloc[12:].sum() > 0
+        after = slice(12, 24)
+        assert (closed["approval_rate"].iloc[after].mean()
+                < kept["approval_rate"].iloc[after].mean())
+
+
+@pytest.mark.slow
+def test_data_sharing_lesson():
+    """Approval and credit below the market without sharing, on every seed."""
+    for seed in (1, 2, 3):
+        base, shared = run("market", seed), run("data_sharing", seed)
+        assert shared["approval_rate"].mean() < base["approval_rate"].mean()
+        assert shared["credit_outstanding"].iloc[-1] < base["credit_outstanding"].iloc[-1]

@@ -1,0 +1,36 @@
+"""`lendsim viz` argument checks (the server itself is tested in test_browser.py)."""
+
+import socket
+
+import pytest
+
+from lendsim.cli import main
+from lendsim.viz.cli import check_address
+
+
+def test_bad_port_is_a_one_line_error(capsys):
+    assert main(["viz", "--port", "70000", "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lendsim: error: --port = 70000: must be 0..65535")
+
+
+def test_port_in_use_is_reported():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(Exception, match=f"--port = {port}: cannot listen"):
+            check_address("127.0.0.1", port)
+
+
+def test_unknown_host_and_free_port():
+    with pytest.raises(Exception, match="--host = 'no.such.host.invalid'"):
+        check_address("no.such.host.invalid", 0)
+    assert check_address("127.0.0.1", 0) > 0
+
+
+def test_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["viz", "--help"])
+    out = capsys.readouterr().out
+    assert "--port" in out and "--host" in out and "--no-browser" in out

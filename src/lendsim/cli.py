@@ -21,7 +21,9 @@ from lendsim.errors import LendsimError
 # so that `lendsim --help` stays fast.
 SUBCOMMANDS: tuple[str, ...] = (
     "lendsim.validation:add_parser",
+    "lendsim.experiments.cli:add_parser",
     "lendsim.viz.cli:add_parser",
+    "lendsim.experiments.compare:add_parser",
 )
 
 

@@ -1,1 +1,19 @@
-"""Experiments: experiment files, expansion into runs, seeds and executors (to come)."""
+"""Batch experiments: experiment files, expansion into runs, seeds and executors.
+
+    from lendsim.experiments import load_experiment, run_experiment
+    exp = load_experiment("experiments/competition.toml", ["run.replications=2"])
+    summary = run_experiment(exp, "results/competition", executor="processes", workers=2)
+    res = lendsim.results.load("results/competition")     # tables with the factors joined
+
+The command line is ``lendsim sweep FILE``, ``lendsim status DIR`` (see
+``lendsim.experiments.cli``) and ``lendsim report DIR`` (``lendsim.results.report``).
+"""
+
+from lendsim.experiments.runner import (EXECUTORS, SweepSummary, execute_run, folder_status,
+                                        run_experiment)
+from lendsim.experiments.spec import (Experiment, RunSpec, is_experiment_file,
+                                      load_experiment, replication_seeds)
+
+__all__ = ["EXECUTORS", "Experiment", "RunSpec", "SweepSummary", "execute_run",
+           "folder_status", "is_experiment_file", "load_experiment", "replication_seeds",
+           "run_experiment"]

@@ -1,0 +1,339 @@
+"""``lendsim compare``: a policy against a base, on common random numbers, and who is affected.
+
+Two files (``BASE.toml POLICY.toml``: scenario or single-arm experiment files) become one
+two-arm experiment: the parameters where they differ are its factors, and when only the policy
+file has a ``[[policy]]`` schedule or ``[[trigger]]`` rules, the base arm runs the policy file
+with ``regulator.apply_schedule = false``. One experiment file with exactly two arms (e.g. a
+sweep over ``regulator.apply_schedule = [false, true]``) works too: its first arm is the base.
+
+Replication r of both arms shares one seed, so each replication gives a paired difference
+(policy - base) of every outcome; the report shows its mean and 95 % t-interval across
+replications, for the main outcomes, for every risk segment and income quintile (who is
+affected), for platforms by type and for banks by size.
+
+References:
+    Common random numbers and paired t-intervals: Law (2015), Simulation Modeling and
+    Analysis, 5th ed., sections 10.2 and 11.2.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lendsim.errors import ScenarioError
+
+MAIN_OUTCOMES = ("credit_outstanding", "originations", "approval_rate", "avg_apr",
+                 "delinquency_30", "delinquency_90", "default_rate", "charge_offs",
+                 "borrowers_rationed", "multi_lender_share", "lenders_per_borrower",
+                 "overindebted_share", "hhi", "n_platforms_active", "platform_failures",
+                 "bank_capital_ratio_min", "bank_failures", "platform_own_share")
+GROUPS = ("prime", "near_prime", "subprime", "q1", "q2", "q3", "q4", "q5")
+GROUP_METRICS = ("approval_rate", "new_loans", "originations", "avg_apr", "defaults",
+                 "excluded", "debt")
+BANK_SIZES = ("small", "mid_small", "mid_large", "large")  # quartiles of other loans
+_IGNORED = ("simulation.seed", "simulation.steps", "output.")
+
+
+def comparison_experiment(base_file: str | Path, policy_file: str | Path | None = None, *,
+                          sets: dict[str, Any] | None = None, replications: int | None = None,
+                          steps: int | None = None, root_seed: int | None = None):
+    """The two-arm experiment behind ``lendsim compare`` (arm 0 = base, arm 1 = policy).
+
+    Raises:
+        ScenarioError: a file is bad, has several arms, or both files carry different policy
+            schedules (compare those as one experiment with a factor instead).
+    """
+    from lendsim.experiments.spec import load_experiment
+
+    run_sets = {f"run.{k}": v for k, v in (("replications", replications), ("steps", steps),
+                                           ("root_seed", root_seed)) if v is not None}
+    sets = dict(sets or {})
+    if policy_file is None:
+        exp = load_experiment(base_file, {**sets, **run_sets})
+        if exp.n_arms != 2:
+            raise ScenarioError(f"{base_file}: {exp.n_arms} arms; lendsim compare FILE needs an "
+                                "experiment with exactly 2 arms (base first), or give two files")
+        return exp
+    pol = load_experiment(policy_file, {**sets, **run_sets})
+    base = load_experiment(base_file, sets)
+    for e, f in ((base, base_file), (pol, policy_file)):
+        if e.n_arms != 1:
+            raise ScenarioError(f"{f}: {e.n_arms} arms; lendsim compare BASE POLICY needs "
+                                "files with one arm each")
+    a, b = base.arm_scenario(0), pol.arm_scenario(0)
+    fa, fb = a.flat(), b.flat()
+    keys = sorted(k for k in fb if fa[k] != fb[k] and not k.startswith(_IGNORED))
+    arm0 = {k: fa[k] for k in keys}
+    arm1 = {k: fb[k] for k in keys}
+    if (a.policy, a.triggers) != (b.policy, b.triggers):
+        if a.policy or a.triggers:
+            raise ScenarioError(f"{base_file} and {policy_file} carry different [[policy]] / "
+                                "[[trigger]] lists; compare them as one experiment file with a "
+                                "factor (e.g. regulator.apply_schedule = [false, true])")
+        key = "regulator.apply_schedule"
+        keys = sorted(set(keys) | {key})
+        arm0[key], arm1[key] = False, fb[key]
+    if not keys:
+        raise ScenarioError(f"{base_file} and {policy_file} define the same scenario: nothing "
+                            "to compare")
+    name = f"compare_{a.name}_vs_{b.name}"
+    exp = replace(pol, name=name, description=f"{b.name} against {a.name}", path=None,
+                  text=f"# lendsim compare {base_file} {policy_file}\n", factors=tuple(keys),
+                  arms=(arm0, arm1), design={"kind": "grid", "factors": list(keys)},
+                  tables=tuple(sorted(set(pol.tables) | {"platforms", "banks"})))
+    exp.arm_scenario(0)  # both arms validated before anything runs
+    exp.arm_scenario(1)
+    return exp
+
+
+def _paired(per_run: pd.DataFrame, column: str) -> dict[str, float]:
+    from lendsim.results.analysis import mean_ci
+
+    p = per_run.pivot_table(index="replication", columns="arm", values=column, aggfunc="mean")
+    if 0 not in p.columns or 1 not in p.columns:
+        return {}
+    d = p[1] - p[0]
+    m, lo, hi = mean_ci(d)
+    base = float(p[0].mean())
+    return {"base": base, "policy": float(p[1].mean()), "difference": m, "lo": lo, "hi": hi,
+            "relative": m / base if base else np.nan,
+            "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0))}
+
+
+def compare_results(res, last_steps: int = 12) -> dict[str, pd.DataFrame]:
+    """Paired differences (arm 1 - arm 0) with 95 % intervals from a two-arm experiment
+    folder loaded with :func:`lendsim.results.load`.
+
+    Returns tables ``effects`` (main outcomes), ``who`` (per risk segment and income quintile),
+    ``platforms`` (per platform type) and ``banks`` (per bank size quartile); outcomes are
+    means over each run's last ``last_steps`` months (sums for failures).
+    """
+    from lendsim.results.analysis import run_outcomes
+
+    m = res.model
+    cols = [c for c in MAIN_OUTCOMES if c in m.columns]
+    group_cols = [f"{x}_{g}" for g in GROUPS for x in GROUP_METRICS if f"{x}_{g}" in m.columns]
+    per_run = run_outcomes(res, cols + group_cols, last_steps)
+    total = m.groupby("run_id")[["platform_failures", "bank_failures"]].sum()
+    per_run = per_run.drop(columns=["platform_failures", "bank_failures"], errors="ignore")
+    per_run = per_run.merge(total, left_on="run_id", right_index=True)
+    effects = pd.DataFrame([{"outcome": c, **_paired(per_run, c)} for c in cols])
+    who = pd.DataFrame([{"group": g, "metric": x, **_paired(per_run, f"{x}_{g}")}
+                        for g in GROUPS for x in GROUP_METRICS if f"{x}_{g}" in per_run])
+    out = {"effects": effects, "who": who,
+           "platforms": _platforms_by_type(res, last_steps),
+           "banks": _banks_by_size(res, last_steps)}
+    return out
+
+
+def _tail(df: pd.DataFrame, last_steps: int) -> pd.DataFrame:
+    last = df.groupby("run_id")["step"].transform("max")
+    return df[df["step"] > last - last_steps]
+
+
+def _platforms_by_type(res, last_steps: int) -> pd.DataFrame:
+    p = res.platforms
+    if p.empty:
+        return pd.DataFrame()
+    t = _tail(p, last_steps)
+    agg = t.groupby(["run_id", "arm", "replication", "platform_type"]).agg(
+        originations=("originations", "mean"), loans_managed=("loans_managed", "mean"),
+        market_share=("market_share", "mean"), equity=("equity", "mean")).reset_index()
+    end = p[p["step"] == p.groupby("run_id")["step"].transform("max")]
+    failed = (end.assign(failed=~end["is_active"].astype(bool))
+              .groupby(["run_id", "platform_type"])["failed"].sum().rename("failed"))
+    agg = agg.merge(failed, on=["run_id", "platform_type"], how="left")
+    rows = []
+    for kind, grp in agg.groupby("platform_type"):
+        for x in ("originations", "loans_managed", "market_share", "equity", "failed"):
+            rows.append({"platform_type": kind, "metric": x, **_paired(grp, x)})
+    return pd.DataFrame(rows)
+
+
+def _banks_by_size(res, last_steps: int) -> pd.DataFrame:
+    b = res.banks
+    if b.empty:
+        return pd.DataFrame()
+    first = b[b["step"] == b.groupby("run_id")["step"].transform("min")]
+    size = first.groupby("bank_id")["other_loans"].mean().rank(method="first")
+    cls = pd.qcut(size, 4, labels=BANK_SIZES) if len(size) >= 4 else size.map(lambda _: "all")
+    t = _tail(b, last_steps).assign(size_class=lambda d: d["bank_id"].map(cls).astype(str))
+    agg = t.groupby(["run_id", "arm", "replication", "size_class"]).agg(
+        joint_loans=("joint_loans", "sum"), capital_ratio=("capital_ratio", "mean"),
+        failed=("is_failed", "max")).reset_index()
+    rows = []
+    for c, grp in agg.groupby("size_class"):
+        for x in ("joint_loans", "capital_ratio", "failed"):
+            rows.append({"bank_size": c, "metric": x, **_paired(grp, x)})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ report
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _figure(nrows=1, ncols=1, size=(9, 3.6)):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def comparison_charts(res, tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Base64 PNGs: time series of main outcomes with 95 % bands per arm; paired differences
+    by group with their intervals."""
+    from lendsim.results.analysis import series_bands
+
+    charts = {}
+    series = [c for c in ("credit_outstanding", "approval_rate", "avg_apr", "delinquency_30",
+                          "default_rate", "multi_lender_share") if c in res.model.columns]
+    fig, axes = _figure(2, 3, (12, 6))
+    for ax, c in zip(axes.ravel(), series):
+        bands = series_bands(res.model, c)
+        for arm, grp in bands.groupby("arm"):
+            label = "base" if arm == 0 else "policy"
+            ax.plot(grp["step"], grp["mean"], label=label)
+            ax.fill_between(grp["step"], grp["lo"], grp["hi"], alpha=0.25)
+        ax.set_title(c.replace("_", " "))
+        ax.set_xlabel("month")
+    axes[0, 0].legend()
+    charts["series"] = _png(fig)
+    who = tables["who"]
+    metrics = [x for x in ("approval_rate", "excluded", "avg_apr", "defaults")
+               if x in set(who.get("metric", []))]
+    if metrics:
+        fig, axes = _figure(1, len(metrics), (3.2 * len(metrics), 3.6))
+        for ax, x in zip(axes.ravel(), metrics):
+            w = who[who["metric"] == x].dropna(subset=["difference"])
+            y = np.arange(len(w))
+            err = np.vstack([w["difference"] - w["lo"], w["hi"] - w["difference"]])
+            ax.errorbar(w["difference"], y, xerr=np.nan_to_num(err), fmt="o", capsize=3)
+            ax.axvline(0, color="grey", lw=0.8)
+            ax.set_yticks(y, w["group"])
+            ax.set_title(f"{x.replace('_', ' ')}: policy - base")
+        charts["who"] = _png(fig)
+    return charts
+
+
+def _table_html(df: pd.DataFrame, label: str) -> str:
+    if df.empty:
+        return f"<p>No {label}.</p>"
+    show = df.copy()
+    for c in show.columns:
+        if show[c].dtype.kind == "f":
+            show[c] = show[c].map(lambda v: "" if pd.isna(v) else f"{v:,.4g}")
+    return show.to_html(index=False, border=0, classes="t")
+
+
+def write_report(out: Path, exp_info: dict, tables: dict[str, pd.DataFrame],
+                 charts: dict[str, str]) -> Path:
+    """A self-contained HTML report (images embedded), written atomically."""
+    arms = exp_info.get("arms", [])
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(exp_info.get('name', 'comparison'))}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{padding:2px 8px;"
+        "border-bottom:1px solid #ddd;text-align:right}</style></head><body>",
+        f"<h1>{html.escape(exp_info.get('name', 'comparison'))}</h1>",
+        f"<p>{html.escape(exp_info.get('description', ''))}. {exp_info.get('replications')} "
+        f"replications on common random numbers (seeds {exp_info.get('seeds')}), "
+        f"{exp_info.get('steps')} months. Differences are policy - base, paired by "
+        "replication, with 95 % t-intervals; means over the last months of each run.</p>",
+        "<h2>Arms</h2>", _table_html(pd.DataFrame(arms).assign(arm=["base", "policy"][:len(arms)]),
+                                     "arms"),
+        "<h2>Main outcomes</h2>", _table_html(tables["effects"], "outcomes"),
+        f"<img src='data:image/png;base64,{charts.get('series', '')}'>",
+        "<h2>Who is affected</h2>",
+        f"<img src='data:image/png;base64,{charts.get('who', '')}'>" if "who" in charts else "",
+        _table_html(tables["who"], "group outcomes"),
+        "<h2>Platforms by type</h2>", _table_html(tables["platforms"], "platform outcomes"),
+        "<h2>Banks by size (quartiles of other loans)</h2>",
+        _table_html(tables["banks"], "bank outcomes"), "</body></html>"]
+    path = out / "compare.html"
+    tmp = out / ".compare.html.tmp"
+    tmp.write_text("\n".join(parts), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+# ------------------------------------------------------------------ command line
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("compare", help="a policy against a base on the same seeds: effects "
+                       "with 95 %% intervals and who is affected")
+    p.add_argument("base", help="base scenario/experiment file, or one experiment file with "
+                   "exactly two arms (base first)")
+    p.add_argument("policy", nargs="?", help="policy scenario/experiment file")
+    p.add_argument("--replications", type=int, help="replications (default: the policy "
+                   "file's [run], else its own default)")
+    p.add_argument("--steps", type=int, help="months per run")
+    p.add_argument("--root-seed", type=int, dest="root_seed", help="root seed")
+    p.add_argument("--last", type=int, default=12, help="months averaged at the end of each "
+                   "run (default 12)")
+    p.add_argument("--executor", default="serial", choices=("serial", "processes", "dask"))
+    p.add_argument("--workers", type=int)
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter in both arms (repeatable)")
+    p.add_argument("--out", help="folder (default: results/<name>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_compare)
+
+
+def _compare(args) -> int:
+    import sys
+
+    from lendsim.experiments.runner import run_experiment
+    from lendsim.progress import ProgressBar
+    from lendsim.results.analysis import load
+    from lendsim.simulation.scenario import parse_overrides
+
+    if args.last < 1:
+        raise ScenarioError(f"--last {args.last}: must be a whole number >= 1")
+    exp = comparison_experiment(args.base, args.policy, sets=parse_overrides(args.sets),
+                                replications=args.replications, steps=args.steps,
+                                root_seed=args.root_seed)
+    out = Path(args.out) if args.out else Path("results") / exp.name
+    print(f"lendsim: comparing {exp.n_arms} arms x {exp.replications} replications, "
+          f"{exp.steps} months -> {out}", file=sys.stderr)
+    with ProgressBar(exp.n_runs, label="runs", enabled=not args.quiet) as bar:
+        summary = run_experiment(exp, out, executor=args.executor, workers=args.workers,
+                                 scheduler=args.scheduler,
+                                 on_result=lambda rec, counts: bar.update(1))
+    if not summary.is_complete:
+        print(summary.text(), file=sys.stderr)
+        return 1
+    res = load(out)
+    tables = compare_results(res, args.last)
+    for name, df in tables.items():
+        tmp = out / f".{name}.csv.tmp"
+        df.to_csv(tmp, index=False)
+        tmp.replace(out / f"compare_{name}.csv")
+    report = write_report(out, res.experiment, tables, comparison_charts(res, tables))
+    eff = tables["effects"]
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(eff[["outcome", "base", "policy", "difference", "lo", "hi"]].to_string(
+            index=False, float_format=lambda v: f"{v:,.4g}"))
+        who = tables["who"]
+        sig = who[who.get("significant", False) == True]  # noqa: E712
+        if len(sig):
+            print("\nwho is affected (intervals excluding 0):")
+            print(sig[["group", "metric", "base", "policy", "difference", "lo", "hi"]]
+                  .to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    print(f"\nreport: {report}")
+    return 0

@@ -1,0 +1,565 @@
+"""Run an experiment's runs on an executor, into a results folder that resumes.
+
+Folder layout (one experiment)::
+
+    OUT/
+      experiment.json     the resolved experiment (design, arms, seeds, fingerprint)
+      experiment.toml     the experiment file as it was read
+      runs.parquet        the runs table: run_id, arm, replication, seed, factors, status,
+                          duration_s, error, worker, finished (rewritten atomically)
+      runs/<run_id>/      one run: model.parquet (+ platforms, banks, events, borrowers),
+                          manifest.json; written atomically by the worker (temp dir, rename)
+      failures/<run_id>.json   traceback of a run that raised (removed when it succeeds)
+
+A run's folder exists only when complete (its ``manifest.json`` is the completion marker), so
+the folders are the truth: a sweep killed at any moment (even ``kill -9``) and started again
+skips the finished runs, runs the rest and ends with the same tables as an uninterrupted one.
+The runs table is derived from the folders and rewritten from them.
+
+Executors (``serial``, ``processes``, ``dask``) all call :func:`execute_run`, which builds the
+model, runs it, writes its folder, calls ``model.close()`` and returns a small status record;
+a run's numbers depend only on its scenario and seed, never on where it ran.
+
+Failure injection for tests (not a production switch): :func:`execute_run` calls the
+module-level :func:`simulate`; a test monkeypatches ``lendsim.experiments.runner.simulate``
+and uses the ``serial`` executor (see tests/experiments/test_runner.py).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import socket
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lendsim.errors import LendsimError
+from lendsim.experiments.spec import Experiment, RunSpec, make_run_id
+from lendsim.simulation.params import Scenario
+
+__all__ = ["EXECUTORS", "RunTask", "SweepSummary", "execute_run", "folder_status",
+           "run_experiment", "runs_table", "simulate"]
+
+EXECUTORS = ("serial", "processes", "dask")
+EXPERIMENT_FILE = "experiment.json"
+SOURCE_FILE = "experiment.toml"
+RUNS_FILE = "runs.parquet"
+RUNS_DIR = "runs"
+FAILURES_DIR = "failures"
+LOCK_FILE = ".sweep.lock"
+MANIFEST_FILE = "manifest.json"
+#: Runs-table columns that hold wall-clock facts (differ between identical sweeps).
+WALL_CLOCK_COLUMNS = ("duration_s", "worker", "finished")
+DEFAULT_TASKS_PER_CHILD = 20
+_STALE_TMP_S = 3600.0  # a leftover temp folder older than this is from a killed worker
+_TABLE_WRITE_EVERY_S = 2.0
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run (small and picklable)."""
+
+    run_id: str
+    arm: int
+    replication: int
+    seed: int
+    factors: dict[str, Any]
+    scenario: Scenario
+    run_dir: str
+    failure_file: str
+    tables: tuple[str, ...]
+    experiment: str
+    fingerprint: str
+
+
+@dataclass
+class SweepSummary:
+    """What a sweep did. ``n_*`` count runs of the whole experiment after the sweep."""
+
+    path: Path
+    n_runs: int
+    n_done: int
+    n_failed: int
+    n_pending: int
+    n_ran: int
+    n_skipped: int
+    wall_s: float
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def is_complete(self) -> bool:
+        return self.n_done == self.n_runs
+
+    def text(self) -> str:
+        lines = [f"sweep: {self.n_runs} runs: {self.n_done} done, {self.n_failed} failed, "
+                 f"{self.n_pending} not run; this time ran {self.n_ran} "
+                 f"(skipped {self.n_skipped} already finished) in {self.wall_s:.1f} s"]
+        if self.failed:
+            shown = ", ".join(self.failed[:10]) + (" ..." if len(self.failed) > 10 else "")
+            lines.append(f"failed runs: {shown} (tracebacks: lendsim status {self.path}; "
+                         "rerun them with --retry-failed)")
+        lines.extend(f"error: {e}" for e in self.errors)
+        lines.append(f"results: {self.path}")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the worker
+def simulate(scenario: Scenario) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
+    """Build the model, run ``simulation.steps`` months, return its tables and timings.
+
+    The model is always closed (Mesa 3.3 keeps every model alive through ``Agent._ids``
+    otherwise, so memory would grow with the number of runs a worker does).
+    """
+    from lendsim.simulation.model import MarketModel
+
+    t0 = time.perf_counter()
+    model = MarketModel(scenario)
+    setup = time.perf_counter() - t0
+    try:
+        model.run()
+        tables = model.tables()
+    finally:
+        model.close()
+    return tables, {"setup_s": setup, "run_s": model.timings["run_s"]}
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def execute_run(task: RunTask) -> dict[str, Any]:
+    """Run one task and write its folder atomically; never raises for a model error.
+
+    Returns:
+        A small status record: ``run_id``, ``status`` (``done`` or ``failed``),
+        ``duration_s``, ``error`` (traceback, or ""), ``worker`` (host:pid), ``finished``.
+    """
+    from lendsim.api import versions
+    from lendsim.results.store import write_run
+
+    t0 = time.perf_counter()
+    run_dir = Path(task.run_dir)
+    record = {"run_id": task.run_id, "status": "done", "duration_s": 0.0, "error": "",
+              "worker": _worker_name(), "finished": _now()}
+    if (run_dir / MANIFEST_FILE).is_file():  # finished by an earlier (or orphaned) worker
+        return record
+    try:
+        tables, timings = simulate(task.scenario)
+        keep = {name: df for name, df in tables.items()
+                if name == "model" or name in task.tables
+                or (name == "borrowers" and len(df))}
+        duration = time.perf_counter() - t0
+        manifest = {
+            "experiment": task.experiment, "fingerprint": task.fingerprint,
+            "run_id": task.run_id, "arm": task.arm, "replication": task.replication,
+            "seed": task.seed, "factors": task.factors, "scenario": task.scenario.name,
+            "steps": task.scenario.simulation.steps,
+            "parameters": task.scenario.to_json_dict(), "versions": versions(),
+            "created": _now(), "worker": record["worker"],
+            "timings": {**{k: round(v, 3) for k, v in timings.items()},
+                        "total_s": round(duration, 3)},
+        }
+        try:
+            write_run(run_dir, keep, manifest, charts=False)
+        except FileExistsError:
+            if not (run_dir / MANIFEST_FILE).is_file():
+                raise
+        Path(task.failure_file).unlink(missing_ok=True)
+        record.update(duration_s=round(duration, 3), finished=_now())
+    except Exception:  # a failed run is recorded and the sweep goes on
+        duration = time.perf_counter() - t0
+        record.update(status="failed", duration_s=round(duration, 3),
+                      error=traceback.format_exc(), finished=_now())
+        failure = Path(task.failure_file)
+        failure.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(failure, json.dumps(record, indent=2) + "\n")
+    return record
+
+
+# ---------------------------------------------------------------------------- executors
+def _run_serial(tasks: list[RunTask], **_: Any) -> Iterator[dict[str, Any]]:
+    for task in tasks:
+        yield execute_run(task)
+
+
+def _run_processes(tasks: list[RunTask], workers: int, tasks_per_child: int,
+                   **_: Any) -> Iterator[dict[str, Any]]:
+    """A local process pool, renewed every ``workers * tasks_per_child`` runs so that each
+    worker process serves about ``tasks_per_child`` runs: the memory a long sweep uses does
+    not grow with the number of runs.
+
+    (Not ``ProcessPoolExecutor(max_tasks_per_child=...)``: on CPython 3.11.7, 3.12.1 and
+    3.13.0 it hangs once workers retire while tasks are still queued; tests hit it.)
+    """
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ctx = _mp_context()
+    chunk = workers * tasks_per_child
+    for start in range(0, len(tasks), chunk):
+        part = tasks[start:start + chunk]
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(part)), mp_context=ctx)
+        try:
+            futures = {pool.submit(execute_run, t): t for t in part}
+            for fut in as_completed(futures):
+                try:
+                    rec = fut.result()
+                except Exception as exc:  # the pool itself broke (a worker was killed)
+                    rec = _lost(futures[fut], exc)
+                yield rec
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _mp_context():
+    """forkserver where available, else spawn; never fork (the parent may hold threads,
+    e.g. Dask's or the progress bar's, and fork copies their locks mid-state).
+
+    A spawned worker imports lendsim, Mesa, pandas, SciPy afresh: seconds each time, and
+    again for each renewed pool. The forkserver imports them once and forks clean workers
+    from itself (it never ran a model)."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["lendsim.experiments.runner", "lendsim.simulation.model",
+                                    "lendsim.results.store", "lendsim.api"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _run_dask(tasks: list[RunTask], workers: int, scheduler: str | None = None,
+              client: Any = None, **_: Any) -> Iterator[dict[str, Any]]:
+    """Dask: the given client, a scheduler address, or a local cluster on 127.0.0.1."""
+    import logging
+
+    from distributed import Client, LocalCluster, as_completed
+
+    own_cluster = own_client = None
+    if client is None:
+        if scheduler:
+            client = own_client = Client(scheduler)
+        else:
+            own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=logging.ERROR)
+            client = own_client = Client(own_cluster)
+    try:
+        keys = [f"lendsim-{t.fingerprint}-{t.run_id}" for t in tasks]
+        futures = client.map(execute_run, tasks, key=keys, pure=False)
+        by_key = {f.key: t for f, t in zip(futures, tasks)}
+        try:
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except Exception as exc:  # the worker died (e.g. KilledWorker)
+                    yield _lost(by_key[fut.key], exc)
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+def _lost(task: RunTask, exc: BaseException) -> dict[str, Any]:
+    """A run whose worker died: not a model failure, so it stays unfinished (resumable)."""
+    return {"run_id": task.run_id, "status": "lost", "duration_s": 0.0,
+            "error": f"{type(exc).__name__}: {exc}", "worker": "", "finished": _now()}
+
+
+_EXECUTOR_FUNCS: dict[str, Callable[..., Iterator[dict[str, Any]]]] = {
+    "serial": _run_serial, "processes": _run_processes, "dask": _run_dask}
+
+
+# ------------------------------------------------------------------------------- folder
+def _lock(out: Path):
+    """Hold an exclusive lock on OUT/.sweep.lock for the sweep; the OS drops it when the
+    process dies, even on kill -9, so a killed sweep never blocks its resumption."""
+    fh = open(out / LOCK_FILE, "a+")
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock; one sweep per folder is on the user
+        return fh
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise LendsimError(f"--out {out}: another lendsim sweep is writing this folder; "
+                           "wait for it to finish (lendsim status shows its progress)") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{_worker_name()} {_now()}\n")
+    fh.flush()
+    return fh
+
+
+def is_locked(out: Path) -> bool:
+    """True while a sweep holds OUT's lock (i.e. is running)."""
+    path = Path(out) / LOCK_FILE
+    if not path.is_file():
+        return False
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return False
+
+
+def prepare_folder(exp: Experiment, out: Path) -> None:
+    """Create OUT for ``exp``, or check that OUT holds the same experiment (to resume).
+
+    Raises:
+        LendsimError: OUT exists but is not this experiment's folder.
+    """
+    info = out / EXPERIMENT_FILE
+    if info.is_file():
+        old = json.loads(info.read_text(encoding="utf-8"))
+        if old.get("fingerprint") != exp.fingerprint():
+            raise LendsimError(
+                f"--out {out}: holds a different experiment ({old.get('name')!r}, "
+                f"fingerprint {old.get('fingerprint')}; this one is {exp.fingerprint()}: the "
+                "file, its scenario or --set changed); choose another --out to start afresh")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LendsimError(f"--out {out}: exists and is not a lendsim experiment folder; "
+                           "choose another")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / RUNS_DIR).mkdir(exist_ok=True)
+    (out / FAILURES_DIR).mkdir(exist_ok=True)
+    _write_atomic(info, json.dumps(exp.to_json_dict(), indent=2, allow_nan=False) + "\n")
+    _write_atomic(out / SOURCE_FILE, exp.text)
+
+
+def _clean_stale_temp(out: Path) -> None:
+    """Remove temp folders left by workers killed mid-write (older than an hour, so a
+    worker still writing is never disturbed)."""
+    now = time.time()
+    for tmp in (out / RUNS_DIR).glob(".*.tmp-*"):
+        try:
+            if now - tmp.stat().st_mtime > _STALE_TMP_S:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except FileNotFoundError:
+            pass
+
+
+def scan_records(exp_runs: Iterable[tuple[str, Any]], out: Path) -> dict[str, dict[str, Any]]:
+    """Status of every run from the folders: done (manifest), failed (failure record) or
+    pending; a finished folder wins over a failure record."""
+    records = {}
+    for run_id, _ in exp_runs:
+        manifest = out / RUNS_DIR / run_id / MANIFEST_FILE
+        failure = out / FAILURES_DIR / f"{run_id}.json"
+        if manifest.is_file():
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+            records[run_id] = {"status": "done",
+                               "duration_s": m.get("timings", {}).get("total_s", float("nan")),
+                               "error": "", "worker": m.get("worker", ""),
+                               "finished": m.get("created", "")}
+        elif failure.is_file():
+            f = json.loads(failure.read_text(encoding="utf-8"))
+            records[run_id] = {k: f.get(k, "") for k in ("status", "duration_s", "error",
+                                                          "worker", "finished")}
+        else:
+            records[run_id] = {"status": "pending", "duration_s": float("nan"), "error": "",
+                               "worker": "", "finished": ""}
+    return records
+
+
+def _cell(value: Any) -> Any:
+    """Factor values as runs-table cells: scalars as they are, lists as JSON text."""
+    return json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
+
+
+def runs_table(exp_info: dict[str, Any], records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The runs table: one row per run in run order, the factors as columns named by their
+    dotted keys, then status, duration_s, error, worker, finished."""
+    rows = []
+    seeds = exp_info["seeds"]
+    for a, arm in enumerate(exp_info["arms"]):
+        for r, seed in enumerate(seeds):
+            run_id = make_run_id(a, r, len(exp_info["arms"]), len(seeds))
+            rec = records.get(run_id, {"status": "pending"})
+            row = {"run_id": run_id, "arm": a, "replication": r, "seed": seed}
+            row.update({k: _cell(arm[k]) for k in exp_info["factors"]})
+            row.update({"status": rec.get("status", "pending"),
+                        "duration_s": float(rec.get("duration_s") or float("nan")),
+                        "error": rec.get("error", ""), "worker": rec.get("worker", ""),
+                        "finished": rec.get("finished", "")})
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    return df.astype({"arm": "int64", "replication": "int64", "seed": "int64"})
+
+
+def write_runs_table(out: Path, df: pd.DataFrame) -> None:
+    tmp = out / f".{RUNS_FILE}.tmp-{os.getpid()}"
+    df.to_parquet(tmp, engine="pyarrow", index=False)
+    os.replace(tmp, out / RUNS_FILE)
+
+
+def _task(exp: Experiment, spec: RunSpec, out: Path) -> RunTask:
+    return RunTask(spec.run_id, spec.arm, spec.replication, spec.seed, spec.factors,
+                   spec.scenario, str(out / RUNS_DIR / spec.run_id),
+                   str(out / FAILURES_DIR / f"{spec.run_id}.json"), exp.tables, exp.name,
+                   exp.fingerprint())
+
+
+def _closing(gen: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Iterate and always close the executor's generator (Ctrl-C cancels pending runs and
+    shuts the pool or cluster down at once, not when the generator is collected)."""
+    try:
+        yield from gen
+    finally:
+        gen.close()
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_experiment(exp: Experiment, out: str | os.PathLike[str], *, executor: str = "serial",
+                   workers: int | None = None, scheduler: str | None = None,
+                   client: Any = None, retry_failed: bool = False,
+                   tasks_per_child: int = DEFAULT_TASKS_PER_CHILD,
+                   on_start: Callable[[int, int], None] | None = None,
+                   on_result: Callable[[dict[str, Any], dict[str, int]], None] | None = None
+                   ) -> SweepSummary:
+    """Run every unfinished run of ``exp`` into folder ``out`` and write the runs table.
+
+    Args:
+        exp: a validated experiment (:func:`lendsim.experiments.load_experiment`).
+        out: the experiment folder; created, or resumed when it holds the same experiment.
+        executor: ``serial``, ``processes`` or ``dask``.
+        workers: processes (``processes``) or local Dask workers; default: all cores.
+        scheduler: Dask scheduler address (``tcp://host:8786``); None starts a local
+            cluster on 127.0.0.1.
+        client: an existing ``distributed.Client`` (Python API only; overrides scheduler).
+        retry_failed: also rerun runs recorded as failed.
+        tasks_per_child: runs per worker process before it is replaced (``processes``).
+        on_start: called with (runs to do now, runs already finished).
+        on_result: called after each run with its status record and running counts
+            (``done``, ``failed``).
+
+    Returns:
+        A :class:`SweepSummary`.
+
+    Raises:
+        LendsimError: bad executor settings, or ``out`` holds another experiment; nothing
+            is written then.
+    """
+    if executor not in EXECUTORS:
+        raise LendsimError(f"--executor {executor!r}: must be one of {', '.join(EXECUTORS)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise LendsimError(f"--workers {workers!r}: must be a whole number >= 1")
+    if scheduler and executor != "dask":
+        raise LendsimError(f"--scheduler {scheduler}: only with --executor dask")
+    if isinstance(tasks_per_child, bool) or not isinstance(tasks_per_child, int) \
+            or tasks_per_child < 1:
+        raise LendsimError(f"--recycle-every {tasks_per_child!r}: must be a whole number >= 1")
+    workers = workers or default_workers()
+    out = Path(out)
+    specs = exp.runs()  # builds (and so checks) every run's scenario before writing
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    prepare_folder(exp, out)
+    lock = _lock(out)
+    try:
+        _clean_stale_temp(out)
+        info = exp.to_json_dict()
+        records = scan_records(((s.run_id, s) for s in specs), out)
+        todo = [s for s in specs if records[s.run_id]["status"] == "pending"
+                or (retry_failed and records[s.run_id]["status"] == "failed")]
+        n_skipped = sum(r["status"] == "done" for r in records.values())
+        write_runs_table(out, runs_table(info, records))
+        if on_start is not None:
+            on_start(len(todo), n_skipped)
+        counts = {"done": 0, "failed": 0}
+        errors: list[str] = []
+        last_write = time.monotonic()
+        tasks = [_task(exp, s, out) for s in todo]
+        try:
+            if tasks:
+                results = _EXECUTOR_FUNCS[executor](
+                    tasks, workers=workers, scheduler=scheduler, client=client,
+                    tasks_per_child=tasks_per_child)
+                for rec in _closing(results):
+                    if rec["status"] == "lost":
+                        errors.append(f"{rec['run_id']}: worker lost ({rec['error']}); "
+                                      "run the same command again to resume")
+                        continue
+                    records[rec["run_id"]] = {k: rec[k] for k in
+                                              ("status", "duration_s", "error", "worker",
+                                               "finished")}
+                    counts[rec["status"]] += 1
+                    if on_result is not None:
+                        on_result(rec, counts)
+                    if time.monotonic() - last_write >= _TABLE_WRITE_EVERY_S:
+                        write_runs_table(out, runs_table(info, records))
+                        last_write = time.monotonic()
+        finally:  # also on Ctrl-C: the table says what finished
+            records = scan_records(((s.run_id, s) for s in specs), out)
+            write_runs_table(out, runs_table(info, records))
+    finally:
+        lock.close()
+    statuses = [r["status"] for r in records.values()]
+    failed = [k for k, r in records.items() if r["status"] == "failed"]
+    return SweepSummary(path=out, n_runs=len(specs), n_done=statuses.count("done"),
+                        n_failed=len(failed), n_pending=statuses.count("pending"),
+                        n_ran=counts["done"] + counts["failed"], n_skipped=n_skipped,
+                        wall_s=time.perf_counter() - t0, failed=failed, errors=errors)
+
+
+def folder_status(out: str | os.PathLike[str]) -> dict[str, Any]:
+    """State of an experiment folder, from its run folders (works while a sweep runs).
+
+    Returns:
+        ``name``, ``n_runs``, ``done``, ``failed``, ``pending``, ``is_running``, ``runs``
+        (the runs table as of now).
+
+    Raises:
+        LendsimError: ``out`` is not an experiment folder.
+    """
+    out = Path(out)
+    info_path = out / EXPERIMENT_FILE
+    if not info_path.is_file():
+        raise LendsimError(f"{out}: not a lendsim experiment folder (no {EXPERIMENT_FILE})")
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    ids = runs_table(info, {})["run_id"]
+    records = scan_records(((i, None) for i in ids), out)
+    df = runs_table(info, records)
+    counts = df["status"].value_counts()
+    return {"name": info["name"], "info": info, "n_runs": len(df),
+            "done": int(counts.get("done", 0)), "failed": int(counts.get("failed", 0)),
+            "pending": int(counts.get("pending", 0)), "is_running": is_locked(out),
+            "runs": df}

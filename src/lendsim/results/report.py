@@ -1,0 +1,273 @@
+"""``lendsim report DIR``: one self-contained HTML file (charts embedded as base64 PNG).
+
+Sections: the experiment and its runs; per-arm summary (mean and 95 % t-interval across
+replications of each outcome, an outcome being a run's mean over its last k steps); time
+series with bands per arm; response curves over a grid's first factor (and a heatmap over
+its first two); scatter of outcomes against sampled factors; Sobol S1/ST or Morris mu*/sigma
+when the design is ``sobol`` or ``morris``; failed runs.
+
+Charts are drawn on ``matplotlib.figure.Figure`` objects with an Agg canvas (no pyplot), as
+in :mod:`lendsim.results.plots`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lendsim.results import analysis as an
+
+__all__ = ["write_report", "report_html"]
+
+MAX_ARMS_SERIES = 10  # beyond this, one band across all runs instead of one per arm
+MAX_ARMS_TABLE = 60
+
+
+def _figure(width: float = 7.0, height: float = 3.6):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _img(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="chart" src="data:image/png;base64,{data}">'
+
+
+def _short(key: str) -> str:
+    return key.rsplit(".", 1)[-1]
+
+
+def _arm_label(arm: dict, factors: Sequence[str]) -> str:
+    if not factors:
+        return "all runs"
+    return ", ".join(f"{_short(f)}={_fmt(arm[f])}" for f in factors)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _table_html(df: pd.DataFrame, max_rows: int = MAX_ARMS_TABLE) -> str:
+    note = ""
+    if len(df) > max_rows:
+        note = f"<p>(first {max_rows} of {len(df)} rows)</p>"
+        df = df.head(max_rows)
+    return df.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0,
+                      classes="t") + note
+
+
+def _series_charts(res: an.ExperimentResults, metrics: Sequence[str]) -> list[str]:
+    arms = res.experiment["arms"]
+    per_arm = len(arms) <= MAX_ARMS_SERIES
+    out = []
+    for metric in metrics:
+        if metric not in res.model.columns:
+            continue
+        fig = _figure()
+        ax = fig.add_subplot()
+        model = res.model if per_arm else res.model.assign(arm=-1)
+        bands = an.series_bands(model, metric, by="arm")
+        for arm, grp in bands.groupby("arm", sort=True):
+            label = _arm_label(arms[arm], res.factors) if arm >= 0 else "all runs (mean)"
+            line, = ax.plot(grp["step"], grp["mean"], label=label, lw=1.5)
+            if grp["lo"].notna().any():
+                ax.fill_between(grp["step"], grp["lo"], grp["hi"], alpha=0.2,
+                                color=line.get_color(), lw=0)
+        ax.set_xlabel("step (month)")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric}: mean across replications, 95 % band")
+        ax.legend(fontsize=7, loc="best")
+        out.append(_img(fig))
+    return out
+
+
+def _response_charts(summary: pd.DataFrame, res: an.ExperimentResults,
+                     outcomes: Sequence[str]) -> list[str]:
+    """Grid: outcome against the first factor, one line per combination of the others;
+    a heatmap over the first two factors (averaged over any further ones)."""
+    factors = res.factors
+    numeric = [f for f in factors if pd.api.types.is_numeric_dtype(summary[f])]
+    if not numeric:
+        return []
+    x = numeric[0]
+    others = [f for f in factors if f != x]
+    out = []
+    for o in outcomes:
+        if o not in summary.columns:
+            continue
+        fig = _figure()
+        ax = fig.add_subplot()
+        groups = summary.groupby(others, sort=True) if others else [((), summary)]
+        for key, grp in itertools.islice(groups, 8):
+            key = key if isinstance(key, tuple) else (key,)
+            grp = grp.sort_values(x)
+            label = ", ".join(f"{_short(f)}={_fmt(v)}" for f, v in zip(others, key)) or o
+            yerr = np.vstack([grp[o] - grp[f"{o}_lo"], grp[f"{o}_hi"] - grp[o]])
+            ax.errorbar(grp[x], grp[o], yerr=np.nan_to_num(yerr), marker="o", capsize=3,
+                        label=label)
+        ax.set_xlabel(x)
+        ax.set_ylabel(o)
+        ax.set_title(f"{o} against {_short(x)} (mean, 95 % interval)")
+        ax.legend(fontsize=7)
+        out.append(_img(fig))
+        if len(numeric) >= 2:
+            y = numeric[1]
+            pivot = summary.pivot_table(index=y, columns=x, values=o, aggfunc="mean")
+            fig = _figure(6, 4)
+            ax = fig.add_subplot()
+            im = ax.imshow(pivot.to_numpy(dtype=float), origin="lower", aspect="auto",
+                           cmap="viridis")
+            ax.set_xticks(range(pivot.shape[1]), [_fmt(v) for v in pivot.columns])
+            ax.set_yticks(range(pivot.shape[0]), [_fmt(v) for v in pivot.index])
+            for (i, j), v in np.ndenumerate(pivot.to_numpy(dtype=float)):
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7, color="w")
+            ax.set_xlabel(x)
+            ax.set_ylabel(y)
+            ax.set_title(f"{o}" + (" (mean over other factors)" if len(factors) > 2 else ""))
+            fig.colorbar(im, ax=ax)
+            out.append(_img(fig))
+    return out
+
+
+def _scatter_charts(per_run: pd.DataFrame, res: an.ExperimentResults,
+                    outcomes: Sequence[str]) -> list[str]:
+    """Sampled designs: each outcome (per arm) against each factor."""
+    factors = res.factors
+    out = []
+    arm_means = per_run.groupby("arm")[[o for o in outcomes if o in per_run] + factors].mean()
+    for o in outcomes:
+        if o not in arm_means.columns:
+            continue
+        fig = _figure(2.4 * len(factors), 2.6)
+        for i, f in enumerate(factors):
+            ax = fig.add_subplot(1, len(factors), i + 1)
+            ax.scatter(arm_means[f], arm_means[o], s=10)
+            ax.set_xlabel(_short(f))
+            if i == 0:
+                ax.set_ylabel(o)
+        out.append(_img(fig))
+    return out
+
+
+def _sensitivity_section(res: an.ExperimentResults, per_run: pd.DataFrame,
+                         outcomes: Sequence[str]) -> list[str]:
+    kind = res.experiment.get("design", {}).get("kind")
+    if kind not in ("sobol", "morris"):
+        return []
+    parts = [f"<h2>Sensitivity ({'Sobol S1 / ST' if kind == 'sobol' else 'Morris mu* / sigma'}"
+             ")</h2>"]
+    for o in outcomes:
+        if o not in per_run.columns:
+            continue
+        try:
+            si = an.sensitivity(res, o, per_run)
+        except ValueError as exc:
+            parts.append(f"<p>{html.escape(o)}: {html.escape(str(exc))}</p>")
+            continue
+        fig = _figure(6, 3)
+        ax = fig.add_subplot()
+        pos = np.arange(len(si))
+        if kind == "sobol":
+            ax.bar(pos - 0.2, si["S1"], 0.4, yerr=si["S1_conf"], capsize=3, label="S1")
+            ax.bar(pos + 0.2, si["ST"], 0.4, yerr=si["ST_conf"], capsize=3, label="ST")
+            ax.set_xticks(pos, [_short(f) for f in si["factor"]], rotation=20)
+            ax.set_ylabel("index")
+            ax.legend()
+        else:
+            ax.errorbar(si["mu_star"], si["sigma"], xerr=si["mu_star_conf"], fmt="o")
+            for _, r in si.iterrows():
+                ax.annotate(_short(r["factor"]), (r["mu_star"], r["sigma"]), fontsize=7)
+            ax.set_xlabel("mu*")
+            ax.set_ylabel("sigma")
+        ax.set_title(o)
+        parts.append(f"<h3>{html.escape(o)}</h3>" + _img(fig) + _table_html(si))
+    return parts
+
+
+_CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:2em}
+table.t{border-collapse:collapse;font-size:0.8em}table.t td,table.t th{padding:2px 8px;
+border-bottom:1px solid #eee;text-align:right}img{max-width:100%;margin:0.5em 0}
+pre{background:#f6f6f6;padding:0.5em;font-size:0.75em;overflow:auto}"""
+
+
+def report_html(folder: str | Path, outcomes: Sequence[str] | None = None,
+                outcome_steps: int | None = None) -> str:
+    """The report of an experiment folder, as one HTML string."""
+    res = an.load(folder)
+    info = res.experiment
+    outcomes = list(outcomes or res.outcomes)
+    k = outcome_steps or int(info.get("outcome_steps", 12))
+    per_run = an.run_outcomes(res, outcomes, k)
+    summary = an.arm_summary(per_run, outcomes, res.factors)
+    runs = res.runs
+    counts = runs["status"].value_counts().to_dict()
+    esc = html.escape
+    parts = [f"<h1>lendsim experiment: {esc(info['name'])}</h1>",
+             f"<p>{esc(info.get('description') or '')}</p>",
+             f"<p>file {esc(str(info.get('file')))}; design <b>{esc(info['design']['kind'])}"
+             f"</b>, {len(info['arms'])} arms x {info['replications']} replications, "
+             f"{info['steps']} months, root seed {info['root_seed']}; runs: "
+             + ", ".join(f"{v} {esc(k_)}" for k_, v in sorted(counts.items())) + "</p>",
+             f"<p>Outcomes are each run's mean over its last {k} steps; intervals are 95 % "
+             "Student-t intervals across replications (common random numbers: replication r "
+             "has the same seed in every arm).</p>"]
+    missing = [o for o in outcomes if o not in per_run.columns]
+    if missing:
+        parts.append(f"<p>Not in the model table (skipped): {esc(', '.join(missing))}</p>")
+    present = [o for o in outcomes if o in per_run.columns]
+    if len(summary):
+        parts += ["<h2>Summary per arm</h2>", _table_html(summary)]
+        parts += ["<h2>Time series</h2>", *_series_charts(res, present)]
+        kind = info["design"]["kind"]
+        if kind == "grid":
+            parts += ["<h2>Response over the swept factors</h2>",
+                      *_response_charts(summary, res, present)]
+        elif kind in ("latin", "sobol", "morris"):
+            parts += ["<h2>Outcomes against the sampled factors</h2>",
+                      *_scatter_charts(per_run, res, present)]
+        parts += _sensitivity_section(res, per_run, present)
+    else:
+        parts.append("<p>No finished runs yet.</p>")
+    failed = runs[runs["status"] == "failed"]
+    if len(failed):
+        parts.append("<h2>Failed runs</h2>")
+        for _, r in failed.iterrows():
+            parts.append(f"<p>{esc(r['run_id'])} (seed {r['seed']})</p><pre>"
+                         f"{esc(r['error'])}</pre>")
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            f"{esc(info['name'])}</title><style>{_CSS}</style></head><body>"
+            + "\n".join(parts) + "</body></html>\n")
+
+
+def write_report(folder: str | Path, out: str | Path | None = None,
+                 outcomes: Sequence[str] | None = None,
+                 outcome_steps: int | None = None) -> Path:
+    """Write the report (default ``FOLDER/report.html``) atomically; returns its path."""
+    import os
+
+    from lendsim.errors import LendsimError
+
+    if outcome_steps is not None and outcome_steps < 1:
+        raise LendsimError(f"--outcome-steps {outcome_steps}: must be a whole number >= 1")
+    text = report_html(folder, outcomes, outcome_steps)
+    path = Path(out) if out else Path(folder) / "report.html"
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,78 @@
+"""Summaries and sensitivity indices against independent truth: hand-computed intervals,
+the Ishigami function's analytic Sobol indices, exact Morris effects of a linear model."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lendsim.experiments import load_experiment, run_experiment
+from lendsim.results import load
+from lendsim.results.analysis import (arm_summary, mean_ci, morris_indices, run_outcomes,
+                                      series_bands, sobol_indices)
+
+from experiment_helpers import GRID, write_experiment
+
+
+def test_mean_ci_is_the_student_t_interval():
+    # n = 5, mean 3, s = sqrt(2.5); t(0.975, 4) = 2.776445 (tables)
+    m, lo, hi = mean_ci([1, 2, 3, 4, 5])
+    half = 2.776445 * math.sqrt(2.5) / math.sqrt(5)
+    assert m == 3 and lo == pytest.approx(3 - half, abs=1e-6)
+    assert hi == pytest.approx(3 + half, abs=1e-6)
+    assert math.isnan(mean_ci([4.0])[1]) and mean_ci([4.0])[0] == 4.0
+
+
+def test_arm_summary_and_bands_by_hand():
+    per_run = pd.DataFrame({"run_id": ["a", "b", "c", "d"], "arm": [0, 0, 1, 1],
+                            "f": [1.0, 1.0, 2.0, 2.0], "y": [1.0, 3.0, 10.0, 10.0]})
+    s = arm_summary(per_run, ["y"], ["f"])
+    half = 12.706205 * math.sqrt(2) / math.sqrt(2)  # t(0.975, 1) = 12.706205
+    assert s["y"].tolist() == [2.0, 10.0] and s["n"].tolist() == [2, 2]
+    assert s.loc[0, "y_lo"] == pytest.approx(2 - half, abs=1e-5)
+    assert s.loc[1, "y_lo"] == s.loc[1, "y_hi"] == 10.0
+    model = pd.DataFrame({"arm": [0, 0, 0, 0], "step": [1, 1, 2, 2], "x": [1., 3., 5., 5.]})
+    b = series_bands(model, "x")
+    assert b["mean"].tolist() == [2.0, 5.0] and b["n"].tolist() == [2, 2]
+
+
+def test_sobol_indices_of_the_ishigami_function():
+    """Analytic values (Ishigami & Homma 1990; a = 7, b = 0.1): S1 = 0.3139, 0.4424, 0;
+    ST = 0.5576, 0.4424, 0.2437."""
+    from SALib.sample import sobol as sobol_sample
+
+    problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
+    x = sobol_sample.sample(problem, 4096, calc_second_order=False, seed=1)
+    y = np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0])
+    design = {"problem": problem, "second_order": False, "seed": 3}
+    si = sobol_indices(design, y, n_resamples=200)
+    assert si["S1"].to_numpy() == pytest.approx([0.3139, 0.4424, 0.0], abs=0.03)
+    assert si["ST"].to_numpy() == pytest.approx([0.5576, 0.4424, 0.2437], abs=0.03)
+    assert (si["S1_conf"] > 0).all()
+
+
+def test_morris_mu_star_of_a_linear_model_is_slope_times_range():
+    from SALib.sample import morris as morris_sample
+
+    problem = {"num_vars": 3, "names": ["a", "b", "c"], "bounds": [[0, 1], [0, 2], [5, 6]]}
+    x = morris_sample.sample(problem, 10, num_levels=4, seed=2)
+    y = 3.0 * x[:, 0] - 1.5 * x[:, 1] + 0.0 * x[:, 2]
+    si = morris_indices({"problem": problem, "matrix": x.tolist(), "levels": 4, "seed": 5}, y)
+    assert si["mu_star"].to_numpy() == pytest.approx([3.0, 3.0, 0.0], abs=1e-9)
+    assert si["mu"].to_numpy() == pytest.approx([3.0, -3.0, 0.0], abs=1e-9)
+    assert si["sigma"].to_numpy() == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
+
+
+def test_run_outcomes_average_the_last_steps_of_each_run(tmp_path):
+    exp = load_experiment(write_experiment(tmp_path, GRID))
+    run_experiment(exp, tmp_path / "out", executor="serial")
+    res = load(tmp_path / "out")
+    out = run_outcomes(res, ["delinquency_30", "avg_apr", "no_such_column"], last_steps=2)
+    assert len(out) == 8 and "no_such_column" not in out.columns
+    one = res.model[res.model["run_id"] == "a002-r01"]
+    expected = one[one["step"] >= 2]["avg_apr"].mean()
+    assert out.set_index("run_id").loc["a002-r01", "avg_apr"] == pytest.approx(expected)
+    summary = arm_summary(out, ["avg_apr"], res.factors)
+    assert summary["n"].tolist() == [2, 2, 2, 2]
+    assert summary["regulator.apr_cap"].tolist() == [0.36, 0.36, 0.24, 0.24]

@@ -1,0 +1,187 @@
+"""Stylized facts of CALIBRATION.md, each from a paired experiment at small size.
+
+Each test runs the two arms of a paired comparison on the same seeds (common random numbers),
+takes the per-replication difference of an outcome, and checks the direction of the effect
+with its 95 % t-interval across replications. Fact 7 (guarantee or insurance pools) is not
+covered: the model has no guarantee pools.
+
+Slow: run with ``pytest -m slow tests/test_stylized_facts.py`` (CI runs them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import lendsim
+from lendsim.simulation.scenario import load_scenario_data, read_toml
+
+pytestmark = pytest.mark.slow
+EXPERIMENTS = Path(__file__).parents[1] / "experiments"
+REPS = 5
+SEEDS = [101 + r for r in range(REPS)]
+
+
+def scenario(file: str, **overrides):
+    """The scenario of an experiment file (its [run]/[sweep] tables stripped), small."""
+    path = EXPERIMENTS / file
+    data = read_toml(path)
+    for table in ("run", "sweep", "sample", "outputs"):
+        data.pop(table, None)
+    return load_scenario_data(data, path, {"output.charts": False, **overrides})
+
+
+def paired(scen_a, scen_b, outcome, steps, seeds=SEEDS):
+    """Per-seed ``outcome(tables_b) - outcome(tables_a)``: mean and 95 % interval."""
+    diffs = []
+    for s in seeds:
+        a = lendsim.run(scen_a, steps=steps, seed=s).tables()
+        b = lendsim.run(scen_b, steps=steps, seed=s).tables()
+        diffs.append(outcome(b) - outcome(a))
+    d = np.asarray(diffs, dtype=float)
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return d.mean(), d.mean() - half, d.mean() + half
+
+
+def after(month, column, how="mean"):
+    def f(t):
+        m = t["model"]
+        return getattr(m.loc[m["step"] >= month, column], how)()
+    return f
+
+
+def test_fact1_joint_lending_share_slows_capital_light_growth():
+    """Fact 1: with capital-light platforms, raising their share of each joint loan from ~2 %
+    to 30 % slows lending and raises the platforms' own funding of it."""
+    light = {f"platforms.{t}.equity_per_borrower": e for t, e in
+             (("embedded", 40.0), ("micro_lender", 8.0), ("consumer_finance", 10.0))}
+    base = scenario("episode_joint_lending_30.toml", **light, **{"borrowers.n": 2000})
+    off, on = (base.with_overrides({"regulator.apply_schedule": v}) for v in (False, True))
+    mean, lo, hi = paired(off, on, after(19, "credit_outstanding"), steps=30)
+    assert hi < 0, (mean, lo, hi)
+    mean, lo, hi = paired(off, on, after(19, "platform_own_share"), steps=30)
+    assert lo > 0.1, (mean, lo, hi)
+
+
+def test_fact2_rate_cap_shuts_out_the_riskiest_not_the_safest():
+    """Fact 2: a lower cap (36 % -> 24 %) cuts subprime approvals; prime approvals hardly
+    move (Bolen, Elliehausen & Miller 2023)."""
+    base = scenario("episode_rate_cap_lpr.toml", **{"borrowers.n": 2000,
+                                                    "regulator.apply_schedule": False})
+    loose = base.with_overrides({"regulator.apr_cap": 0.36})
+    tight = base.with_overrides({"regulator.apr_cap": 0.24})
+    seeds = [101 + r for r in range(8)]
+    mean, lo, hi = paired(loose, tight, after(7, "approval_rate_subprime"), 18, seeds)
+    assert hi < -0.02, (mean, lo, hi)
+    mean_p, lo_p, hi_p = paired(loose, tight, after(7, "approval_rate_prime"), 18, seeds)
+    assert lo_p > -0.05, (mean_p, lo_p, hi_p)
+    assert abs(mean_p) < abs(mean) / 3
+
+
+def test_fact3_data_sharing_reduces_loan_stacking():
+    """Fact 3: stacking is common, and sharing data through a bureau reduces it."""
+    base = scenario("episode_credit_bureau.toml", **{"borrowers.n": 2000,
+                                                     "regulator.apply_schedule": False})
+    dark = base.with_overrides({"regulator.data_sharing": 0.0})
+    shared = base.with_overrides({"regulator.data_sharing": 1.0})
+    # lenders learn from bureau data through their scorecards, refitted every 6 months
+    assert np.mean([after(25, "multi_lender_share")(lendsim.run(dark, steps=36, seed=s)
+                                                       .tables()) for s in SEEDS[:2]]) > 0.15
+    mean, lo, hi = paired(dark, shared, after(25, "lenders_per_borrower"), steps=48)
+    assert hi < 0, (mean, lo, hi)
+
+
+def test_fact4_top_platform_delinquency_doubles_under_an_income_shock():
+    """Fact 4: the top platform's 30+ delinquency is low but can double within months of an
+    income shock (CALIBRATION.md: 1.76 % -> 3.01 %, January to May 2020)."""
+    base = scenario("episode_income_shock_2020.toml", **{"borrowers.n": 4000,
+                                                         "macro.shock_start": 0})
+    shock = base.with_overrides({"macro.shock_start": 13})
+
+    def top_delinquency_ratio(t):
+        p = t["platforms"]
+        top = p[p["platform_type"] == "embedded"]
+        d = top.groupby("step")["delinquency_30"].mean()
+        return d.loc[13:17].max() / max(d.loc[7:12].mean(), 1e-9)  # shock: months 13-16
+
+    ratios = [top_delinquency_ratio(lendsim.run(shock, steps=24, seed=s).tables())
+              for s in SEEDS]
+    assert np.median(ratios) >= 1.8, ratios
+    top_level = [lendsim.run(base, steps=24, seed=s).platforms.query(
+        "platform_type == 'embedded' and step >= 7")["delinquency_30"].mean() for s in SEEDS[:2]]
+    assert np.mean(top_level) < 0.03  # low to begin with
+    def top_delinquency_after(t):
+        p = t["platforms"]
+        return p.query("platform_type == 'embedded' and 13 <= step <= 17")[
+            "delinquency_30"].mean()
+
+    mean, lo, hi = paired(base, shock, top_delinquency_after, 18, [101 + r for r in range(10)])
+    assert lo > 0, (mean, lo, hi)
+
+
+def test_fact5_runs_spread_through_news_and_failures_cluster():
+    """Fact 5: with the reputation channel, one P2P failure sets off more, in a short burst."""
+    base = scenario("contagion_p2p_run.toml", **{"borrowers.n": 2000})
+    quiet = base.with_overrides({"contagion.reputation": False})
+
+    def failures(t):
+        return t["model"]["platform_failures"].sum()
+
+    mean, lo, hi = paired(quiet, base, failures, steps=24)
+    assert lo > 1, (mean, lo, hi)
+    casc = lendsim.run(base, steps=24, seed=SEEDS[0]).tables()["cascades"]
+    biggest = casc.loc[casc["size"].idxmax()]
+    assert biggest["size"] >= 3 and biggest["duration"] <= 4  # clustered in time
+
+
+def test_fact6_a_failing_platforms_borrowers_stop_repaying():
+    """Fact 6: after a platform fails, delinquency on its book jumps, far above what the same
+    borrowers showed before and above the other platforms'."""
+    base = scenario("contagion_platform_failure.toml", **{"borrowers.n": 2000})
+
+    def failed_book_delinquency(t):
+        p = t["platforms"]
+        failed = t["events"].query("kind == 'platform_failure'")["agent_id"].iloc[0]
+        mine = p[p["platform_id"] == failed].set_index("step")["delinquency_30"]
+        return mine.loc[15:20].mean() - mine.loc[7:12].mean()
+
+    walk = base.with_overrides({"contagion.platform_failure": True})
+    stay = base.with_overrides({"contagion.platform_failure": False})
+    jumps = [failed_book_delinquency(lendsim.run(walk, steps=20, seed=s).tables())
+             for s in SEEDS]
+    assert min(jumps) > 0.1, jumps
+    mean, lo, hi = paired(stay, walk, failed_book_delinquency, steps=20)
+    assert lo > 0.05, (mean, lo, hi)
+
+
+def test_fact8_concentration_limits_bite_on_small_banks_first():
+    """Fact 8: limits on exposure to one platform (25 % of tier-1) and on joint loans (50 %)
+    cut the joint lending of small banks by more than that of large ones."""
+    base = scenario("episode_bank_concentration.toml", **{"borrowers.n": 2000})
+    off, on = (base.with_overrides({"regulator.apply_schedule": v}) for v in (False, True))
+
+    def small_minus_large_cut(t_off, t_on):
+        """Relative cut in joint loans of the smallest quarter of banks minus that of the
+        largest quarter (banks ranked by their other loans)."""
+        def joint(t, ids):
+            b = t["banks"]
+            return b[(b["step"] >= 19) & b["bank_id"].isin(ids)]["joint_loans"].sum()
+        size = t_off["banks"].groupby("bank_id")["other_loans"].first().sort_values()
+        k = len(size) // 4
+        small, large = size.index[:k], size.index[-k:]
+        cut = [1 - joint(t_on, ids) / joint(t_off, ids) for ids in (small, large)]
+        return cut[0] - cut[1]
+
+    gaps = []
+    for s in SEEDS:
+        t_off = lendsim.run(off, steps=30, seed=s).tables()
+        t_on = lendsim.run(on, steps=30, seed=s).tables()
+        gaps.append(small_minus_large_cut(t_off, t_on))
+    d = np.asarray(gaps)
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    assert d.mean() - half > 0, gaps
+    assert pd.notna(d).all()

@@ -152,6 +152,12 @@ def _banks_model(**over):
     return model
 
 
+def _new_month(model):
+    """Fresh month counters, as a step starts them, for driving one phase by hand."""
+    model._month = type(model._month)(model.n_borrowers, len(model.platforms))
+    model._month.bank_joint_losses = np.zeros(len(model.banks))
+
+
 def _set_interbank(model, E, equity):
     """Replace the interbank matrix and bank equity, keeping each balance sheet whole."""
     for bk in model.banks:
@@ -167,8 +173,7 @@ def _set_interbank(model, E, equity):
 @pytest.mark.parametrize("interbank_on", [True, False])
 def test_interbank_failures_clear_through_exposures(interbank_on):
     model = _banks_model(**{"contagion.interbank": interbank_on})
-    model._month = type(model._month)(model.n_borrowers, len(model.platforms))
-    model._month.bank_joint_losses = np.zeros(4)
+    _new_month(model)
     # E[i, j]: i's claim on j. Bank 0 fails; bank 1 holds 30 on it with capital 20 (fails);
     # bank 2 holds 15 on bank 1 with capital 10 (fails); bank 3 holds 5 on bank 2, capital 50.
     E = np.zeros((4, 4))
@@ -192,8 +197,7 @@ def test_eisenberg_noe_clearing_in_the_model_by_hand():
     """Bank 0 is 1 short of what it owes (deposits senior): it pays its interbank creditor
     29 of 30, so bank 1 loses 1, not 30 as in a zero-recovery cascade."""
     model = _banks_model(**{"network.interbank.clearing": "eisenberg_noe"})
-    model._month = type(model._month)(model.n_borrowers, len(model.platforms))
-    model._month.bank_joint_losses = np.zeros(4)
+    _new_month(model)
     E = np.zeros((4, 4))
     E[1, 0], E[2, 1], E[3, 2] = 30.0, 15.0, 5.0
     _set_interbank(model, E, np.array([-1.0, 20.0, 10.0, 50.0]))
@@ -207,8 +211,7 @@ def test_eisenberg_noe_clearing_in_the_model_by_hand():
 
 def test_interbank_recovery_softens_the_cascade():
     model = _banks_model(**{"network.interbank.recovery": 0.5})
-    model._month = type(model._month)(model.n_borrowers, len(model.platforms))
-    model._month.bank_joint_losses = np.zeros(4)
+    _new_month(model)
     E = np.zeros((4, 4))
     E[1, 0], E[2, 1] = 30.0, 15.0
     _set_interbank(model, E, np.array([-1.0, 20.0, 10.0, 50.0]))
@@ -241,7 +244,7 @@ def test_reputation_falls_for_the_same_type_only_and_recovers():
     other = [p for p in model.platforms if p.kind != victim.kind]
     assert same and other
     before = {p.idx: p.reputation for p in model.platforms}
-    model._month = type(model._month)(model.n_borrowers, len(model.platforms))
+    _new_month(model)
     model._platform_failed(victim, "platform_failure", "credit", "test")
     hit = model.params.contagion.reputation_hit
     for p in same:
@@ -279,7 +282,7 @@ def test_p2p_run_spreads_through_reputation():
     for on in (True, False):
         model = MarketModel(tiny(**over, **{"contagion.reputation": on}))
         model.run(3)
-        model._month = type(model._month)(model.n_borrowers, len(model.platforms))
+        _new_month(model)
         model._platform_failed(model.platforms[0], "platform_failure", "credit", "trigger")
         model.run(9)
         t = model.tables()

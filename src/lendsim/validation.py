@@ -347,12 +347,18 @@ def _watts_checks(s: _Settings, rng: np.random.Generator) -> list[Check]:
             adj = erdos_renyi(s.n_watts, z, rng)  # a fresh network per trial, as Watts did
             seed = int(rng.integers(s.n_watts))
             sizes.append(threshold_cascade(adj, WATTS_THRESHOLD, [seed]).mean())
-        sizes = np.array(sizes)
-        is_global = sizes > GLOBAL_SHARE_WATTS
-        freqs.append(float(is_global.mean()))
-        extents.append(float(sizes[is_global].mean()) if is_global.any() else 0.0)
+        _global_cascades(sizes, GLOBAL_SHARE_WATTS, freqs, extents)
     label = f"Watts cascades (phi {WATTS_THRESHOLD}, N {s.n_watts})"
     return _window_rows(label, window, s.watts_degrees, freqs, extents, s.n_watts_trials)
+
+
+def _global_cascades(sizes, threshold: float, freqs: list, extents: list) -> None:
+    """Append the share of trials whose cascade exceeded ``threshold`` of the nodes (a global
+    cascade), and the mean size of those cascades (0 if none)."""
+    sizes = np.asarray(sizes)
+    is_global = sizes > threshold
+    freqs.append(float(is_global.mean()))
+    extents.append(float(sizes[is_global].mean()) if is_global.any() else 0.0)
 
 
 def _gai_kapadia_checks(s: _Settings, rng: np.random.Generator) -> list[Check]:
@@ -369,10 +375,7 @@ def _gai_kapadia_checks(s: _Settings, rng: np.random.Generator) -> list[Check]:
             E = random_directed(s.n_gk, mean_degree=z, sizes=sizes_ib, rng=rng)
             first = int(rng.integers(s.n_gk))
             shares.append(interbank_cascade(E, capital, [first]).failed.mean())
-        shares = np.array(shares)
-        is_global = shares > GLOBAL_SHARE_GK
-        freqs.append(float(is_global.mean()))
-        extents.append(float(shares[is_global].mean()) if is_global.any() else 0.0)
+        _global_cascades(shares, GLOBAL_SHARE_GK, freqs, extents)
     label = f"Gai-Kapadia (K/A {GK_CAPITAL_RATIO}, A_IB/A {GK_INTERBANK_SHARE}, N {s.n_gk})"
     return _window_rows(label, window, s.gk_degrees, freqs, extents, s.n_gk_trials)
 

@@ -18,9 +18,7 @@ References:
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -177,97 +175,62 @@ def _banks_by_size(res, last_steps: int) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ report
+# Charts, tables and page style are those of ``lendsim report`` (lendsim.results.report).
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    return base64.b64encode(buf.getvalue()).decode()
+def comparison_charts(res, tables: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
+    """``<img>`` tags: ``series`` (main outcomes over time with 95 % bands per arm) and
+    ``who`` (the paired differences by group with their intervals)."""
+    from lendsim.results.report import _figure, _img, _series_charts
 
-
-def _figure(nrows=1, ncols=1, size=(9, 3.6)):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.subplots(nrows, ncols, squeeze=False)
-
-
-def comparison_charts(res, tables: dict[str, pd.DataFrame]) -> dict[str, str]:
-    """Base64 PNGs: time series of main outcomes with 95 % bands per arm; paired differences
-    by group with their intervals."""
-    from lendsim.results.analysis import series_bands
-
-    charts = {}
-    series = [c for c in ("credit_outstanding", "approval_rate", "avg_apr", "delinquency_30",
-                          "default_rate", "multi_lender_share") if c in res.model.columns]
-    fig, axes = _figure(2, 3, (12, 6))
-    for ax, c in zip(axes.ravel(), series):
-        bands = series_bands(res.model, c)
-        for arm, grp in bands.groupby("arm"):
-            label = "base" if arm == 0 else "policy"
-            ax.plot(grp["step"], grp["mean"], label=label)
-            ax.fill_between(grp["step"], grp["lo"], grp["hi"], alpha=0.25)
-        ax.set_title(c.replace("_", " "))
-        ax.set_xlabel("month")
-    axes[0, 0].legend()
-    charts["series"] = _png(fig)
+    charts = {"series": [], "who": []}
+    charts["series"] = _series_charts(res, [c for c in ("credit_outstanding", "approval_rate", "avg_apr",
+                                              "delinquency_30", "default_rate",
+                                              "multi_lender_share") if c in res.model.columns])
     who = tables["who"]
     metrics = [x for x in ("approval_rate", "excluded", "avg_apr", "defaults")
                if x in set(who.get("metric", []))]
     if metrics:
-        fig, axes = _figure(1, len(metrics), (3.2 * len(metrics), 3.6))
-        for ax, x in zip(axes.ravel(), metrics):
+        fig = _figure(3.2 * len(metrics), 3.6)
+        for i, x in enumerate(metrics):
+            ax = fig.add_subplot(1, len(metrics), i + 1)
             w = who[who["metric"] == x].dropna(subset=["difference"])
             y = np.arange(len(w))
             err = np.vstack([w["difference"] - w["lo"], w["hi"] - w["difference"]])
             ax.errorbar(w["difference"], y, xerr=np.nan_to_num(err), fmt="o", capsize=3)
             ax.axvline(0, color="grey", lw=0.8)
             ax.set_yticks(y, w["group"])
-            ax.set_title(f"{x.replace('_', ' ')}: policy - base")
-        charts["who"] = _png(fig)
+            ax.set_title(f"{x.replace('_', ' ')}: policy - base", fontsize=9)
+        charts["who"].append(_img(fig))
     return charts
 
 
-def _table_html(df: pd.DataFrame, label: str) -> str:
-    if df.empty:
-        return f"<p>No {label}.</p>"
-    show = df.copy()
-    for c in show.columns:
-        if show[c].dtype.kind == "f":
-            show[c] = show[c].map(lambda v: "" if pd.isna(v) else f"{v:,.4g}")
-    return show.to_html(index=False, border=0, classes="t")
-
-
 def write_report(out: Path, exp_info: dict, tables: dict[str, pd.DataFrame],
-                 charts: dict[str, str]) -> Path:
+                 charts: dict[str, list[str]]) -> Path:
     """A self-contained HTML report (images embedded), written atomically."""
-    arms = exp_info.get("arms", [])
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(exp_info.get('name', 'comparison'))}</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-        "table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{padding:2px 8px;"
-        "border-bottom:1px solid #ddd;text-align:right}</style></head><body>",
-        f"<h1>{html.escape(exp_info.get('name', 'comparison'))}</h1>",
-        f"<p>{html.escape(exp_info.get('description', ''))}. {exp_info.get('replications')} "
-        f"replications on common random numbers (seeds {exp_info.get('seeds')}), "
-        f"{exp_info.get('steps')} months. Differences are policy - base, paired by "
-        "replication, with 95 % t-intervals; means over the last months of each run.</p>",
-        "<h2>Arms</h2>", _table_html(pd.DataFrame(arms).assign(arm=["base", "policy"][:len(arms)]),
-                                     "arms"),
-        "<h2>Main outcomes</h2>", _table_html(tables["effects"], "outcomes"),
-        f"<img src='data:image/png;base64,{charts.get('series', '')}'>",
-        "<h2>Who is affected</h2>",
-        f"<img src='data:image/png;base64,{charts.get('who', '')}'>" if "who" in charts else "",
-        _table_html(tables["who"], "group outcomes"),
-        "<h2>Platforms by type</h2>", _table_html(tables["platforms"], "platform outcomes"),
-        "<h2>Banks by size (quartiles of other loans)</h2>",
-        _table_html(tables["banks"], "bank outcomes"), "</body></html>"]
+    from lendsim.experiments.runner import _write_atomic
+    from lendsim.results.report import _CSS, _table_html
+
+    esc = html.escape
+    arms = pd.DataFrame(exp_info.get("arms", []))
+    arms.insert(0, "arm", ["base", "policy"][:len(arms)])
+    sections = [("Arms", arms), ("Main outcomes", tables["effects"]),
+                ("Who is affected", tables["who"]), ("Platforms by type", tables["platforms"]),
+                ("Banks by size (quartiles of other loans)", tables["banks"])]
+    parts = [f"<h1>{esc(exp_info.get('name', 'comparison'))}</h1>",
+             f"<p>{esc(exp_info.get('description', ''))}. {exp_info.get('replications')} "
+             f"replications on common random numbers (seeds {exp_info.get('seeds')}), "
+             f"{exp_info.get('steps')} months. Differences are policy - base, paired by "
+             "replication, with 95 % t-intervals; means over the last months of each run.</p>"]
+    for title, df in sections:
+        parts.append(f"<h2>{esc(title)}</h2>")
+        parts.append(_table_html(df) if len(df) else "<p>No rows.</p>")
+        parts += {"Main outcomes": charts["series"],
+                  "Who is affected": charts["who"]}.get(title, [])
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            f"{esc(exp_info.get('name', 'comparison'))}</title><style>{_CSS}</style></head>"
+            "<body>" + "\n".join(parts) + "</body></html>\n")
     path = out / "compare.html"
-    tmp = out / ".compare.html.tmp"
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    tmp.replace(path)
+    _write_atomic(path, page)
     return path
 
 

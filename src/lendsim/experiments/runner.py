@@ -65,19 +65,19 @@ _TABLE_WRITE_EVERY_S = 2.0
 
 @dataclass(frozen=True)
 class RunTask:
-    """Everything a worker needs for one run (small and picklable)."""
+    """Everything a worker needs for one run (small and picklable): the run and where its
+    results go."""
 
-    run_id: str
-    arm: int
-    replication: int
-    seed: int
-    factors: dict[str, Any]
-    scenario: Scenario
+    spec: RunSpec
     run_dir: str
     failure_file: str
     tables: tuple[str, ...]
     experiment: str
     fingerprint: str
+
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
 
 
 @dataclass
@@ -163,17 +163,18 @@ def execute_run(task: RunTask) -> dict[str, Any]:
     if (run_dir / MANIFEST_FILE).is_file():  # finished by an earlier (or orphaned) worker
         return record
     try:
-        tables, timings = simulate(task.scenario)
+        spec = task.spec
+        tables, timings = simulate(spec.scenario)
         keep = {name: df for name, df in tables.items()
                 if name == "model" or name in task.tables
                 or (name == "borrowers" and len(df))}
         duration = time.perf_counter() - t0
         manifest = {
             "experiment": task.experiment, "fingerprint": task.fingerprint,
-            "run_id": task.run_id, "arm": task.arm, "replication": task.replication,
-            "seed": task.seed, "factors": task.factors, "scenario": task.scenario.name,
-            "steps": task.scenario.simulation.steps,
-            "parameters": task.scenario.to_json_dict(), "versions": versions(),
+            "run_id": spec.run_id, "arm": spec.arm, "replication": spec.replication,
+            "seed": spec.seed, "factors": spec.factors, "scenario": spec.scenario.name,
+            "steps": spec.scenario.simulation.steps,
+            "parameters": spec.scenario.to_json_dict(), "versions": versions(),
             "created": _now(), "worker": record["worker"],
             "timings": {**{k: round(v, 3) for k, v in timings.items()},
                         "total_s": round(duration, 3)},
@@ -438,8 +439,7 @@ def write_runs_table(out: Path, df: pd.DataFrame) -> None:
 
 
 def _task(exp: Experiment, spec: RunSpec, out: Path) -> RunTask:
-    return RunTask(spec.run_id, spec.arm, spec.replication, spec.seed, spec.factors,
-                   spec.scenario, str(out / RUNS_DIR / spec.run_id),
+    return RunTask(spec, str(out / RUNS_DIR / spec.run_id),
                    str(out / FAILURES_DIR / f"{spec.run_id}.json"), exp.tables, exp.name,
                    exp.fingerprint())
 

@@ -52,8 +52,10 @@ def after(month, column, how="mean"):
 def test_fact1_joint_lending_share_slows_capital_light_growth():
     """Fact 1: with capital-light platforms, raising their share of each joint loan from ~2 %
     to 30 % slows lending and raises the platforms' own funding of it."""
+    # equity light enough that a 30 % own share binds (at 40 / 8 / 10 RMB per borrower it
+    # seldom does, and the difference over 12 seeds is not significant)
     light = {f"platforms.{t}.equity_per_borrower": e for t, e in
-             (("embedded", 40.0), ("micro_lender", 8.0), ("consumer_finance", 10.0))}
+             (("embedded", 20.0), ("micro_lender", 4.0), ("consumer_finance", 5.0))}
     base = scenario("episode_joint_lending_30.toml", **light, **{"borrowers.n": 2000})
     off, on = (base.with_overrides({"regulator.apply_schedule": v}) for v in (False, True))
     mean, lo, hi = paired(off, on, after(19, "credit_outstanding"), steps=30)

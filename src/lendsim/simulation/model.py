@@ -21,6 +21,7 @@ from lendsim.agents.rules import choice, repayment, underwriting
 from lendsim.simulation.ledger import N_FEATURES, FundingPools, LoanBook, LoanStatus, MissCause
 from lendsim.simulation.macro import macro_state
 from lendsim.simulation.channels import LOSS_COLUMNS, Cascade, credit_loss_channels
+from lendsim.simulation.credit_lines import LINE_RULES, CreditLines
 from lendsim.simulation.networks import neighbour_share, social_network
 from lendsim.simulation.outputs import build_tables, check_invariants, collect_step, pad_platforms
 from lendsim.simulation.params import PLATFORM_TYPES, Scenario
@@ -79,6 +80,8 @@ class MarketModel(mesa.Model):
         # row of each borrower's open, current instalment loan at each platform (-1: none):
         # a new instalment loan there tops up that account instead of adding a row
         self._account = np.full((n, 0), -1, dtype=np.int32)
+        self.credit_lines = CreditLines(n)
+        self._lines_policy = None  # the rules in force last month
         for kind in self._initial_types():
             self._add_platform(kind, initial=True)
         self.borrower_agents: dict[int, Borrower] = {}
@@ -86,6 +89,7 @@ class MarketModel(mesa.Model):
             for i in range(n):
                 self.borrower_agents[i] = Borrower(self, i)
         self._default_keys = np.zeros(0, dtype=np.int64)  # borrower * max_n + platform
+        self._matured: list = []  # (rows, label, features or None) to train on this month
         self._records: dict[str, list] = {"model": [], "platforms": [], "banks": [],
                                           "events": [], "borrowers": []}
         self._prev_equity = np.array([pl.equity for pl in self.platforms])
@@ -145,6 +149,9 @@ class MarketModel(mesa.Model):
         self._policy_changes()
         self.apr_cap = self.regulator.apr_cap(self.macro.benchmark_rate)
         pol = self.regulator.policy
+        old, self._lines_policy = self._lines_policy, pol
+        if old is not None and any(getattr(old, k) != getattr(pol, k) for k in LINE_RULES):
+            self.credit_lines.review_all(self.steps)  # lenders re-underwrite under new rules
         self.is_covered = self.population.bureau_u < pol.data_sharing
         self._incidents()
         self._scheduled_shocks()
@@ -271,10 +278,12 @@ class MarketModel(mesa.Model):
     def _underwriting(self) -> None:
         self._open_funding()
         self._book_cache = None  # balances change from here to accounting
-        granted = self._apply(self._applicants, self._request,
-                              self.params.borrowers.max_applications, is_refinance=False,
-                              one_month=self._is_convenience)
-        self.population.cash[self._applicants] += granted
+        b, amount, conv = self._applicants, self._request, self._is_convenience
+        granted = self._draw_lines(b, amount, conv)
+        rest = np.flatnonzero(granted == 0)
+        granted[rest] = self._apply(b[rest], amount[rest], self.params.borrowers.max_applications,
+                                    is_refinance=False, one_month=conv[rest])
+        self.population.cash[b] += granted
         self._month.consumption = float(self.population.spend(self._due_estimate).sum())
 
     # ------------------------------------------------------------------ 5. repayment
@@ -356,6 +365,7 @@ class MarketModel(mesa.Model):
         L, pp = self.loans, self.params.platforms
         pi, mi = idx[paid], idx[~paid]
         L.cause[mi] = cause[~paid]
+        self.credit_lines.revoke(L.borrower_idx[mi])  # a missed payment closes the line
         cured = pi[(L.status[pi] == LoanStatus.DELINQUENT) & (L.term[pi] > 1)]
         L.balance[pi] -= due[paid]
         L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0
@@ -385,26 +395,56 @@ class MarketModel(mesa.Model):
         keys = db.astype(np.int64) * self.params.platforms.max_n + L.platform_idx[defaulted]
         self._default_keys = np.union1d(self._default_keys, keys)
 
-    def _learn(self, loans: np.ndarray, label: int) -> None:
-        """Matured loans train their lender's scoring model.
+    def _learn(self, loans: np.ndarray, label: int, features: np.ndarray | None = None
+               ) -> None:
+        """Matured loans (rows of the book) will train their lender's scoring model, with
+        label ``label`` (1 = defaulted); ``features`` replaces the book's when the row is about
+        to be overwritten (a top-up). Queued, and handed over once a month by
+        :meth:`_train_on_matured`."""
+        if len(loans):
+            self._matured.append((loans, label, features))
+
+    def _train_on_matured(self) -> None:
+        """Hand this month's matured loans to their platforms' training windows.
 
         Platforms keep only their last ``platforms.training_window`` matured loans, so when far
         more mature in one month a systematic sample of every k-th stands for all of them, with
-        frequency weight k (the fitted default rate stays unbiased).
+        frequency weight k (the fitted default rate stays unbiased); of each platform's share
+        only the last window's worth can stay, so only that much is copied.
         """
-        if not len(loans):
+        queue, self._matured = self._matured, []
+        n = sum(len(rows) for rows, _, _ in queue)
+        if not n:
             return
-        keep = self.params.platforms.training_window * len(self.platforms)
-        stride = max(1, -(-len(loans) // keep))
-        loans = loans[::stride]
-        plat = self.loans.platform_idx[loans]
-        feats = self.loans.features[loans]
-        order = np.argsort(plat, kind="stable")
-        plat, loans_f = plat[order], feats[order]
-        cuts = np.flatnonzero(np.diff(plat)) + 1
-        for p_idx, X in zip(plat[np.r_[0, cuts]], np.split(loans_f, cuts)):
-            self.platforms[p_idx].learn(X, np.full(len(X), label, dtype=np.int8),
-                                        weight=float(stride))
+        L, pp = self.loans, self.params.platforms
+        stride = max(1, -(-n // (pp.training_window * len(self.platforms))))
+        plat, y, rows, cpos, copies, offset, n_copied = [], [], [], [], [], 0, 0
+        for r, label, X in queue:
+            pick = np.arange((-offset) % stride, len(r), stride)  # every stride-th of the month
+            offset += len(r)
+            plat.append(L.platform_idx[r[pick]])
+            y.append(np.full(len(pick), label, dtype=np.int8))
+            if X is None:  # features still in the book
+                rows.append(r[pick])
+                cpos.append(np.full(len(pick), -1))
+            else:  # a top-up's copy
+                rows.append(np.full(len(pick), -1))
+                cpos.append(n_copied + np.arange(len(pick)))
+                copies.append(X[pick])
+                n_copied += len(pick)
+        plat, y = np.concatenate(plat), np.concatenate(y)
+        rows, cpos = np.concatenate(rows), np.concatenate(cpos)
+        copies = np.concatenate(copies) if copies else None
+        order = np.argsort(plat.astype(np.int16), kind="stable")  # radix sort: small ints
+        cuts = np.r_[0, np.flatnonzero(np.diff(plat[order])) + 1, len(order)]
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            idx = order[max(a, b - pp.training_window):b]  # the rest would be overwritten
+            X = np.empty((len(idx), N_FEATURES), dtype=np.float32)
+            in_book = rows[idx] >= 0
+            X[in_book] = L.features[rows[idx[in_book]]]
+            if copies is not None:
+                X[~in_book] = copies[cpos[idx[~in_book]]]
+            self.platforms[plat[idx[0]]].learn(X, y[idx], weight=float(stride))
 
     # ------------------------------------------------------------------ 6. accounting
     def _accounting(self) -> None:
@@ -624,6 +664,8 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ 7. platforms adapt
     def _platforms_adapt(self) -> None:
+        self._month.tally()
+        self._train_on_matured()
         pp, reg = self.params.platforms, self.regulator.policy
         P = len(self.platforms)
         L = self.loans
@@ -773,14 +815,9 @@ class MarketModel(mesa.Model):
         granted = np.zeros(len(b_idx))
         if not len(b_idx):
             return granted
-        bp, pp = self.params.borrowers, self.params.platforms
+        bp = self.params.borrowers
         pop, P = self.population, len(self.platforms)
-        if self._debt_state is None:
-            self._debt_state = self._compute_debt_state()
-        own_m, total_debt, n_lenders = self._debt_state
-        if own_m.shape[1] < P:  # a platform entered since the matrix was built
-            own_m = np.pad(own_m, ((0, 0), (0, P - own_m.shape[1])))
-            self._debt_state = (own_m, total_debt, n_lenders)
+        own_m, total_debt, n_lenders = self._debt_matrices()
         g = self._platform_params()
         is_open = g["is_active"] & (self._capacity > 0)
         has_account = own_m[b_idx] > 0
@@ -813,29 +850,7 @@ class MarketModel(mesa.Model):
             if not len(sel):
                 break
             b = b_idx[sel]
-            own = own_m[b, p]
-            X = self._features(b, p, own, total_debt, n_lenders, g)
-            pd_life = expit(np.einsum("ij,ij->i", X, g["coef"][p]))
-            apr = underwriting.required_apr(
-                pd_life, funding_cost=g["funding_cost"][p], operating_cost=g["operating_cost"][p],
-                margin=g["margin"][p], lgd=pp.lgd, term_months=g["term"][p])
-            reg = self.regulator.policy
-            # fees outside an interest-only cap let the all-in price exceed it
-            cap = self.apr_cap + (0.0 if reg.apr_cap_all_in else g["fee_rate"][p])
-            ok = underwriting.underwrite(pd_life, apr, g["pd_cutoff"][p], cap)
-            if reg.require_income:
-                ok &= pop.is_employed[b]
-            ok &= ~self._is_blacklisted(b, p)
-            covered = self.is_covered[b]
-            visible_debt = np.where(covered, total_debt[b], own)
-            if reg.max_lenders > 0:
-                seen = np.where(covered, n_lenders[b], (own > 0).astype(np.int64))
-                ok &= (own > 0) | (seen < reg.max_lenders)
-            limit = underwriting.credit_limit(
-                remaining[sel], pop.income[b], own, visible_debt,
-                limit_income_multiple=g["limit_income_multiple"][p], max_loan=reg.max_loan,
-                max_debt_income=reg.max_debt_income)
-            ok &= limit >= bp.min_loan
+            ok, pd_life, apr, limit, X, own, visible_debt = self._assess(b, p, remaining[sel], g)
             okk = np.flatnonzero(ok)
             fits = underwriting.allocate_capacity(p[okk], pd_life[okk], limit[okk],
                                                   self._capacity)
@@ -846,6 +861,7 @@ class MarketModel(mesa.Model):
             term = g["term"][pw]
             if one_month is not None:
                 term = np.where(one_month[sel[win]], 1, term)
+                self._grant_lines(win[term == 1], b, p, own, visible_debt, pd_life, apr, X, g)
             self._book(b[win], pw, amt, apr[win], term, X[win], is_refinance)
             granted[sel[win]] += amt
             remaining[sel[win]] -= amt
@@ -862,6 +878,120 @@ class MarketModel(mesa.Model):
         self._month.applied[b_idx] = True
         return granted
 
+    def _assess(self, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: dict):
+        """Platforms ``p`` underwrite borrowers ``b`` asking for ``request`` (RMB): score,
+        price, check the cap and the regulator's rules, set the amount they would lend.
+
+        Returns ``(ok, pd_life, apr, limit, X, own, visible_debt)``, one entry per borrower:
+        approved, estimated lifetime PD, required all-in APR, amount granted if approved (RMB),
+        features seen, the platform's own exposure and the debt it can see (RMB).
+        """
+        pop, pp, reg = self.population, self.params.platforms, self.regulator.policy
+        own_m, total_debt, n_lenders = self._debt_state
+        own = own_m[b, p]
+        X = self._features(b, p, own, total_debt, n_lenders, g)
+        pd_life = expit(np.einsum("ij,ij->i", X, g["coef"][p]))
+        apr = underwriting.required_apr(
+            pd_life, funding_cost=g["funding_cost"][p], operating_cost=g["operating_cost"][p],
+            margin=g["margin"][p], lgd=pp.lgd, term_months=g["term"][p])
+        # fees outside an interest-only cap let the all-in price exceed it
+        cap = self.apr_cap + (0.0 if reg.apr_cap_all_in else g["fee_rate"][p])
+        ok = underwriting.underwrite(pd_life, apr, g["pd_cutoff"][p], cap)
+        if reg.require_income:
+            ok &= pop.is_employed[b]
+        ok &= ~self._is_blacklisted(b, p)
+        covered = self.is_covered[b]
+        visible_debt = np.where(covered, total_debt[b], own)
+        if reg.max_lenders > 0:
+            seen = np.where(covered, n_lenders[b], (own > 0).astype(np.int64))
+            ok &= (own > 0) | (seen < reg.max_lenders)
+        limit = underwriting.credit_limit(
+            request, pop.income[b], own, visible_debt,
+            limit_income_multiple=g["limit_income_multiple"][p], max_loan=reg.max_loan,
+            max_debt_income=reg.max_debt_income)
+        ok &= limit >= self.params.borrowers.min_loan
+        return ok, pd_life, apr, limit, X, own, visible_debt
+
+    def _review_lines(self, b: np.ndarray, g: dict) -> None:
+        """Lines of borrowers ``b`` due for review: the platform underwrites the borrower
+        again, on today's data and prices; it renews the line (new APR, PD, limit) or closes
+        it. The borrower does not shop around for this."""
+        CL = self.credit_lines
+        p = CL.platform[b].astype(np.intp)
+        ok, pd_life, apr, limit, X, own, visible = self._assess(b, p, np.full(len(b), np.inf), g)
+        CL.revoke(b[~ok])
+        w = np.flatnonzero(ok)
+        self._grant_lines(w, b, p, own, visible, pd_life, apr, X, g, limit=limit[w])
+
+    def _draw_lines(self, b: np.ndarray, amount: np.ndarray, conv: np.ndarray) -> np.ndarray:
+        """Convenience requests drawn on the borrower's credit line, without shopping or
+        scoring (see ``lendsim.simulation.credit_lines``). Returns the amount drawn by each
+        applicant (0 = not drawn: the request goes through full underwriting)."""
+        drawn = np.zeros(len(b))
+        CL = self.credit_lines
+        if self.params.platforms.line_review_months <= 0 or not len(b):
+            return drawn
+        cand = np.flatnonzero(conv & (CL.platform[b] >= 0))
+        if not len(cand):
+            return drawn
+        own_m, total_debt, n_lenders = self._debt_matrices()
+        P, reg, pop = len(self.platforms), self.regulator.policy, self.population
+        g = self._platform_params()
+        is_open = g["is_active"] & (self._capacity > 0)
+        bb = b[cand]
+        covered, own = self.is_covered[bb], own_m[bb, CL.platform[bb]]
+        due = bb[CL.due_for_review(bb, self.steps, pop.is_employed[bb],
+                                   np.where(covered, total_debt[bb], own),
+                                   np.where(covered, n_lenders[bb] - (own > 0), 0),
+                                   pop.income[bb] / self.params.borrowers.income_median)]
+        if len(due):
+            self._review_lines(due, g)
+        cap = self.apr_cap + (np.zeros(P) if reg.apr_cap_all_in else g["fee_rate"])
+        ok = CL.usable(bb, amount[cand], self.steps, is_open, cap,
+                       pop.is_employed[bb] if reg.require_income else None)
+        k = cand[ok]
+        bk, pk, amt = b[k], CL.platform[b[k]].astype(np.intp), amount[k]
+        fits = underwriting.allocate_capacity(pk, CL.pd[bk], amt, self._capacity)
+        k, bk, pk, amt = k[fits], bk[fits], pk[fits], amt[fits]
+        if not len(k):
+            return drawn
+        self._capacity -= np.bincount(pk, weights=amt, minlength=P)
+        np.maximum(self._capacity, 0.0, out=self._capacity)
+        apr = CL.apr[bk].astype(float)
+        self._book(bk, pk, amt, apr, np.ones(len(k), dtype=np.int64), CL.features[bk],
+                   is_refinance=False)
+        drawn[k] = amt
+        n_lenders[bk[own_m[bk, pk] <= 0]] += 1
+        own_m[bk, pk] += amt
+        total_debt[bk] += amt
+        seg, q = pop.risk_segment[bk], pop.income_quintile[bk]
+        self._month.count_applications(seg, seg, amt, apr, False, P, pk, q, q)
+        self._month.granted_any[bk] = True
+        self._month.applied[bk] = True
+        return drawn
+
+    def _grant_lines(self, w, b, p, own, visible_debt, pd_life, apr, X, g, limit=None) -> None:
+        """Approved convenience requests (positions ``w`` in this round's arrays) open a
+        credit line at the lender, with its limit as the platform and the regulator allow
+        (``limit``, RMB, when already known)."""
+        review = self.params.platforms.line_review_months
+        if review <= 0 or not len(w):
+            return
+        reg, bw, pw = self.regulator.policy, b[w], p[w]
+        if limit is None:
+            limit = underwriting.credit_limit(
+                np.full(len(w), np.inf), self.population.income[bw], own[w], visible_debt[w],
+                limit_income_multiple=g["limit_income_multiple"][pw], max_loan=reg.max_loan,
+                max_debt_income=reg.max_debt_income)
+        # each borrower's review falls in a month of its own (b mod review), so reviews are
+        # spread evenly over the months instead of coming in waves
+        until = self.steps + review - (self.steps + bw) % review
+        # other lenders in the bureau (uncovered: the platform sees only itself)
+        n_lenders = self._debt_state[2]
+        lenders = np.where(self.is_covered[bw], n_lenders[bw] - (own[w] > 0), 0)
+        self.credit_lines.grant(bw, pw, apr[w], pd_life[w], limit, X[w], until=until,
+                                debt_seen=visible_debt[w], lenders_seen=lenders)
+
     def _book(self, b, p, amount, apr, term, X, is_refinance: bool) -> None:
         """Book granted credit. An instalment loan at a platform where the borrower already has
         a current instalment loan tops up that account: its balance moves to this month's
@@ -869,11 +999,15 @@ class MarketModel(mesa.Model):
         repriced at today's APR and re-amortised over the term, and billed as before."""
         L, pools = self.loans, self.pools
         pool = self._pool_of[p]
-        row = self._account[b, p]
-        top = (row >= 0) & (term > 1)
-        r = row[top]
+        inst = term > 1
+        if inst.any():
+            row = self._account[b, p]
+            top = (row >= 0) & inst
+            r = row[top]
+        else:  # only one-month loans (credit-line draws): no account to top up
+            r = ()
         if len(r):
-            self._learn(r, 0)  # the account has performed until now
+            self._learn(r, 0, L.features[r])  # the account has performed until now
             old = L.balance[r]
             pools.record("rolled_out", L.pool_idx[r], old)
             pools.record("rolled_in", pool[top], old)
@@ -897,7 +1031,8 @@ class MarketModel(mesa.Model):
                      apr=apr, instalment=underwriting.annuity_payment(amount_new, apr, term),
                      term=term, step=self.steps, is_refinance=is_refinance, features=X)
         inst = term > 1
-        self._account[b[inst], p[inst]] = rows[inst]
+        if inst.any():
+            self._account[b[inst], p[inst]] = rows[inst]
         pools.record("originated", pool, amount)
 
     def _unlink_accounts(self, rows: np.ndarray) -> None:
@@ -1030,16 +1165,34 @@ class MarketModel(mesa.Model):
         due = repayment.amount_due(bal, L.instalment[idx], L.n_missed[idx], L.months_left[idx])
         return np.bincount(L.borrower_idx[idx], weights=due, minlength=self.n_borrowers)
 
+    def _debt_matrices(self):
+        """This month's debt state (see ``_compute_debt_state``), updated as loans are made;
+        a platform that entered since it was built gets a column of zeros."""
+        if self._debt_state is None:
+            self._debt_state = self._compute_debt_state()
+        own_m, total_debt, n_lenders = self._debt_state
+        P = len(self.platforms)
+        if own_m.shape[1] < P:
+            own_m = np.pad(own_m, ((0, 0), (0, P - own_m.shape[1])))
+            self._debt_state = (own_m, total_debt, n_lenders)
+        return self._debt_state
+
     def _compute_debt_state(self):
         """(debt of each borrower at each platform: dense array (n_borrowers, n_platforms),
         total debt, number of lenders) from the open loans."""
         L = self.loans
         m = L.is_open()
         P = len(self.platforms)
-        key = L.borrower_idx[m].astype(np.int64) * P + L.platform_idx[m]
-        own = np.bincount(key, weights=L.balance[m], minlength=self.n_borrowers * P)
-        own = own.astype(np.float64, copy=False).reshape(self.n_borrowers, P)
-        return own, own.sum(axis=1), (own > 0).sum(axis=1)
+        b, bal = L.borrower_idx[m], L.balance[m]
+        own = np.bincount(b.astype(np.int64) * P + L.platform_idx[m], weights=bal,
+                          minlength=self.n_borrowers * P)
+        # totals and lender counts from the loans and the non-empty cells, not from passes over
+        # the whole dense matrix
+        lenders = np.bincount(np.flatnonzero(own > 0) // P, minlength=self.n_borrowers)
+        total = np.bincount(b, weights=bal, minlength=self.n_borrowers)
+        # (bincount of no loans at all is an integer array)
+        return (own.astype(np.float64, copy=False).reshape(self.n_borrowers, P),
+                total.astype(np.float64, copy=False), lenders)
 
     def borrower_debt(self) -> np.ndarray:
         """Total open debt of every borrower, RMB."""
@@ -1187,6 +1340,8 @@ class _MonthStats:
         self.defaults_by_quintile = np.zeros(5, dtype=np.int64)
         self.applied = np.zeros(n, dtype=bool)
         self.granted_any = np.zeros(n, dtype=bool)
+        self._rounds: list[tuple] = []  # application rounds not yet tallied
+        self._n_platforms = n_platforms
         self.apr_weighted = 0.0
         self.orig_amount = 0.0
         self.refinance_amount = 0.0
@@ -1218,20 +1373,36 @@ class _MonthStats:
 
     def count_applications(self, seg_applied, seg_won, amount, apr, is_refinance, P, plat,
                            q_applied, q_won):
-        self.apps += np.bincount(seg_applied, minlength=3)
-        self.approved += np.bincount(seg_won, minlength=3)
-        self.orig_by_segment += np.bincount(seg_won, weights=amount, minlength=3)
-        self.apr_by_segment += np.bincount(seg_won, weights=amount * apr, minlength=3)
-        self.apps_q += np.bincount(q_applied, minlength=5)
-        self.approved_q += np.bincount(q_won, minlength=5)
-        self.orig_by_quintile += np.bincount(q_won, weights=amount, minlength=5)
-        self.apr_by_quintile += np.bincount(q_won, weights=amount * apr, minlength=5)
-        self.apr_weighted += float((amount * apr).sum())
+        """Record one round of applications (segments and income quintiles of applicants and
+        winners; winners' amounts, APRs and platforms); :meth:`tally` sums them."""
+        self._rounds.append((seg_applied, seg_won, amount, apr, is_refinance, plat, q_applied,
+                             q_won))
+        self._n_platforms = P
+
+    def tally(self) -> None:
+        """Sum the month's application rounds into the counters (once a month, after all
+        lending: one pass instead of one per round)."""
+        if not self._rounds:
+            return
+        seg_a, seg_w, amount, apr, refi, plat, q_a, q_w = (
+            np.concatenate([r[i] for r in self._rounds]) if i != 4 else
+            np.concatenate([np.full(len(r[2]), r[4]) for r in self._rounds])
+            for i in range(8))
+        self._rounds = []
+        P, w = self._n_platforms, amount * apr
+        self.apps += np.bincount(seg_a, minlength=3)
+        self.approved += np.bincount(seg_w, minlength=3)
+        self.orig_by_segment += np.bincount(seg_w, weights=amount, minlength=3)
+        self.apr_by_segment += np.bincount(seg_w, weights=w, minlength=3)
+        self.apps_q += np.bincount(q_a, minlength=5)
+        self.approved_q += np.bincount(q_w, minlength=5)
+        self.orig_by_quintile += np.bincount(q_w, weights=amount, minlength=5)
+        self.apr_by_quintile += np.bincount(q_w, weights=w, minlength=5)
+        self.apr_weighted += float(w.sum())
         self.orig_amount += float(amount.sum())
-        if is_refinance:
-            self.refinance_amount += float(amount.sum())
+        self.refinance_amount += float(amount[refi].sum())
         self.orig_by_platform += np.bincount(plat, weights=amount, minlength=P)
-        self.apr_by_platform += np.bincount(plat, weights=amount * apr, minlength=P)
+        self.apr_by_platform += np.bincount(plat, weights=w, minlength=P)
         self.n_new_by_platform += np.bincount(plat, minlength=P)
 
 

@@ -155,6 +155,9 @@ class PlatformParams:
                               "linearly to 0 at level 1)", lo=0, hi=20)
     lgd: float = _f(0.9, "loss given default assumed in pricing", lo=0, hi=1)
     retrain_every: int = _f(6, "months between scoring-model refits", lo=1, hi=120)
+    line_review_months: int = _f(6, "months between reviews of a convenience credit line "
+                                 "(sooner on a job loss, an income drop or new visible debt); "
+                                 "0 = no lines, every request is underwritten", lo=0, hi=120)
     min_training: int = _f(300, "matured loans needed before the first refit", lo=10)
     training_window: int = _f(5_000, "most recent matured loans kept for fitting", lo=100)
     margin_speed: float = _f(0.02, "margin change per unit of (market share - target)", lo=0,

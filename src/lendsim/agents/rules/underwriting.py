@@ -26,6 +26,8 @@ def annuity_payment(principal: np.ndarray, annual_rate: np.ndarray,
     """
     r = np.asarray(annual_rate, dtype=float) / 12.0
     t = np.asarray(term_months, dtype=float)
+    if t.size and (t == 1.0).all():  # one month: principal plus a month's interest
+        return principal * (1.0 + r)
     with np.errstate(divide="ignore", invalid="ignore"):
         # 1 - (1 + r)^-t, written with log1p/expm1: accurate for small r and much faster
         # than a float power

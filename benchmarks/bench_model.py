@@ -302,6 +302,10 @@ def main(argv=None) -> int:
         return 0
 
     configs, ref = plan(args)
+    # the targets are per core: children (which inherit the environment) use one BLAS thread
+    # unless told otherwise; the report records the setting
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     ref_script = Path(args.reference_dir).expanduser().resolve() / REFERENCE_SCRIPT
     notes: list[str] = []
     errors: list[str] = []

@@ -279,3 +279,21 @@ def test_first_instalment_falls_due_the_month_after_origination():
     assert np.array_equal(L.balance[new], L.principal[new])
     assert (L.months_left[new] == L.term[new]).all() and (L.n_missed[new] == 0).all()
     model.close()
+
+
+def test_accounts_point_at_current_instalment_loans_after_compactions():
+    """The (borrower, platform) -> row table of instalment accounts stays right while the book
+    is compacted: every entry is a current instalment loan of that borrower at that platform."""
+    model = MarketModel(tiny(**{"borrowers.n": 2000, "macro.unemployment_rate": 0.2,
+                                "borrowers.strategic_base": -4.0}))
+    compacted = 0
+    for _ in range(20):
+        model.step()
+        compacted += int((model.loans.status <= LoanStatus.DEFAULTED).all())  # nothing closed
+        b, p = np.nonzero(model._account >= 0)
+        r = model._account[b, p]
+        assert (model.loans.borrower_idx[r] == b).all() and (model.loans.platform_idx[r] == p).all()
+        assert (model.loans.status[r] == LoanStatus.CURRENT).all() and (model.loans.term[r] > 1).all()
+    assert len(r) > 0
+    assert compacted > 0
+    model.close()

@@ -69,7 +69,8 @@ class MarketModel(mesa.Model):
         self.social = social_network(n, s.kind, s.mean_degree, self.rng, rewire_p=s.rewire_p,
                                      edge_list=s.edge_list or None)
         self.population = BorrowerPopulation(p.borrowers, p.macro, self.rng)
-        self.loans = LoanBook(capacity=max(1024, n))
+        # room for the steady-state book without regrowing (untouched pages cost no memory)
+        self.loans = LoanBook(capacity=max(1024, 2 * n))
         self.pools = FundingPools(p.banks.n)
         self.regulator = Regulator(self, p.regulator, p.policy, p.triggers)
         self.banks = self._create_banks()
@@ -752,8 +753,12 @@ class MarketModel(mesa.Model):
         L = self.loans
         if L.n and (L.status > LoanStatus.DEFAULTED).mean() > 0.25:
             new_row = L.compact()  # closed loans are dead weight in every pass over the book
-            linked = self._account >= 0
-            self._account[linked] = new_row[self._account[linked]]
+            # accounts point to open loans, which all stay: remap through the kept rows' cells
+            # rather than a pass over the whole (borrowers x platforms) matrix
+            b, p = L.borrower_idx, L.platform_idx
+            acct = self._account[b, p]
+            linked = acct >= 0
+            self._account[b[linked], p[linked]] = new_row[acct[linked]]
 
     def _track_cascade(self) -> None:
         """Failures in consecutive months make one cascade; a quiet month closes it and logs

@@ -822,7 +822,7 @@ class MarketModel(mesa.Model):
             return granted
         bp = self.params.borrowers
         pop, P = self.population, len(self.platforms)
-        own_m, total_debt, n_lenders = self._debt_matrices()
+        own_m = self._debt_matrices()[0]
         g = self._platform_params()
         is_open = g["is_active"] & (self._capacity > 0)
         has_account = own_m[b_idx] > 0
@@ -861,8 +861,7 @@ class MarketModel(mesa.Model):
                                                   self._capacity)
             win = okk[fits]
             amt, pw = limit[win], p[win]
-            self._capacity -= np.bincount(pw, weights=amt, minlength=P)
-            np.maximum(self._capacity, 0.0, out=self._capacity)
+            self._use_capacity(pw, amt)
             term = g["term"][pw]
             if one_month is not None:
                 term = np.where(one_month[sel[win]], 1, term)
@@ -870,10 +869,7 @@ class MarketModel(mesa.Model):
             self._book(b[win], pw, amt, apr[win], term, X[win], is_refinance)
             granted[sel[win]] += amt
             remaining[sel[win]] -= amt
-            new_lender = own[win] <= 0
-            own_m[b[win], pw] += amt  # (borrower, platform) pairs are unique within a round
-            total_debt[b[win]] += amt  # and a borrower wins at most once per round
-            n_lenders[b[win][new_lender]] += 1
+            self._add_debt(b[win], pw, amt, own[win])
             self._month.count_applications(pop.risk_segment[b], pop.risk_segment[b[win]], amt,
                                            apr[win], is_refinance, P, pw,
                                            pop.income_quintile[b],
@@ -960,20 +956,32 @@ class MarketModel(mesa.Model):
         k, bk, pk, amt = k[fits], bk[fits], pk[fits], amt[fits]
         if not len(k):
             return drawn
-        self._capacity -= np.bincount(pk, weights=amt, minlength=P)
-        np.maximum(self._capacity, 0.0, out=self._capacity)
+        self._use_capacity(pk, amt)
         apr = CL.apr[bk].astype(float)
         self._book(bk, pk, amt, apr, np.ones(len(k), dtype=np.int64), CL.features[bk],
                    is_refinance=False)
         drawn[k] = amt
-        n_lenders[bk[own_m[bk, pk] <= 0]] += 1
-        own_m[bk, pk] += amt
-        total_debt[bk] += amt
+        self._add_debt(bk, pk, amt, own_m[bk, pk])
         seg, q = pop.risk_segment[bk], pop.income_quintile[bk]
         self._month.count_applications(seg, seg, amt, apr, False, P, pk, q, q)
         self._month.granted_any[bk] = True
         self._month.applied[bk] = True
         return drawn
+
+    def _use_capacity(self, p: np.ndarray, amount: np.ndarray) -> None:
+        """Loans of ``amount`` (RMB) made by platforms ``p`` use up their capacity."""
+        self._capacity -= np.bincount(p, weights=amount, minlength=len(self._capacity))
+        np.maximum(self._capacity, 0.0, out=self._capacity)
+
+    def _add_debt(self, b: np.ndarray, p: np.ndarray, amount: np.ndarray,
+                  own_before: np.ndarray) -> None:
+        """New loans join this month's debt state, so later applications see them.
+        (Borrower, platform) pairs are unique within a call: a borrower wins at most once per
+        round."""
+        own_m, total_debt, n_lenders = self._debt_state
+        own_m[b, p] += amount
+        total_debt[b] += amount
+        n_lenders[b[own_before <= 0]] += 1
 
     def _grant_lines(self, w, b, p, own, visible_debt, pd_life, apr, X, g, limit=None) -> None:
         """Approved convenience requests (positions ``w`` in this round's arrays) open a

@@ -950,10 +950,10 @@ class MarketModel(mesa.Model):
         cap = self.apr_cap + (np.zeros(P) if reg.apr_cap_all_in else g["fee_rate"])
         ok = CL.usable(bb, amount[cand], self.steps, is_open, cap,
                        pop.is_employed[bb] if reg.require_income else None)
-        k = cand[ok]
+        k, own = cand[ok], own[ok]  # reviews keep a line's platform: exposures still hold
         bk, pk, amt = b[k], CL.platform[b[k]].astype(np.intp), amount[k]
         fits = underwriting.allocate_capacity(pk, CL.pd[bk], amt, self._capacity)
-        k, bk, pk, amt = k[fits], bk[fits], pk[fits], amt[fits]
+        k, bk, pk, amt, own = k[fits], bk[fits], pk[fits], amt[fits], own[fits]
         if not len(k):
             return drawn
         self._use_capacity(pk, amt)
@@ -961,7 +961,7 @@ class MarketModel(mesa.Model):
         self._book(bk, pk, amt, apr, np.ones(len(k), dtype=np.int64), CL.features[bk],
                    is_refinance=False)
         drawn[k] = amt
-        self._add_debt(bk, pk, amt, own_m[bk, pk])
+        self._add_debt(bk, pk, amt, own)
         seg, q = pop.risk_segment[bk], pop.income_quintile[bk]
         self._month.count_applications(seg, seg, amt, apr, False, P, pk, q, q)
         self._month.granted_any[bk] = True
@@ -1388,19 +1388,18 @@ class _MonthStats:
                            q_applied, q_won):
         """Record one round of applications (segments and income quintiles of applicants and
         winners; winners' amounts, APRs and platforms); :meth:`tally` sums them."""
-        self._rounds.append((seg_applied, seg_won, amount, apr, is_refinance, plat, q_applied,
-                             q_won))
+        self._rounds.append((seg_applied, seg_won, amount, apr, plat, q_applied, q_won))
         self._n_platforms = P
+        if is_refinance:
+            self.refinance_amount += float(amount.sum())
 
     def tally(self) -> None:
         """Sum the month's application rounds into the counters (once a month, after all
         lending: one pass instead of one per round)."""
         if not self._rounds:
             return
-        seg_a, seg_w, amount, apr, refi, plat, q_a, q_w = (
-            np.concatenate([r[i] for r in self._rounds]) if i != 4 else
-            np.concatenate([np.full(len(r[2]), r[4]) for r in self._rounds])
-            for i in range(8))
+        seg_a, seg_w, amount, apr, plat, q_a, q_w = (np.concatenate(parts)
+                                                     for parts in zip(*self._rounds))
         self._rounds = []
         P, w = self._n_platforms, amount * apr
         self.apps += np.bincount(seg_a, minlength=3)
@@ -1413,7 +1412,6 @@ class _MonthStats:
         self.apr_by_quintile += np.bincount(q_w, weights=w, minlength=5)
         self.apr_weighted += float(w.sum())
         self.orig_amount += float(amount.sum())
-        self.refinance_amount += float(amount[refi].sum())
         self.orig_by_platform += np.bincount(plat, weights=amount, minlength=P)
         self.apr_by_platform += np.bincount(plat, weights=w, minlength=P)
         self.n_new_by_platform += np.bincount(plat, minlength=P)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lendsim.simulation.ledger import N_FEATURES
+from lendsim.simulation.ledger import N_FEATURES, put_rows
 
 INCOME_DROP = 0.8  # income below this share of the income seen at grant triggers a review
 # regulator instruments of borrower-level underwriting: when one changes, every line is reviewed
@@ -69,7 +69,7 @@ class CreditLines:
         self.pd[b] = pd
         self.limit[b] = limit
         self.until[b] = until
-        self.features[b] = features
+        put_rows(self.features, b, features)
 
     def revoke(self, b=None) -> None:
         """Close the lines of borrowers ``b`` (all lines when ``b`` is None)."""

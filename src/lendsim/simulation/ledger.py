@@ -53,6 +53,17 @@ _FIELDS = {
 }
 
 
+def put_rows(arr: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``arr[rows] = values`` for a C-contiguous 2-D array (such as loan features).
+
+    Writes each row as one opaque item of a 1-D view; numpy scatters those several times
+    faster than rows of a 2-D array.
+    """
+    item = np.dtype((np.void, arr.shape[1] * arr.itemsize))
+    values = np.ascontiguousarray(values, dtype=arr.dtype)
+    arr.view(item)[:, 0][rows] = values.view(item)[:, 0]
+
+
 class LoanBook:
     """Struct of arrays, one row per loan; closed loans are dropped by :meth:`compact`.
 
@@ -128,7 +139,7 @@ class LoanBook:
         d = self.__dict__
         for name in list(_FIELDS) + ["features"]:
             arr = d["_" + name]
-            arr[:m] = arr[keep]
+            arr[:m] = np.take(arr, keep, axis=0)  # take: several times faster on 2-D rows
         self.n = m
         return new_row
 

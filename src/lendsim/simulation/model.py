@@ -18,7 +18,8 @@ from lendsim.agents.borrowers import RISK_SEGMENTS, Borrower, BorrowerPopulation
 from lendsim.agents.platforms import Platform
 from lendsim.agents.regulators import Regulator
 from lendsim.agents.rules import choice, repayment, underwriting
-from lendsim.simulation.ledger import N_FEATURES, FundingPools, LoanBook, LoanStatus, MissCause
+from lendsim.simulation.ledger import (N_FEATURES, FundingPools, LoanBook, LoanStatus, MissCause,
+                                     put_rows)
 from lendsim.simulation.macro import macro_state
 from lendsim.simulation.channels import LOSS_COLUMNS, Cascade, credit_loss_channels
 from lendsim.simulation.credit_lines import LINE_RULES, CreditLines
@@ -431,7 +432,7 @@ class MarketModel(mesa.Model):
             else:  # a top-up's copy
                 rows.append(np.full(len(pick), -1))
                 cpos.append(n_copied + np.arange(len(pick)))
-                copies.append(X[pick])
+                copies.append(np.take(X, pick, axis=0))
                 n_copied += len(pick)
         plat, y = np.concatenate(plat), np.concatenate(y)
         rows, cpos = np.concatenate(rows), np.concatenate(cpos)
@@ -442,9 +443,9 @@ class MarketModel(mesa.Model):
             idx = order[max(a, b - pp.training_window):b]  # the rest would be overwritten
             X = np.empty((len(idx), N_FEATURES), dtype=np.float32)
             in_book = rows[idx] >= 0
-            X[in_book] = L.features[rows[idx[in_book]]]
+            X[in_book] = np.take(L.features, rows[idx[in_book]], axis=0)
             if copies is not None:
-                X[~in_book] = copies[cpos[idx[~in_book]]]
+                X[~in_book] = np.take(copies, cpos[idx[~in_book]], axis=0)
             self.platforms[plat[idx[0]]].learn(X, y[idx], weight=float(stride))
 
     # ------------------------------------------------------------------ 6. accounting
@@ -825,7 +826,7 @@ class MarketModel(mesa.Model):
         own_m = self._debt_matrices()[0]
         g = self._platform_params()
         is_open = g["is_active"] & (self._capacity > 0)
-        has_account = own_m[b_idx] > 0
+        has_account = np.take(own_m, b_idx, axis=0) > 0
         util = choice.platform_utility(
             g["posted_apr"], g["reputation"], self._market_share_or_prior(),
             g["convenience"], pop.trust[b_idx], has_account,
@@ -839,19 +840,18 @@ class MarketModel(mesa.Model):
         remaining = amount.astype(float).copy()
         looking = np.arange(len(b_idx))
         for k in range(min(n_choices, P)):
-            # the next choice only for those still looking (most are served at the first)
-            looking = looking[remaining[looking] >= bp.min_loan]
-            if not len(looking):
+            # the next choice only for those still looking (most are served at the first);
+            # ``util`` keeps only their rows, in the order of ``looking``
+            still = np.flatnonzero(remaining[looking] >= bp.min_loan)
+            if not len(still):
                 break
-            if len(looking) == len(b_idx):
-                choice_k = choice.next_choice(util)  # in place, no copy
-            else:
-                sub = util[looking]
-                choice_k = choice.next_choice(sub)
-                util[looking] = sub
-            has = choice_k >= 0
-            sel, p = looking[has], choice_k[has]
-            looking = sel
+            if len(still) < len(looking):
+                looking, util = looking[still], np.take(util, still, axis=0)
+            choice_k = choice.next_choice(util)  # in place
+            has = np.flatnonzero(choice_k >= 0)
+            if len(has) < len(looking):
+                looking, util, choice_k = looking[has], np.take(util, has, axis=0), choice_k[has]
+            sel, p = looking, choice_k
             if not len(sel):
                 break
             b = b_idx[sel]
@@ -866,7 +866,7 @@ class MarketModel(mesa.Model):
             if one_month is not None:
                 term = np.where(one_month[sel[win]], 1, term)
                 self._grant_lines(win[term == 1], b, p, own, visible_debt, pd_life, apr, X, g)
-            self._book(b[win], pw, amt, apr[win], term, X[win], is_refinance)
+            self._book(b[win], pw, amt, apr[win], term, np.take(X, win, axis=0), is_refinance)
             granted[sel[win]] += amt
             remaining[sel[win]] -= amt
             self._add_debt(b[win], pw, amt, own[win])
@@ -958,7 +958,8 @@ class MarketModel(mesa.Model):
             return drawn
         self._use_capacity(pk, amt)
         apr = CL.apr[bk].astype(float)
-        self._book(bk, pk, amt, apr, np.ones(len(k), dtype=np.int64), CL.features[bk],
+        self._book(bk, pk, amt, apr, np.ones(len(k), dtype=np.int64),
+                   np.take(CL.features, bk, axis=0),
                    is_refinance=False)
         drawn[k] = amt
         self._add_debt(bk, pk, amt, own)
@@ -1002,8 +1003,8 @@ class MarketModel(mesa.Model):
         # other lenders in the bureau (uncovered: the platform sees only itself)
         n_lenders = self._debt_state[2]
         lenders = np.where(self.is_covered[bw], n_lenders[bw] - (own[w] > 0), 0)
-        self.credit_lines.grant(bw, pw, apr[w], pd_life[w], limit, X[w], until=until,
-                                debt_seen=visible_debt[w], lenders_seen=lenders)
+        self.credit_lines.grant(bw, pw, apr[w], pd_life[w], limit, np.take(X, w, axis=0),
+                                until=until, debt_seen=visible_debt[w], lenders_seen=lenders)
 
     def _book(self, b, p, amount, apr, term, X, is_refinance: bool) -> None:
         """Book granted credit. An instalment loan at a platform where the borrower already has
@@ -1015,12 +1016,12 @@ class MarketModel(mesa.Model):
         inst = term > 1
         if inst.any():
             row = self._account[b, p]
-            top = (row >= 0) & inst
+            top = np.flatnonzero((row >= 0) & inst)
             r = row[top]
         else:  # only one-month loans (credit-line draws): no account to top up
             r = ()
         if len(r):
-            self._learn(r, 0, L.features[r])  # the account has performed until now
+            self._learn(r, 0, np.take(L.features, r, axis=0))  # it has performed until now
             old = L.balance[r]
             pools.record("rolled_out", L.pool_idx[r], old)
             pools.record("rolled_in", pool[top], old)
@@ -1032,19 +1033,22 @@ class MarketModel(mesa.Model):
             L.months_left[r] = term[top]
             L.instalment[r] = underwriting.annuity_payment(bal, apr[top], term[top])
             L.pool_idx[r] = pool[top]
-            L.features[r] = X[top]
+            put_rows(L.features, r, np.take(X, top, axis=0))
             L.is_refinance[r] |= is_refinance
-            # the rest are new loans (index arrays: cheaper than boolean masks on X)
-            new = np.flatnonzero(~top)
+            # the rest are new loans
+            new = np.ones(len(b), dtype=bool)
+            new[top] = False
+            new = np.flatnonzero(new)
             b, p, amount_new, apr, term, X, pool_new = (
-                b[new], p[new], amount[new], apr[new], term[new], X[new], pool[new])
+                b[new], p[new], amount[new], apr[new], term[new], np.take(X, new, axis=0),
+                pool[new])
         else:
             amount_new, pool_new = amount, pool
         rows = L.add(borrower_idx=b, platform_idx=p, pool_idx=pool_new, principal=amount_new,
                      apr=apr, instalment=underwriting.annuity_payment(amount_new, apr, term),
                      term=term, step=self.steps, is_refinance=is_refinance, features=X)
-        inst = term > 1
-        if inst.any():
+        inst = np.flatnonzero(term > 1)
+        if len(inst):
             self._account[b[inst], p[inst]] = rows[inst]
         pools.record("originated", pool, amount)
 

@@ -38,6 +38,15 @@ MODEL_COLUMNS = (
 )
 
 
+def _cells(m: np.ndarray, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A flat view of a (borrowers x platforms) array and the flat index of cells
+    ``(b, p)``: ``view[cell]`` is ``m[b, p]`` (read or write), several times faster than
+    indexing with a pair of index arrays."""
+    if not m.flags.c_contiguous:  # a reshaped copy would swallow writes
+        raise ValueError("_cells needs a C-contiguous array")
+    return m.reshape(-1), b.astype(np.intp) * m.shape[1] + p
+
+
 class MarketModel(mesa.Model):
     """An internet consumer-finance market: borrowers, platforms, banks and a regulator.
 
@@ -383,8 +392,9 @@ class MarketModel(mesa.Model):
         L.status[defaulted] = LoanStatus.DEFAULTED
         self._unlink_accounts(np.concatenate([mi, repaid]))
         cured = cured[L.status[cured] == LoanStatus.CURRENT]
-        free = self._account[L.borrower_idx[cured], L.platform_idx[cured]] < 0
-        self._account[L.borrower_idx[cured[free]], L.platform_idx[cured[free]]] = cured[free]
+        acct, cell = _cells(self._account, L.borrower_idx[cured], L.platform_idx[cured])
+        free = acct[cell] < 0
+        acct[cell[free]] = cured[free]
         self._learn(repaid, 0)
         self._learn(defaulted, 1)
         db = L.borrower_idx[defaulted]
@@ -757,9 +767,10 @@ class MarketModel(mesa.Model):
             # accounts point to open loans, which all stay: remap through the kept rows' cells
             # rather than a pass over the whole (borrowers x platforms) matrix
             b, p = L.borrower_idx, L.platform_idx
-            acct = self._account[b, p]
+            acct_of, cell = _cells(self._account, b, p)
+            acct = acct_of[cell]
             linked = acct >= 0
-            self._account[b[linked], p[linked]] = new_row[acct[linked]]
+            acct_of[cell[linked]] = new_row[acct[linked]]
 
     def _track_cascade(self) -> None:
         """Failures in consecutive months make one cascade; a quiet month closes it and logs
@@ -889,7 +900,8 @@ class MarketModel(mesa.Model):
         """
         pop, pp, reg = self.population, self.params.platforms, self.regulator.policy
         own_m, total_debt, n_lenders = self._debt_state
-        own = own_m[b, p]
+        own_of, cell = _cells(own_m, b, p)
+        own = own_of[cell]
         X = self._features(b, p, own, total_debt, n_lenders, g)
         pd_life = expit(np.einsum("ij,ij->i", X, g["coef"][p]))
         apr = underwriting.required_apr(
@@ -940,7 +952,8 @@ class MarketModel(mesa.Model):
         g = self._platform_params()
         is_open = g["is_active"] & (self._capacity > 0)
         bb = b[cand]
-        covered, own = self.is_covered[bb], own_m[bb, CL.platform[bb]]
+        own_of, cell = _cells(own_m, bb, CL.platform[bb])
+        covered, own = self.is_covered[bb], own_of[cell]
         due = bb[CL.due_for_review(bb, self.steps, pop.is_employed[bb],
                                    np.where(covered, total_debt[bb], own),
                                    np.where(covered, n_lenders[bb] - (own > 0), 0),
@@ -980,7 +993,8 @@ class MarketModel(mesa.Model):
         (Borrower, platform) pairs are unique within a call: a borrower wins at most once per
         round."""
         own_m, total_debt, n_lenders = self._debt_state
-        own_m[b, p] += amount
+        own_of, cell = _cells(own_m, b, p)
+        own_of[cell] += amount
         total_debt[b] += amount
         n_lenders[b[own_before <= 0]] += 1
 
@@ -1015,7 +1029,8 @@ class MarketModel(mesa.Model):
         pool = self._pool_of[p]
         inst = term > 1
         if inst.any():
-            row = self._account[b, p]
+            acct_of, cell = _cells(self._account, b, p)
+            row = acct_of[cell]
             top = np.flatnonzero((row >= 0) & inst)
             r = row[top]
         else:  # only one-month loans (credit-line draws): no account to top up
@@ -1049,15 +1064,17 @@ class MarketModel(mesa.Model):
                      term=term, step=self.steps, is_refinance=is_refinance, features=X)
         inst = np.flatnonzero(term > 1)
         if len(inst):
-            self._account[b[inst], p[inst]] = rows[inst]
+            acct_of, cell = _cells(self._account, b[inst], p[inst])
+            acct_of[cell] = rows[inst]
         pools.record("originated", pool, amount)
 
     def _unlink_accounts(self, rows: np.ndarray) -> None:
         """Loans that stop being current instalment accounts (missed, repaid)."""
         L = self.loans
         b, p = L.borrower_idx[rows], L.platform_idx[rows]
-        mine = self._account[b, p] == rows
-        self._account[b[mine], p[mine]] = -1
+        acct_of, cell = _cells(self._account, b, p)
+        mine = acct_of[cell] == rows
+        acct_of[cell[mine]] = -1
 
     def _features(self, b, p, own, total_debt, n_lenders, g) -> np.ndarray:
         """What platform p sees of borrower b (see ``platforms.FEATURES``)."""

@@ -44,7 +44,14 @@ def _cells(m: np.ndarray, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.
     indexing with a pair of index arrays."""
     if not m.flags.c_contiguous:  # a reshaped copy would swallow writes
         raise ValueError("_cells needs a C-contiguous array")
-    return m.reshape(-1), b.astype(np.intp) * m.shape[1] + p
+    return m.reshape(-1), _cell_key(b, p, m.shape[1], m.size)
+
+
+def _cell_key(b: np.ndarray, p: np.ndarray, n_platforms: int, n_cells: int) -> np.ndarray:
+    """Flat index ``b * n_platforms + p``; in 32-bit arithmetic when it fits, which halves the
+    memory traffic of the book-sized keys."""
+    dt = np.int32 if n_cells < 2**31 else np.int64
+    return b.astype(dt, copy=False) * dt(n_platforms) + p.astype(dt, copy=False)
 
 
 class MarketModel(mesa.Model):
@@ -330,7 +337,7 @@ class MarketModel(mesa.Model):
             ask = np.maximum(short[refi], bp.min_loan)
             got = self._apply(refi, ask, bp.max_applications_distressed, is_refinance=True)
             pop.cash[refi] += got
-        full = pop.cash[b] >= owed[b] * (1 - 1e-12)
+        full = (pop.cash >= owed * (1 - 1e-12))[b]
         paid = payable & full
         part = np.flatnonzero(payable & ~full)
         if len(part):
@@ -390,7 +397,8 @@ class MarketModel(mesa.Model):
         L.status[repaid] = LoanStatus.REPAID
         defaulted = mi[L.n_missed[mi] >= pp.default_after_missed]
         L.status[defaulted] = LoanStatus.DEFAULTED
-        self._unlink_accounts(np.concatenate([mi, repaid]))
+        closed = np.concatenate([mi, repaid])
+        self._unlink_accounts(closed[L.term[closed] > 1])  # only instalment loans are accounts
         cured = cured[L.status[cured] == LoanStatus.CURRENT]
         acct, cell = _cells(self._account, L.borrower_idx[cured], L.platform_idx[cured])
         free = acct[cell] < 0
@@ -1218,7 +1226,7 @@ class MarketModel(mesa.Model):
         m = L.is_open()
         P = len(self.platforms)
         b, bal = L.borrower_idx[m], L.balance[m]
-        own = np.bincount(b.astype(np.int64) * P + L.platform_idx[m], weights=bal,
+        own = np.bincount(_cell_key(b, L.platform_idx[m], P, self.n_borrowers * P), weights=bal,
                           minlength=self.n_borrowers * P)
         # totals and lender counts from the loans and the non-empty cells, not from passes over
         # the whole dense matrix

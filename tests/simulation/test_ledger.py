@@ -1,0 +1,76 @@
+"""The loan book's array helpers against plain numpy indexing (the obvious, slower way)."""
+
+import numpy as np
+import pytest
+
+from lendsim.simulation.ledger import N_FEATURES, LoanBook, LoanStatus, put_rows
+from lendsim.simulation.model import _cell_key, _cells
+
+
+def test_put_rows_writes_the_same_as_row_assignment():
+    rng = np.random.default_rng(0)
+    a = rng.random((50, N_FEATURES)).astype(np.float32)
+    expected = a.copy()
+    rows = rng.choice(50, 20, replace=False)
+    values = rng.random((20, N_FEATURES))  # float64: cast like numpy's assignment
+    put_rows(a, rows, values)
+    expected[rows] = values
+    np.testing.assert_array_equal(a, expected)
+
+
+def test_put_rows_reaches_the_array_behind_a_view():
+    big = np.zeros((10, 3), dtype=np.float32)
+    put_rows(big[:4], np.array([3, 1]), np.array([[1, 2, 3], [4, 5, 6]]))
+    assert big[3].tolist() == [1, 2, 3] and big[1].tolist() == [4, 5, 6]
+    assert big[[0, 2, 4]].sum() == 0
+
+
+def _book(rng, n):
+    L = LoanBook(capacity=4)
+    L.add(borrower_idx=rng.integers(0, 30, n), platform_idx=rng.integers(0, 5, n),
+          pool_idx=rng.integers(0, 7, n), principal=rng.random(n) * 100, apr=rng.random(n),
+          instalment=rng.random(n), term=rng.integers(1, 13, n), step=3, is_refinance=False,
+          features=rng.random((n, N_FEATURES)))
+    return L
+
+
+def test_compact_keeps_the_open_loans_in_order_and_maps_old_rows():
+    rng = np.random.default_rng(1)
+    L = _book(rng, 40)
+    L.status[:] = rng.choice([LoanStatus.CURRENT, LoanStatus.DEFAULTED, LoanStatus.REPAID,
+                              LoanStatus.CHARGED_OFF], 40)
+    keep = L.status <= LoanStatus.DEFAULTED
+    before = {name: getattr(L, name).copy() for name in ("borrower_idx", "balance", "status",
+                                                         "term", "features")}
+    new_row = L.compact()
+    assert L.n == keep.sum()
+    for name, old in before.items():
+        np.testing.assert_array_equal(getattr(L, name), old[keep])
+    np.testing.assert_array_equal(new_row[keep], np.arange(keep.sum()))
+    assert (new_row[~keep] == -1).all()
+
+
+def test_cells_read_and_write_like_pairs_of_index_arrays():
+    rng = np.random.default_rng(2)
+    m = rng.random((30, 7))
+    expected = m.copy()
+    b = rng.choice(30, 12, replace=False).astype(np.int32)
+    p = rng.integers(0, 7, 12)
+    flat, cell = _cells(m, b, p)
+    np.testing.assert_array_equal(flat[cell], m[b, p])
+    flat[cell] += 1.5
+    expected[b, p] += 1.5
+    np.testing.assert_array_equal(m, expected)
+
+
+def test_cells_refuse_an_array_whose_flat_view_would_be_a_copy():
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _cells(np.zeros((6, 4))[:, :2], np.array([0]), np.array([1]))
+
+
+def test_cell_keys_switch_to_64_bit_before_they_overflow():
+    b, p = np.array([3, 400_000_000]), np.array([2, 5])
+    small = _cell_key(b[:1], p[:1], 10, 1000)
+    assert small.dtype == np.int32 and small.tolist() == [32]
+    big = _cell_key(b, p, 10, 4_000_000_010)
+    assert big.dtype == np.int64 and big.tolist() == [32, 4_000_000_005]

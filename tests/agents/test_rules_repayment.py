@@ -50,14 +50,17 @@ def slow_strategic(risk, dti, peer, trust, *, base, risk_coef, dti_coef, peer_co
                      for i in range(len(risk))])
 
 
-def slow_pay_in_order(borrower_idx, due, cash, rtol=0.0):
-    """Per borrower: loans by amount due, smallest first (ties in input order), each paid in
-    full while the running total stays within the borrower's cash."""
+def slow_pay_in_order(borrower_idx, due, cash, rtol=0.0, first=None):
+    """Per borrower: loans marked ``first`` before the others, then by amount due, smallest
+    first (ties in input order), each paid in full while the running total stays within the
+    borrower's cash."""
     out = np.zeros(len(due), dtype=bool)
+    first = np.zeros(len(due), dtype=bool) if first is None else first
     for b in set(borrower_idx.tolist()):
-        loans = sorted((due[i], i) for i in range(len(due)) if borrower_idx[i] == b)
+        loans = sorted((not first[i], due[i], i) for i in range(len(due))
+                       if borrower_idx[i] == b)
         total = 0.0
-        for d, i in loans:
+        for _, d, i in loans:
             total += d
             out[i] = total <= cash[b] * (1 + rtol)
     return out
@@ -177,6 +180,27 @@ def test_pay_in_order_hand_example():
 def test_pay_in_order_pays_small_loans_first_not_input_order():
     got = pay_in_order(np.array([0, 0, 0]), np.array([500.0, 50.0, 300.0]), np.array([400.0]))
     np.testing.assert_array_equal(got, [False, True, True])
+
+
+def test_pay_in_order_pays_the_protected_lender_first_then_small_loans():
+    # borrower 0 protects its 500 (its super-app's credit): paid before the smaller dues;
+    # borrower 1 protects nothing: smallest first as before
+    borrower_idx = np.array([0, 0, 0, 1, 1])
+    due = np.array([500.0, 50.0, 300.0, 500.0, 50.0])
+    first = np.array([True, False, False, False, False])
+    got = pay_in_order(borrower_idx, due, np.array([560.0, 400.0]), first=first)
+    np.testing.assert_array_equal(got, [True, True, False, False, True])
+
+
+@pytest.mark.parametrize("n", [1, 40, 3000])
+def test_pay_in_order_with_protected_loans_matches_loop(n):
+    rng = np.random.default_rng(1400 + n)
+    borrower_idx = rng.integers(0, max(n // 3, 1), n)
+    due = rng.integers(0, 30, n).astype(float) * 50
+    cash = rng.integers(0, 2000, max(n // 3, 1)).astype(float)
+    first = rng.random(n) < 0.3
+    np.testing.assert_array_equal(pay_in_order(borrower_idx, due, cash, first=first),
+                                  slow_pay_in_order(borrower_idx, due, cash, first=first))
 
 
 def test_pay_in_order_exact_cash_survives_rounding():

@@ -29,6 +29,9 @@ class BorrowerPopulation:
         bureau_u: a borrower is visible to lenders through the credit bureau when
             ``bureau_u < regulator.data_sharing``, so raising coverage only adds borrowers.
         months_since_default: months since the last default (large = never).
+        pay_first_u: short of cash, a borrower pays a lender of type t before all others when
+            ``pay_first_u < t.repayment_priority`` (a fixed trait: those who pay through that
+            lender's super-app).
     """
 
     NEVER = 10_000
@@ -61,6 +64,7 @@ class BorrowerPopulation:
         self.trust = rng.beta(5.0, 2.0, n)
         self.bureau_u = rng.random(n)
         self.months_since_default = np.full(n, self.NEVER, dtype=np.int32)
+        self.pay_first_u = rng.random(n)
 
     # -- decisions (vectorised) -------------------------------------------------------------
     def update_employment(self, unemployment_target: float, job_finding_rate: float,

@@ -341,7 +341,10 @@ class MarketModel(mesa.Model):
         paid = payable & full
         part = np.flatnonzero(payable & ~full)
         if len(part):
-            paid[part] = repayment.pay_in_order(b[part], due[part], pop.cash)
+            prio = np.array([pl.tp.repayment_priority for pl in self.platforms])[
+                L.platform_idx[idx[part]]]
+            paid[part] = repayment.pay_in_order(b[part], due[part], pop.cash,
+                                                first=pop.pay_first_u[b[part]] < prio)
         pop.cash -= np.bincount(b[paid], weights=due[paid], minlength=self.n_borrowers)
         np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
         cause = np.where(walk, MissCause.PLATFORM_FAILURE,

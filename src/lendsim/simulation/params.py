@@ -135,6 +135,10 @@ class PlatformTypeParams:
                          "annual rate on the balance; an interest-only cap "
                          "(regulator.apr_cap_all_in = false) lets it come on top of the cap",
                          lo=0, hi=5, unit="annual")
+    repayment_priority: float = _f(0.0, "share of borrowers who, short of cash, pay this "
+                                   "lender before all others (its credit is how they pay in a "
+                                   "super-app); Cohen-Cole & Morse 2010; Andersson et al. 2013",
+                                   lo=0, hi=1)
     retail_funding: float = _f(0.0, "money from retail investors (P2P-style), multiple of "
                                "initial equity; they withdraw on bad news (contagion.reputation)",
                                lo=0, hi=100)
@@ -188,7 +192,7 @@ class PlatformParams:
         tech_level=0.9, pd_cutoff=0.05, margin=0.03, operating_cost=0.02, funding_spread=0.01,
         term_months=6, own_share=0.02, bank_fee=0.025, max_leverage=10.0,
         limit_income_multiple=2.0, convenience=1.5, equity_per_borrower=400.0,
-        delinquency_target=0.03, weight=1.0)
+        delinquency_target=0.03, weight=1.0, repayment_priority=0.5)
     micro_lender: PlatformTypeParams = _ptype(
         tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
         term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,

@@ -3,6 +3,7 @@
 References:
     DESIGN.md, behaviour sketch "Ability and willingness to pay".
     CALIBRATION.md: peer effect in default (Lien et al. 2023; Lu, Gu, Ye & Sheng 2012).
+    Order of payment when short of cash: Cohen-Cole & Morse (2010); Andersson et al. (2013).
 """
 
 from __future__ import annotations
@@ -37,19 +38,28 @@ def strategic_default_prob(risk: np.ndarray, debt_to_income: np.ndarray,
                  + peer_coef * defaulted_contacts + trust_coef * (0.5 - trust))
 
 
-def pay_in_order(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray) -> np.ndarray:
-    """Which loans a short-of-cash borrower pays: smallest due first, each in full, while the
-    cumulative total stays within the borrower's cash. Returns a mask over loans.
+def pay_in_order(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray,
+                 first: np.ndarray | None = None) -> np.ndarray:
+    """Which loans a short-of-cash borrower pays: loans marked ``first`` before the others,
+    then the smallest due first, each in full, while the cumulative total stays within the
+    borrower's cash. Returns a mask over loans.
+
+    Borrowers protect the credit they pay with: they keep paying a credit card, which gives
+    them liquidity, before other debts (Cohen-Cole & Morse 2010, "Your house or your credit
+    card, which would you choose?", FRB Boston QAU09-5; Andersson, Chomsisengphet, Glennon &
+    Li 2013, "The changing pecking order of consumer defaults", JMCB 45(2-3)).
 
     Args:
         borrower_idx: borrower of each loan.
         due: amount due on each loan.
         cash: cash of every borrower (indexed by ``borrower_idx``).
+        first: optional mask over loans paid before all the borrower's other loans.
     """
     n = len(due)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((due, borrower_idx))
+    keys = (due, borrower_idx) if first is None else (due, ~np.asarray(first, bool), borrower_idx)
+    order = np.lexsort(keys)
     b_sorted = borrower_idx[order]
     paid_sorted = cumsum_within_groups(b_sorted, due[order]) <= cash[b_sorted] * (1 + 1e-12)
     out = np.empty(n, dtype=bool)

@@ -1,0 +1,45 @@
+"""The default scenario looks like the market in CALIBRATION.md (issue: core model).
+
+A top embedded platform with low delinquency; riskier lenders with higher APR and delinquency;
+many borrowers with more than one lender; platforms funding a small share of their own loans.
+Means over the last two years of the default run (months 97-120), on three seeds.
+
+Slow: run with ``pytest -m slow tests/test_default_market.py`` (CI runs it).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import lendsim
+
+pytestmark = pytest.mark.slow
+SEEDS = [1, 2, 3]
+
+
+@pytest.fixture(scope="module")
+def runs():
+    out = []
+    for s in SEEDS:
+        r = lendsim.run(seed=s)
+        m, p = r.model, r.platforms
+        last_m, last_p = m[m["step"] > 96], p[(p["step"] > 96) & p["is_active"]]
+        by_type = last_p.groupby("platform_type")[["delinquency_30", "avg_apr"]].mean()
+        out.append((last_m, by_type))
+    return out
+
+
+def test_top_embedded_platform_has_the_lowest_delinquency_and_price(runs):
+    for _, by_type in runs:
+        d30, apr = by_type["delinquency_30"], by_type["avg_apr"]
+        # CALIBRATION.md: 30+ delinquency of a top platform 1.08 % / 1.43 % / 1.56 %
+        assert 0.005 < d30["embedded"] < 0.025, d30
+        assert d30["embedded"] < d30["consumer_finance"] < d30["micro_lender"], d30
+        # mainstream APR 5.5-24 %; the top platform's the lowest
+        assert 0.055 < apr["embedded"] < apr["consumer_finance"] < apr["micro_lender"] < 0.24
+
+
+def test_stacking_is_common_and_platforms_fund_a_small_share(runs):
+    for last_m, _ in runs:
+        assert last_m["multi_lender_share"].mean() > 0.3  # CALIBRATION.md: 44 %
+        assert last_m["platform_own_share"].mean() < 0.1  # CALIBRATION.md: ~2 %

@@ -7,7 +7,7 @@ from conftest import tiny
 import lendsim
 from lendsim import MarketModel
 from lendsim.simulation.channels import CHANNELS, LOSS_COLUMNS, credit_loss_channels
-from lendsim.simulation.ledger import LoanStatus, MissCause
+from lendsim.simulation.ledger import MissCause
 
 CREDIT = ["losses_fundamental", "losses_social", "losses_debt_spiral",
           "losses_platform_failure"]

@@ -1106,12 +1106,18 @@ class MarketModel(mesa.Model):
     def _is_blacklisted(self, b: np.ndarray, p: np.ndarray) -> np.ndarray:
         """A platform refuses a borrower who defaulted with it, or (through the bureau, for
         covered borrowers) with anyone in the last 24 months."""
-        keys = b * self.params.platforms.max_n + p
+        since = self.population.months_since_default[b]
+        refused = self.is_covered[b] & (since < 24)  # through the bureau
         dk = self._default_keys  # sorted (np.union1d)
-        pos = np.minimum(np.searchsorted(dk, keys), max(len(dk) - 1, 0))
-        own = (dk[pos] == keys) if len(dk) else np.zeros(len(keys), dtype=bool)
-        bureau = self.is_covered[b] & (self.population.months_since_default[b] < 24)
-        return own | bureau
+        # only borrowers who ever defaulted can be in ``dk`` (the count stays below NEVER for
+        # 10,000 months, longer than any run)
+        ever = np.flatnonzero(since < self.population.NEVER)
+        if not len(dk) or not len(ever):
+            return refused
+        keys = b[ever] * self.params.platforms.max_n + p[ever]
+        pos = np.minimum(np.searchsorted(dk, keys), len(dk) - 1)
+        refused[ever] |= dk[pos] == keys  # with this platform
+        return refused
 
     def _platform_params(self) -> dict[str, np.ndarray]:
         pp, bench = self.params.platforms, self.macro.benchmark_rate

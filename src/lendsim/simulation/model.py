@@ -1114,7 +1114,7 @@ class MarketModel(mesa.Model):
         ever = np.flatnonzero(since < self.population.NEVER)
         if not len(dk) or not len(ever):
             return refused
-        keys = b[ever] * self.params.platforms.max_n + p[ever]
+        keys = b[ever].astype(np.int64) * self.params.platforms.max_n + p[ever]  # as stored
         pos = np.minimum(np.searchsorted(dk, keys), len(dk) - 1)
         refused[ever] |= dk[pos] == keys  # with this platform
         return refused

@@ -775,10 +775,10 @@ class MarketModel(mesa.Model):
         L = self.loans
         if L.n and (L.status > LoanStatus.DEFAULTED).mean() > 0.25:
             new_row = L.compact()  # closed loans are dead weight in every pass over the book
-            # accounts point to open loans, which all stay: remap through the kept rows' cells
-            # rather than a pass over the whole (borrowers x platforms) matrix
-            b, p = L.borrower_idx, L.platform_idx
-            acct_of, cell = _cells(self._account, b, p)
+            # accounts point to open instalment loans, which all stay: remap through their
+            # cells rather than a pass over the whole (borrowers x platforms) matrix
+            inst = np.flatnonzero(L.term > 1)
+            acct_of, cell = _cells(self._account, L.borrower_idx[inst], L.platform_idx[inst])
             acct = acct_of[cell]
             linked = acct >= 0
             acct_of[cell[linked]] = new_row[acct[linked]]

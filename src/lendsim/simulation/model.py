@@ -341,8 +341,7 @@ class MarketModel(mesa.Model):
         paid = payable & full
         part = np.flatnonzero(payable & ~full)
         if len(part):
-            prio = np.array([pl.tp.repayment_priority for pl in self.platforms])[
-                L.platform_idx[idx[part]]]
+            prio = self._platform_params()["repayment_priority"][L.platform_idx[idx[part]]]
             paid[part] = repayment.pay_in_order(b[part], due[part], pop.cash,
                                                 first=pop.pay_first_u[b[part]] < prio)
         pop.cash -= np.bincount(b[paid], weights=due[paid], minlength=self.n_borrowers)
@@ -918,17 +917,13 @@ class MarketModel(mesa.Model):
         apr = underwriting.required_apr(
             pd_life, funding_cost=g["funding_cost"][p], operating_cost=g["operating_cost"][p],
             margin=g["margin"][p], lgd=pp.lgd, term_months=g["term"][p])
-        # fees outside an interest-only cap let the all-in price exceed it
-        cap = self.apr_cap + (0.0 if reg.apr_cap_all_in else g["fee_rate"][p])
-        ok = underwriting.underwrite(pd_life, apr, g["pd_cutoff"][p], cap)
+        ok = underwriting.underwrite(pd_life, apr, g["pd_cutoff"][p], self._price_cap(g)[p])
         if reg.require_income:
             ok &= pop.is_employed[b]
         ok &= ~self._is_blacklisted(b, p)
-        covered = self.is_covered[b]
-        visible_debt = np.where(covered, total_debt[b], own)
-        if reg.max_lenders > 0:
-            seen = np.where(covered, n_lenders[b], (own > 0).astype(np.int64))
-            ok &= (own > 0) | (seen < reg.max_lenders)
+        visible_debt, other_lenders = self._seen_by_lender(b, own)
+        if reg.max_lenders > 0:  # a new lender counts itself too
+            ok &= (own > 0) | (other_lenders < reg.max_lenders)
         limit = underwriting.credit_limit(
             request, pop.income[b], own, visible_debt,
             limit_income_multiple=g["limit_income_multiple"][p], max_loan=reg.max_loan,
@@ -958,21 +953,19 @@ class MarketModel(mesa.Model):
         cand = np.flatnonzero(conv & (CL.platform[b] >= 0))
         if not len(cand):
             return drawn
-        own_m, total_debt, n_lenders = self._debt_matrices()
+        own_m = self._debt_matrices()[0]
         P, reg, pop = len(self.platforms), self.regulator.policy, self.population
         g = self._platform_params()
         is_open = g["is_active"] & (self._capacity > 0)
         bb = b[cand]
         own_of, cell = _cells(own_m, bb, CL.platform[bb])
-        covered, own = self.is_covered[bb], own_of[cell]
+        own = own_of[cell]
         due = bb[CL.due_for_review(bb, self.steps, pop.is_employed[bb],
-                                   np.where(covered, total_debt[bb], own),
-                                   np.where(covered, n_lenders[bb] - (own > 0), 0),
+                                   *self._seen_by_lender(bb, own),
                                    pop.income[bb] / self.params.borrowers.income_median)]
         if len(due):
             self._review_lines(due, g)
-        cap = self.apr_cap + (np.zeros(P) if reg.apr_cap_all_in else g["fee_rate"])
-        ok = CL.usable(bb, amount[cand], self.steps, is_open, cap,
+        ok = CL.usable(bb, amount[cand], self.steps, is_open, self._price_cap(g),
                        pop.is_employed[bb] if reg.require_income else None)
         k, own = cand[ok], own[ok]  # reviews keep a line's platform: exposures still hold
         bk, pk, amt = b[k], CL.platform[b[k]].astype(np.intp), amount[k]
@@ -992,6 +985,22 @@ class MarketModel(mesa.Model):
         self._month.granted_any[bk] = True
         self._month.applied[bk] = True
         return drawn
+
+    def _price_cap(self, g: dict) -> np.ndarray:
+        """The APR cap each platform's price must meet: fees outside an interest-only cap let
+        the all-in price exceed it."""
+        fees = g["fee_rate"]
+        return self.apr_cap + (np.zeros(len(fees)) if self.regulator.policy.apr_cap_all_in
+                               else fees)
+
+    def _seen_by_lender(self, b: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What a lender holding ``own`` (RMB) of borrowers ``b`` sees of their other credit:
+        their total debt and other lenders through the bureau when covered; else only its own
+        exposure and no other lenders."""
+        covered = self.is_covered[b]
+        _, total_debt, n_lenders = self._debt_state
+        return (np.where(covered, total_debt[b], own),
+                np.where(covered, n_lenders[b] - (own > 0), 0))
 
     def _use_capacity(self, p: np.ndarray, amount: np.ndarray) -> None:
         """Loans of ``amount`` (RMB) made by platforms ``p`` use up their capacity."""
@@ -1025,9 +1034,7 @@ class MarketModel(mesa.Model):
         # each borrower's review falls in a month of its own (b mod review), so reviews are
         # spread evenly over the months instead of coming in waves
         until = self.steps + review - (self.steps + bw) % review
-        # other lenders in the bureau (uncovered: the platform sees only itself)
-        n_lenders = self._debt_state[2]
-        lenders = np.where(self.is_covered[bw], n_lenders[bw] - (own[w] > 0), 0)
+        lenders = self._seen_by_lender(bw, own[w])[1]
         self.credit_lines.grant(bw, pw, apr[w], pd_life[w], limit, np.take(X, w, axis=0),
                                 until=until, debt_seen=visible_debt[w], lenders_seen=lenders)
 
@@ -1136,6 +1143,7 @@ class MarketModel(mesa.Model):
             "limit_income_multiple": np.array([pl.tp.limit_income_multiple for pl in pls]),
             "noise_sd": np.array([pl.noise_sd(pp) for pl in pls]),
             "fee_rate": np.array([pl.tp.fee_rate for pl in pls]),
+            "repayment_priority": np.array([pl.tp.repayment_priority for pl in pls]),
         }
 
     def _market_share_or_prior(self) -> np.ndarray:

@@ -116,7 +116,9 @@ def test_fact4_top_platform_delinquency_doubles_under_an_income_shock():
         return p.query("platform_type == 'embedded' and 13 <= step <= 17")[
             "delinquency_30"].mean()
 
-    mean, lo, hi = paired(base, shock, top_delinquency_after, 18, [101 + r for r in range(10)])
+    # 20 pairs: with 10 the interval's lower end sat near 0 (0.0001) and any change to the
+    # random path could flip it; the mean effect (~0.2 pp) is stable
+    mean, lo, hi = paired(base, shock, top_delinquency_after, 18, [101 + r for r in range(20)])
     assert lo > 0, (mean, lo, hi)
 
 

@@ -48,6 +48,36 @@ def test_fit_logistic_matches_newton_raphson(l2):
     np.testing.assert_allclose(fit_logistic(X, y, l2=l2), irls(X, y, l2), atol=1e-4)
 
 
+def lbfgs(X, y, l2, weight):
+    """The same objective minimised by scipy's L-BFGS-B to tight tolerances."""
+    from scipy import optimize, special
+
+    penalty = np.full(X.shape[1], l2)
+    penalty[0] = 0.0
+
+    def objective(coef):
+        z = X @ coef
+        loss = np.sum(weight * (np.logaddexp(0.0, z) - y * z)) + 0.5 * np.sum(penalty * coef**2)
+        return loss, X.T @ (weight * (special.expit(z) - y)) + penalty * coef
+
+    return optimize.minimize(objective, np.zeros(X.shape[1]), jac=True, method="L-BFGS-B",
+                             options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-10}).x
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fit_logistic_matches_scipy_on_rare_weighted_defaults(seed):
+    """As platforms fit it: few defaults (~1 %), frequency weights, a warm start far off."""
+    rng = np.random.default_rng(seed)
+    true = np.array([-5.5, 1.2, -0.4, 0.3, 0.0])
+    X, y = simulate(20_000, true, rng)
+    weight = rng.integers(1, 5, size=len(y)).astype(float)
+    got = fit_logistic(X, y, l2=1.0, sample_weight=weight, coef0=np.array([2.0, -3, 1, 1, 1]))
+    np.testing.assert_allclose(got, lbfgs(X, y, 1.0, weight), atol=2e-4)
+    # the simulation's looser tolerance stays close to the optimum too
+    loose = fit_logistic(X, y, l2=1.0, sample_weight=weight, gtol=1e-5)
+    np.testing.assert_allclose(loose, got, atol=1e-4)
+
+
 def test_fit_logistic_penalty_shrinks_slopes_but_not_intercept():
     X, y = simulate(2000, TRUE_COEF, np.random.default_rng(2))
     loose = fit_logistic(X, y, l2=1e-8)

@@ -77,8 +77,9 @@ def test_platform_failure_lesson():
 
 @pytest.mark.slow
 def test_data_sharing_lesson():
-    """Approval and credit below the market without sharing, on every seed."""
+    """Approval below the market without sharing, and credit growing more slowly (lower on
+    average over the run: the last month alone is one noisy point), on every seed."""
     for seed in (1, 2, 3):
         base, shared = run("market", seed), run("data_sharing", seed)
         assert shared["approval_rate"].mean() < base["approval_rate"].mean()
-        assert shared["credit_outstanding"].iloc[-1] < base["credit_outstanding"].iloc[-1]
+        assert shared["credit_outstanding"].mean() < base["credit_outstanding"].mean()

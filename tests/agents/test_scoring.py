@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lendsim.agents.rules.scoring import auc, fit_logistic, ks_statistic, predict_pd
+from lendsim.agents.rules.scoring import (auc, discrimination, fit_logistic, ks_statistic,
+                                          predict_pd)
 
 TRUE_COEF = np.array([-2.0, 1.0, -0.5, 0.25])
 
@@ -164,6 +165,21 @@ def test_auc_and_ks_match_brute_force_with_ties(seed):
     assert auc(scores, labels) == pytest.approx(brute_force_auc(scores, labels), abs=1e-12)
     assert ks_statistic(scores, labels) == pytest.approx(brute_force_ks(scores, labels), abs=1e-12)
     assert auc(scores, labels.astype(bool)) == auc(scores, labels)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_discrimination_matches_scipy(seed):
+    """One sort gives what scipy's Mann-Whitney U and two-sample KS give, ties included."""
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    labels = rng.random(5000) < 0.03
+    scores = np.round(rng.normal(size=5000) + labels, 2)
+    got_auc, got_ks = discrimination(scores, labels)
+    u = stats.mannwhitneyu(scores[labels], scores[~labels]).statistic
+    assert got_auc == pytest.approx(u / (labels.sum() * (~labels).sum()), abs=1e-12)
+    ks = stats.ks_2samp(scores[labels], scores[~labels], method="asymp").statistic
+    assert got_ks == pytest.approx(ks, abs=1e-12)
 
 
 def test_auc_and_ks_edge_values():

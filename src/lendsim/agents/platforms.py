@@ -123,8 +123,7 @@ class Platform(mesa.Agent):
             s = scoring.predict_pd(self._X[pos].astype(float), self.coef)
             yy = self._y[pos]
             if 0 < yy.sum() < len(yy):
-                self.auc = scoring.auc(s, yy)
-                self.ks = scoring.ks_statistic(s, yy)
+                self.auc, self.ks = scoring.discrimination(s, yy)
         X, y = self._X[:n].astype(float), self._y[:n].astype(float)
         if 0 < y.sum() < n:
             self.coef = scoring.fit_logistic(X, y, l2=1.0, coef0=self.coef, gtol=1e-5,

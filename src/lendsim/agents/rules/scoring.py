@@ -15,9 +15,9 @@ Examples:
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
-__all__ = ["auc", "fit_logistic", "ks_statistic", "predict_pd"]
+__all__ = ["auc", "discrimination", "fit_logistic", "ks_statistic", "predict_pd"]
 
 
 def fit_logistic(
@@ -136,8 +136,8 @@ def predict_pd(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """Area under the ROC curve: P(score of a default > score of a non-default).
 
-    Computed from the Mann-Whitney U statistic on average ranks, so tied
-    scores count one half. Equivalent to ``(Gini + 1) / 2``.
+    The Mann-Whitney U statistic over the number of (default, non-default)
+    pairs; tied scores count one half. Equivalent to ``(Gini + 1) / 2``.
 
     Args:
         scores: Score per sample; higher means more likely label 1.
@@ -155,14 +155,7 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
         under a receiver operating characteristic (ROC) curve. Radiology 143,
         29-36.
     """
-    scores, is_positive = _check_scores_labels(scores, labels)
-    n_positive = int(is_positive.sum())
-    n_negative = is_positive.size - n_positive
-    if n_positive == 0 or n_negative == 0:
-        return float("nan")
-    ranks = stats.rankdata(scores, method="average")
-    u_statistic = ranks[is_positive].sum() - n_positive * (n_positive + 1) / 2
-    return float(u_statistic / (n_positive * n_negative))
+    return discrimination(scores, labels)[0]
 
 
 def ks_statistic(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -188,11 +181,36 @@ def ks_statistic(scores: np.ndarray, labels: np.ndarray) -> float:
         credit scoring: Thomas, Edelman & Crook (2002), Credit Scoring and
         Its Applications, sec. 7.5.
     """
+    return discrimination(scores, labels)[1]
+
+
+def discrimination(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """``(auc, ks_statistic)`` from one sort of the scores.
+
+    Both read the empirical score distributions of defaults and non-defaults at
+    the ends of runs of tied scores: KS is the largest gap between their CDFs;
+    AUC counts, for each run, its defaults against the non-defaults scored
+    below plus half those tied with them. A platform reports both at every
+    refit, and ``scipy.stats.rankdata`` plus ``ks_2samp`` (three sorts and a
+    p-value) cost several times more at its sample sizes.
+    """
     scores, is_positive = _check_scores_labels(scores, labels)
-    if is_positive.all() or not is_positive.any():
-        return float("nan")
-    # method="asymp": only the statistic is used, so skip the exact p-value.
-    return float(stats.ks_2samp(scores[is_positive], scores[~is_positive], method="asymp").statistic)
+    n = is_positive.size
+    n_positive = int(is_positive.sum())
+    n_negative = n - n_positive
+    if n_positive == 0 or n_negative == 0:
+        return float("nan"), float("nan")
+    order = np.argsort(scores, kind="stable")
+    sorted_scores = scores[order]
+    run_end = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
+    cum_positive = np.cumsum(is_positive[order])
+    cum_negative = (np.arange(1, n + 1) - cum_positive)[run_end]
+    cum_positive = cum_positive[run_end]
+    ks = np.max(np.abs(cum_positive / n_positive - cum_negative / n_negative))
+    positive_in_run = np.diff(cum_positive, prepend=0)
+    negative_in_run = np.diff(cum_negative, prepend=0)
+    pairs_won = positive_in_run * (cum_negative - 0.5 * negative_in_run)
+    return float(pairs_won.sum() / (n_positive * n_negative)), float(ks)
 
 
 def _check_fit_inputs(

@@ -44,10 +44,11 @@ def fit_logistic(
     shrinks as the sample grows. Solved by Newton's method (iteratively
     reweighted least squares) with a backtracking line search, started at
     ``coef0`` (a warm start, e.g. last period's scorecard). With a handful of
-    features the Hessian is tiny and Newton converges in a few steps: about
-    5x faster here than ``scipy.optimize.minimize(method="L-BFGS-B")``, whose
-    per-iteration overhead dominates at this size; the tests check the two
-    reach the same optimum.
+    features the Hessian is tiny and Newton converges in a few steps: 2-5x
+    faster on the platforms' training sets (5,000 x 8) than
+    ``scipy.optimize.minimize(method="L-BFGS-B")``, whose per-iteration
+    overhead dominates at this size; the tests check the two reach the same
+    optimum.
 
     If every label is equal (only one class seen, e.g. no defaults yet) the
     slopes are not identified and ``coef0`` (zeros if None) is returned

@@ -34,11 +34,28 @@ def _book(rng, n):
     return L
 
 
-def test_compact_keeps_the_open_loans_in_order_and_maps_old_rows():
+STATUSES = [LoanStatus.CURRENT, LoanStatus.DEFAULTED, LoanStatus.REPAID, LoanStatus.CHARGED_OFF]
+
+
+@pytest.mark.parametrize("pattern", ["random", "open_prefix", "first_closed", "all_open",
+                                     "all_closed", "last_closed"])
+def test_compact_keeps_the_open_loans_in_order_and_maps_old_rows(pattern):
     rng = np.random.default_rng(1)
     L = _book(rng, 40)
-    L.status[:] = rng.choice([LoanStatus.CURRENT, LoanStatus.DEFAULTED, LoanStatus.REPAID,
-                              LoanStatus.CHARGED_OFF], 40)
+    status = rng.choice(STATUSES, 40)
+    if pattern == "open_prefix":  # as in the model: old loans open, then a closed block
+        status[:15] = LoanStatus.CURRENT
+        status[15:25] = LoanStatus.REPAID
+    elif pattern == "first_closed":
+        status[0] = LoanStatus.REPAID
+    elif pattern == "all_open":
+        status[:] = LoanStatus.CURRENT
+    elif pattern == "all_closed":
+        status[:] = LoanStatus.REPAID
+    elif pattern == "last_closed":
+        status[:] = LoanStatus.CURRENT
+        status[-1] = LoanStatus.CHARGED_OFF
+    L.status[:] = status
     keep = L.status <= LoanStatus.DEFAULTED
     before = {name: getattr(L, name).copy() for name in ("borrower_idx", "balance", "status",
                                                          "term", "features")}

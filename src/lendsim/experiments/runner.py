@@ -261,18 +261,12 @@ def _run_dask(tasks: list[RunTask], workers: int, scheduler: str | None = None,
         if scheduler:
             client = own_client = Client(scheduler)
         else:
-            import multiprocessing
-
             import dask
 
-            # Forked workers start with lendsim already imported; spawned ones spend seconds
-            # importing it (measured: 8 runs of 10^4 x 60 months on 2 workers, 11.6 s forked
-            # vs 18.8 s spawned). Dask supports fork; fall back where the OS has none.
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            if method == "fork":  # what every run needs, imported once before the fork
-                import lendsim.api  # noqa: F401
-                import lendsim.results.store  # noqa: F401
-                import lendsim.simulation.model  # noqa: F401
+            # Workers forked from the forkserver start with lendsim already imported; spawned
+            # ones spend seconds importing it. Never plain fork: the cluster's own threads are
+            # running by the time its workers start (Python 3.12+ warns of deadlocks).
+            method = _mp_context().get_start_method()
             with dask.config.set({"distributed.worker.multiprocessing-method": method}):
                 own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                            processes=True, host="127.0.0.1",

@@ -731,8 +731,8 @@ class MarketModel(mesa.Model):
     def _drop_closed_loans(self) -> None:
         """Compact the book once this month's closed loans have trained their lenders: every
         later pass this month (adaptation, supervision, data collection) then reads only open
-        loans. A month's repaid credit-line draws are about half the book, and numpy gathers
-        through a half-true mask several times slower than through a mostly-true one."""
+        loans. By then about a third of the rows are closed, most of them last month's
+        credit-line draws, repaid."""
         L = self.loans
         if not L.n or (L.status > LoanStatus.DEFAULTED).mean() <= 0.25:
             return

@@ -43,7 +43,7 @@ def test_compact_keeps_the_open_loans_in_order_and_maps_old_rows(pattern):
     rng = np.random.default_rng(1)
     L = _book(rng, 40)
     status = rng.choice(STATUSES, 40)
-    if pattern == "open_prefix":  # as in the model: old loans open, then a closed block
+    if pattern == "open_prefix":  # an open block, then a closed one
         status[:15] = LoanStatus.CURRENT
         status[15:25] = LoanStatus.REPAID
     elif pattern == "first_closed":

@@ -99,10 +99,11 @@ def fit_logistic(
         if np.max(np.abs(grad)) <= gtol:
             break
         hessian = (X.T * (weight * prob * (1.0 - prob))) @ X
-        hessian[np.diag_indices_from(hessian)] += penalty
+        diag = np.diag_indices_from(hessian)
+        hessian[diag] += penalty
         # a floor on the diagonal keeps the system solvable when every p(1-p)
         # underflows (separable data, unpenalised intercept)
-        hessian[np.diag_indices_from(hessian)] += 1e-12 * max(np.trace(hessian), 1.0)
+        hessian[diag] += 1e-12 * max(np.trace(hessian), 1.0)
         step = np.linalg.solve(hessian, grad)
         slope = float(grad @ step)  # > 0: the Hessian is positive definite
         t = 1.0

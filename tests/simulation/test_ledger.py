@@ -85,9 +85,8 @@ def test_cells_refuse_an_array_whose_flat_view_would_be_a_copy():
         _cells(np.zeros((6, 4))[:, :2], np.array([0]), np.array([1]))
 
 
-def test_cell_keys_switch_to_64_bit_before_they_overflow():
-    b, p = np.array([3, 400_000_000]), np.array([2, 5])
-    small = _cell_key(b[:1], p[:1], 10, 1000)
-    assert small.dtype == np.int32 and small.tolist() == [32]
-    big = _cell_key(b, p, 10, 4_000_000_010)
-    assert big.dtype == np.int64 and big.tolist() == [32, 4_000_000_005]
+def test_cell_keys_are_intp_and_do_not_overflow():
+    # intp: numpy casts narrower index arrays on every gather and scatter
+    b, p = np.array([3, 400_000_000], dtype=np.int32), np.array([2, 5], dtype=np.int16)
+    key = _cell_key(b, p, 10)
+    assert key.dtype == np.intp and key.tolist() == [32, 4_000_000_005]

@@ -44,8 +44,10 @@ class MissCause(IntEnum):
     PLATFORM_FAILURE = 2  # walked away from a failed lender
 
 
+# the index fields are intp: numpy casts narrower index arrays on every gather and scatter,
+# which made them about half as fast
 _FIELDS = {
-    "borrower_idx": np.int32, "platform_idx": np.int32, "pool_idx": np.int32,
+    "borrower_idx": np.intp, "platform_idx": np.intp, "pool_idx": np.intp,
     "principal": np.float64, "balance": np.float64, "apr": np.float64,
     "instalment": np.float64, "term": np.int16, "months_left": np.int16,
     "n_missed": np.int16, "status": np.int8, "origination_step": np.int32,

@@ -44,14 +44,13 @@ def _cells(m: np.ndarray, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.
     indexing with a pair of index arrays."""
     if not m.flags.c_contiguous:  # a reshaped copy would swallow writes
         raise ValueError("_cells needs a C-contiguous array")
-    return m.reshape(-1), _cell_key(b, p, m.shape[1], m.size)
+    return m.reshape(-1), _cell_key(b, p, m.shape[1])
 
 
-def _cell_key(b: np.ndarray, p: np.ndarray, n_platforms: int, n_cells: int) -> np.ndarray:
-    """Flat index ``b * n_platforms + p``; in 32-bit arithmetic when it fits, which halves the
-    memory traffic of the book-sized keys."""
-    dt = np.int32 if n_cells < 2**31 else np.int64
-    return b.astype(dt, copy=False) * dt(n_platforms) + p.astype(dt, copy=False)
+def _cell_key(b: np.ndarray, p: np.ndarray, n_platforms: int) -> np.ndarray:
+    """Flat index ``b * n_platforms + p``, as ``np.intp``: numpy gathers and scatters with
+    narrower index arrays about half as fast (it casts them on every use)."""
+    return b.astype(np.intp, copy=False) * n_platforms + p.astype(np.intp, copy=False)
 
 
 class MarketModel(mesa.Model):
@@ -1061,7 +1060,7 @@ class MarketModel(mesa.Model):
             acct_of, cell = _cells(self._account, b, p)
             row = acct_of[cell]
             top = np.flatnonzero((row >= 0) & inst)
-            r = row[top]
+            r = row[top].astype(np.intp)  # (stored as int32) rows of the book
         else:  # only one-month loans (credit-line draws): no account to top up
             r = ()
         if len(r):
@@ -1254,7 +1253,7 @@ class MarketModel(mesa.Model):
         m = L.is_open()
         P = len(self.platforms)
         b, bal = L.borrower_idx[m], L.balance[m]
-        own = np.bincount(_cell_key(b, L.platform_idx[m], P, self.n_borrowers * P), weights=bal,
+        own = np.bincount(_cell_key(b, L.platform_idx[m], P), weights=bal,
                           minlength=self.n_borrowers * P)
         # totals and lender counts from the loans and the non-empty cells, not from passes over
         # the whole dense matrix

@@ -12,9 +12,9 @@ The platform reviews a line (underwrites the borrower again, at the same platfor
 or closes it) in the borrower's review month, and at once when what it can see turns worse:
 the borrower lost their job or earns much less than at grant, or the debt or number of lenders
 it sees (its own; the bureau's when the borrower is covered) rose since the grant, and whenever
-the regulator changes a rule of borrower-level underwriting (``LINE_RULES``). A line closes when the borrower misses any
-payment or fails a review; it cannot be drawn while the platform does not lend or when its
-price would break the cap.
+the regulator changes a rule of borrower-level underwriting (``LINE_RULES``). A line closes
+when the borrower misses any payment or fails a review; it cannot be drawn while the platform
+does not lend or when its price would break the cap.
 
 References:
     DESIGN.md, "Agents: Platform" (credit limits) and contagion channel 3 ("its borrowers lose

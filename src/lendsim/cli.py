@@ -24,6 +24,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "lendsim.experiments.cli:add_parser",
     "lendsim.viz.cli:add_parser",
     "lendsim.experiments.compare:add_parser",
+    "lendsim.results.calibration:add_parser",
 )
 
 

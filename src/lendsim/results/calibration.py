@@ -1,0 +1,280 @@
+"""``lendsim calibrate``: how close a run is to the market in CALIBRATION.md.
+
+Runs a scenario (the default one unless told otherwise) on a few seeds, or reads a run folder
+already written, and sets each figure CALIBRATION.md gives for an outcome beside the same figure
+measured over the run's last ``window`` months (mean over those months, then over seeds):
+
+==========================  =====================================================================
+figure                      measured as
+==========================  =====================================================================
+top_delinquency_30          ``delinquency_30`` of the top platform (largest mean market share
+                            in the window), platforms table
+top_delinquency_90          ``delinquency_90`` of the top platform
+top_avg_apr                 ``avg_apr`` of the top platform (origination-weighted)
+avg_apr                     ``avg_apr`` of the whole market, model table
+top_own_share               ``own_share`` of the top platform
+multi_lender_share          ``multi_lender_share``, model table
+multi_lenders_2 / _3 / _5+  among borrowers with two or more lenders, the share with 2, 3 and
+                            5 or more (``n_lenders`` of the borrower snapshots)
+==========================  =====================================================================
+
+Each figure has the published value and a band; the verdict says whether the model's mean lies
+in the band. Where the source gives a range (the top platform's 30+ and 90+ over 2017-19, the APR
+range), the band is that range. Where it gives one survey figure (the multi-lender shares), the
+band is +-5 percentage points around it: the sources do not state their error, and their
+definitions (borrowers of one association's members, users of one data company) differ from the
+model's; the band says "about", not a confidence interval. The platform's own share is a
+parameter of joint lending, so it is shown to confirm the outcome, not to test behaviour.
+
+Parameters are not fitted here: the command only reports. References: CALIBRATION.md, "Market
+structure" and "Borrowers".
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pandas is imported where used: `lendsim --help` stays fast
+    import pandas as pd
+
+__all__ = ["TARGETS", "Target", "add_parser", "calibration_figures", "calibration_table",
+           "format_calibration"]
+
+DEFAULT_SEEDS = (1, 2, 3)
+DEFAULT_WINDOW = 24  # months: the last two years of the run, as in tests/test_default_market.py
+
+
+@dataclass(frozen=True)
+class Target:
+    """One figure of CALIBRATION.md.
+
+    Attributes:
+        key: name of the figure (see the module docstring for how it is measured).
+        label: what it is, in words.
+        published: the source's value(s), as written there.
+        low, high: the band the model's mean must lie in (fractions).
+        source: whom CALIBRATION.md cites.
+    """
+
+    key: str
+    label: str
+    published: str
+    low: float
+    high: float
+    source: str
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("top_delinquency_30", "top platform, 30+ days delinquency", "1.08% / 1.43% / 1.56%",
+           0.0108, 0.0156, "Ant prospectus, end 2017/18/19"),
+    Target("top_delinquency_90", "top platform, 90+ days delinquency", "0.68% / 1.01% / 1.05%",
+           0.0068, 0.0105, "Ant prospectus, end 2017/18/19"),
+    Target("top_avg_apr", "top platform, APR", "5.5-24%, top platform usually < 15%",
+           0.055, 0.15, "Jiebei/Jintiao rate ranges; Bloomberg 2018"),
+    Target("avg_apr", "market, APR", "5.5-24%", 0.055, 0.24,
+           "Jiebei/Jintiao rate ranges; Bloomberg 2018"),
+    Target("top_own_share", "top platform, own share of its loans", "~2%", 0.015, 0.025,
+           "Ant prospectus; Tellimer 2020"),
+    Target("multi_lender_share", "borrowers with several lenders", "44%", 0.39, 0.49,
+           "Beijing Internet Finance Industry Association"),
+    Target("multi_lenders_2", "multi-lenders with 2 lenders", "57%", 0.52, 0.62,
+           "Jiguang Big Data 2018"),
+    Target("multi_lenders_3", "multi-lenders with 3 lenders", "22%", 0.17, 0.27,
+           "Jiguang Big Data 2018"),
+    Target("multi_lenders_5plus", "multi-lenders with 5 or more", "10.8%", 0.058, 0.158,
+           "Jiguang Big Data 2018"),
+)
+
+
+def calibration_figures(model: pd.DataFrame, platforms: pd.DataFrame,
+                        borrowers: pd.DataFrame | None = None, *,
+                        window: int = DEFAULT_WINDOW) -> dict[str, float]:
+    """The figures of :data:`TARGETS` for one run, over its last ``window`` steps.
+
+    Args:
+        model, platforms: the run's model and platforms tables.
+        borrowers: the run's borrower snapshots (``step``, ``debt``, ``n_lenders``), or None;
+            the multi-lender split uses the snapshots taken in the window and is NaN without
+            any.
+        window: number of last steps to average over (>= 1).
+
+    Returns:
+        ``{key: value}`` for every target, fractions; NaN where the run has no data for it
+        (no platform with loans, no multi-lender).
+    """
+    last = int(model["step"].max())
+    first = last - window + 1
+    m = model[model["step"] >= first]
+    p = platforms[platforms["step"] >= first]
+    out = {t.key: math.nan for t in TARGETS}
+    out["avg_apr"] = float(m["avg_apr"].mean())
+    out["multi_lender_share"] = float(m["multi_lender_share"].mean())
+    share = p.groupby("platform_id")["market_share"].mean()
+    if len(share) and share.max() > 0:
+        top = p[p["platform_id"] == share.idxmax()]
+        for col in ("delinquency_30", "delinquency_90", "avg_apr", "own_share"):
+            out[f"top_{col}"] = float(top[col].mean())
+    if borrowers is not None and len(borrowers):
+        b = borrowers[(borrowers["step"] >= first) & (borrowers["n_lenders"] >= 2)]
+        if len(b):
+            k = b["n_lenders"].to_numpy()
+            out["multi_lenders_2"] = float(np.mean(k == 2))
+            out["multi_lenders_3"] = float(np.mean(k == 3))
+            out["multi_lenders_5plus"] = float(np.mean(k >= 5))
+    return out
+
+
+def calibration_table(runs: list[dict[str, float]]) -> pd.DataFrame:
+    """One row per target: the model's mean over runs (seeds), its lowest and highest run, the
+    published value and band, and the verdict (``in band``, ``low``, ``high``, or ``n/a`` when
+    no run has the figure)."""
+    import pandas as pd
+
+    rows = []
+    for t in TARGETS:
+        vals = np.array([r[t.key] for r in runs], dtype=float)
+        vals = vals[~np.isnan(vals)]
+        mean = float(vals.mean()) if len(vals) else math.nan
+        if math.isnan(mean):
+            verdict = "n/a"
+        elif mean < t.low:
+            verdict = "low"
+        elif mean > t.high:
+            verdict = "high"
+        else:
+            verdict = "in band"
+        rows.append({"figure": t.key, "label": t.label, "model": mean,
+                     "model_min": float(vals.min()) if len(vals) else math.nan,
+                     "model_max": float(vals.max()) if len(vals) else math.nan,
+                     "published": t.published, "band_low": t.low, "band_high": t.high,
+                     "verdict": verdict, "source": t.source})
+    return pd.DataFrame(rows)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{100 * x:.2f}%"
+
+
+def format_calibration(table: pd.DataFrame) -> str:
+    """The table as plain text: figure | model (runs' range) | published | band | verdict."""
+    header = ("figure", "model", "runs", "published", "band", "verdict")
+    body = [(r.label, _pct(r.model), f"{_pct(r.model_min)}-{_pct(r.model_max)}", r.published,
+             f"{_pct(r.band_low)}-{_pct(r.band_high)}", r.verdict)
+            for r in table.itertuples()]
+    widths = [max(len(line[k]) for line in [header, *body]) for k in range(len(header))]
+
+    def fmt(line) -> str:
+        return " | ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+
+    return "\n".join([fmt(header), fmt(tuple("-" * w for w in widths)), *(fmt(b) for b in body)])
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def add_parser(sub) -> None:
+    """Register ``lendsim calibrate [FILE.toml | RUN_DIR] [--seeds 1,2,3] [--window 24]
+    [--set k=v ...] [--csv PATH]``."""
+    p = sub.add_parser("calibrate",
+                       help="compare a run with the figures of CALIBRATION.md")
+    p.add_argument("source", nargs="?",
+                   help="scenario file (.toml; default: baseline) or a run folder to read")
+    p.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)),
+                   help="seeds to run, comma-separated (default 1,2,3); not with a run folder")
+    p.add_argument("--window", type=int, default=DEFAULT_WINDOW,
+                   help=f"last months to average over (default {DEFAULT_WINDOW})")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter (repeatable); not with a run folder")
+    p.add_argument("--csv", help="also write the table to this CSV file")
+    p.set_defaults(handler=_calibrate)
+
+
+def _parse_seeds(text: str) -> list[int]:
+    from lendsim.errors import LendsimError
+
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or any(s < 0 for s in seeds):
+        raise LendsimError(f"--seeds = {text!r}: allowed values are integers >= 0, "
+                           "comma-separated, e.g. 1,2,3")
+    return seeds
+
+
+def _calibrate(args) -> int:
+    from lendsim.errors import LendsimError
+
+    if args.window < 1:
+        raise LendsimError(f"--window = {args.window}: allowed values are integers >= 1")
+    if args.csv and (Path(args.csv).is_dir() or not Path(args.csv).parent.is_dir()):
+        raise LendsimError(f"--csv = {args.csv!r}: allowed values are file names in an "
+                           "existing folder")
+    start = time.perf_counter()
+    source = Path(args.source) if args.source else None
+    if source is not None and source.is_dir():
+        runs, what = [_figures_of_folder(source, args)], f"run folder {source}"
+    else:
+        runs, what = _figures_of_runs(args)
+    table = calibration_table(runs)
+    print(format_calibration(table))
+    n_in = int((table["verdict"] == "in band").sum())
+    print(f"{n_in} of {len(table)} figures in band ({what}; means over the last {args.window} "
+          f"months; {time.perf_counter() - start:.1f} s)")
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"table: {args.csv}")
+    return 0
+
+
+def _check_window(steps: int, window: int) -> None:
+    from lendsim.errors import LendsimError
+
+    if window > steps:
+        raise LendsimError(f"--window = {window}: allowed values are 1 to the run's {steps} "
+                           "months")
+
+
+def _figures_of_folder(folder: Path, args) -> dict[str, float]:
+    from lendsim.errors import LendsimError
+    from lendsim.results.store import load_run
+
+    if args.sets or args.seeds != ",".join(map(str, DEFAULT_SEEDS)):
+        raise LendsimError(f"{folder} is a run folder: --set and --seeds apply only when "
+                           "running a scenario")
+    try:
+        run = load_run(folder)
+    except FileNotFoundError as exc:
+        raise LendsimError(str(exc)) from None
+    if not len(run.model):
+        raise LendsimError(f"{folder}: the model table is empty")
+    _check_window(int(run.model["step"].max()), args.window)
+    return calibration_figures(run.model, run.platforms, run.extras.get("borrowers"),
+                               window=args.window)
+
+
+def _figures_of_runs(args) -> tuple[list[dict[str, float]], str]:
+    from lendsim.api import resolve_scenario, run
+    from lendsim.simulation.scenario import parse_overrides
+
+    seeds = _parse_seeds(args.seeds)
+    overrides = parse_overrides(args.sets)
+    scen = resolve_scenario(args.source, overrides)  # validates before anything runs
+    _check_window(scen.simulation.steps, args.window)
+    # snapshots for the multi-lender split: a few inside the window are enough (a stock)
+    every = max(1, min(12, args.window // 2))
+    out = []
+    for s in seeds:
+        print(f"lendsim calibrate: scenario '{scen.name}', seed {s} ...", file=sys.stderr)
+        res = run(scen, seed=s, overrides={"output.borrower_snapshot_every": every,
+                                           "output.charts": False})
+        out.append(calibration_figures(res.model, res.platforms, res.extra.get("borrowers"),
+                                       window=args.window))
+    return out, f"scenario '{scen.name}', seeds {','.join(map(str, seeds))}"

@@ -1,0 +1,177 @@
+"""``lendsim calibrate``: figures against hand-computed tables, verdicts at the band edges, and
+the command on a small run, on a run folder and on bad input."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lendsim
+from lendsim.cli import main
+from lendsim.results.calibration import (TARGETS, calibration_figures, calibration_table,
+                                         format_calibration)
+
+KEYS = [t.key for t in TARGETS]
+
+
+def _tables():
+    """Four steps, two platforms; a window of 2 keeps steps 3-4. Platform 1 has the larger
+    market share in the window (platform 0 led before it)."""
+    model = pd.DataFrame({"step": [1, 2, 3, 4], "avg_apr": [0.9, 0.9, 0.10, 0.20],
+                          "multi_lender_share": [0.9, 0.9, 0.40, 0.50]})
+    rows = []
+    for step, s0, s1 in [(1, 0.9, 0.1), (2, 0.9, 0.1), (3, 0.3, 0.7), (4, 0.45, 0.55)]:
+        rows.append({"step": step, "platform_id": 0, "market_share": s0, "delinquency_30": 0.5,
+                     "delinquency_90": 0.5, "avg_apr": 0.5, "own_share": 0.5})
+        rows.append({"step": step, "platform_id": 1, "market_share": s1,
+                     "delinquency_30": 0.01 * step, "delinquency_90": 0.002 * step,
+                     "avg_apr": 0.1 + 0.01 * step, "own_share": 0.02})
+    # snapshots: step 2 is outside the window; in it, lenders of the multi-lenders are
+    # 2, 2, 3, 5 (step 3) and 2, 6 (step 4)
+    borrowers = pd.DataFrame({"step": [2, 2, 3, 3, 3, 3, 3, 3, 4, 4, 4],
+                              "debt": [1.0] * 11,
+                              "n_lenders": [3, 3, 0, 1, 2, 2, 3, 5, 2, 6, 1]})
+    return model, pd.DataFrame(rows), borrowers
+
+
+def test_figures_by_hand():
+    model, platforms, borrowers = _tables()
+    f = calibration_figures(model, platforms, borrowers, window=2)
+    assert set(f) == set(KEYS)
+    assert f["avg_apr"] == pytest.approx(0.15)
+    assert f["multi_lender_share"] == pytest.approx(0.45)
+    # top platform in the window: platform 1 (mean share 0.625 against 0.375)
+    assert f["top_delinquency_30"] == pytest.approx(0.035)
+    assert f["top_delinquency_90"] == pytest.approx(0.007)
+    assert f["top_avg_apr"] == pytest.approx(0.135)
+    assert f["top_own_share"] == pytest.approx(0.02)
+    # multi-lenders in the window: 2, 2, 3, 5, 2, 6
+    assert f["multi_lenders_2"] == pytest.approx(3 / 6)
+    assert f["multi_lenders_3"] == pytest.approx(1 / 6)
+    assert f["multi_lenders_5plus"] == pytest.approx(2 / 6)
+
+
+def test_whole_run_window_picks_the_overall_leader():
+    model, platforms, borrowers = _tables()
+    f = calibration_figures(model, platforms, borrowers, window=4)
+    assert f["top_delinquency_30"] == pytest.approx(0.5)  # platform 0: mean share 0.6375
+    assert f["multi_lenders_3"] == pytest.approx(3 / 8)  # 3, 3, 2, 2, 3, 5, 2, 6
+
+
+def test_without_snapshots_the_split_is_missing_and_says_so():
+    model, platforms, _ = _tables()
+    f = calibration_figures(model, platforms, None, window=2)
+    assert math.isnan(f["multi_lenders_2"]) and not math.isnan(f["avg_apr"])
+    table = calibration_table([f])
+    assert table.set_index("figure").loc["multi_lenders_2", "verdict"] == "n/a"
+    assert "n/a" in format_calibration(table)
+
+
+def test_table_means_over_runs_and_verdicts_at_the_band_edges():
+    t = {x.key: x for x in TARGETS}
+    low, high = t["top_delinquency_30"].low, t["top_delinquency_30"].high
+    base = {k: math.nan for k in KEYS}
+    runs = [dict(base, top_delinquency_30=low, avg_apr=0.01, multi_lender_share=0.60),
+            dict(base, top_delinquency_30=high, avg_apr=0.03, multi_lender_share=0.62)]
+    table = calibration_table(runs).set_index("figure")
+    row = table.loc["top_delinquency_30"]
+    assert row["model"] == pytest.approx((low + high) / 2)
+    assert (row["model_min"], row["model_max"]) == (low, high)
+    assert row["verdict"] == "in band"
+    assert calibration_table(runs[:1]).set_index("figure").loc["top_delinquency_30",
+                                                                 "verdict"] == "in band"
+    assert table.loc["avg_apr", "verdict"] == "low"
+    assert table.loc["multi_lender_share", "verdict"] == "high"
+    assert table.loc["top_delinquency_90", "verdict"] == "n/a"
+    assert list(table.index) == KEYS
+
+
+def test_bands_contain_the_published_values():
+    """Each band holds the figure CALIBRATION.md gives (every number in ``published`` that is
+    not an upper bound of a range of APRs)."""
+    for t in TARGETS:
+        assert 0 <= t.low < t.high <= 1, t
+    t = {x.key: x for x in TARGETS}
+    for key, published in [("top_delinquency_30", (0.0108, 0.0143, 0.0156)),
+                           ("top_delinquency_90", (0.0068, 0.0101, 0.0105)),
+                           ("top_own_share", (0.02,)), ("multi_lender_share", (0.44,)),
+                           ("multi_lenders_2", (0.57,)), ("multi_lenders_3", (0.22,)),
+                           ("multi_lenders_5plus", (0.108,))]:
+        for v in published:
+            assert t[key].low <= v <= t[key].high, (key, v)
+
+
+SMALL = ["--set", "borrowers.n=400", "--set", "simulation.steps=24", "--set", "platforms.n=4",
+         "--set", "banks.n=4"]
+
+
+def test_cli_runs_a_scenario_and_matches_the_run_tables(tmp_path, capsys):
+    csv = tmp_path / "cal.csv"
+    rc = main(["calibrate", *SMALL, "--seeds", "1,2", "--window", "12", "--csv", str(csv)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "figures in band" in out and "seeds 1,2" in out
+    table = pd.read_csv(csv).set_index("figure")
+    assert list(table.index) == KEYS
+    # independent of the module: the model table's own column, averaged by hand
+    shares = []
+    for seed in (1, 2):
+        m = lendsim.run(seed=seed, overrides={"borrowers.n": 400, "simulation.steps": 24,
+                                              "platforms.n": 4, "banks.n": 4}).model
+        shares.append(m.loc[m["step"] > 12, "multi_lender_share"].mean())
+    assert table.loc["multi_lender_share", "model"] == pytest.approx(np.mean(shares))
+    assert table.loc["multi_lender_share", "model_min"] == pytest.approx(min(shares))
+    assert not math.isnan(table.loc["multi_lenders_2", "model"])
+
+
+def test_cli_reads_a_run_folder(tmp_path, capsys):
+    folder = tmp_path / "run"
+    res = lendsim.run(overrides={"borrowers.n": 400, "simulation.steps": 12, "platforms.n": 4,
+                                 "banks.n": 4, "output.borrower_snapshot_every": 3},
+                      out=folder, charts=False)
+    csv = tmp_path / "cal.csv"
+    assert main(["calibrate", str(folder), "--window", "6", "--csv", str(csv)]) == 0
+    table = pd.read_csv(csv).set_index("figure")
+    want = calibration_figures(res.model, res.platforms, res.extra["borrowers"], window=6)
+    for key, value in want.items():
+        assert table.loc[key, "model"] == pytest.approx(value, nan_ok=True), key
+    assert f"run folder {folder}" in capsys.readouterr().out
+
+
+def _lendsim(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "lendsim", "calibrate", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, names", [
+    (["--seeds", "1,x"], ["--seeds", "1,x"]),
+    (["--window", "0"], ["--window", "0"]),
+    (["--window", "500"], ["--window", "500", "120"]),
+    (["--set", "borrowers.nn=5"], ["borrowers.nn", "borrowers.n"]),
+    (["--csv", "no/such/folder/x.csv"], ["--csv", "no/such/folder/x.csv"]),
+    (["no_such_file.toml"], ["no_such_file.toml"]),
+])
+def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, names):
+    proc = _lendsim(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lendsim: error: "), proc.stderr
+    for name in names:
+        assert name in lines[0]
+    assert proc.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_run_folder_refuses_run_options(tmp_path, capsys):
+    (tmp_path / "manifest.json").write_text("{}")
+    assert main(["calibrate", str(tmp_path), "--seeds", "4"]) == 2
+    assert "run folder" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["calibrate", str(empty)]) == 2
+    assert "manifest.json" in capsys.readouterr().err

@@ -14,16 +14,17 @@ top_avg_apr                 ``avg_apr`` of the top platform (origination-weighte
 avg_apr                     ``avg_apr`` of the whole market, model table
 top_own_share               ``own_share`` of the top platform
 multi_lender_share          ``multi_lender_share``, model table
-multi_lenders_2 / _3 / _5+  among borrowers with two or more lenders, the share with 2, 3 and
-                            5 or more (``n_lenders`` of the borrower snapshots)
+multi_lenders_2, _3, _5plus among borrowers with two or more lenders, the share with 2, 3 and
+                            5 or more (``n_lenders`` of the borrower snapshots in the window)
 ==========================  =====================================================================
 
 Each figure has the published value and a band; the verdict says whether the model's mean lies
-in the band. Where the source gives a range (the top platform's 30+ and 90+ over 2017-19, the APR
-range), the band is that range. Where it gives one survey figure (the multi-lender shares), the
-band is +-5 percentage points around it: the sources do not state their error, and their
-definitions (borrowers of one association's members, users of one data company) differ from the
-model's; the band says "about", not a confidence interval. The platform's own share is a
+in the band (inclusive). Where the source gives a range (the top platform's 30+ and 90+ over
+2017-19, the APR range, "usually below 15 %" for the top platform's APR), the band is that range.
+Where it gives one survey figure (the multi-lender shares), the band is +-5 percentage points
+around it: the sources do not state their error, and their definitions (borrowers of one
+association's members, users of one data company) differ from the model's; the band says
+"about", not a confidence interval. The platform's own share ("~2 %") gets +-0.5 points; it is a
 parameter of joint lending, so it is shown to confirm the outcome, not to test behaviour.
 
 Parameters are not fitted here: the command only reports. References: CALIBRATION.md, "Market

@@ -115,14 +115,11 @@ def format_table(rows: list[Check]) -> str:
         ----- | -------- | -------- | ------
         a     | 1        | 1.0      | pass
     """
-    header = ("check", "expected", "measured", "result")
-    body = [(r.name, r.expected, r.measured, "pass" if r.passed else "FAIL") for r in rows]
-    widths = [max(len(line[k]) for line in [header, *body]) for k in range(4)]
+    from lendsim.results.summary import pipe_table
 
-    def fmt(line) -> str:
-        return " | ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
-
-    return "\n".join([fmt(header), fmt(tuple("-" * w for w in widths)), *(fmt(b) for b in body)])
+    return pipe_table(("check", "expected", "measured", "result"),
+                      [(r.name, r.expected, r.measured, "pass" if r.passed else "FAIL")
+                       for r in rows])
 
 
 # -- clearing and DebtRank ------------------------------------------------------------------------

@@ -165,16 +165,12 @@ def _pct(x: float) -> str:
 
 def format_calibration(table: pd.DataFrame) -> str:
     """The table as plain text: figure | model (runs' range) | published | band | verdict."""
-    header = ("figure", "model", "runs", "published", "band", "verdict")
-    body = [(r.label, _pct(r.model), f"{_pct(r.model_min)}-{_pct(r.model_max)}", r.published,
-             f"{_pct(r.band_low)}-{_pct(r.band_high)}", r.verdict)
-            for r in table.itertuples()]
-    widths = [max(len(line[k]) for line in [header, *body]) for k in range(len(header))]
+    from lendsim.results.summary import pipe_table
 
-    def fmt(line) -> str:
-        return " | ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
-
-    return "\n".join([fmt(header), fmt(tuple("-" * w for w in widths)), *(fmt(b) for b in body)])
+    return pipe_table(("figure", "model", "runs", "published", "band", "verdict"),
+                      [(r.label, _pct(r.model), f"{_pct(r.model_min)}-{_pct(r.model_max)}",
+                        r.published, f"{_pct(r.band_low)}-{_pct(r.band_high)}", r.verdict)
+                       for r in table.itertuples()])
 
 
 # -- command line ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-__all__ = ["KEY_COLUMNS", "format_value", "summary_table"]
+__all__ = ["KEY_COLUMNS", "format_value", "pipe_table", "summary_table"]
 
 #: Columns shown by ``summary_table`` by default, in this order.
 KEY_COLUMNS: tuple[str, ...] = (
@@ -225,3 +225,20 @@ def summary_table(
         return (" " * gap).join(parts).rstrip()
 
     return "\n".join([_truncate(title, width), line(header), *(line(r) for r in rows)])
+
+
+def pipe_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Cells as a plain-text table with ``|`` between columns, padded to the widest cell.
+
+    Examples:
+        >>> print(pipe_table(("check", "result"), [("a", "pass")]))
+        check | result
+        ----- | ------
+        a     | pass
+    """
+    widths = [max(len(line[k]) for line in [header, *rows]) for k in range(len(header))]
+
+    def fmt(line) -> str:
+        return " | ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+
+    return "\n".join([fmt(header), fmt(tuple("-" * w for w in widths)), *(fmt(r) for r in rows)])

@@ -101,7 +101,7 @@ def calibration_figures(model: pd.DataFrame, platforms: pd.DataFrame,
 
     Args:
         model, platforms: the run's model and platforms tables.
-        borrowers: the run's borrower snapshots (``step``, ``debt``, ``n_lenders``), or None;
+        borrowers: the run's borrower snapshots (``step``, ``n_lenders``), or None;
             the multi-lender split uses the snapshots taken in the window and is NaN without
             any.
         window: number of last steps to average over (>= 1).

@@ -143,6 +143,65 @@ def test_cli_reads_a_run_folder(tmp_path, capsys):
     assert f"run folder {folder}" in capsys.readouterr().out
 
 
+EXPERIMENT = """# test
+[meta]
+name = "{name}"
+extends = "baseline.toml"
+[params]
+"borrowers.n" = 300
+"platforms.n" = 4
+"banks.n" = 4
+[run]
+steps = 12
+replications = 2
+root_seed = 3
+{sweep}
+[outputs]
+tables = ["platforms"]
+borrower_snapshot_every = 3
+"""
+
+
+def _sweep(tmp_path, name, sweep=""):
+    from lendsim.experiments import load_experiment, run_experiment
+
+    path = tmp_path / f"{name}.toml"
+    path.write_text(EXPERIMENT.format(name=name, sweep=sweep))
+    run_experiment(load_experiment(path), tmp_path / name, executor="serial")
+    return tmp_path / name
+
+
+def test_cli_reads_a_one_arm_experiment_folder(tmp_path, capsys):
+    """The mean over the sweep's runs equals the mean of each run folder's figures, read on
+    their own with the run-folder loader."""
+    from lendsim.experiments.runner import RUNS_DIR
+    from lendsim.results.store import load_run
+
+    folder = _sweep(tmp_path, "reps")
+    csv = tmp_path / "cal.csv"
+    assert main(["calibrate", str(folder), "--window", "6", "--csv", str(csv)]) == 0
+    assert "2 runs" in capsys.readouterr().out
+    table = pd.read_csv(csv).set_index("figure")
+    per_run = []
+    for run_dir in sorted((folder / RUNS_DIR).iterdir()):
+        r = load_run(run_dir)
+        per_run.append(calibration_figures(r.model, r.platforms, r.extras.get("borrowers"),
+                                           window=6))
+    assert len(per_run) == 2
+    for key in KEYS:
+        vals = [f[key] for f in per_run]
+        assert table.loc[key, "model"] == pytest.approx(np.nanmean(vals), nan_ok=True), key
+        assert table.loc[key, "model_min"] == pytest.approx(np.nanmin(vals), nan_ok=True), key
+    assert not math.isnan(table.loc["multi_lenders_2", "model"])
+
+
+def test_cli_refuses_an_experiment_of_several_arms(tmp_path, capsys):
+    folder = _sweep(tmp_path, "grid", '[sweep]\n"regulator.apr_cap" = [0.36, 0.24]')
+    assert main(["calibrate", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "2 arms" in err and "one run folder" in err
+
+
 def _lendsim(*args, cwd):
     return subprocess.run([sys.executable, "-m", "lendsim", "calibrate", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)

@@ -1,8 +1,10 @@
 """``lendsim calibrate``: how close a run is to the market in CALIBRATION.md.
 
-Runs a scenario (the default one unless told otherwise) on a few seeds, or reads a run folder
-already written, and sets each figure CALIBRATION.md gives for an outcome beside the same figure
-measured over the run's last ``window`` months (mean over those months, then over seeds):
+Runs a scenario (the default one unless told otherwise) on a few seeds, or reads what is already
+written: a run folder, or the runs of a one-arm experiment folder (``lendsim sweep`` with
+replications only, which runs them in parallel, on Dask if wanted). It sets each figure
+CALIBRATION.md gives for an outcome beside the same figure measured over the run's last
+``window`` months (mean over those months, then over seeds or runs):
 
 ==========================  =====================================================================
 figure                      measured as
@@ -177,12 +179,13 @@ def format_calibration(table: pd.DataFrame) -> str:
 
 
 def add_parser(sub) -> None:
-    """Register ``lendsim calibrate [FILE.toml | RUN_DIR] [--seeds 1,2,3] [--window 24]
-    [--set k=v ...] [--csv PATH]``."""
+    """Register ``lendsim calibrate [FILE.toml | RUN_DIR | EXPERIMENT_DIR] [--seeds 1,2,3]
+    [--window 24] [--set k=v ...] [--csv PATH]``."""
     p = sub.add_parser("calibrate",
                        help="compare a run with the figures of CALIBRATION.md")
     p.add_argument("source", nargs="?",
-                   help="scenario file (.toml; default: baseline) or a run folder to read")
+                   help="scenario file (.toml; default: baseline), or a run folder or a "
+                        "one-arm experiment folder (lendsim sweep) to read")
     p.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)),
                    help="seeds to run, comma-separated (default 1,2,3); not with a run folder")
     p.add_argument("--window", type=int, default=DEFAULT_WINDOW,
@@ -216,7 +219,9 @@ def _calibrate(args) -> int:
                            "existing folder")
     start = time.perf_counter()
     source = Path(args.source) if args.source else None
-    if source is not None and source.is_dir():
+    if source is not None and (source / "experiment.json").is_file():
+        runs, what = _figures_of_experiment(source, args)
+    elif source is not None and source.is_dir():
         runs, what = [_figures_of_folder(source, args)], f"run folder {source}"
     else:
         runs, what = _figures_of_runs(args)
@@ -239,13 +244,45 @@ def _check_window(steps: int, window: int) -> None:
                            "months")
 
 
+def _refuse_run_options(folder: Path, args, kind: str) -> None:
+    from lendsim.errors import LendsimError
+
+    if args.sets or args.seeds != ",".join(map(str, DEFAULT_SEEDS)):
+        raise LendsimError(f"{folder} is {kind}: --set and --seeds apply only when running a "
+                           "scenario")
+
+
+def _figures_of_experiment(folder: Path, args) -> tuple[list[dict[str, float]], str]:
+    """One set of figures per finished run of a one-arm experiment folder (``lendsim sweep``
+    with replications only: the runs then differ only in their seeds)."""
+    from lendsim.errors import LendsimError
+    from lendsim.results.analysis import load
+
+    _refuse_run_options(folder, args, "an experiment folder")
+    res = load(folder)
+    arms = res.experiment.get("arms", [])
+    if len(arms) != 1:
+        raise LendsimError(f"{folder}: an experiment of {len(arms)} arms; calibrate compares "
+                           "one scenario: give one run folder (runs/<run_id>) or a sweep "
+                           "with replications only")
+    ids = list(res.runs.loc[res.runs["status"] == "done", "run_id"])
+    if not ids:
+        raise LendsimError(f"{folder}: no finished runs yet")
+    _check_window(int(res.model["step"].max()), args.window)
+    out = []
+    for rid in ids:
+        b = res.borrowers[res.borrowers["run_id"] == rid] if len(res.borrowers) else None
+        out.append(calibration_figures(res.model[res.model["run_id"] == rid],
+                                       res.platforms[res.platforms["run_id"] == rid], b,
+                                       window=args.window))
+    return out, f"experiment folder {folder}, {len(ids)} runs"
+
+
 def _figures_of_folder(folder: Path, args) -> dict[str, float]:
     from lendsim.errors import LendsimError
     from lendsim.results.store import load_run
 
-    if args.sets or args.seeds != ",".join(map(str, DEFAULT_SEEDS)):
-        raise LendsimError(f"{folder} is a run folder: --set and --seeds apply only when "
-                           "running a scenario")
+    _refuse_run_options(folder, args, "a run folder")
     try:
         run = load_run(folder)
     except FileNotFoundError as exc:

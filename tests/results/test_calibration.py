@@ -226,6 +226,15 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, names):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_cli_says_what_the_split_needs_when_a_run_has_no_snapshots(tmp_path, capsys):
+    folder = tmp_path / "run"
+    lendsim.run(overrides={"borrowers.n": 300, "simulation.steps": 6, "platforms.n": 3,
+                           "banks.n": 3}, out=folder, charts=False)
+    assert main(["calibrate", str(folder), "--window", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "needs borrower snapshots" in out and "n/a" in out
+
+
 def test_cli_run_folder_refuses_run_options(tmp_path, capsys):
     (tmp_path / "manifest.json").write_text("{}")
     assert main(["calibrate", str(tmp_path), "--seeds", "4"]) == 2

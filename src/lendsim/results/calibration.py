@@ -170,7 +170,8 @@ def format_calibration(table: pd.DataFrame) -> str:
     from lendsim.results.summary import pipe_table
 
     return pipe_table(("figure", "model", "runs", "published", "band", "verdict"),
-                      [(r.label, _pct(r.model), f"{_pct(r.model_min)}-{_pct(r.model_max)}",
+                      [(r.label, _pct(r.model), "n/a" if math.isnan(r.model_min)
+                        else f"{_pct(r.model_min)}-{_pct(r.model_max)}",
                         r.published, f"{_pct(r.band_low)}-{_pct(r.band_high)}", r.verdict)
                        for r in table.itertuples()])
 
@@ -227,6 +228,10 @@ def _calibrate(args) -> int:
         runs, what = _figures_of_runs(args)
     table = calibration_table(runs)
     print(format_calibration(table))
+    if (table.set_index("figure").loc["multi_lenders_2", "verdict"]) == "n/a":
+        print("(the split of multi-lenders needs borrower snapshots in the window: "
+              "output.borrower_snapshot_every, or borrower_snapshot_every in a sweep's "
+              "[outputs])")
     n_in = int((table["verdict"] == "in band").sum())
     print(f"{n_in} of {len(table)} figures in band ({what}; means over the last {args.window} "
           f"months; {time.perf_counter() - start:.1f} s)")

@@ -187,7 +187,7 @@ def add_parser(sub) -> None:
     p.add_argument("source", nargs="?",
                    help="scenario file (.toml; default: baseline), or a run folder or a "
                         "one-arm experiment folder (lendsim sweep) to read")
-    p.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)),
+    p.add_argument("--seeds",
                    help="seeds to run, comma-separated (default 1,2,3); not with a run folder")
     p.add_argument("--window", type=int, default=DEFAULT_WINDOW,
                    help=f"last months to average over (default {DEFAULT_WINDOW})")
@@ -220,7 +220,9 @@ def _calibrate(args) -> int:
                            "existing folder")
     start = time.perf_counter()
     source = Path(args.source) if args.source else None
-    if source is not None and (source / "experiment.json").is_file():
+    from lendsim.experiments.runner import EXPERIMENT_FILE
+
+    if source is not None and (source / EXPERIMENT_FILE).is_file():
         runs, what = _figures_of_experiment(source, args)
     elif source is not None and source.is_dir():
         runs, what = [_figures_of_folder(source, args)], f"run folder {source}"
@@ -252,7 +254,7 @@ def _check_window(steps: int, window: int) -> None:
 def _refuse_run_options(folder: Path, args, kind: str) -> None:
     from lendsim.errors import LendsimError
 
-    if args.sets or args.seeds != ",".join(map(str, DEFAULT_SEEDS)):
+    if args.sets or args.seeds is not None:
         raise LendsimError(f"{folder} is {kind}: --set and --seeds apply only when running a "
                            "scenario")
 
@@ -303,7 +305,7 @@ def _figures_of_runs(args) -> tuple[list[dict[str, float]], str]:
     from lendsim.api import resolve_scenario, run
     from lendsim.simulation.scenario import parse_overrides
 
-    seeds = _parse_seeds(args.seeds)
+    seeds = list(DEFAULT_SEEDS) if args.seeds is None else _parse_seeds(args.seeds)
     overrides = parse_overrides(args.sets)
     scen = resolve_scenario(args.source, overrides)  # validates before anything runs
     _check_window(scen.simulation.steps, args.window)

@@ -64,6 +64,14 @@ def thread_env() -> dict:
     return env
 
 
+def bench_overrides(n: int, steps: int, seed: int) -> dict:
+    """The benchmark's scenario: the baseline with the sizes the targets name (10 platforms,
+    20 banks, a social network of mean degree 10) and no charts."""
+    return {"borrowers.n": n, "platforms.n": 10, "banks.n": 20,
+            "network.social.mean_degree": 10, "simulation.steps": steps,
+            "simulation.seed": seed, "output.charts": False}
+
+
 def peak_rss_mb() -> float:
     # Linux reports ru_maxrss in KiB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -102,9 +110,7 @@ def child_main(n: int, steps: int, seed: int) -> None:
 
     t0 = time.perf_counter()
     c0 = time.process_time()
-    scen = load_scenario(None, {"borrowers.n": n, "platforms.n": 10, "banks.n": 20,
-                                "network.social.mean_degree": 10, "simulation.steps": steps,
-                                "simulation.seed": seed, "output.charts": False})
+    scen = load_scenario(None, bench_overrides(n, steps, seed))
     m = MarketModel(scen)
     t1 = time.perf_counter()
     c1 = time.process_time()

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Where a month of the full model goes: time per phase of ``MarketModel.step``.
+
+The phases are the ``self._<phase>()`` calls in ``MarketModel.step`` (the monthly cycle of
+DESIGN.md; docs/ODD.md section 3), read from its source, so the list follows the code. Each is
+timed with ``time.perf_counter`` over ``--steps`` months after ``--warmup`` months, on the
+scenario ``bench_model.py`` measures (10 platforms, 20 banks, social network of mean degree 10).
+
+Usage (from the repository root):
+
+  python benchmarks/bench_phases.py                    # 10^5 borrowers, months 13-36
+  python benchmarks/bench_phases.py --n 10000 --set borrowers.convenience_credit=0
+  python benchmarks/bench_phases.py --json
+
+A script, not a test: it prints what it measured. Phase times add up to the step's time less
+the bookkeeping between phases (the row "outside the phases").
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import json
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_model import bench_overrides, thread_env  # noqa: E402  (same scenario)
+
+
+def step_phases(model_class) -> list[str]:
+    """Names of the methods ``model_class.step`` calls as ``self.<name>()``, in order
+    (``check_invariants`` excluded: it is a check, not a phase)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(model_class.step)))
+    names = []
+    for node in ast.walk(tree.body[0]):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"
+                and not node.args and not node.keywords
+                and node.func.attr != "check_invariants"):
+            names.append((node.lineno, node.col_offset, node.func.attr))
+    return [name for *_, name in sorted(names)]
+
+
+def measure(n: int, warmup: int, steps: int, seed: int, sets: dict) -> dict:
+    """Run ``warmup`` months untimed, then ``steps`` months with every phase timed."""
+    from lendsim import MarketModel, load_scenario
+
+    scen = load_scenario(None, {**bench_overrides(n, warmup + steps, seed), **sets})
+    m = MarketModel(scen)
+    m.run(warmup)
+    phases = step_phases(MarketModel)
+    spent = dict.fromkeys(phases, 0.0)
+
+    def timed(name):
+        method = getattr(m, name)
+
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - t
+        return wrapper
+
+    for name in phases:  # instance attributes shadow the methods for this model only
+        setattr(m, name, timed(name))
+    t0 = time.perf_counter()
+    m.run(steps)
+    total = time.perf_counter() - t0
+    m.close()
+    per_month = {k: v / steps for k, v in spent.items()}
+    return {"n": n, "warmup": warmup, "steps": steps, "seed": seed, "sets": sets,
+            "phases": phases, "ms_per_month": {k: v * 1e3 for k, v in per_month.items()},
+            "step_ms": total / steps * 1e3,
+            "outside_ms": (total - sum(spent.values())) / steps * 1e3,
+            "ns_per_bstep": total / steps / n * 1e9, "thread_env": thread_env()}
+
+
+def print_report(r: dict) -> None:
+    n = r["n"]
+    sets = " ".join(f"--set {k}={v}" for k, v in r["sets"].items())
+    print(f"{n} borrowers, months {r['warmup'] + 1}-{r['warmup'] + r['steps']}, seed "
+          f"{r['seed']} {sets}".rstrip())
+    print(f"{'phase':<20}{'ms/month':>10}{'ns/b-step':>11}{'share':>8}")
+    rows = list(r["ms_per_month"].items()) + [("(outside the phases)", r["outside_ms"])]
+    for name, ms in rows:
+        print(f"{name:<20}{ms:>10.2f}{ms * 1e6 / n:>11.0f}{ms / r['step_ms']:>8.1%}")
+    print(f"{'step':<20}{r['step_ms']:>10.2f}{r['ns_per_bstep']:>11.0f}{1:>8.0%}")
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=100_000, help="borrowers (default 100000)")
+    ap.add_argument("--warmup", type=int, default=12, help="untimed months first (default 12)")
+    ap.add_argument("--steps", type=int, default=24, help="timed months (default 24)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a parameter, as in lendsim run (repeatable)")
+    ap.add_argument("--json", action="store_true", help="print one JSON document instead")
+    args = ap.parse_args(argv)
+    for name in ("n", "steps"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.warmup < 0:
+        ap.error(f"--warmup must be 0 or more, got {args.warmup}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from lendsim.errors import ScenarioError
+    from lendsim.simulation.scenario import parse_overrides
+
+    try:
+        sets = parse_overrides(args.sets)
+        r = measure(args.n, args.warmup, args.steps, args.seed, sets)
+    except ScenarioError as e:
+        print(f"bench_phases: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(r))
+    else:
+        print_report(r)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

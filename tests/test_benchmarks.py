@@ -1,0 +1,59 @@
+"""benchmarks/bench_phases.py: the phases it times are the model's, and its sums add up.
+
+Nothing here checks a speed (benchmarks print speeds; tests do not time them).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lendsim import MarketModel
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import bench_phases  # noqa: E402  (a script folder, not a package)
+
+
+def test_phases_are_the_schedule_docs_odd_lists():
+    """docs/ODD.md section 3 lists the methods of the ten phases in order; the benchmark reads
+    them from ``MarketModel.step``'s source."""
+    odd = (ROOT / "docs" / "ODD.md").read_text()
+    section = odd.split("## 3 Process overview and scheduling")[1].split("\n## ")[0]
+    documented = re.findall(r"^\| \d+ [a-z ]+ \| `(_\w+)` \|", section, flags=re.M)
+    assert len(documented) == 10
+    assert bench_phases.step_phases(MarketModel) == documented
+
+
+def test_step_phases_reads_calls_in_order_and_skips_the_check():
+    class Toy:
+        def step(self):
+            if True:
+                self._a()  # nested: found later by a breadth-first walk, yet called first
+            self._b()
+            self.check_invariants()
+            self._c(1)  # a call with arguments is not a phase
+
+    assert bench_phases.step_phases(Toy) == ["_a", "_b"]
+
+
+def test_phase_times_and_the_rest_add_up_to_the_step():
+    r = bench_phases.measure(300, 1, 2, 5, {"borrowers.convenience_credit": 0.0})
+    ms = r["ms_per_month"]
+    assert list(ms) == r["phases"] and all(v > 0 for v in ms.values())
+    assert sum(ms.values()) + r["outside_ms"] == pytest.approx(r["step_ms"], rel=1e-9)
+    assert r["ns_per_bstep"] == pytest.approx(r["step_ms"] * 1e6 / 300, rel=1e-9)
+
+
+def test_bad_override_is_one_line_and_exit_2():
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_phases.py"),
+                        "--n", "100", "--set", "borrowers.nn=5"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert p.stderr.count("\n") == 1 and "borrowers.nn" in p.stderr
+    assert "did you mean 'borrowers.n'" in p.stderr

@@ -14,7 +14,7 @@ import pytest
 import lendsim
 from lendsim.cli import main
 from lendsim.results.calibration import (TARGETS, calibration_figures, calibration_table,
-                                         format_calibration)
+                                         distance_outside, format_calibration, rank_arms)
 
 KEYS = [t.key for t in TARGETS]
 
@@ -195,11 +195,88 @@ def test_cli_reads_a_one_arm_experiment_folder(tmp_path, capsys):
     assert not math.isnan(table.loc["multi_lenders_2", "model"])
 
 
-def test_cli_refuses_an_experiment_of_several_arms(tmp_path, capsys):
+def _in_band_figures(**outside):
+    """Figures all at their band's middle, except the ``outside`` ones (key: value)."""
+    return {t.key: outside.get(t.key, (t.low + t.high) / 2) for t in TARGETS}
+
+
+def test_distance_outside_in_band_widths():
+    t = {x.key: x for x in TARGETS}
+    w30 = t["top_delinquency_30"].high - t["top_delinquency_30"].low  # 0.48 points
+    figs = _in_band_figures(top_delinquency_30=t["top_delinquency_30"].high + w30 / 2,
+                            multi_lender_share=t["multi_lender_share"].low - 0.2,  # 2 widths
+                            multi_lenders_3=math.nan)
+    table = calibration_table([figs])
+    assert distance_outside(table) == pytest.approx(0.5 + 2.0 + 1.0)
+    assert distance_outside(calibration_table([_in_band_figures()])) == 0.0
+
+
+def test_rank_arms_orders_by_figures_in_band_then_distance():
+    t = {x.key: x for x in TARGETS}
+    hi30 = t["top_delinquency_30"].high
+    arms = {
+        0: [_in_band_figures(top_delinquency_30=hi30 + 0.01, avg_apr=0.5)],  # 7 in band
+        1: [_in_band_figures(top_delinquency_30=hi30 + 0.001)],              # 8, near
+        2: [_in_band_figures(top_delinquency_30=hi30 + 0.004)],              # 8, farther
+        # two runs: in band on average although one run is not
+        3: [_in_band_figures(avg_apr=0.30), _in_band_figures(avg_apr=0.10)],  # 9
+    }
+    r = rank_arms(arms)
+    assert list(r["arm"]) == [3, 1, 2, 0]
+    assert list(r["in_band"]) == [9, 8, 8, 7] and list(r["runs"]) == [2, 1, 1, 1]
+    assert r.loc[0, "avg_apr"] == pytest.approx(0.20) and r.loc[0, "outside"] == 0.0
+    assert r.loc[1, "outside"] == pytest.approx(0.001 / (hi30 - t["top_delinquency_30"].low))
+
+
+def test_cli_ranks_the_arms_of_a_sweep_and_shows_one(tmp_path, capsys):
+    """Each arm's row equals the calibration table of that arm's runs, read on their own from
+    the run folders; ``--arm`` prints that arm's table."""
+    from lendsim.experiments.runner import RUNS_DIR
+    from lendsim.experiments.spec import make_run_id
+    from lendsim.results.store import load_run
+
     folder = _sweep(tmp_path, "grid", '[sweep]\n"regulator.apr_cap" = [0.36, 0.24]')
-    assert main(["calibrate", str(folder)]) == 2
+    csv = tmp_path / "rank.csv"
+    assert main(["calibrate", str(folder), "--window", "6", "--csv", str(csv)]) == 0
+    out = capsys.readouterr().out
+    assert "2 arms ranked" in out and "--set regulator.apr_cap=" in out
+    ranking = pd.read_csv(csv).set_index("arm")
+    assert sorted(ranking.index) == [0, 1]
+    assert sorted(ranking["regulator.apr_cap"]) == [0.24, 0.36]
+    for arm in (0, 1):
+        runs = []
+        for rep in (0, 1):
+            r = load_run(folder / RUNS_DIR / make_run_id(arm, rep, 2, 2))
+            runs.append(calibration_figures(r.model, r.platforms, r.extras.get("borrowers"),
+                                            window=6))
+        assert len(runs) == 2
+        table = calibration_table(runs).set_index("figure")
+        assert ranking.loc[arm, "in_band"] == (table["verdict"] == "in band").sum()
+        assert ranking.loc[arm, "outside"] == pytest.approx(
+            distance_outside(table.reset_index()))
+        for key in KEYS:
+            assert ranking.loc[arm, key] == pytest.approx(table.loc[key, "model"],
+                                                          nan_ok=True), key
+    best = int(pd.read_csv(csv)["arm"].iloc[0])  # the file keeps the ranking's order
+    assert f"best: arm {best}," in out
+    assert main(["calibrate", str(folder), "--window", "6", "--arm", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "arm 1" in out and "2 runs" in out and "figure" in out.splitlines()[0]
+    assert main(["calibrate", str(folder), "--arm", "5"]) == 2
     err = capsys.readouterr().err
-    assert "2 arms" in err and "one run folder" in err
+    assert "--arm = 5" in err and "0-1" in err
+
+
+def test_cli_says_what_a_sweep_without_the_platforms_table_needs(tmp_path, capsys):
+    path = tmp_path / "bare.toml"
+    path.write_text(EXPERIMENT.format(name="bare", sweep="").replace(
+        'tables = ["platforms"]', "tables = []"))
+    from lendsim.experiments import load_experiment, run_experiment
+
+    run_experiment(load_experiment(path), tmp_path / "bare", executor="serial")
+    assert main(["calibrate", str(tmp_path / "bare")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'tables = ["platforms"]' in err
 
 
 def _lendsim(*args, cwd):
@@ -214,6 +291,8 @@ def _lendsim(*args, cwd):
     (["--set", "borrowers.nn=5"], ["borrowers.nn", "borrowers.n"]),
     (["--csv", "no/such/folder/x.csv"], ["--csv", "no/such/folder/x.csv"]),
     (["no_such_file.toml"], ["no_such_file.toml"]),
+    (["--top", "0"], ["--top", "0"]),
+    (["--arm", "1"], ["--arm", "experiment folder"]),
 ])
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, names):
     proc = _lendsim(*args, cwd=tmp_path)

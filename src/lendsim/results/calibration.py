@@ -2,7 +2,9 @@
 
 Runs a scenario (the default one unless told otherwise) on a few seeds, or reads what is already
 written: a run folder, or the runs of a one-arm experiment folder (``lendsim sweep`` with
-replications only, which runs them in parallel, on Dask if wanted). It sets each figure
+replications only, which runs them in parallel, on Dask if wanted). An experiment folder of
+several arms (a grid or a sampled design) gets a ranking of its arms instead (:func:`rank_arms`),
+and ``--arm N`` gives one arm's table: a search for settings close to the data. It sets each figure
 CALIBRATION.md gives for an outcome beside the same figure measured over the run's last
 ``window`` months (mean over those months, then over seeds or runs):
 
@@ -29,7 +31,7 @@ association's members, users of one data company) differ from the model's; the b
 "about", not a confidence interval. The platform's own share ("~2 %") gets +-0.5 points; it is a
 parameter of joint lending, so it is shown to confirm the outcome, not to test behaviour.
 
-Parameters are not fitted here: the command only reports. References: CALIBRATION.md, "Market
+Parameters are not fitted here: the command only reports, and ranks the arms a sweep ran. References: CALIBRATION.md, "Market
 structure" and "Borrowers".
 """
 
@@ -48,10 +50,11 @@ if TYPE_CHECKING:  # pandas is imported where used: `lendsim --help` stays fast
     import pandas as pd
 
 __all__ = ["TARGETS", "Target", "add_parser", "calibration_figures", "calibration_table",
-           "format_calibration"]
+           "format_calibration", "rank_arms"]
 
 DEFAULT_SEEDS = (1, 2, 3)
 DEFAULT_WINDOW = 24  # months: the last two years of the run, as in tests/test_default_market.py
+DEFAULT_TOP = 10  # arms shown by a ranking
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,59 @@ def calibration_table(runs: list[dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def distance_outside(table: pd.DataFrame) -> float:
+    """How far a calibration table's means lie outside their bands: the sum over figures of
+    the distance from the mean to its band, in band widths (0 when every figure is in band); a
+    figure without a value counts 1."""
+    v, lo, hi = (table[c].to_numpy(dtype=float) for c in ("model", "band_low", "band_high"))
+    d = np.maximum(np.maximum(lo - v, v - hi), 0.0) / (hi - lo)
+    return float(np.where(np.isnan(v), 1.0, d).sum())
+
+
+def rank_arms(arm_runs: dict[int, list[dict[str, float]]]) -> pd.DataFrame:
+    """Rank the arms of an experiment by how close they come to the data.
+
+    Args:
+        arm_runs: for each arm, the figures of each of its runs (:func:`calibration_figures`).
+
+    Returns:
+        One row per arm, best first: ``arm``, ``in_band`` (figures whose mean over the arm's
+        runs is in band), ``outside`` (:func:`distance_outside`), ``runs``, then each figure's
+        mean (columns named by the figures' keys). Best = most figures in band, then the
+        smallest distance outside, then the lowest arm number.
+    """
+    import pandas as pd
+
+    rows = []
+    for arm, runs in arm_runs.items():
+        table = calibration_table(runs)
+        rows.append({"arm": int(arm), "in_band": int((table["verdict"] == "in band").sum()),
+                     "outside": distance_outside(table), "runs": len(runs),
+                     **dict(zip(table["figure"], table["model"]))})
+    cols = ["arm", "in_band", "outside", "runs", *(t.key for t in TARGETS)]
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values(["in_band", "outside", "arm"], ascending=[False, True, True],
+                          kind="stable").reset_index(drop=True)
+
+
+# short column heads of a ranking, in the order of TARGETS
+_SHORT = {"top_delinquency_30": "top 30+", "top_delinquency_90": "top 90+",
+          "top_avg_apr": "top APR", "avg_apr": "APR", "top_own_share": "top own",
+          "multi_lender_share": "multi", "multi_lenders_2": "2 lenders",
+          "multi_lenders_3": "3 lenders", "multi_lenders_5plus": "5+ lenders"}
+
+
+def format_ranking(ranking: pd.DataFrame, top: int) -> str:
+    """The first ``top`` arms of a ranking as plain text."""
+    from lendsim.results.summary import pipe_table
+
+    head = ("arm", "in band", "outside", "runs", *(_SHORT[t.key] for t in TARGETS))
+    rows = [(str(r.arm), f"{r.in_band} of {len(TARGETS)}", f"{r.outside:.2f}", str(r.runs),
+             *(_pct(getattr(r, t.key)) for t in TARGETS))
+            for r in ranking.head(top).itertuples()]
+    return pipe_table(head, rows)
+
+
 def _pct(x: float) -> str:
     return "n/a" if math.isnan(x) else f"{100 * x:.2f}%"
 
@@ -181,19 +237,26 @@ def format_calibration(table: pd.DataFrame) -> str:
 
 def add_parser(sub) -> None:
     """Register ``lendsim calibrate [FILE.toml | RUN_DIR | EXPERIMENT_DIR] [--seeds 1,2,3]
-    [--window 24] [--set k=v ...] [--csv PATH]``."""
+    [--window 24] [--set k=v ...] [--csv PATH] [--arm N] [--top 10]``."""
     p = sub.add_parser("calibrate",
                        help="compare a run with the figures of CALIBRATION.md")
     p.add_argument("source", nargs="?",
-                   help="scenario file (.toml; default: baseline), or a run folder or a "
-                        "one-arm experiment folder (lendsim sweep) to read")
+                   help="scenario file (.toml; default: baseline), or a run folder or an "
+                        "experiment folder (lendsim sweep) to read; one of several arms is "
+                        "ranked")
     p.add_argument("--seeds",
                    help="seeds to run, comma-separated (default 1,2,3); not with a run folder")
     p.add_argument("--window", type=int, default=DEFAULT_WINDOW,
                    help=f"last months to average over (default {DEFAULT_WINDOW})")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter (repeatable); not with a run folder")
-    p.add_argument("--csv", help="also write the table to this CSV file")
+    p.add_argument("--csv", help="also write the table (or the ranking) to this CSV file")
+    p.add_argument("--arm", type=int,
+                   help="with an experiment folder of several arms: show this arm's table "
+                        "instead of the ranking")
+    p.add_argument("--top", type=int, default=DEFAULT_TOP,
+                   help=f"with several arms: how many of the ranking to show (default "
+                        f"{DEFAULT_TOP}; --csv writes all)")
     p.set_defaults(handler=_calibrate)
 
 
@@ -218,16 +281,28 @@ def _calibrate(args) -> int:
     if args.csv and (Path(args.csv).is_dir() or not Path(args.csv).parent.is_dir()):
         raise LendsimError(f"--csv = {args.csv!r}: allowed values are file names in an "
                            "existing folder")
+    if args.top < 1:
+        raise LendsimError(f"--top = {args.top}: allowed values are integers >= 1")
     start = time.perf_counter()
     source = Path(args.source) if args.source else None
     from lendsim.experiments.runner import EXPERIMENT_FILE
 
     if source is not None and (source / EXPERIMENT_FILE).is_file():
-        runs, what = _figures_of_experiment(source, args)
-    elif source is not None and source.is_dir():
-        runs, what = [_figures_of_folder(source, args)], f"run folder {source}"
+        arm_runs, factors, what = _figures_of_experiment(source, args)
+        if len(arm_runs) > 1 and args.arm is None:
+            return _report_ranking(source, arm_runs, factors, what, args, start)
+        arm = next(iter(arm_runs)) if args.arm is None else args.arm
+        runs = arm_runs[arm]
+        if len(factors.columns):
+            what += f", arm {arm}"
     else:
-        runs, what = _figures_of_runs(args)
+        if args.arm is not None or args.top != DEFAULT_TOP:
+            raise LendsimError("--arm and --top apply only to an experiment folder "
+                               "(lendsim sweep)")
+        if source is not None and source.is_dir():
+            runs, what = [_figures_of_folder(source, args)], f"run folder {source}"
+        else:
+            runs, what = _figures_of_runs(args)
     table = calibration_table(runs)
     print(format_calibration(table))
     if (table.set_index("figure").loc["multi_lenders_2", "verdict"]) == "n/a":
@@ -259,30 +334,90 @@ def _refuse_run_options(folder: Path, args, kind: str) -> None:
                            "scenario")
 
 
-def _figures_of_experiment(folder: Path, args) -> tuple[list[dict[str, float]], str]:
-    """One set of figures per finished run of a one-arm experiment folder (``lendsim sweep``
-    with replications only: the runs then differ only in their seeds)."""
+# the columns calibration_figures reads, by table: a sweep's run folders are read one at a time
+# and only these columns, so a large sweep (snapshots of every borrower) stays cheap to rank
+_COLUMNS = {"model": ["step", "avg_apr", "multi_lender_share"],
+            "platforms": ["step", "platform_id", "market_share", "delinquency_30",
+                          "delinquency_90", "avg_apr", "own_share"],
+            "borrowers": ["step", "n_lenders"]}
+
+
+def _figures_of_run_dir(run_dir: Path, window: int) -> dict[str, float]:
+    """:func:`calibration_figures` of one run folder of a sweep, reading only the columns it
+    needs (no borrower snapshots: the split of multi-lenders is NaN)."""
+    import pandas as pd
+
+    tables = {}
+    for name, cols in _COLUMNS.items():
+        file = run_dir / f"{name}.parquet"
+        tables[name] = (pd.read_parquet(file, columns=cols, engine="pyarrow")
+                        if file.is_file() else None)
+    if tables["model"] is None or tables["platforms"] is None:
+        from lendsim.errors import LendsimError
+
+        raise LendsimError(f"{run_dir}: a finished run without model.parquet and "
+                           "platforms.parquet (give the sweep tables = [\"platforms\"])")
+    _check_window(int(tables["model"]["step"].max()), window)
+    return calibration_figures(tables["model"], tables["platforms"], tables["borrowers"],
+                               window=window)
+
+
+def _figures_of_experiment(folder: Path, args
+                           ) -> tuple[dict[int, list[dict[str, float]]], pd.DataFrame, str]:
+    """The figures of every finished run of an experiment folder, by arm (only ``args.arm``
+    when given); the factor values of each arm (one row per arm, indexed by arm, as the
+    experiment file resolved them); and what was read, in words. Runs of one arm differ only
+    in their seeds."""
+    import pandas as pd
+
     from lendsim.errors import LendsimError
-    from lendsim.results.analysis import load
+    from lendsim.experiments.runner import RUNS_DIR, folder_status
 
     _refuse_run_options(folder, args, "an experiment folder")
-    res = load(folder)
-    arms = res.experiment.get("arms", [])
-    if len(arms) != 1:
-        raise LendsimError(f"{folder}: an experiment of {len(arms)} arms; calibrate compares "
-                           "one scenario: give one run folder (runs/<run_id>) or a sweep "
-                           "with replications only")
-    ids = list(res.runs.loc[res.runs["status"] == "done", "run_id"])
-    if not ids:
+    st = folder_status(folder)
+    info, done = st["info"], st["runs"][st["runs"]["status"] == "done"]
+    if args.arm is not None and args.arm not in set(done["arm"]):
+        have = sorted(set(done["arm"]))
+        raise LendsimError(f"--arm = {args.arm}: allowed values are the arms of {folder} with "
+                           f"finished runs ({_span(have) if have else 'none yet'})")
+    if args.arm is not None:
+        done = done[done["arm"] == args.arm]
+    if not len(done):
         raise LendsimError(f"{folder}: no finished runs yet")
-    _check_window(int(res.model["step"].max()), args.window)
-    out = []
-    for rid in ids:
-        b = res.borrowers[res.borrowers["run_id"] == rid] if len(res.borrowers) else None
-        out.append(calibration_figures(res.model[res.model["run_id"] == rid],
-                                       res.platforms[res.platforms["run_id"] == rid], b,
-                                       window=args.window))
-    return out, f"experiment folder {folder}, {len(ids)} runs"
+    out: dict[int, list[dict[str, float]]] = {}
+    for rid, arm in zip(done["run_id"], done["arm"]):
+        out.setdefault(int(arm), []).append(
+            _figures_of_run_dir(folder / RUNS_DIR / rid, args.window))
+    factors = pd.DataFrame([{k: arm[k] for k in info["factors"]} for arm in info["arms"]],
+                           index=pd.RangeIndex(len(info["arms"]), name="arm"),
+                           columns=list(info["factors"]), dtype=object)  # ints stay ints
+    return out, factors, f"experiment folder {folder}, {len(done)} runs"
+
+
+def _span(values: list[int]) -> str:
+    """``0-63`` for a run of consecutive integers, else the list."""
+    if values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}-{values[-1]}" if len(values) > 1 else str(values[0])
+    return ", ".join(map(str, values))
+
+
+def _report_ranking(folder: Path, arm_runs: dict[int, list[dict[str, float]]],
+                    factors: pd.DataFrame, what: str, args, start: float) -> int:
+    """Print the ranking of an experiment's arms (and write it with ``--csv``)."""
+    ranking = rank_arms(arm_runs)
+    print(format_ranking(ranking, args.top))
+    best = ranking.iloc[0]
+    sets = " ".join(f"--set {k}={v}" for k, v in factors.loc[int(best["arm"])].items())
+    print(f"best: arm {int(best['arm'])}, {int(best['in_band'])} of {len(TARGETS)} figures in "
+          f"band: {sets}".rstrip(": "))
+    print(f"(lendsim calibrate {folder} --arm {int(best['arm'])} shows its table)")
+    print(f"{len(ranking)} arms ranked ({what}; means over the last {args.window} months; "
+          f"{time.perf_counter() - start:.1f} s)")
+    if args.csv:
+        out = ranking.merge(factors, left_on="arm", right_index=True, how="left")
+        out.to_csv(args.csv, index=False)
+        print(f"ranking: {args.csv}")
+    return 0
 
 
 def _figures_of_folder(folder: Path, args) -> dict[str, float]:

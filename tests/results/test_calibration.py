@@ -267,6 +267,19 @@ def test_cli_ranks_the_arms_of_a_sweep_and_shows_one(tmp_path, capsys):
     assert "--arm = 5" in err and "0-1" in err
 
 
+def test_cli_ranking_says_what_the_split_needs_without_snapshots(tmp_path, capsys):
+    path = tmp_path / "nosnap.toml"
+    path.write_text(EXPERIMENT.format(
+        name="nosnap", sweep='[sweep]\n"regulator.apr_cap" = [0.36, 0.24]').replace(
+        "borrower_snapshot_every = 3", "borrower_snapshot_every = 0"))
+    from lendsim.experiments import load_experiment, run_experiment
+
+    run_experiment(load_experiment(path), tmp_path / "nosnap", executor="serial")
+    assert main(["calibrate", str(tmp_path / "nosnap"), "--window", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "2 arms ranked" in out and "needs borrower snapshots" in out
+
+
 def test_cli_says_what_a_sweep_without_the_platforms_table_needs(tmp_path, capsys):
     path = tmp_path / "bare.toml"
     path.write_text(EXPERIMENT.format(name="bare", sweep="").replace(

@@ -4,8 +4,8 @@ Runs a scenario (the default one unless told otherwise) on a few seeds, or reads
 written: a run folder, or the runs of a one-arm experiment folder (``lendsim sweep`` with
 replications only, which runs them in parallel, on Dask if wanted). An experiment folder of
 several arms (a grid or a sampled design) gets a ranking of its arms instead (:func:`rank_arms`),
-and ``--arm N`` gives one arm's table: a search for settings close to the data. It sets each figure
-CALIBRATION.md gives for an outcome beside the same figure measured over the run's last
+and ``--arm N`` gives one arm's table: a search for settings close to the data. It sets each
+figure CALIBRATION.md gives for an outcome beside the same figure measured over the run's last
 ``window`` months (mean over those months, then over seeds or runs):
 
 ==========================  =====================================================================
@@ -31,8 +31,8 @@ association's members, users of one data company) differ from the model's; the b
 "about", not a confidence interval. The platform's own share ("~2 %") gets +-0.5 points; it is a
 parameter of joint lending, so it is shown to confirm the outcome, not to test behaviour.
 
-Parameters are not fitted here: the command only reports, and ranks the arms a sweep ran. References: CALIBRATION.md, "Market
-structure" and "Borrowers".
+Parameters are not fitted here: the command only reports, and ranks the arms a sweep ran.
+References: CALIBRATION.md, "Market structure" and "Borrowers".
 """
 
 from __future__ import annotations
@@ -199,6 +199,10 @@ def rank_arms(arm_runs: dict[int, list[dict[str, float]]]) -> pd.DataFrame:
                           kind="stable").reset_index(drop=True)
 
 
+_SPLIT_HINT = ("(the split of multi-lenders needs borrower snapshots in the window: "
+               "output.borrower_snapshot_every, or borrower_snapshot_every in a sweep's "
+               "[outputs])")
+
 # short column heads of a ranking, in the order of TARGETS
 _SHORT = {"top_delinquency_30": "top 30+", "top_delinquency_90": "top 90+",
           "top_avg_apr": "top APR", "avg_apr": "APR", "top_own_share": "top own",
@@ -306,9 +310,7 @@ def _calibrate(args) -> int:
     table = calibration_table(runs)
     print(format_calibration(table))
     if (table.set_index("figure").loc["multi_lenders_2", "verdict"]) == "n/a":
-        print("(the split of multi-lenders needs borrower snapshots in the window: "
-              "output.borrower_snapshot_every, or borrower_snapshot_every in a sweep's "
-              "[outputs])")
+        print(_SPLIT_HINT)
     n_in = int((table["verdict"] == "in band").sum())
     print(f"{n_in} of {len(table)} figures in band ({what}; means over the last {args.window} "
           f"months; {time.perf_counter() - start:.1f} s)")
@@ -344,7 +346,7 @@ _COLUMNS = {"model": ["step", "avg_apr", "multi_lender_share"],
 
 def _figures_of_run_dir(run_dir: Path, window: int) -> dict[str, float]:
     """:func:`calibration_figures` of one run folder of a sweep, reading only the columns it
-    needs (no borrower snapshots: the split of multi-lenders is NaN)."""
+    needs (without borrower snapshots the split of multi-lenders is NaN)."""
     import pandas as pd
 
     tables = {}
@@ -409,8 +411,10 @@ def _report_ranking(folder: Path, arm_runs: dict[int, list[dict[str, float]]],
     best = ranking.iloc[0]
     sets = " ".join(f"--set {k}={v}" for k, v in factors.loc[int(best["arm"])].items())
     print(f"best: arm {int(best['arm'])}, {int(best['in_band'])} of {len(TARGETS)} figures in "
-          f"band: {sets}".rstrip(": "))
+          f"band: {sets}")
     print(f"(lendsim calibrate {folder} --arm {int(best['arm'])} shows its table)")
+    if ranking["multi_lenders_2"].isna().all():
+        print(_SPLIT_HINT)
     print(f"{len(ranking)} arms ranked ({what}; means over the last {args.window} months; "
           f"{time.perf_counter() - start:.1f} s)")
     if args.csv:

@@ -228,6 +228,21 @@ def test_rank_arms_orders_by_figures_in_band_then_distance():
     assert r.loc[1, "outside"] == pytest.approx(0.001 / (hi30 - t["top_delinquency_30"].low))
 
 
+@pytest.mark.parametrize("value", [True, False, 0.1 + 0.2, 3, -0.010000960926769996,
+                                   [0.2, 0.3], "watts_strogatz", "1", "true", "a b"])
+def test_set_option_reads_back_as_the_same_value(value):
+    """What the ranking prints for the best arm, typed into a shell, gives ``--set`` (the
+    command line's own parser) the arm's value back."""
+    import shlex
+
+    from lendsim.results.calibration import set_option
+    from lendsim.simulation.scenario import parse_overrides
+
+    words = shlex.split(set_option("x.y", value))
+    assert words[0] == "--set" and len(words) == 2
+    assert parse_overrides([words[1]]) == {"x.y": value}
+
+
 def test_cli_ranks_the_arms_of_a_sweep_and_shows_one(tmp_path, capsys):
     """Each arm's row equals the calibration table of that arm's runs, read on their own from
     the run folders; ``--arm`` prints that arm's table."""

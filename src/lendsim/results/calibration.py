@@ -396,6 +396,34 @@ def _figures_of_experiment(folder: Path, args
     return out, factors, f"experiment folder {folder}, {len(done)} runs"
 
 
+def set_option(key: str, value: object) -> str:
+    """``--set key=value`` as typed in a shell, read back by ``--set`` as ``value``.
+
+    Examples:
+        >>> print(set_option("regulator.apply_schedule", True))
+        --set regulator.apply_schedule=true
+        >>> print(set_option("regulator.apr_cap", 0.24), set_option("a.b", [1, 2]))
+        --set regulator.apr_cap=0.24 --set 'a.b=[1, 2]'
+    """
+    import json
+    import shlex
+    import tomllib
+
+    if isinstance(value, (bool, list, tuple, dict)):
+        text = json.dumps(value)  # TOML writes these as JSON does
+    elif isinstance(value, float):
+        text = repr(value)  # every digit: the arm's exact value
+    elif isinstance(value, str):
+        try:  # bare unless --set would read it as something else ("1", "true")
+            bare = tomllib.loads(f"v = {value}")["v"] == value
+        except tomllib.TOMLDecodeError:
+            bare = True
+        text = value if bare else json.dumps(value)
+    else:
+        text = str(value)
+    return f"--set {shlex.quote(f'{key}={text}')}"
+
+
 def _span(values: list[int]) -> str:
     """``0-63`` for a run of consecutive integers, else the list."""
     if values == list(range(values[0], values[-1] + 1)):
@@ -409,7 +437,7 @@ def _report_ranking(folder: Path, arm_runs: dict[int, list[dict[str, float]]],
     ranking = rank_arms(arm_runs)
     print(format_ranking(ranking, args.top))
     best = ranking.iloc[0]
-    sets = " ".join(f"--set {k}={v}" for k, v in factors.loc[int(best["arm"])].items())
+    sets = " ".join(set_option(k, v) for k, v in factors.loc[int(best["arm"])].items())
     print(f"best: arm {int(best['arm'])}, {int(best['in_band'])} of {len(TARGETS)} figures in "
           f"band: {sets}")
     print(f"(lendsim calibrate {folder} --arm {int(best['arm'])} shows its table)")

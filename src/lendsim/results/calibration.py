@@ -409,7 +409,7 @@ def set_option(key: str, value: object) -> str:
     import shlex
     import tomllib
 
-    if isinstance(value, (bool, list, tuple, dict)):
+    if isinstance(value, (bool, list, tuple)):
         text = json.dumps(value)  # TOML writes these as JSON does
     elif isinstance(value, float):
         text = repr(value)  # every digit: the arm's exact value

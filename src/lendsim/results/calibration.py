@@ -345,9 +345,12 @@ _COLUMNS = {"model": ["step", "avg_apr", "multi_lender_share"],
 
 
 def _figures_of_run_dir(run_dir: Path, window: int) -> dict[str, float]:
-    """:func:`calibration_figures` of one run folder of a sweep, reading only the columns it
-    needs (without borrower snapshots the split of multi-lenders is NaN)."""
+    """:func:`calibration_figures` of one run folder (``lendsim run``'s, or one of a sweep's),
+    reading only the columns it needs (without borrower snapshots the split of multi-lenders
+    is NaN)."""
     import pandas as pd
+
+    from lendsim.errors import LendsimError
 
     tables = {}
     for name, cols in _COLUMNS.items():
@@ -355,10 +358,10 @@ def _figures_of_run_dir(run_dir: Path, window: int) -> dict[str, float]:
         tables[name] = (pd.read_parquet(file, columns=cols, engine="pyarrow")
                         if file.is_file() else None)
     if tables["model"] is None or tables["platforms"] is None:
-        from lendsim.errors import LendsimError
-
         raise LendsimError(f"{run_dir}: a finished run without model.parquet and "
                            "platforms.parquet (give the sweep tables = [\"platforms\"])")
+    if not len(tables["model"]):
+        raise LendsimError(f"{run_dir}: the model table is empty")
     _check_window(int(tables["model"]["step"].max()), window)
     return calibration_figures(tables["model"], tables["platforms"], tables["borrowers"],
                                window=window)
@@ -454,18 +457,13 @@ def _report_ranking(folder: Path, arm_runs: dict[int, list[dict[str, float]]],
 
 def _figures_of_folder(folder: Path, args) -> dict[str, float]:
     from lendsim.errors import LendsimError
-    from lendsim.results.store import load_run
+    from lendsim.results.store import MANIFEST_FILE
 
     _refuse_run_options(folder, args, "a run folder")
-    try:
-        run = load_run(folder)
-    except FileNotFoundError as exc:
-        raise LendsimError(str(exc)) from None
-    if not len(run.model):
-        raise LendsimError(f"{folder}: the model table is empty")
-    _check_window(int(run.model["step"].max()), args.window)
-    return calibration_figures(run.model, run.platforms, run.extras.get("borrowers"),
-                               window=args.window)
+    if not (folder / MANIFEST_FILE).is_file():
+        raise LendsimError(f"{folder} has no {MANIFEST_FILE}; it is not a complete lendsim "
+                           "run directory")
+    return _figures_of_run_dir(folder, args.window)
 
 
 def _figures_of_runs(args) -> tuple[list[dict[str, float]], str]:

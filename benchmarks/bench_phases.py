@@ -21,13 +21,14 @@ import argparse
 import ast
 import inspect
 import json
+import os
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_model import bench_overrides, thread_env  # noqa: E402  (same scenario)
+from bench_model import bench_overrides, checked_overrides, thread_env  # noqa: E402
 
 
 def step_phases(model_class) -> list[str]:
@@ -82,8 +83,9 @@ def measure(n: int, warmup: int, steps: int, seed: int, sets: dict) -> dict:
 def print_report(r: dict) -> None:
     n = r["n"]
     sets = " ".join(f"--set {k}={v}" for k, v in r["sets"].items())
+    threads = r["thread_env"].get("OPENBLAS_NUM_THREADS") or "library default"
     print(f"{n} borrowers, months {r['warmup'] + 1}-{r['warmup'] + r['steps']}, seed "
-          f"{r['seed']} {sets}".rstrip())
+          f"{r['seed']} {sets}".rstrip() + f"; BLAS threads: {threads}")
     print(f"{'phase':<20}{'ms/month':>10}{'ns/b-step':>11}{'share':>8}")
     rows = list(r["ms_per_month"].items()) + [("(outside the phases)", r["outside_ms"])]
     for name, ms in rows:
@@ -111,11 +113,15 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # one BLAS thread unless told otherwise, as in bench_model.py's children (the figures are
+    # per core); it takes effect only if numpy is not imported yet, as when run as a script
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     from lendsim.errors import ScenarioError
-    from lendsim.simulation.scenario import parse_overrides
 
     try:
-        sets = parse_overrides(args.sets)
+        sets = checked_overrides(args.sets, [(args.n, args.warmup + args.steps)], args.seed,
+                                 flags=("--n", "--steps", "--seed"))
         r = measure(args.n, args.warmup, args.steps, args.seed, sets)
     except ScenarioError as e:
         print(f"bench_phases: {e}", file=sys.stderr)

@@ -57,3 +57,40 @@ def test_bad_override_is_one_line_and_exit_2():
     assert p.stdout == ""
     assert p.stderr.count("\n") == 1 and "borrowers.nn" in p.stderr
     assert "did you mean 'borrowers.n'" in p.stderr
+
+
+BENCH_MODEL = str(ROOT / "benchmarks" / "bench_model.py")
+
+
+def test_bench_model_runs_a_variant_given_by_set():
+    """``--set`` reaches the lendsim child (seen in the child's own record of its scenario)
+    and the report says a variant was measured."""
+    import json
+
+    p = subprocess.run([sys.executable, BENCH_MODEL, "--quick", "--no-reference", "--sizes",
+                        "300", "--steps", "2", "--json",
+                        "--set", "simulation.check_invariants=true"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    (row,) = s["results"]
+    assert row["check_invariants"] is True  # off in the benchmark's own scenario
+    assert row["sets"] == s["sets"] == {"simulation.check_invariants": True}
+    assert any("variant" in n for n in s["notes"])
+
+
+@pytest.mark.parametrize("script, size, option, message", [
+    ("bench_model.py", "--quick", "borrowers.nn=5", "did you mean 'borrowers.n'"),
+    ("bench_model.py", "--quick", "regulator.apr_cap=-1", "regulator.apr_cap"),
+    ("bench_model.py", "--quick", "borrowers.n=500", "use --sizes"),
+    ("bench_phases.py", "--n=100", "borrowers.n=500", "use --n"),
+    ("bench_phases.py", "--n=100", "simulation.seed=3", "use --seed"),
+])
+def test_bad_or_clashing_set_is_one_line_and_exit_2_before_any_run(script, size, option,
+                                                                    message):
+    """One line on stderr, so no child started (each prints a progress line)."""
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), size, "--set", option],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert p.stderr.count("\n") == 1 and message in p.stderr

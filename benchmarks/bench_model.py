@@ -69,6 +69,13 @@ def thread_env() -> dict:
     return env
 
 
+def one_blas_thread() -> None:
+    """One BLAS/OpenMP thread unless the environment says otherwise: the targets are per core.
+    Child processes inherit it; in this process it takes effect only before numpy's import."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
 def bench_overrides(n: int, steps: int, seed: int) -> dict:
     """The benchmark's scenario: the baseline with the sizes the targets name (10 platforms,
     20 banks, a social network of mean degree 10) and no charts."""
@@ -345,10 +352,7 @@ def main(argv=None) -> int:
     except ScenarioError as e:
         print(f"bench_model: {e}", file=sys.stderr)
         return 2
-    # the targets are per core: children (which inherit the environment) use one BLAS thread
-    # unless told otherwise; the report records the setting
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    one_blas_thread()  # for the children; the report records the setting
     ref_script = Path(args.reference_dir).expanduser().resolve() / REFERENCE_SCRIPT
     notes: list[str] = []
     errors: list[str] = []

@@ -21,14 +21,14 @@ import argparse
 import ast
 import inspect
 import json
-import os
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_model import bench_overrides, checked_overrides, thread_env  # noqa: E402
+from bench_model import (bench_overrides, checked_overrides,  # noqa: E402
+                         one_blas_thread, thread_env)
 
 
 def step_phases(model_class) -> list[str]:
@@ -113,10 +113,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    # one BLAS thread unless told otherwise, as in bench_model.py's children (the figures are
-    # per core); it takes effect only if numpy is not imported yet, as when run as a script
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    one_blas_thread()  # as bench_model.py's children: numpy is not imported yet
     from lendsim.errors import ScenarioError
 
     try:

@@ -1,0 +1,65 @@
+"""Hashes of every output table of the golden runs: the golden scenario (golden.toml) x 3 seeds
+x every contagion channel on, then each switched off in turn.
+
+A refactor changes no number, so these hashes must not change; a change meant to change the
+model regenerates them (``python tests/golden/golden_hashes.py --write``) in the same commit and
+says why in its message.
+
+Floats are hashed as their shortest repr rounded to 12 significant digits: the last bits of a
+sum may differ between numpy builds, but any change in the model shows in far fewer digits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = HERE / "golden.toml"
+PINNED = HERE / "golden_hashes.json"
+SEEDS = (1, 2, 3)
+CHANNELS = ("social", "debt_spiral", "platform_failure", "common_funder", "interbank",
+            "reputation", "operational")
+#: case name -> overrides: all channels on, then each off in turn
+CASES = {"all_on": {}} | {f"no_{c}": {f"contagion.{c}": False} for c in CHANNELS}
+
+
+def table_hash(df: pd.DataFrame) -> str:
+    """A hash of a table's columns, dtypes and values (floats to 12 significant digits)."""
+    h = hashlib.sha256()
+    h.update(repr(list(df.columns)).encode())
+    h.update(repr(len(df)).encode())
+    for c in df.columns:
+        v = df[c].to_numpy()
+        if v.dtype.kind == "f":
+            text = np.char.mod("%.12g", v.astype(np.float64))
+            h.update("\x1f".join(text.tolist()).encode())
+        else:
+            h.update("\x1f".join(map(str, v.tolist())).encode())
+    return h.hexdigest()[:16]
+
+
+def run_case(case: str, seed: int) -> dict[str, str]:
+    """Run one golden case and hash each of its tables."""
+    import lendsim
+
+    res = lendsim.run(str(SCENARIO), seed=seed, overrides=CASES[case])
+    return {name: table_hash(t) for name, t in sorted(res.tables().items())}
+
+
+def all_hashes() -> dict[str, dict[str, str]]:
+    return {f"{case}/seed{seed}": run_case(case, seed) for case in CASES for seed in SEEDS}
+
+
+if __name__ == "__main__":
+    hashes = all_hashes()
+    if "--write" in sys.argv:
+        PINNED.write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {len(hashes)} runs to {PINNED}")
+    else:
+        print(json.dumps(hashes, indent=1, sort_keys=True))

@@ -75,7 +75,7 @@ def bench_overhead(tmp: Path, n: int, steps: int, reps: int) -> dict:
         # running and tabulating the model (total_s); the rest of the wall time is the
         # runner's bookkeeping (folders, Parquet, manifests, runs table), free of the noise
         # that separate direct and runner rounds carry on a shared machine
-        from lendsim.experiments.runner import MANIFEST_FILE, RUNS_DIR
+        from lendsim.results.folders import MANIFEST_FILE, RUNS_DIR
 
         model_s = sum(json.loads((tmp / f"overhead-{i}" / RUNS_DIR / spec.run_id
                                   / MANIFEST_FILE).read_text())["timings"]["total_s"]

@@ -4,7 +4,8 @@ Each check compares lendsim's functions with an independent truth: a worked exam
 literature (recomputed by hand in ``docs/validation.md``), or the prediction of a
 generating-function theory computed in :mod:`lendsim.simulation.contagion`, against
 simulations on random networks drawn from one seeded generator. The suite returns one
-:class:`Check` per row; ``lendsim validate`` prints them as a table and exits 1 if any fails.
+:class:`Check` per row; ``lendsim validate`` (``lendsim.cli.validate``) prints them as a table
+and exits 1 if any fails.
 
 ``--quick`` runs small networks and few trials (well under a minute on 2 cores); the full suite
 uses larger networks, more trials and more mean degrees (a few minutes). See
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Check", "add_parser", "format_table", "percolation_giant_share", "run_validation",
+__all__ = ["Check", "format_table", "percolation_giant_share", "run_validation",
            "simulate_sir"]
 
 
@@ -375,32 +376,3 @@ def _gai_kapadia_checks(s: _Settings, rng: np.random.Generator) -> list[Check]:
         _global_cascades(shares, GLOBAL_SHARE_GK, freqs, extents)
     label = f"Gai-Kapadia (K/A {GK_CAPITAL_RATIO}, A_IB/A {GK_INTERBANK_SHARE}, N {s.n_gk})"
     return _window_rows(label, window, s.gk_degrees, freqs, extents, s.n_gk_trials)
-
-
-# -- command line ---------------------------------------------------------------------------------
-
-
-def add_parser(sub) -> None:
-    """Register ``lendsim validate [--quick] [--seed S]``."""
-    p = sub.add_parser("validate", help="run the validation suite against published results")
-    p.add_argument("--quick", action="store_true", help="small networks, few trials (under a minute)")
-    p.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    p.set_defaults(handler=_validate)
-
-
-def _validate(args) -> int:
-    import sys
-
-    from lendsim.errors import LendsimError
-
-    if args.seed < 0:
-        raise LendsimError(f"--seed = {args.seed}: allowed values are integers >= 0")
-    start = time.perf_counter()
-    rows = run_validation(quick=args.quick, seed=args.seed,
-                          progress=lambda name: print(f"lendsim validate: {name} ...", file=sys.stderr))
-    print(format_table(rows))
-    n_failed = sum(not r.passed for r in rows)
-    suite = "quick" if args.quick else "full"
-    print(f"{len(rows)} checks, {n_failed} failed ({suite} suite, seed {args.seed}, "
-          f"{time.perf_counter() - start:.1f} s)")
-    return 1 if n_failed else 0

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import lendsim.experiments.runner as runner
+import lendsim.results.folders as folders
 from lendsim.errors import LendsimError
 from lendsim.experiments import load_experiment, run_experiment
 from lendsim.results import load
@@ -150,14 +151,14 @@ def test_folder_of_another_experiment_is_refused(grid_exp, tmp_path):
 def test_a_second_sweep_on_the_same_folder_is_refused_while_one_runs(grid_exp, tmp_path):
     out = tmp_path / "out"
     runner.prepare_folder(grid_exp, out)
-    lock = runner._lock(out)
+    lock = folders.lock_folder(out)
     try:
-        assert runner.is_locked(out)
+        assert folders.is_locked(out)
         with pytest.raises(LendsimError, match="another lendsim sweep"):
             run_experiment(grid_exp, out, executor="serial")
     finally:
         lock.close()
-    assert not runner.is_locked(out)
+    assert not folders.is_locked(out)
 
 
 def _kill_and_resume(tmp_path, executor: str, n_before_kill: int):

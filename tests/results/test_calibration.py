@@ -174,7 +174,7 @@ def _sweep(tmp_path, name, sweep=""):
 def test_cli_reads_a_one_arm_experiment_folder(tmp_path, capsys):
     """The mean over the sweep's runs equals the mean of each run folder's figures, read on
     their own with the run-folder loader."""
-    from lendsim.experiments.runner import RUNS_DIR
+    from lendsim.results.folders import RUNS_DIR
     from lendsim.results.store import load_run
 
     folder = _sweep(tmp_path, "reps")
@@ -246,7 +246,7 @@ def test_set_option_reads_back_as_the_same_value(value):
 def test_cli_ranks_the_arms_of_a_sweep_and_shows_one(tmp_path, capsys):
     """Each arm's row equals the calibration table of that arm's runs, read on their own from
     the run folders; ``--arm`` prints that arm's table."""
-    from lendsim.experiments.runner import RUNS_DIR
+    from lendsim.results.folders import RUNS_DIR
     from lendsim.experiments.spec import make_run_id
     from lendsim.results.store import load_run
 

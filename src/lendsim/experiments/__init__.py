@@ -5,14 +5,14 @@
     summary = run_experiment(exp, "results/competition", executor="processes", workers=2)
     res = lendsim.results.load("results/competition")     # tables with the factors joined
 
-The command line is ``lendsim sweep FILE``, ``lendsim status DIR`` (see
-``lendsim.experiments.cli``) and ``lendsim report DIR`` (``lendsim.results.report``).
+The command line is ``lendsim sweep FILE``, ``lendsim status DIR`` and ``lendsim report DIR``
+(``lendsim.cli.sweep``); the folder layout is ``lendsim.results.folders``.
 """
 
-from lendsim.experiments.runner import (EXECUTORS, SweepSummary, execute_run, folder_status,
-                                        run_experiment)
+from lendsim.experiments.runner import EXECUTORS, SweepSummary, execute_run, run_experiment
 from lendsim.experiments.spec import (Experiment, RunSpec, is_experiment_file,
                                       load_experiment, replication_seeds)
+from lendsim.results.folders import folder_status
 
 __all__ = ["EXECUTORS", "Experiment", "RunSpec", "SweepSummary", "execute_run",
            "folder_status", "is_experiment_file", "load_experiment", "replication_seeds",

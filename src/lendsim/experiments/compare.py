@@ -1,4 +1,5 @@
-"""``lendsim compare``: a policy against a base, on common random numbers, and who is affected.
+"""A policy against a base on common random numbers, and who is affected (``lendsim compare``,
+whose command line is lendsim.cli.compare).
 
 Two files (``BASE.toml POLICY.toml``: scenario or single-arm experiment files) become one
 two-arm experiment: the parameters where they differ are its factors, and when only the policy
@@ -207,7 +208,7 @@ def comparison_charts(res, tables: dict[str, pd.DataFrame]) -> dict[str, list[st
 def write_report(out: Path, exp_info: dict, tables: dict[str, pd.DataFrame],
                  charts: dict[str, list[str]]) -> Path:
     """A self-contained HTML report (images embedded), written atomically."""
-    from lendsim.experiments.runner import _write_atomic
+    from lendsim.results.folders import write_atomic
     from lendsim.results.report import _CSS, _table_html
 
     esc = html.escape
@@ -230,73 +231,27 @@ def write_report(out: Path, exp_info: dict, tables: dict[str, pd.DataFrame],
             f"{esc(exp_info.get('name', 'comparison'))}</title><style>{_CSS}</style></head>"
             "<body>" + "\n".join(parts) + "</body></html>\n")
     path = out / "compare.html"
-    _write_atomic(path, page)
+    write_atomic(path, page)
     return path
 
 
-# ------------------------------------------------------------------ command line
+def write_comparison(out: str | Path, last_steps: int = 12
+                     ) -> tuple[dict[str, pd.DataFrame], Path]:
+    """Load the two-arm experiment folder ``out``, compute :func:`compare_results` and write
+    them: ``compare_<table>.csv`` for each table and ``compare.html`` (each written
+    atomically).
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("compare", help="a policy against a base on the same seeds: effects "
-                       "with 95 %% intervals and who is affected")
-    p.add_argument("base", help="base scenario/experiment file, or one experiment file with "
-                   "exactly two arms (base first)")
-    p.add_argument("policy", nargs="?", help="policy scenario/experiment file")
-    p.add_argument("--replications", type=int, help="replications (default: the policy "
-                   "file's [run], else its own default)")
-    p.add_argument("--steps", type=int, help="months per run")
-    p.add_argument("--root-seed", type=int, dest="root_seed", help="root seed")
-    p.add_argument("--last", type=int, default=12, help="months averaged at the end of each "
-                   "run (default 12)")
-    p.add_argument("--executor", default="serial", choices=("serial", "processes", "dask"))
-    p.add_argument("--workers", type=int)
-    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a parameter in both arms (repeatable)")
-    p.add_argument("--out", help="folder (default: results/<name>)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_compare)
-
-
-def _compare(args) -> int:
-    import sys
-
-    from lendsim.experiments.runner import run_experiment
-    from lendsim.progress import ProgressBar
+    Returns:
+        The tables and the path of the HTML report.
+    """
     from lendsim.results.analysis import load
-    from lendsim.simulation.scenario import parse_overrides
 
-    if args.last < 1:
-        raise ScenarioError(f"--last {args.last}: must be a whole number >= 1")
-    exp = comparison_experiment(args.base, args.policy, sets=parse_overrides(args.sets),
-                                replications=args.replications, steps=args.steps,
-                                root_seed=args.root_seed)
-    out = Path(args.out) if args.out else Path("results") / exp.name
-    print(f"lendsim: comparing {exp.n_arms} arms x {exp.replications} replications, "
-          f"{exp.steps} months -> {out}", file=sys.stderr)
-    with ProgressBar(exp.n_runs, label="runs", enabled=not args.quiet) as bar:
-        summary = run_experiment(exp, out, executor=args.executor, workers=args.workers,
-                                 scheduler=args.scheduler,
-                                 on_result=lambda rec, counts: bar.update(1))
-    if not summary.is_complete:
-        print(summary.text(), file=sys.stderr)
-        return 1
+    out = Path(out)
     res = load(out)
-    tables = compare_results(res, args.last)
+    tables = compare_results(res, last_steps)
     for name, df in tables.items():
         tmp = out / f".{name}.csv.tmp"
         df.to_csv(tmp, index=False)
         tmp.replace(out / f"compare_{name}.csv")
     report = write_report(out, res.experiment, tables, comparison_charts(res, tables))
-    eff = tables["effects"]
-    with pd.option_context("display.width", 120, "display.max_columns", 20):
-        print(eff[["outcome", "base", "policy", "difference", "lo", "hi"]].to_string(
-            index=False, float_format=lambda v: f"{v:,.4g}"))
-        who = tables["who"]
-        sig = who[who.get("significant", False) == True]  # noqa: E712
-        if len(sig):
-            print("\nwho is affected (intervals excluding 0):")
-            print(sig[["group", "metric", "base", "policy", "difference", "lo", "hi"]]
-                  .to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
-    print(f"\nreport: {report}")
-    return 0
+    return tables, report

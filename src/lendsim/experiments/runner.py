@@ -1,15 +1,6 @@
 """Run an experiment's runs on an executor, into a results folder that resumes.
 
-Folder layout (one experiment)::
-
-    OUT/
-      experiment.json     the resolved experiment (design, arms, seeds, fingerprint)
-      experiment.toml     the experiment file as it was read
-      runs.parquet        the runs table: run_id, arm, replication, seed, factors, status,
-                          duration_s, error, worker, finished (rewritten atomically)
-      runs/<run_id>/      one run: model.parquet (+ platforms, banks, events, borrowers),
-                          manifest.json; written atomically by the worker (temp dir, rename)
-      failures/<run_id>.json   traceback of a run that raised (removed when it succeeds)
+The folder layout and its readers are in :mod:`lendsim.results.folders`.
 
 A run's folder exists only when complete (its ``manifest.json`` is the completion marker), so
 the folders are the truth: a sweep killed at any moment (even ``kill -9``) and started again
@@ -27,14 +18,12 @@ and uses the ``serial`` executor (see tests/experiments/test_runner.py).
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import shutil
-import socket
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,22 +31,16 @@ from typing import Any
 import pandas as pd
 
 from lendsim.errors import LendsimError
-from lendsim.experiments.spec import Experiment, RunSpec, make_run_id
+from lendsim.experiments.spec import Experiment, RunSpec
+from lendsim.results.folders import (EXPERIMENT_FILE, FAILURES_DIR, MANIFEST_FILE, RUNS_DIR,
+                                     SOURCE_FILE, lock_folder, now, runs_table, scan_records,
+                                     worker_name, write_atomic, write_runs_table)
 from lendsim.simulation.params import Scenario
 
-__all__ = ["EXECUTORS", "RunTask", "SweepSummary", "execute_run", "folder_status",
-           "run_experiment", "runs_table", "simulate"]
+__all__ = ["EXECUTORS", "RunTask", "SweepSummary", "execute_run", "prepare_folder",
+           "run_experiment", "simulate"]
 
 EXECUTORS = ("serial", "processes", "dask")
-EXPERIMENT_FILE = "experiment.json"
-SOURCE_FILE = "experiment.toml"
-RUNS_FILE = "runs.parquet"
-RUNS_DIR = "runs"
-FAILURES_DIR = "failures"
-LOCK_FILE = ".sweep.lock"
-MANIFEST_FILE = "manifest.json"
-#: Runs-table columns that hold wall-clock facts (differ between identical sweeps).
-WALL_CLOCK_COLUMNS = ("duration_s", "worker", "finished")
 DEFAULT_TASKS_PER_CHILD = 20
 _STALE_TMP_S = 3600.0  # a leftover temp folder older than this is from a killed worker
 _TABLE_WRITE_EVERY_S = 2.0
@@ -132,20 +115,6 @@ def simulate(scenario: Scenario) -> tuple[dict[str, pd.DataFrame], dict[str, flo
     return tables, {"setup_s": setup, "run_s": model.timings["run_s"]}
 
 
-def _worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def execute_run(task: RunTask) -> dict[str, Any]:
     """Run one task and write its folder atomically; never raises for a model error.
 
@@ -159,7 +128,7 @@ def execute_run(task: RunTask) -> dict[str, Any]:
     t0 = time.perf_counter()
     run_dir = Path(task.run_dir)
     record = {"run_id": task.run_id, "status": "done", "duration_s": 0.0, "error": "",
-              "worker": _worker_name(), "finished": _now()}
+              "worker": worker_name(), "finished": now()}
     if (run_dir / MANIFEST_FILE).is_file():  # finished by an earlier (or orphaned) worker
         return record
     try:
@@ -175,7 +144,7 @@ def execute_run(task: RunTask) -> dict[str, Any]:
             "seed": spec.seed, "factors": spec.factors, "scenario": spec.scenario.name,
             "steps": spec.scenario.simulation.steps,
             "parameters": spec.scenario.to_json_dict(), "versions": versions(),
-            "created": _now(), "worker": record["worker"],
+            "created": now(), "worker": record["worker"],
             "timings": {**{k: round(v, 3) for k, v in timings.items()},
                         "total_s": round(duration, 3)},
         }
@@ -185,14 +154,14 @@ def execute_run(task: RunTask) -> dict[str, Any]:
             if not (run_dir / MANIFEST_FILE).is_file():
                 raise
         Path(task.failure_file).unlink(missing_ok=True)
-        record.update(duration_s=round(duration, 3), finished=_now())
+        record.update(duration_s=round(duration, 3), finished=now())
     except Exception:  # a failed run is recorded and the sweep goes on
         duration = time.perf_counter() - t0
         record.update(status="failed", duration_s=round(duration, 3),
-                      error=traceback.format_exc(), finished=_now())
+                      error=traceback.format_exc(), finished=now())
         failure = Path(task.failure_file)
         failure.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(failure, json.dumps(record, indent=2) + "\n")
+        write_atomic(failure, json.dumps(record, indent=2) + "\n")
     return record
 
 
@@ -295,7 +264,7 @@ def _run_dask(tasks: list[RunTask], workers: int, scheduler: str | None = None,
 def _lost(task: RunTask, exc: BaseException) -> dict[str, Any]:
     """A run whose worker died: not a model failure, so it stays unfinished (resumable)."""
     return {"run_id": task.run_id, "status": "lost", "duration_s": 0.0,
-            "error": f"{type(exc).__name__}: {exc}", "worker": "", "finished": _now()}
+            "error": f"{type(exc).__name__}: {exc}", "worker": "", "finished": now()}
 
 
 _EXECUTOR_FUNCS: dict[str, Callable[..., Iterator[dict[str, Any]]]] = {
@@ -303,45 +272,6 @@ _EXECUTOR_FUNCS: dict[str, Callable[..., Iterator[dict[str, Any]]]] = {
 
 
 # ------------------------------------------------------------------------------- folder
-def _lock(out: Path):
-    """Hold an exclusive lock on OUT/.sweep.lock for the sweep; the OS drops it when the
-    process dies, even on kill -9, so a killed sweep never blocks its resumption."""
-    fh = open(out / LOCK_FILE, "a+")
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory lock; one sweep per folder is on the user
-        return fh
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
-        raise LendsimError(f"--out {out}: another lendsim sweep is writing this folder; "
-                           "wait for it to finish (lendsim status shows its progress)") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"{_worker_name()} {_now()}\n")
-    fh.flush()
-    return fh
-
-
-def is_locked(out: Path) -> bool:
-    """True while a sweep holds OUT's lock (i.e. is running)."""
-    path = Path(out) / LOCK_FILE
-    if not path.is_file():
-        return False
-    try:
-        import fcntl
-    except ImportError:
-        return False
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-    return False
-
-
 def prepare_folder(exp: Experiment, out: Path) -> None:
     """Create OUT for ``exp``, or check that OUT holds the same experiment (to resume).
 
@@ -362,8 +292,8 @@ def prepare_folder(exp: Experiment, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / RUNS_DIR).mkdir(exist_ok=True)
     (out / FAILURES_DIR).mkdir(exist_ok=True)
-    _write_atomic(info, json.dumps(exp.to_json_dict(), indent=2, allow_nan=False) + "\n")
-    _write_atomic(out / SOURCE_FILE, exp.text)
+    write_atomic(info, json.dumps(exp.to_json_dict(), indent=2, allow_nan=False) + "\n")
+    write_atomic(out / SOURCE_FILE, exp.text)
 
 
 def _clean_stale_temp(out: Path) -> None:
@@ -376,60 +306,6 @@ def _clean_stale_temp(out: Path) -> None:
                 shutil.rmtree(tmp, ignore_errors=True)
         except FileNotFoundError:
             pass
-
-
-def scan_records(exp_runs: Iterable[tuple[str, Any]], out: Path) -> dict[str, dict[str, Any]]:
-    """Status of every run from the folders: done (manifest), failed (failure record) or
-    pending; a finished folder wins over a failure record."""
-    records = {}
-    for run_id, _ in exp_runs:
-        manifest = out / RUNS_DIR / run_id / MANIFEST_FILE
-        failure = out / FAILURES_DIR / f"{run_id}.json"
-        if manifest.is_file():
-            m = json.loads(manifest.read_text(encoding="utf-8"))
-            records[run_id] = {"status": "done",
-                               "duration_s": m.get("timings", {}).get("total_s", float("nan")),
-                               "error": "", "worker": m.get("worker", ""),
-                               "finished": m.get("created", "")}
-        elif failure.is_file():
-            f = json.loads(failure.read_text(encoding="utf-8"))
-            records[run_id] = {k: f.get(k, "") for k in ("status", "duration_s", "error",
-                                                          "worker", "finished")}
-        else:
-            records[run_id] = {"status": "pending", "duration_s": float("nan"), "error": "",
-                               "worker": "", "finished": ""}
-    return records
-
-
-def _cell(value: Any) -> Any:
-    """Factor values as runs-table cells: scalars as they are, lists as JSON text."""
-    return json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
-
-
-def runs_table(exp_info: dict[str, Any], records: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """The runs table: one row per run in run order, the factors as columns named by their
-    dotted keys, then status, duration_s, error, worker, finished."""
-    rows = []
-    seeds = exp_info["seeds"]
-    for a, arm in enumerate(exp_info["arms"]):
-        for r, seed in enumerate(seeds):
-            run_id = make_run_id(a, r, len(exp_info["arms"]), len(seeds))
-            rec = records.get(run_id, {"status": "pending"})
-            row = {"run_id": run_id, "arm": a, "replication": r, "seed": seed}
-            row.update({k: _cell(arm[k]) for k in exp_info["factors"]})
-            row.update({"status": rec.get("status", "pending"),
-                        "duration_s": float(rec.get("duration_s") or float("nan")),
-                        "error": rec.get("error", ""), "worker": rec.get("worker", ""),
-                        "finished": rec.get("finished", "")})
-            rows.append(row)
-    df = pd.DataFrame(rows)
-    return df.astype({"arm": "int64", "replication": "int64", "seed": "int64"})
-
-
-def write_runs_table(out: Path, df: pd.DataFrame) -> None:
-    tmp = out / f".{RUNS_FILE}.tmp-{os.getpid()}"
-    df.to_parquet(tmp, engine="pyarrow", index=False)
-    os.replace(tmp, out / RUNS_FILE)
 
 
 def _task(exp: Experiment, spec: RunSpec, out: Path) -> RunTask:
@@ -500,7 +376,7 @@ def run_experiment(exp: Experiment, out: str | os.PathLike[str], *, executor: st
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     prepare_folder(exp, out)
-    lock = _lock(out)
+    lock = lock_folder(out)
     try:
         _clean_stale_temp(out)
         info = exp.to_json_dict()
@@ -545,28 +421,3 @@ def run_experiment(exp: Experiment, out: str | os.PathLike[str], *, executor: st
                         n_failed=len(failed), n_pending=statuses.count("pending"),
                         n_ran=counts["done"] + counts["failed"], n_skipped=n_skipped,
                         wall_s=time.perf_counter() - t0, failed=failed, errors=errors)
-
-
-def folder_status(out: str | os.PathLike[str]) -> dict[str, Any]:
-    """State of an experiment folder, from its run folders (works while a sweep runs).
-
-    Returns:
-        ``name``, ``n_runs``, ``done``, ``failed``, ``pending``, ``is_running``, ``runs``
-        (the runs table as of now).
-
-    Raises:
-        LendsimError: ``out`` is not an experiment folder.
-    """
-    out = Path(out)
-    info_path = out / EXPERIMENT_FILE
-    if not info_path.is_file():
-        raise LendsimError(f"{out}: not a lendsim experiment folder (no {EXPERIMENT_FILE})")
-    info = json.loads(info_path.read_text(encoding="utf-8"))
-    ids = runs_table(info, {})["run_id"]
-    records = scan_records(((i, None) for i in ids), out)
-    df = runs_table(info, records)
-    counts = df["status"].value_counts()
-    return {"name": info["name"], "info": info, "n_runs": len(df),
-            "done": int(counts.get("done", 0)), "failed": int(counts.get("failed", 0)),
-            "pending": int(counts.get("pending", 0)), "is_running": is_locked(out),
-            "runs": df}

@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from lendsim.errors import ScenarioError
+from lendsim.results.folders import make_run_id
 from lendsim.simulation.params import Scenario, flatten
 from lendsim.simulation.scenario import load_scenario_data, parse_overrides, read_toml
 
@@ -197,18 +198,6 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return list(obj)
     raise TypeError(f"not JSON-serialisable: {obj!r}")
-
-
-def make_run_id(arm: int, replication: int, n_arms: int, n_replications: int) -> str:
-    """``a<arm>-r<replication>``, zero-padded so that names sort in run order.
-
-    Examples:
-        >>> make_run_id(3, 1, 12, 2)
-        'a003-r01'
-    """
-    wa = max(3, len(str(n_arms - 1)))
-    wr = max(2, len(str(n_replications - 1)))
-    return f"a{arm:0{wa}d}-r{replication:0{wr}d}"
 
 
 def replication_seeds(root_seed: int, replications: int) -> list[int]:

@@ -15,7 +15,6 @@ References:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -69,7 +68,7 @@ def load(path: str | Path) -> ExperimentResults:
     Raises:
         LendsimError: ``path`` is not an experiment folder.
     """
-    from lendsim.experiments.runner import RUNS_DIR, folder_status
+    from lendsim.results.folders import RUNS_DIR, folder_status
 
     st = folder_status(path)
     info, runs = st["info"], st["runs"]
@@ -238,8 +237,3 @@ def sensitivity(res: ExperimentResults, outcome: str, per_run: pd.DataFrame | No
     fn = sobol_indices if design["kind"] == "sobol" else morris_indices
     return fn(design, y)
 
-
-def experiment_info(path: str | Path) -> dict[str, Any]:
-    from lendsim.experiments.runner import EXPERIMENT_FILE
-
-    return json.loads((Path(path) / EXPERIMENT_FILE).read_text(encoding="utf-8"))

@@ -1,4 +1,5 @@
-"""``lendsim calibrate``: how close a run is to the market in CALIBRATION.md.
+"""How close a run is to the market in CALIBRATION.md (``lendsim calibrate``, whose command
+line is lendsim.cli.calibrate).
 
 Runs a scenario (the default one unless told otherwise) on a few seeds, or reads what is already
 written: a run folder, or the runs of a one-arm experiment folder (``lendsim sweep`` with
@@ -38,8 +39,7 @@ References: CALIBRATION.md, "Market structure" and "Borrowers".
 from __future__ import annotations
 
 import math
-import sys
-import time
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,12 +49,11 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported where used: `lendsim --help` stays fast
     import pandas as pd
 
-__all__ = ["TARGETS", "Target", "add_parser", "calibration_figures", "calibration_table",
-           "format_calibration", "rank_arms"]
+__all__ = ["TARGETS", "Target", "calibration_figures", "calibration_table", "distance_outside",
+           "format_calibration", "format_ranking", "rank_arms", "run_dir_figures",
+           "set_option"]
 
-DEFAULT_SEEDS = (1, 2, 3)
 DEFAULT_WINDOW = 24  # months: the last two years of the run, as in tests/test_default_market.py
-DEFAULT_TOP = 10  # arms shown by a ranking
 
 
 @dataclass(frozen=True)
@@ -199,10 +198,6 @@ def rank_arms(arm_runs: dict[int, list[dict[str, float]]]) -> pd.DataFrame:
                           kind="stable").reset_index(drop=True)
 
 
-_SPLIT_HINT = ("(the split of multi-lenders needs borrower snapshots in the window: "
-               "output.borrower_snapshot_every, or borrower_snapshot_every in a sweep's "
-               "[outputs])")
-
 # short column heads of a ranking, in the order of TARGETS
 _SHORT = {"top_delinquency_30": "top 30+", "top_delinquency_90": "top 90+",
           "top_avg_apr": "top APR", "avg_apr": "APR", "top_own_share": "top own",
@@ -236,106 +231,6 @@ def format_calibration(table: pd.DataFrame) -> str:
                        for r in table.itertuples()])
 
 
-# -- command line ---------------------------------------------------------------------------------
-
-
-def add_parser(sub) -> None:
-    """Register ``lendsim calibrate [FILE.toml | RUN_DIR | EXPERIMENT_DIR] [--seeds 1,2,3]
-    [--window 24] [--set k=v ...] [--csv PATH] [--arm N] [--top 10]``."""
-    p = sub.add_parser("calibrate",
-                       help="compare a run with the figures of CALIBRATION.md")
-    p.add_argument("source", nargs="?",
-                   help="scenario file (.toml; default: baseline), or a run folder or an "
-                        "experiment folder (lendsim sweep) to read; one of several arms is "
-                        "ranked")
-    p.add_argument("--seeds",
-                   help="seeds to run, comma-separated (default 1,2,3); not with a run folder")
-    p.add_argument("--window", type=int, default=DEFAULT_WINDOW,
-                   help=f"last months to average over (default {DEFAULT_WINDOW})")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a parameter (repeatable); not with a run folder")
-    p.add_argument("--csv", help="also write the table (or the ranking) to this CSV file")
-    p.add_argument("--arm", type=int,
-                   help="with an experiment folder of several arms: show this arm's table "
-                        "instead of the ranking")
-    p.add_argument("--top", type=int, default=DEFAULT_TOP,
-                   help=f"with several arms: how many of the ranking to show (default "
-                        f"{DEFAULT_TOP}; --csv writes all)")
-    p.set_defaults(handler=_calibrate)
-
-
-def _parse_seeds(text: str) -> list[int]:
-    from lendsim.errors import LendsimError
-
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        seeds = []
-    if not seeds or any(s < 0 for s in seeds):
-        raise LendsimError(f"--seeds = {text!r}: allowed values are integers >= 0, "
-                           "comma-separated, e.g. 1,2,3")
-    return seeds
-
-
-def _calibrate(args) -> int:
-    from lendsim.errors import LendsimError
-
-    if args.window < 1:
-        raise LendsimError(f"--window = {args.window}: allowed values are integers >= 1")
-    if args.csv and (Path(args.csv).is_dir() or not Path(args.csv).parent.is_dir()):
-        raise LendsimError(f"--csv = {args.csv!r}: allowed values are file names in an "
-                           "existing folder")
-    if args.top < 1:
-        raise LendsimError(f"--top = {args.top}: allowed values are integers >= 1")
-    start = time.perf_counter()
-    source = Path(args.source) if args.source else None
-    from lendsim.experiments.runner import EXPERIMENT_FILE
-
-    if source is not None and (source / EXPERIMENT_FILE).is_file():
-        arm_runs, factors, what = _figures_of_experiment(source, args)
-        if len(arm_runs) > 1 and args.arm is None:
-            return _report_ranking(source, arm_runs, factors, what, args, start)
-        arm = next(iter(arm_runs)) if args.arm is None else args.arm
-        runs = arm_runs[arm]
-        if len(factors.columns):
-            what += f", arm {arm}"
-    else:
-        if args.arm is not None or args.top != DEFAULT_TOP:
-            raise LendsimError("--arm and --top apply only to an experiment folder "
-                               "(lendsim sweep)")
-        if source is not None and source.is_dir():
-            runs, what = [_figures_of_folder(source, args)], f"run folder {source}"
-        else:
-            runs, what = _figures_of_runs(args)
-    table = calibration_table(runs)
-    print(format_calibration(table))
-    if (table.set_index("figure").loc["multi_lenders_2", "verdict"]) == "n/a":
-        print(_SPLIT_HINT)
-    n_in = int((table["verdict"] == "in band").sum())
-    print(f"{n_in} of {len(table)} figures in band ({what}; means over the last {args.window} "
-          f"months; {time.perf_counter() - start:.1f} s)")
-    if args.csv:
-        table.to_csv(args.csv, index=False)
-        print(f"table: {args.csv}")
-    return 0
-
-
-def _check_window(steps: int, window: int) -> None:
-    from lendsim.errors import LendsimError
-
-    if window > steps:
-        raise LendsimError(f"--window = {window}: allowed values are 1 to the run's {steps} "
-                           "months")
-
-
-def _refuse_run_options(folder: Path, args, kind: str) -> None:
-    from lendsim.errors import LendsimError
-
-    if args.sets or args.seeds is not None:
-        raise LendsimError(f"{folder} is {kind}: --set and --seeds apply only when running a "
-                           "scenario")
-
-
 # the columns calibration_figures reads, by table: a sweep's run folders are read one at a time
 # and only these columns, so a large sweep (snapshots of every borrower) stays cheap to rank
 _COLUMNS = {"model": ["step", "avg_apr", "multi_lender_share"],
@@ -344,14 +239,20 @@ _COLUMNS = {"model": ["step", "avg_apr", "multi_lender_share"],
             "borrowers": ["step", "n_lenders"]}
 
 
-def _figures_of_run_dir(run_dir: Path, window: int) -> dict[str, float]:
+def run_dir_figures(run_dir: str | os.PathLike[str], window: int = DEFAULT_WINDOW) -> dict[str, float]:
     """:func:`calibration_figures` of one run folder (``lendsim run``'s, or one of a sweep's),
     reading only the columns it needs (without borrower snapshots the split of multi-lenders
-    is NaN)."""
+    is NaN).
+
+    Raises:
+        LendsimError: the folder lacks the model or platforms table, or the run is shorter
+            than ``window``.
+    """
     import pandas as pd
 
     from lendsim.errors import LendsimError
 
+    run_dir = Path(run_dir)
     tables = {}
     for name, cols in _COLUMNS.items():
         file = run_dir / f"{name}.parquet"
@@ -362,41 +263,12 @@ def _figures_of_run_dir(run_dir: Path, window: int) -> dict[str, float]:
                            "platforms.parquet (give the sweep tables = [\"platforms\"])")
     if not len(tables["model"]):
         raise LendsimError(f"{run_dir}: the model table is empty")
-    _check_window(int(tables["model"]["step"].max()), window)
+    steps = int(tables["model"]["step"].max())
+    if window > steps:
+        raise LendsimError(f"--window = {window}: allowed values are 1 to the run's {steps} "
+                           "months")
     return calibration_figures(tables["model"], tables["platforms"], tables["borrowers"],
                                window=window)
-
-
-def _figures_of_experiment(folder: Path, args
-                           ) -> tuple[dict[int, list[dict[str, float]]], pd.DataFrame, str]:
-    """The figures of every finished run of an experiment folder, by arm (only ``args.arm``
-    when given); the factor values of each arm (one row per arm, indexed by arm, as the
-    experiment file resolved them); and what was read, in words. Runs of one arm differ only
-    in their seeds."""
-    import pandas as pd
-
-    from lendsim.errors import LendsimError
-    from lendsim.experiments.runner import RUNS_DIR, folder_status
-
-    _refuse_run_options(folder, args, "an experiment folder")
-    st = folder_status(folder)
-    info, done = st["info"], st["runs"][st["runs"]["status"] == "done"]
-    if args.arm is not None and args.arm not in set(done["arm"]):
-        have = sorted(set(done["arm"]))
-        raise LendsimError(f"--arm = {args.arm}: allowed values are the arms of {folder} with "
-                           f"finished runs ({_span(have) if have else 'none yet'})")
-    if args.arm is not None:
-        done = done[done["arm"] == args.arm]
-    if not len(done):
-        raise LendsimError(f"{folder}: no finished runs yet")
-    out: dict[int, list[dict[str, float]]] = {}
-    for rid, arm in zip(done["run_id"], done["arm"]):
-        out.setdefault(int(arm), []).append(
-            _figures_of_run_dir(folder / RUNS_DIR / rid, args.window))
-    factors = pd.DataFrame([{k: arm[k] for k in info["factors"]} for arm in info["arms"]],
-                           index=pd.RangeIndex(len(info["arms"]), name="arm"),
-                           columns=list(info["factors"]), dtype=object)  # ints stay ints
-    return out, factors, f"experiment folder {folder}, {len(done)} runs"
 
 
 def set_option(key: str, value: object) -> str:
@@ -425,62 +297,3 @@ def set_option(key: str, value: object) -> str:
     else:
         text = str(value)
     return f"--set {shlex.quote(f'{key}={text}')}"
-
-
-def _span(values: list[int]) -> str:
-    """``0-63`` for a run of consecutive integers, else the list."""
-    if values == list(range(values[0], values[-1] + 1)):
-        return f"{values[0]}-{values[-1]}" if len(values) > 1 else str(values[0])
-    return ", ".join(map(str, values))
-
-
-def _report_ranking(folder: Path, arm_runs: dict[int, list[dict[str, float]]],
-                    factors: pd.DataFrame, what: str, args, start: float) -> int:
-    """Print the ranking of an experiment's arms (and write it with ``--csv``)."""
-    ranking = rank_arms(arm_runs)
-    print(format_ranking(ranking, args.top))
-    best = ranking.iloc[0]
-    sets = " ".join(set_option(k, v) for k, v in factors.loc[int(best["arm"])].items())
-    print(f"best: arm {int(best['arm'])}, {int(best['in_band'])} of {len(TARGETS)} figures in "
-          f"band: {sets}")
-    print(f"(lendsim calibrate {folder} --arm {int(best['arm'])} shows its table)")
-    if ranking["multi_lenders_2"].isna().all():
-        print(_SPLIT_HINT)
-    print(f"{len(ranking)} arms ranked ({what}; means over the last {args.window} months; "
-          f"{time.perf_counter() - start:.1f} s)")
-    if args.csv:
-        out = ranking.merge(factors, left_on="arm", right_index=True, how="left")
-        out.to_csv(args.csv, index=False)
-        print(f"ranking: {args.csv}")
-    return 0
-
-
-def _figures_of_folder(folder: Path, args) -> dict[str, float]:
-    from lendsim.errors import LendsimError
-    from lendsim.results.store import MANIFEST_FILE
-
-    _refuse_run_options(folder, args, "a run folder")
-    if not (folder / MANIFEST_FILE).is_file():
-        raise LendsimError(f"{folder} has no {MANIFEST_FILE}; it is not a complete lendsim "
-                           "run directory")
-    return _figures_of_run_dir(folder, args.window)
-
-
-def _figures_of_runs(args) -> tuple[list[dict[str, float]], str]:
-    from lendsim.api import resolve_scenario, run
-    from lendsim.simulation.scenario import parse_overrides
-
-    seeds = list(DEFAULT_SEEDS) if args.seeds is None else _parse_seeds(args.seeds)
-    overrides = parse_overrides(args.sets)
-    scen = resolve_scenario(args.source, overrides)  # validates before anything runs
-    _check_window(scen.simulation.steps, args.window)
-    # snapshots for the multi-lender split: a few inside the window are enough (a stock)
-    every = max(1, min(12, args.window // 2))
-    out = []
-    for s in seeds:
-        print(f"lendsim calibrate: scenario '{scen.name}', seed {s} ...", file=sys.stderr)
-        res = run(scen, seed=s, overrides={"output.borrower_snapshot_every": every,
-                                           "output.charts": False})
-        out.append(calibration_figures(res.model, res.platforms, res.extra.get("borrowers"),
-                                       window=args.window))
-    return out, f"scenario '{scen.name}', seeds {','.join(map(str, seeds))}"

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lendsim.results.folders import MANIFEST_FILE
 from lendsim.results.plots import plot_run
 
 __all__ = [
@@ -40,8 +41,6 @@ __all__ = [
     "load_run",
     "write_run",
 ]
-
-MANIFEST_FILE = "manifest.json"
 
 #: The standard tables and the columns each is guaranteed to have. ``load_run`` returns an empty
 #: frame with these columns for a table whose file is missing.

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lendsim.errors import ScenarioError
+from lendsim.simulation.params import RegulatorParams, Scenario
 
 #: What a triggered rule can do.
 ACTIONS = ("set", "deleverage", "stop_lending", "resolve")
@@ -153,8 +154,6 @@ def _int(entry: dict, where: str, field: str, default: int | None, lo: int) -> i
 
 def _check_instrument(key: Any, value: Any, where: str) -> tuple[str, Any]:
     """Validate ``key = value`` as a regulator instrument; returns the normalised pair."""
-    from lendsim.simulation.params import RegulatorParams, Scenario
-
     # the switch itself and the early-warning window (fixed when the regulator is made) are
     # not instruments
     names = [f.name for f in dataclasses.fields(RegulatorParams)

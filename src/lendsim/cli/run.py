@@ -1,38 +1,20 @@
-"""The ``lendsim`` command: ``lendsim run [FILE.toml] [--steps N] [--seed S] [--set k=v ...]
-[--out DIR]``, ``lendsim params`` and the subcommands other modules register (see
-``SUBCOMMANDS``).
+"""``lendsim run [FILE.toml] [--steps N] [--seed S] [--set k=v ...] [--out DIR]`` and
+``lendsim params``.
 
-Bad input gets one line naming the field, the value and what is allowed, and exit status 2;
-nothing is written.
+``lendsim run EXPERIMENT.toml`` says to use ``lendsim sweep`` instead of failing on the
+experiment tables.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 from pathlib import Path
 
 from lendsim.errors import LendsimError
 
-# Subcommands defined next to the code they drive: "module:function", where the function takes
-# the argparse subparsers object, adds its parser and sets ``handler=<callable(args) -> int>``.
-# Those modules must import their heavy dependencies inside the handler, not at module level,
-# so that `lendsim --help` stays fast.
-SUBCOMMANDS: tuple[str, ...] = (
-    "lendsim.validation:add_parser",
-    "lendsim.experiments.cli:add_parser",
-    "lendsim.viz.cli:add_parser",
-    "lendsim.experiments.compare:add_parser",
-    "lendsim.results.calibration:add_parser",
-)
 
-
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="lendsim",
-        description="Agent-based simulation of an internet consumer-finance market.")
-    sub = ap.add_subparsers(dest="command")
+def add_parser(sub) -> None:
+    """Add ``run`` and ``params`` to the ``lendsim`` subcommands."""
     r = sub.add_parser("run", help="run one scenario (default: the baseline scenario)")
     r.add_argument("scenario", nargs="?", help="scenario file (.toml); default: baseline")
     r.add_argument("--steps", type=int, help="months to simulate")
@@ -42,42 +24,23 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="run folder to write (default: results/<name>-<time>)")
     r.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(handler=_run)
     p = sub.add_parser("params", help="list every parameter with its default and range")
     p.add_argument("--markdown", action="store_true", help="as a Markdown table")
-    r.set_defaults(handler=_run)
     p.set_defaults(handler=_params)
-    for entry in SUBCOMMANDS:
-        module, func = entry.split(":")
-        getattr(importlib.import_module(module), func)(sub)
-    return ap
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command is None:  # `lendsim` alone runs the default experiment
-        args = _parser().parse_args(["run"])
-    try:
-        return int(args.handler(args) or 0)
-    except LendsimError as exc:
-        print(f"lendsim: error: {exc}", file=sys.stderr)
-        return 2
-    except FileExistsError as exc:
-        print(f"lendsim: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 def _run(args) -> int:
     from lendsim.api import resolve_scenario, run
+    from lendsim.experiments.spec import is_experiment_file
     from lendsim.progress import ProgressBar
     from lendsim.results.store import default_run_dir
     from lendsim.results.summary import summary_table
     from lendsim.simulation.scenario import parse_overrides
 
+    if args.scenario and is_experiment_file(args.scenario):
+        raise LendsimError(f"{args.scenario} is an experiment file ([run]/[sweep]/"
+                           f"[sample]); run it with: lendsim sweep {args.scenario}")
     overrides = parse_overrides(args.sets)
     if args.steps is not None:
         overrides["simulation.steps"] = args.steps
@@ -118,7 +81,3 @@ def _params(args) -> int:
         for key, default, allowed, doc in rows:
             print(f"{key:45s} {str(default):22s} {allowed:22s} {doc}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

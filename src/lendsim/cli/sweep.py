@@ -7,15 +7,13 @@
     lendsim report results/competition                   # results/competition/report.html
 
 The default output folder is ``results/<experiment name>``, so running the same command again
-resumes the same sweep. It also teaches ``lendsim run`` to point experiment files here.
+resumes the same sweep.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-from lendsim.errors import LendsimError
 
 
 def add_parser(sub) -> None:
@@ -51,26 +49,6 @@ def add_parser(sub) -> None:
                     help="average each outcome over a run's last K steps (default: the "
                     "experiment's outputs.outcome_steps)")
     rp.set_defaults(handler=_report)
-    _guard_run(sub)
-
-
-def _guard_run(sub) -> None:
-    """``lendsim run EXPERIMENT.toml`` says to use ``lendsim sweep`` instead of failing on
-    the experiment tables (wraps the run handler; cli.py stays untouched)."""
-    run_parser = sub.choices.get("run")
-    if run_parser is None:
-        return
-    handler = run_parser.get_default("handler")
-
-    def guarded(args) -> int:
-        from lendsim.experiments.spec import is_experiment_file
-
-        if args.scenario and is_experiment_file(args.scenario):
-            raise LendsimError(f"{args.scenario} is an experiment file ([run]/[sweep]/"
-                               f"[sample]); run it with: lendsim sweep {args.scenario}")
-        return handler(args)
-
-    run_parser.set_defaults(handler=guarded)
 
 
 def _sweep(args) -> int:
@@ -109,7 +87,7 @@ def _sweep(args) -> int:
 
 
 def _status(args) -> int:
-    from lendsim.experiments.runner import folder_status
+    from lendsim.results.folders import folder_status
 
     st = folder_status(args.folder)
     info = st["info"]

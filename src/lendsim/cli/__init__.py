@@ -1,0 +1,70 @@
+"""The ``lendsim`` command: a dispatcher over the subcommands of this package.
+
+    lendsim run [FILE.toml] [--steps N] [--seed S] [--set k=v ...] [--out DIR]   (cli/run.py)
+    lendsim params                                                               (cli/run.py)
+    lendsim validate | sweep | status | report | compare | calibrate | dashboard
+
+Each module listed in ``SUBCOMMANDS`` parses its own arguments and prints; the work is done by
+library functions elsewhere in lendsim (``lendsim.api``, ``lendsim.experiments``,
+``lendsim.results``, ``lendsim.validation``), which never print.
+
+Bad input gets one line naming the field, the value and what is allowed, and exit status 2;
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from lendsim.errors import LendsimError
+
+__all__ = ["SUBCOMMANDS", "main"]
+
+# "module:function", where the function takes the argparse subparsers object, adds its parsers
+# and sets ``handler=<callable(args) -> int>``. Those modules import their heavy dependencies
+# inside the handler, not at module level, so that `lendsim --help` stays fast.
+SUBCOMMANDS: tuple[str, ...] = (
+    "lendsim.cli.run:add_parser",
+    "lendsim.cli.validate:add_parser",
+    "lendsim.cli.sweep:add_parser",
+    "lendsim.viz.cli:add_parser",
+    "lendsim.cli.compare:add_parser",
+    "lendsim.cli.calibrate:add_parser",
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="lendsim",
+        description="Agent-based simulation of an internet consumer-finance market.")
+    sub = ap.add_subparsers(dest="command")
+    for entry in SUBCOMMANDS:
+        module, func = entry.split(":")
+        getattr(importlib.import_module(module), func)(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``lendsim`` command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command is None:  # `lendsim` alone runs the default experiment
+        args = _parser().parse_args(["run"])
+    try:
+        return int(args.handler(args) or 0)
+    except LendsimError as exc:
+        print(f"lendsim: error: {exc}", file=sys.stderr)
+        return 2
+    except FileExistsError as exc:
+        print(f"lendsim: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""``lendsim compare BASE [POLICY]``: a policy against a base on the same seeds, effects with
+95 % intervals and who is affected (the work is ``lendsim.experiments.compare``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from lendsim.errors import ScenarioError
+
+
+def add_parser(sub) -> None:
+    """Register ``lendsim compare``."""
+    p = sub.add_parser("compare", help="a policy against a base on the same seeds: effects "
+                       "with 95 %% intervals and who is affected")
+    p.add_argument("base", help="base scenario/experiment file, or one experiment file with "
+                   "exactly two arms (base first)")
+    p.add_argument("policy", nargs="?", help="policy scenario/experiment file")
+    p.add_argument("--replications", type=int, help="replications (default: the policy "
+                   "file's [run], else its own default)")
+    p.add_argument("--steps", type=int, help="months per run")
+    p.add_argument("--root-seed", type=int, dest="root_seed", help="root seed")
+    p.add_argument("--last", type=int, default=12, help="months averaged at the end of each "
+                   "run (default 12)")
+    p.add_argument("--executor", default="serial", choices=("serial", "processes", "dask"))
+    p.add_argument("--workers", type=int)
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter in both arms (repeatable)")
+    p.add_argument("--out", help="folder (default: results/<name>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_compare)
+
+
+def _compare(args) -> int:
+    import pandas as pd
+
+    from lendsim.experiments.compare import comparison_experiment, write_comparison
+    from lendsim.experiments.runner import run_experiment
+    from lendsim.progress import ProgressBar
+    from lendsim.simulation.scenario import parse_overrides
+
+    if args.last < 1:
+        raise ScenarioError(f"--last {args.last}: must be a whole number >= 1")
+    exp = comparison_experiment(args.base, args.policy, sets=parse_overrides(args.sets),
+                                replications=args.replications, steps=args.steps,
+                                root_seed=args.root_seed)
+    out = Path(args.out) if args.out else Path("results") / exp.name
+    print(f"lendsim: comparing {exp.n_arms} arms x {exp.replications} replications, "
+          f"{exp.steps} months -> {out}", file=sys.stderr)
+    with ProgressBar(exp.n_runs, label="runs", enabled=not args.quiet) as bar:
+        summary = run_experiment(exp, out, executor=args.executor, workers=args.workers,
+                                 scheduler=args.scheduler,
+                                 on_result=lambda rec, counts: bar.update(1))
+    if not summary.is_complete:
+        print(summary.text(), file=sys.stderr)
+        return 1
+    tables, report = write_comparison(out, args.last)
+    eff = tables["effects"]
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        print(eff[["outcome", "base", "policy", "difference", "lo", "hi"]].to_string(
+            index=False, float_format=lambda v: f"{v:,.4g}"))
+        who = tables["who"]
+        sig = who[who.get("significant", False) == True]  # noqa: E712
+        if len(sig):
+            print("\nwho is affected (intervals excluding 0):")
+            print(sig[["group", "metric", "base", "policy", "difference", "lo", "hi"]]
+                  .to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    print(f"\nreport: {report}")
+    return 0

@@ -40,7 +40,7 @@ def test_arm_summary_and_bands_by_hand():
 def test_sobol_indices_of_the_ishigami_function():
     """Analytic values (Ishigami & Homma 1990; a = 7, b = 0.1): S1 = 0.3139, 0.4424, 0;
     ST = 0.5576, 0.4424, 0.2437."""
-    from SALib.sample import sobol as sobol_sample
+    sobol_sample = pytest.importorskip("SALib.sample.sobol", reason="the 'sensitivity' extra")
 
     problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
     x = sobol_sample.sample(problem, 4096, calc_second_order=False, seed=1)
@@ -53,7 +53,8 @@ def test_sobol_indices_of_the_ishigami_function():
 
 
 def test_morris_mu_star_of_a_linear_model_is_slope_times_range():
-    from SALib.sample import morris as morris_sample
+    morris_sample = pytest.importorskip("SALib.sample.morris",
+                                        reason="the 'sensitivity' extra")
 
     problem = {"num_vars": 3, "names": ["a", "b", "c"], "bounds": [[0, 1], [0, 2], [5, 6]]}
     x = morris_sample.sample(problem, 10, num_levels=4, seed=2)

@@ -68,6 +68,7 @@ def test_processes_give_the_same_tables_as_serial(grid_exp, tmp_path):
 
 @pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_tables_as_serial(grid_exp, tmp_path):
+    pytest.importorskip("distributed", reason="the 'dask' extra")
     run_experiment(grid_exp, tmp_path / "serial", executor="serial")
     summary = run_experiment(grid_exp, tmp_path / "dask1", executor="dask", workers=1)
     assert summary.is_complete
@@ -78,7 +79,8 @@ def test_dask_local_cluster_gives_the_same_tables_as_serial(grid_exp, tmp_path):
 
 
 def test_dask_with_an_existing_client_on_127_0_0_1(grid_exp, tmp_path):
-    from distributed import Client, LocalCluster
+    distributed = pytest.importorskip("distributed", reason="the 'dask' extra")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
     run_experiment(grid_exp, tmp_path / "serial", executor="serial")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",

@@ -56,6 +56,7 @@ steps = 2
 @pytest.mark.parametrize("kind, n, arms", [("latin", 5, 5), ("sobol", 4, 4 * (3 + 2)),
                                            ("morris", 3, 3 * (3 + 1))])
 def test_samplers_stay_in_range_round_integers_and_repeat(tmp_path, kind, n, arms):
+    pytest.importorskip("SALib", reason="the 'sensitivity' extra")
     body = f"""
 [run]
 steps = 2

@@ -26,6 +26,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 @pytest.fixture
 def dashboard(tmp_path):
     """A running `lendsim viz` on a free port of 127.0.0.1; yields its address."""
+    pytest.importorskip("solara", reason="the 'viz' extra")
+    pytest.importorskip("playwright", reason="the 'browser' extra")
     from lendsim.viz import assets
 
     try:
@@ -77,6 +79,7 @@ def test_dashboard_in_chromium(dashboard, tmp_path):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package "
                     "(sudo apt-get install -y chromium); .ci/run does this. Do not use "
                     "`playwright install`.")
+    pytest.importorskip("playwright", reason="the 'browser' extra")
     from playwright.sync_api import expect, sync_playwright
 
     shot = Path(os.environ.get("LENDSIM_SCREENSHOT") or tmp_path / "dashboard.png")

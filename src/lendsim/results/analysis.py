@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lendsim.extras import require
+
 __all__ = ["ExperimentResults", "arm_summary", "load", "mean_ci", "morris_indices",
            "run_outcomes", "series_bands", "sobol_indices"]
 
@@ -196,8 +198,7 @@ def sobol_indices(design: dict[str, Any], y: np.ndarray, *, level: float = 0.95,
     Returns:
         One row per factor: factor, S1, S1_conf, ST, ST_conf (``_conf`` = half-width).
     """
-    from SALib.analyze import sobol
-
+    sobol = require("SALib.analyze.sobol", "sensitivity", "Sobol indices")
     si = sobol.analyze(design["problem"], np.asarray(y, dtype=float),
                        calc_second_order=bool(design.get("second_order", False)),
                        num_resamples=n_resamples, conf_level=level,
@@ -214,8 +215,7 @@ def morris_indices(design: dict[str, Any], y: np.ndarray, *, level: float = 0.95
     Returns:
         One row per factor: factor, mu, mu_star, mu_star_conf, sigma.
     """
-    from SALib.analyze import morris
-
+    morris = require("SALib.analyze.morris", "sensitivity", "Morris indices")
     x = np.asarray(design["matrix"], dtype=float)
     si = morris.analyze(design["problem"], x, np.asarray(y, dtype=float),
                         num_resamples=n_resamples, conf_level=level,

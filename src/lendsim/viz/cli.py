@@ -11,6 +11,7 @@ import socket
 import sys
 
 from lendsim.errors import LendsimError
+from lendsim.extras import require
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -66,6 +67,8 @@ def url(host: str, port: int) -> str:
 
 def _viz(args) -> int:
     port = check_address(args.host, args.port)  # bad input stops here, before anything runs
+    require("solara", "viz", "lendsim viz")
+    require("altair", "viz", "lendsim viz")  # Mesa's SolaraViz imports it
     import os
 
     # no telemetry and no version check against PyPI from a classroom machine

@@ -32,6 +32,7 @@ import pandas as pd
 
 from lendsim.errors import LendsimError
 from lendsim.experiments.spec import Experiment, RunSpec
+from lendsim.extras import require
 from lendsim.results.folders import (EXPERIMENT_FILE, FAILURES_DIR, MANIFEST_FILE, RUNS_DIR,
                                      SOURCE_FILE, lock_folder, now, runs_table, scan_records,
                                      worker_name, write_atomic, write_runs_table)
@@ -367,6 +368,8 @@ def run_experiment(exp: Experiment, out: str | os.PathLike[str], *, executor: st
         raise LendsimError(f"--workers {workers!r}: must be a whole number >= 1")
     if scheduler and executor != "dask":
         raise LendsimError(f"--scheduler {scheduler}: only with --executor dask")
+    if executor == "dask" and client is None:  # before the folder is written
+        require("distributed", "dask", "--executor dask")
     if isinstance(tasks_per_child, bool) or not isinstance(tasks_per_child, int) \
             or tasks_per_child < 1:
         raise LendsimError(f"--recycle-every {tasks_per_child!r}: must be a whole number >= 1")

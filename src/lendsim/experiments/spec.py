@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from lendsim.errors import ScenarioError
+from lendsim.extras import require
 from lendsim.results.folders import make_run_id
 from lendsim.simulation.params import Scenario, flatten
 from lendsim.simulation.scenario import load_scenario_data, parse_overrides, read_toml
@@ -475,11 +476,12 @@ def _sampled_design(sample: dict, base: Scenario, root_seed: int, src: str
 def _salib_sample(kind: str, problem: dict, n: int, levels: int, second: bool,
                   seed: int) -> np.ndarray:
     """The design matrix (rows = arms) from SALib, seeded (never the global stream)."""
+    feature = f"[sample] kind = {kind!r}"
     if kind == "latin":
-        from SALib.sample import latin
+        latin = require("SALib.sample.latin", "sensitivity", feature)
         return latin.sample(problem, n, seed=seed)
     if kind == "sobol":
-        from SALib.sample import sobol
+        sobol = require("SALib.sample.sobol", "sensitivity", feature)
         return sobol.sample(problem, n, calc_second_order=second, seed=seed)
-    from SALib.sample import morris
+    morris = require("SALib.sample.morris", "sensitivity", feature)
     return morris.sample(problem, n, num_levels=levels, seed=seed)

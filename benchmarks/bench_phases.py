@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Where a month of the full model goes: time per phase of ``MarketModel.step``.
 
-The phases are the ``self._<phase>()`` calls in ``MarketModel.step`` (the monthly cycle of
-DESIGN.md; docs/ODD.md section 3), read from its source, so the list follows the code. Each is
-timed with ``time.perf_counter`` over ``--steps`` months after ``--warmup`` months, on the
+The phases are ``MarketModel.PHASES`` (docs/ODD.md section 3), the tuple ``step`` runs, so
+the list follows the code. Each is timed with ``time.perf_counter`` over ``--steps`` months after ``--warmup`` months, on the
 scenario ``bench_model.py`` measures (10 platforms, 20 banks, social network of mean degree 10).
 
 Usage (from the repository root):
@@ -18,11 +17,8 @@ the bookkeeping between phases (the row "outside the phases").
 from __future__ import annotations
 
 import argparse
-import ast
-import inspect
 import json
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -31,18 +27,24 @@ from bench_model import (bench_overrides, checked_overrides,  # noqa: E402
                          one_blas_thread, thread_env)
 
 
-def step_phases(model_class) -> list[str]:
-    """Names of the methods ``model_class.step`` calls as ``self.<name>()``, in order
-    (``check_invariants`` excluded: it is a check, not a phase)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(model_class.step)))
-    names = []
-    for node in ast.walk(tree.body[0]):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"
-                and not node.args and not node.keywords
-                and node.func.attr != "check_invariants"):
-            names.append((node.lineno, node.col_offset, node.func.attr))
-    return [name for *_, name in sorted(names)]
+def phase_names(model_class) -> list[str]:
+    """Names of the phases ``model_class.step`` runs (its ``PHASES``), in order."""
+    return [getattr(ph, "__name__", type(ph).__name__).rsplit(".", 1)[-1]
+            for ph in model_class.PHASES]
+
+
+class _Timed:
+    """A phase that runs ``phase`` and adds its time to ``spent[name]``."""
+
+    def __init__(self, name, phase, spent):
+        self.name, self.phase, self.spent = name, phase, spent
+
+    def step(self, model):
+        t = time.perf_counter()
+        try:
+            self.phase.step(model)
+        finally:
+            self.spent[self.name] += time.perf_counter() - t
 
 
 def measure(n: int, warmup: int, steps: int, seed: int, sets: dict) -> dict:
@@ -52,22 +54,10 @@ def measure(n: int, warmup: int, steps: int, seed: int, sets: dict) -> dict:
     scen = load_scenario(None, {**bench_overrides(n, warmup + steps, seed), **sets})
     m = MarketModel(scen)
     m.run(warmup)
-    phases = step_phases(MarketModel)
+    phases = phase_names(MarketModel)
     spent = dict.fromkeys(phases, 0.0)
-
-    def timed(name):
-        method = getattr(m, name)
-
-        def wrapper(*args, **kwargs):
-            t = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                spent[name] += time.perf_counter() - t
-        return wrapper
-
-    for name in phases:  # instance attributes shadow the methods for this model only
-        setattr(m, name, timed(name))
+    # an instance attribute shadows the class's tuple for this model only
+    m.PHASES = tuple(_Timed(name, ph, spent) for name, ph in zip(phases, MarketModel.PHASES))
     t0 = time.perf_counter()
     m.run(steps)
     total = time.perf_counter() - t0

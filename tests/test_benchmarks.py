@@ -20,25 +20,13 @@ import bench_phases  # noqa: E402  (a script folder, not a package)
 
 
 def test_phases_are_the_schedule_docs_odd_lists():
-    """docs/ODD.md section 3 lists the methods of the ten phases in order; the benchmark reads
-    them from ``MarketModel.step``'s source."""
+    """docs/ODD.md section 3 lists the module of every phase, in order; the benchmark times
+    ``MarketModel.PHASES``."""
     odd = (ROOT / "docs" / "ODD.md").read_text()
     section = odd.split("## 3 Process overview and scheduling")[1].split("\n## ")[0]
-    documented = re.findall(r"^\| \d+ [a-z ]+ \| `(_\w+)` \|", section, flags=re.M)
-    assert len(documented) == 10
-    assert bench_phases.step_phases(MarketModel) == documented
-
-
-def test_step_phases_reads_calls_in_order_and_skips_the_check():
-    class Toy:
-        def step(self):
-            if True:
-                self._a()  # nested: found later by a breadth-first walk, yet called first
-            self._b()
-            self.check_invariants()
-            self._c(1)  # a call with arguments is not a phase
-
-    assert bench_phases.step_phases(Toy) == ["_a", "_b"]
+    documented = re.findall(r"^\| \d+ [a-z ]+ \| `phases/(\w+)\.py` \|", section, flags=re.M)
+    assert len(documented) == len(MarketModel.PHASES) == 13
+    assert bench_phases.phase_names(MarketModel) == documented
 
 
 def test_phase_times_and_the_rest_add_up_to_the_step():

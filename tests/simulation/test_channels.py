@@ -8,6 +8,8 @@ import lendsim
 from lendsim import MarketModel
 from lendsim.simulation.channels import CHANNELS, LOSS_COLUMNS, credit_loss_channels
 from lendsim.simulation.ledger import MissCause
+from lendsim.simulation.month import Month
+from lendsim.simulation.phases import banks_adapt, failures, repayment
 
 CREDIT = ["losses_fundamental", "losses_social", "losses_debt_spiral",
           "losses_platform_failure"]
@@ -90,10 +92,10 @@ def test_social_attribution_against_a_per_borrower_loop(mode):
     pop, bp = model.population, model.params.borrowers
     pop.months_since_default[::7] = 0  # plenty of defaulted contacts
     u = copy.deepcopy(model.rng).random(model.n_borrowers)
-    strategic, social = model._strategic_nonpayment()
+    strategic, social = repayment.strategic_nonpayment(model)
     adj = model.social.tocsr()
     in_default = pop.is_in_default()
-    dti = model._debt_state[1] / (12.0 * pop.base_income)
+    dti = model.debt.total / (12.0 * pop.base_income)
     for i in range(model.n_borrowers):
         nb = adj.indices[adj.indptr[i]:adj.indptr[i + 1]]
         peer = in_default[nb].mean() if len(nb) else 0.0
@@ -109,7 +111,7 @@ def test_social_attribution_against_a_per_borrower_loop(mode):
     assert social.any()
     off = MarketModel(tiny(**{"contagion.social": False}))
     off.run(2)
-    assert not off._strategic_nonpayment()[1].any()
+    assert not repayment.strategic_nonpayment(off)[1].any()
 
 
 def test_debt_spiral_switch():
@@ -140,7 +142,7 @@ def test_common_funder_switch_keeps_lines_when_capital_falls():
             bk.equity -= cut
             bk.other_loans -= cut
         before = model.lines.copy()
-        model._banks_adapt()
+        banks_adapt.step(model)
         lines[on] = (before.sum(), model.lines.sum())
     (b_on, a_on), (b_off, a_off) = lines[True], lines[False]
     assert b_on == pytest.approx(b_off)
@@ -157,8 +159,8 @@ def _banks_model(**over):
 
 def _new_month(model):
     """Fresh month counters, as a step starts them, for driving one phase by hand."""
-    model._month = type(model._month)(model.n_borrowers, len(model.platforms))
-    model._month.bank_joint_losses = np.zeros(len(model.banks))
+    model.month = Month(model.n_borrowers, len(model.platforms))
+    model.month.bank_joint_losses = np.zeros(len(model.banks))
 
 
 def _set_interbank(model, E, equity):
@@ -182,17 +184,17 @@ def test_interbank_failures_clear_through_exposures(interbank_on):
     E = np.zeros((4, 4))
     E[1, 0], E[2, 1], E[3, 2] = 30.0, 15.0, 5.0
     _set_interbank(model, E, np.array([-1.0, 20.0, 10.0, 50.0]))
-    model._bank_failures()
+    failures.bank_failures(model)
     failed = [bk.is_failed for bk in model.banks]
     model.check_invariants()
     if interbank_on:
         assert failed == [True, True, True, False]
-        assert model._month.losses["interbank"] == pytest.approx(30 + 15 + 5)
+        assert model.month.losses["interbank"] == pytest.approx(30 + 15 + 5)
         assert model.banks[3].equity == pytest.approx(45.0)
-        assert [f[2] for f in model._month.failures] == ["credit", "interbank", "interbank"]
+        assert [f[2] for f in model.month.failures] == ["credit", "interbank", "interbank"]
     else:
         assert failed == [True, False, False, False]
-        assert model._month.losses["interbank"] == 0.0
+        assert model.month.losses["interbank"] == 0.0
         assert model.banks[1].equity == pytest.approx(20.0)
 
 
@@ -204,9 +206,9 @@ def test_eisenberg_noe_clearing_in_the_model_by_hand():
     E = np.zeros((4, 4))
     E[1, 0], E[2, 1], E[3, 2] = 30.0, 15.0, 5.0
     _set_interbank(model, E, np.array([-1.0, 20.0, 10.0, 50.0]))
-    model._bank_failures()
+    failures.bank_failures(model)
     assert [bk.is_failed for bk in model.banks] == [True, False, False, False]
-    assert model._month.losses["interbank"] == pytest.approx(1.0)
+    assert model.month.losses["interbank"] == pytest.approx(1.0)
     assert model.banks[1].equity == pytest.approx(19.0)
     assert model.banks[0].equity == pytest.approx(0.0)  # its remaining shortfall is gone
     model.check_invariants()
@@ -218,11 +220,11 @@ def test_interbank_recovery_softens_the_cascade():
     E = np.zeros((4, 4))
     E[1, 0], E[2, 1] = 30.0, 15.0
     _set_interbank(model, E, np.array([-1.0, 20.0, 10.0, 50.0]))
-    model._bank_failures()
+    failures.bank_failures(model)
     # bank 1 loses 15 < 20 and survives, so bank 2 is safe
     assert [bk.is_failed for bk in model.banks] == [True, False, False, False]
     assert model.banks[1].equity == pytest.approx(5.0)
-    assert model._month.losses["interbank"] == pytest.approx(15.0)
+    assert model.month.losses["interbank"] == pytest.approx(15.0)
     model.check_invariants()
 
 
@@ -248,7 +250,7 @@ def test_reputation_falls_for_the_same_type_only_and_recovers():
     assert same and other
     before = {p.idx: p.reputation for p in model.platforms}
     _new_month(model)
-    model._platform_failed(victim, "platform_failure", "credit", "test")
+    failures.fail_platform(model, victim, "platform_failure", "credit", "test")
     hit = model.params.contagion.reputation_hit
     for p in same:
         assert p.reputation == pytest.approx(before[p.idx] * (1 - hit))
@@ -286,7 +288,7 @@ def test_p2p_run_spreads_through_reputation():
         model = MarketModel(tiny(**over, **{"contagion.reputation": on}))
         model.run(3)
         _new_month(model)
-        model._platform_failed(model.platforms[0], "platform_failure", "credit", "trigger")
+        failures.fail_platform(model, model.platforms[0], "platform_failure", "credit", "trigger")
         model.run(9)
         t = model.tables()
         results[on] = t

@@ -132,15 +132,21 @@ def test_reviews_are_spread_over_the_months():
     model.close()
 
 
-class _Probe(MarketModel):
-    """Records, when each month's underwriting starts, how many lines are open and how many
-    of them are due for review."""
+class _LineLog:
+    """A phase that records how many lines are open, and how many of them are due for review,
+    before the month's lending."""
 
-    def _underwriting(self):
-        CL = self.credit_lines
+    @staticmethod
+    def step(model):
+        CL = model.credit_lines
         held = CL.platform >= 0
-        self.line_log.append((int(held.sum()), int((CL.until[held] <= self.steps).sum())))
-        super()._underwriting()
+        model.line_log.append((int(held.sum()), int((CL.until[held] <= model.steps).sum())))
+
+
+class _Probe(MarketModel):
+    """The model with :class:`_LineLog` run just before the funding phase."""
+
+    PHASES = (*MarketModel.PHASES[:3], _LineLog, *MarketModel.PHASES[3:])
 
 
 @pytest.mark.parametrize("key, value, reviews_all", [

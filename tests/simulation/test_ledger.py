@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lendsim.simulation.ledger import N_FEATURES, LoanBook, LoanStatus, put_rows
-from lendsim.simulation.model import _cell_key, _cells
+from lendsim.simulation.debt import cell_key as _cell_key, cells as _cells
 
 
 def test_put_rows_writes_the_same_as_row_assignment():

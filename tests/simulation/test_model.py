@@ -290,8 +290,8 @@ def test_accounts_point_at_current_instalment_loans_after_compactions():
     for _ in range(20):
         model.step()
         compacted += int((model.loans.status <= LoanStatus.DEFAULTED).all())  # nothing closed
-        b, p = np.nonzero(model._account >= 0)
-        r = model._account[b, p]
+        b, p = np.nonzero(model.accounts.rows >= 0)
+        r = model.accounts.rows[b, p]
         assert (model.loans.borrower_idx[r] == b).all() and (model.loans.platform_idx[r] == p).all()
         assert (model.loans.status[r] == LoanStatus.CURRENT).all() and (model.loans.term[r] > 1).all()
     assert len(r) > 0

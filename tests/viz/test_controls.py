@@ -59,7 +59,7 @@ def test_bad_values_name_the_field(values, needle):
 
 
 def _records(model):
-    return pd.DataFrame(model._records["model"])
+    return pd.DataFrame(model.records["model"])
 
 
 def test_dashboard_model_is_the_market_model_of_its_scenario():

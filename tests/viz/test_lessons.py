@@ -31,7 +31,7 @@ def run(key, seed=None, steps=36, press=True, **extra):
         if press and lesson.action and m.steps == lesson.action_step:
             ACTIONS[lesson.action](m)
         m.step()
-    df = pd.DataFrame(m._records["model"])
+    df = pd.DataFrame(m.records["model"])
     m.close()
     return df
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from lendsim import LendsimError
+from lendsim import LendsimError, MarketModel
 from lendsim.viz.model import (DashboardModel, close_largest_platform, largest_platform_type,
                                start_income_shock)
 
@@ -20,8 +20,8 @@ def _run_with_button(press_at, press, steps):
 
 
 def _run_scheduled(overrides, steps):
-    m = DashboardModel(**SMALL)
-    m.params = m.params.with_overrides(overrides)  # as if the scenario file said so
+    scenario = DashboardModel(**SMALL).params.with_overrides(overrides)
+    m = MarketModel(scenario)  # as if the scenario file said so from the start
     for _ in range(steps):
         m.step()
     return m
@@ -30,10 +30,10 @@ def _run_scheduled(overrides, steps):
 def test_income_shock_now_starts_next_step_as_if_scheduled():
     pressed = _run_with_button(4, start_income_shock, 9)
     planned = _run_scheduled({"macro.shock_start": 5}, 9)
-    a, b = pd.DataFrame(pressed._records["model"]), pd.DataFrame(planned._records["model"])
+    a, b = pd.DataFrame(pressed.records["model"]), pd.DataFrame(planned.records["model"])
     pd.testing.assert_frame_equal(a, b)
     assert a["is_income_shock"].tolist() == [False] * 4 + [True] * 4 + [False]
-    plain = pd.DataFrame(_run_with_button(-1, start_income_shock, 9)._records["model"])
+    plain = pd.DataFrame(_run_with_button(-1, start_income_shock, 9).records["model"])
     assert not plain["is_income_shock"].any()
     pd.testing.assert_frame_equal(a.iloc[:4], plain.iloc[:4])  # nothing changes before it
 
@@ -50,7 +50,7 @@ def test_close_largest_platform_closes_the_largest_next_step():
     m.step()
     assert not m.platforms[largest].is_active
     assert sum(pl.is_active for pl in m.platforms) >= len(m.platforms) - 1
-    ev = pd.DataFrame(m._records["events"])
+    ev = pd.DataFrame(m.records["events"])
     assert ((ev["kind"] == "platform_failure") & (ev["agent_id"] == largest)
             & (ev["step"] == 5)).any()
 

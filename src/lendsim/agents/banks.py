@@ -1,8 +1,7 @@
 """Banks: capital, deposits, joint loans with platforms, funding lines.
 
 References:
-    DESIGN.md, "Agents: Bank" and behaviour sketch "Banks"; CALIBRATION.md: small-bank
-    dependence on one platform; CBIRC 2021 No. 24 (exposure to one platform <= 25 % of tier-1
+    docs/ODD.md, 2. Entities ("Bank") and 7. Submodels ("Banks"); CBIRC 2021 No. 24 (exposure to one platform <= 25 % of tier-1
     capital, joint loans <= 50 % of the bank's loans).
 """
 
@@ -11,29 +10,46 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from lendsim.agents.institutions import Institution
+from lendsim.simulation import strategies
 from lendsim.simulation.params import BankParams, RegulatorParams
 
+#: Cash a bank holds at the start, share of its other loans: a liquidity buffer. A modelling
+#: assumption, not a calibrated figure: a bank's cash only absorbs shortfalls before deposits
+#: do (``settle_cash``), so its size moves no result beyond the balance sheet's composition.
+INITIAL_CASH_SHARE = 0.05
 
-class Bank(mesa.Agent):
+
+class Bank(Institution, mesa.Agent):
     """A bank. Balance sheet (RMB): assets ``cash + joint_loans + other_loans +
     interbank_assets - allowance``; liabilities ``deposits + interbank_liabilities``;
-    ``equity``. Capital ratio = equity / (joint + other loans)."""
+    ``equity``. Capital ratio = equity / (joint + other loans).
 
-    def __init__(self, model, idx: int, other_loans: float, bp: BankParams,
-                 interbank_assets: float = 0.0, interbank_liabilities: float = 0.0):
+    Its funding lines to platforms follow its line rule (``banks.line_rule``, a strategy of
+    :mod:`lendsim.simulation.strategies`). Interbank claims are set up with the network
+    (:func:`lendsim.simulation.setup.create_interbank`).
+    """
+
+    BALANCE_FIELDS = ("cash", "joint_loans", "other_loans", "interbank_assets", "allowance",
+                      "deposits", "interbank_liabilities", "equity")
+    LOANS = "joint_loans"
+
+    def __init__(self, model, idx: int, other_loans: float, bp: BankParams):
         super().__init__(model)
         self.idx = idx
         self.other_loans = float(other_loans)
         self.joint_loans = 0.0
         self.allowance = 0.0
         self.equity = bp.capital_ratio * other_loans
-        self.cash = 0.05 * other_loans
-        self.interbank_assets = float(interbank_assets)  # claims on other banks
-        self.interbank_liabilities = float(interbank_liabilities)  # owed to other banks
+        self.cash = INITIAL_CASH_SHARE * other_loans
+        self.interbank_assets = 0.0  # claims on other banks
+        self.interbank_liabilities = 0.0  # owed to other banks
         self.deposits = (self.cash + self.other_loans + self.interbank_assets
                          - self.interbank_liabilities - self.equity)
         self.is_failed = False
         self.failed_step: int | None = None
+        self.line_rule = strategies.create("line_rule", bp.line_rule)
+        self.equity_at_close: float | None = None  # equity when the last month was closed
 
     def capital_ratio(self) -> float:
         loans = self.joint_loans + self.other_loans
@@ -52,26 +68,20 @@ class Bank(mesa.Agent):
     def adapt_lines(self, lines: np.ndarray, outstanding: np.ndarray, delinquency: np.ndarray,
                     is_active: np.ndarray, reg: RegulatorParams, bp: BankParams,
                     common_funder: bool = True) -> np.ndarray:
-        """This bank's new funding line to each platform, RMB.
+        """This bank's new funding line to each platform, RMB, by its line rule (see
+        :meth:`lendsim.simulation.strategies.LineRule.new_lines`)."""
+        return self.line_rule.new_lines(self, lines, outstanding, delinquency, is_active, reg,
+                                        bp, common_funder=common_funder)
 
-        A line grows by ``line_growth`` when more than ``line_use_target`` used; it is cut in proportion to
-        the platform's 30+ delinquency above the bank's tolerance (by ``line_cut`` at twice the
-        tolerance); all lines shrink when capital is within ``capital_buffer`` of the
-        requirement; a line never exceeds ``bank_platform_exposure_limit x equity``; lines to
-        failed platforms, and all lines of a failed bank, are closed.
-        """
-        if self.is_failed:
-            return np.zeros_like(lines)
-        used = np.divide(outstanding, lines, out=np.ones_like(lines), where=lines > 0)
-        growth = np.where(used > bp.line_use_target, bp.line_growth, 0.0)
-        excess = np.clip((delinquency - bp.delinquency_tolerance) / bp.delinquency_tolerance,
-                         0.0, 1.0)
-        new = lines * (1.0 + growth) * (1.0 - bp.line_cut * excess)
-        if (common_funder
-                and self.capital_ratio() < reg.bank_capital_requirement + bp.capital_buffer):
-            new = np.minimum(new, outstanding) * (1.0 - bp.line_cut)
-        new = np.minimum(new, reg.bank_platform_exposure_limit * max(self.equity, 0.0))
-        return np.where(is_active, new, 0.0)
+    def pay_dividend(self, payout_ratio: float) -> None:
+        """Pay out ``payout_ratio`` of the month's profit (the rise in equity since the last
+        month was closed), if positive and the bank is live; then close the month."""
+        profit = (self.equity - self.equity_at_close if self.equity_at_close is not None
+                  else 0.0)
+        if profit > 0 and not self.is_failed:
+            div = payout_ratio * profit
+            self.post(cash=-div, equity=-div)
+        self.equity_at_close = self.equity
 
     def balance_gap(self) -> float:
         return (self.cash + self.joint_loans + self.other_loans + self.interbank_assets

@@ -157,7 +157,7 @@ class Borrower(mesa.Agent):
     @property
     def debt(self) -> float:
         """Total owed to all lenders, RMB."""
-        return float(self.model._between_steps_debt()[1][self.idx])
+        return float(self.model.debt_between_steps().total[self.idx])
 
     @property
     def n_lenders(self) -> int:

@@ -1,37 +1,105 @@
-"""Lending platforms: balance sheet, scoring model, pricing strategy, failure.
+"""Lending platforms: balance sheet, scoring model, pricing and funding strategies, failure.
 
 References:
-    DESIGN.md, "Agents: Platform" and behaviour sketches "Platform scoring", "Pricing and
-    rationing", "Entry and exit"; CALIBRATION.md, "Market structure".
+    docs/ODD.md, 2. Entities ("Platform") and 7. Submodels ("Scoring", "Pricing", "Funding",
+    "Entry and exit").
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
 
+from lendsim.agents.institutions import Institution
 from lendsim.agents.rules import scoring
-from lendsim.simulation.ledger import N_FEATURES
+from lendsim.simulation import strategies
+from lendsim.simulation.features import N_FEATURES, PRIOR_COEF
 from lendsim.simulation.params import PlatformParams, PlatformTypeParams, RegulatorParams
 
-#: Features a platform sees, in order (N_FEATURES columns).
-FEATURES = ("intercept", "risk_signal", "log_income", "is_employed", "own_debt_income",
-            "bureau_debt_income", "bureau_lenders", "is_bureau_covered")
-#: Scoring model a new platform starts with (lifetime PD logit), before it has data.
-PRIOR_COEF = np.array([-3.2, 0.8, -0.5, -1.0, 2.0, 2.0, 0.3, 0.0])
-assert len(FEATURES) == N_FEATURES == len(PRIOR_COEF)
+#: A refit scores the loans matured since the last one (out-of-sample AUC and KS) only when
+#: at least this many have matured: fewer give no stable estimate.
+MIN_NEW_FOR_VALIDATION = 50
 
 
-class Platform(mesa.Agent):
+@dataclass(frozen=True)
+class PlatformArrays:
+    """What underwriting reads of every platform, one array entry per platform.
+
+    Attributes:
+        is_active, posted_apr, reputation, convenience: what borrowers see when they choose.
+        coef: scoring coefficients, (n_platforms, n_features).
+        funding_cost: benchmark rate + the platform's own funding spread, annual.
+        operating_cost, margin, fee_rate: annual fractions of the balance.
+        term: instalment-loan term, months.
+        pd_cutoff: largest lifetime PD approved.
+        limit_income_multiple: credit limit, multiple of monthly income.
+        noise_sd: sd of the noise on the platform's risk signal.
+        repayment_priority: share of short borrowers who pay this platform first.
+        pricing: each platform's pricing strategy.
+    """
+
+    is_active: np.ndarray
+    posted_apr: np.ndarray
+    reputation: np.ndarray
+    convenience: np.ndarray
+    coef: np.ndarray
+    funding_cost: np.ndarray
+    operating_cost: np.ndarray
+    margin: np.ndarray
+    term: np.ndarray
+    pd_cutoff: np.ndarray
+    limit_income_multiple: np.ndarray
+    noise_sd: np.ndarray
+    fee_rate: np.ndarray
+    repayment_priority: np.ndarray
+    pricing: tuple
+
+    @classmethod
+    def of(cls, platforms: list[Platform], benchmark_rate: float, pp: PlatformParams
+           ) -> PlatformArrays:
+        pls = platforms
+        return cls(
+            is_active=np.array([pl.is_active for pl in pls]),
+            posted_apr=np.array([pl.posted_apr for pl in pls]),
+            reputation=np.array([pl.reputation for pl in pls]),
+            convenience=np.array([pl.tp.convenience for pl in pls]),
+            coef=np.array([pl.coef for pl in pls]),
+            funding_cost=np.array([benchmark_rate + pl.tp.funding_spread for pl in pls]),
+            operating_cost=np.array([pl.tp.operating_cost for pl in pls]),
+            margin=np.array([pl.margin for pl in pls]),
+            term=np.array([pl.tp.term_months for pl in pls], dtype=np.int64),
+            pd_cutoff=np.array([pl.pd_cutoff for pl in pls]),
+            limit_income_multiple=np.array([pl.tp.limit_income_multiple for pl in pls]),
+            noise_sd=np.array([pl.noise_sd(pp) for pl in pls]),
+            fee_rate=np.array([pl.tp.fee_rate for pl in pls]),
+            repayment_priority=np.array([pl.tp.repayment_priority for pl in pls]),
+            pricing=tuple(pl.pricing for pl in pls),
+        )
+
+    def pricing_groups(self) -> list[tuple[strategies.Pricing, np.ndarray]]:
+        """Each distinct pricing strategy with the platforms that use it (a boolean mask)."""
+        names = [s.name for s in self.pricing]
+        return [(self.pricing[names.index(n)], np.array([m == n for m in names]))
+                for n in dict.fromkeys(names)]
+
+
+class Platform(Institution, mesa.Agent):
     """A lending platform of one type (embedded, micro_lender, consumer_finance).
 
     Balance sheet (RMB): assets ``cash + loans_held - allowance``; liabilities ``debt``
     (wholesale funding of its own share) and ``retail_funds`` (P2P-style investors' money,
     withdrawable); ``equity``. Every month's flows are posted to both
     sides, so ``assets = debt + equity`` holds exactly (checked by ``balance_gap``).
+
+    Its pricing (``tp.pricing``) and funding split (``tp.funding_split``) are strategies
+    (:mod:`lendsim.simulation.strategies`) chosen by name in the scenario.
     """
+
+    BALANCE_FIELDS = ("cash", "loans_held", "allowance", "debt", "retail_funds", "equity")
+    LOANS = "loans_held"
 
     def __init__(self, model, idx: int, kind: str, tp: PlatformTypeParams, equity: float,
                  pp: PlatformParams):
@@ -67,7 +135,11 @@ class Platform(mesa.Agent):
         self.ks = np.nan
         self.months_unfunded = 0
         self.roe_history: deque[float] = deque(maxlen=12)
+        # the price borrowers see before the platform has lent: its costs, margin and a
+        # guess of 5 % for expected loss
         self.posted_apr = tp.funding_spread + tp.operating_cost + tp.margin + 0.05
+        self.pricing = strategies.create("pricing", tp.pricing)
+        self.funding_split = strategies.create("funding_split", tp.funding_split)
 
     # --- limits under the regulator's rules -------------------------------------------------
     def own_share(self, reg: RegulatorParams) -> float:
@@ -89,6 +161,12 @@ class Platform(mesa.Agent):
             else:
                 return 0.0
         return max(self.leverage_limit(reg) * self.equity - self.loans_held, 0.0)
+
+    def may_lend(self, step: int, reg: RegulatorParams) -> bool:
+        """Whether the platform lends this month: live, no outage, not suspended by the
+        regulator, and not a P2P lender while P2P lending is banned."""
+        return (self.is_active and self.outage_step != step and step > self.suspended_until
+                and not (self.tp.is_p2p and not reg.p2p_lending))
 
     def leverage(self) -> float:
         return self.loans_held / self.equity if self.equity > 0 else np.inf
@@ -118,7 +196,7 @@ class Platform(mesa.Agent):
         if n < pp.min_training:
             return
         new = min(self._n_seen - self._n_at_fit, w)
-        if new >= 50:
+        if new >= MIN_NEW_FOR_VALIDATION:
             pos = (self._n_seen - 1 - np.arange(new)) % w
             s = scoring.predict_pd(self._X[pos].astype(float), self.coef)
             yy = self._y[pos]
@@ -133,17 +211,9 @@ class Platform(mesa.Agent):
     # --- strategy -----------------------------------------------------------------------------
     def adapt(self, market_share: float, target_share: float, delinquency_30: float,
               pp: PlatformParams) -> None:
-        """Competition: margin rises with market share above target and with delinquency above
-        the tolerated level, and is pulled back toward the type's margin; the cut-off tightens when delinquency is high and relaxes back
-        toward the type's appetite otherwise."""
-        excess = delinquency_30 - self.tp.delinquency_target
-        dm = (pp.margin_speed * (market_share - target_share) + pp.loss_speed * max(excess, 0.0)
-              + pp.margin_reversion * (self.tp.margin - self.margin))
-        self.margin = float(np.clip(self.margin + dm, pp.min_margin, pp.max_margin))
-        if excess > 0:
-            self.pd_cutoff *= 1.0 - pp.cutoff_speed
-        else:
-            self.pd_cutoff = min(self.pd_cutoff * (1.0 + pp.cutoff_speed / 2), self.tp.pd_cutoff)
+        """Set next month's margin and cut-off by the platform's pricing strategy, from its
+        market share against its target and its 30+ delinquency."""
+        self.pricing.adapt(self, market_share, target_share, delinquency_30, pp)
 
     def fail(self, step: int) -> None:
         self.is_active = False
@@ -170,9 +240,7 @@ class Platform(mesa.Agent):
                                       * lost, 1.0)
         net = out - self.retail_funds * cp.retail_base_withdrawal * rep
         cost = cp.run_penalty * max(net - max(self.cash, 0.0), 0.0)
-        self.retail_funds -= net
-        self.cash -= net + cost
-        self.equity -= cost
+        self.post(retail_funds=-net, cash=-(net + cost), equity=-cost)
         return net, cost
 
     # --- accounting ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections import deque
 import mesa
 import numpy as np
 
-from lendsim.simulation.params import RegulatorParams
+from lendsim.simulation.params import RegulatorParams, Scenario
 from lendsim.simulation.policy import PolicyChange, TriggerRule, value_at
 
 #: Indicators watched by the early-warning system; for those in ``EW_LOW`` a fall is the alarm.
@@ -48,8 +48,6 @@ class Regulator(mesa.Agent):
 
     def set_policy(self, **changes) -> None:
         """Change instruments, e.g. ``set_policy(apr_cap=0.24)`` (validated)."""
-        from lendsim.simulation.params import Scenario
-
         flat = {f"regulator.{k}": v for k, v in changes.items()}
         checked = Scenario(regulator=self.policy).with_overrides(flat, source="set_policy")
         self.policy = dataclasses.replace(checked.regulator)
@@ -104,6 +102,27 @@ class Regulator(mesa.Agent):
                 self._fired.add(i)
                 fired.append((i, r, who))
         return fired
+
+    def enforce(self, rule: TriggerRule, who: list) -> None:
+        """Carry out a triggered rule (see :class:`lendsim.simulation.policy.TriggerRule`)
+        on the institutions ``who`` concern it, and log it."""
+        model = self.model
+        thr = rule.above if rule.above is not None else rule.below
+        why = f"{rule.indicator} {'>' if rule.above is not None else '<'} {thr}"
+        if rule.action == "set":
+            self.set_policy(**{rule.key.split(".", 1)[1]: rule.value})
+            model.log_event("regulator_action", "regulator", -1, np.nan,
+                            f"{why}: {rule.key} = {rule.value!r}")
+            return
+        for pl in who:
+            if rule.action == "deleverage":  # to the rule's threshold
+                pl.deleverage_order = thr
+            elif rule.action == "stop_lending":
+                pl.suspended_until = model.steps + rule.months - 1
+            else:  # resolve
+                pl.is_resolved = True
+            model.log_event("regulator_action", "platform", pl.idx, np.nan,
+                            f"{why}: {rule.action}")
 
     # --- supervision -----------------------------------------------------------------------
     def supervise(self, platforms, banks, delinquency_90: float) -> dict[str, float]:

@@ -64,7 +64,7 @@ def _run(args) -> int:
 
 
 def _info(model) -> str:
-    rec = model._records["model"][-1]
+    rec = model.records["model"][-1]
     return (f"credit {rec['credit_outstanding'] / 1e6:,.1f}M  "
             f"30+ {100 * rec['delinquency_30']:.2f}%")
 

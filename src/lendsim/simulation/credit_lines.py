@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lendsim.simulation.ledger import N_FEATURES, put_rows
+from lendsim.simulation.features import N_FEATURES
+from lendsim.simulation.ledger import put_rows
 
 INCOME_DROP = 0.8  # income below this share of the income seen at grant triggers a review
 # regulator instruments of borrower-level underwriting: when one changes, every line is reviewed

@@ -18,7 +18,8 @@ from enum import IntEnum
 
 import numpy as np
 
-N_FEATURES = 8
+from lendsim.simulation.features import N_FEATURES
+
 FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered", "rolled_in",
               "rolled_out")
 # rolled_out / rolled_in: a top-up moves an account's balance from its old pool (whose funders

@@ -26,8 +26,35 @@ class MacroState:
     is_shock: bool
 
 
-def macro_state(p: MacroParams, step: int) -> MacroState:
-    """The macro state at ``step`` (1-based), a pure function of the parameters.
+@dataclass(frozen=True)
+class IncomeShockWindow:
+    """An income shock: from month ``start`` for ``months`` months, the employed lose
+    ``income_loss`` of income and unemployment rises by ``unemployment`` (fractions)."""
+
+    start: int
+    months: int
+    income_loss: float
+    unemployment: float
+
+    def covers(self, step: int) -> bool:
+        return self.start > 0 and self.start <= step < self.start + self.months
+
+
+def scenario_shock(p: MacroParams) -> IncomeShockWindow | None:
+    """The income shock the parameters schedule (``shock_start`` > 0), or None."""
+    if p.shock_start <= 0:
+        return None
+    return IncomeShockWindow(p.shock_start, p.shock_months, p.shock_income_loss,
+                             p.shock_unemployment)
+
+
+_FROM_PARAMS = object()
+
+
+def macro_state(p: MacroParams, step: int, income_shock=_FROM_PARAMS) -> MacroState:
+    """The macro state at ``step`` (1-based), a pure function of the parameters and the
+    income shock in force (``income_shock``: an :class:`IncomeShockWindow` or None; by default the
+    one the parameters schedule).
 
     Examples:
         >>> s = macro_state(MacroParams(cycle_amplitude=0.0), 11)
@@ -36,12 +63,14 @@ def macro_state(p: MacroParams, step: int) -> MacroState:
     """
     month = (p.start_month - 1 + step - 1) % 12 + 1
     u = p.unemployment_rate + p.cycle_amplitude * math.sin(2 * math.pi * step / p.cycle_months)
-    shock = p.shock_start > 0 and p.shock_start <= step < p.shock_start + p.shock_months
+    if income_shock is _FROM_PARAMS:
+        income_shock = scenario_shock(p)
+    shock = income_shock is not None and income_shock.covers(step)
     if shock:
-        u += p.shock_unemployment
+        u += income_shock.unemployment
     trend = (1.0 + p.demand_trend) ** ((step - 1) / 12.0)
     return MacroState(step=step, calendar_month=month,
                       unemployment_target=min(max(u, 0.0), 0.95),
                       benchmark_rate=p.benchmark_rate,
                       demand_level=p.seasonality[month - 1] * trend,
-                      income_loss=p.shock_income_loss if shock else 0.0, is_shock=shock)
+                      income_loss=income_shock.income_loss if shock else 0.0, is_shock=shock)

@@ -1,6 +1,7 @@
 """Per-step outputs and the balance-sheet invariants.
 
-Every column name here is also the results column a user plots; DESIGN.md "Outputs".
+Every column name here is also the results column a user plots (docs/ODD.md, 7. Submodels,
+"Outputs"). Data collection reads the model and writes only its records.
 """
 
 from __future__ import annotations
@@ -12,6 +13,13 @@ from lendsim.agents.borrowers import RISK_SEGMENTS
 from lendsim.errors import InvariantError
 from lendsim.simulation.ledger import LoanStatus
 
+#: The model table's first columns, in order (more follow).
+MODEL_COLUMNS = (
+    "step", "credit_outstanding", "originations", "approval_rate", "avg_apr", "delinquency_30",
+    "delinquency_90", "default_rate", "charge_offs", "n_platforms_active", "platform_failures",
+    "hhi", "bank_capital_ratio_min", "bank_failures", "borrowers_rationed",
+    "multi_lender_share", "lenders_per_borrower", "overindebted_share", "unemployment_rate",
+)
 EVENT_COLUMNS = ("step", "kind", "agent_type", "agent_id", "size", "detail")
 CASCADE_COLUMNS = ("start_step", "trigger", "size", "n_platforms", "n_banks", "duration",
                    "channels", "is_ongoing")
@@ -23,15 +31,16 @@ def _share(num: float, den: float) -> float:
 
 def collect_step(model) -> None:
     """Append this step's rows to the model's records."""
-    m, L, pop = model._month, model.loans, model.population
+    m, L, pop = model.month, model.loans, model.population
     P = len(model.platforms)
     is_open = L.is_open()
     bal = L.balance
     total = float(bal[is_open].sum())
     d30 = float(bal[is_open & (L.n_missed >= 1)].sum())
     d90 = float(bal[is_open & (L.n_missed >= 3)].sum())
-    own, debt, lenders = model._compute_debt_state()
-    model._debt_state = (own, debt.copy(), lenders.copy())  # reused by next month's lookups
+    # the month's closing debt state (next month's lending writes into the model's, so the
+    # records keep copies)
+    debt, lenders = model.debt.total.copy(), model.debt.n_lenders.copy()
     indebted = debt > 0
     n_indebted = int(indebted.sum())
     perf = L.status <= LoanStatus.DELINQUENT
@@ -81,12 +90,12 @@ def collect_step(model) -> None:
         "retail_withdrawals": m.retail_withdrawals,
     }
     row.update({f"losses_{k}": v for k, v in m.losses.items()})
-    prev = model._records["model"][-1]["credit_outstanding"] if model._records["model"] else 0.0
+    prev = model.records["model"][-1]["credit_outstanding"] if model.records["model"] else 0.0
     row["credit_growth"] = total / prev - 1.0 if prev > 0 else np.nan
     row.update(_by_group(m, pop, debt))
     row.update(model.regulator.indicators)
     row.update(model.regulator.early_warnings(row))
-    model._records["model"].append(row)
+    model.records["model"].append(row)
 
     d30_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
     d90_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 3))
@@ -97,7 +106,7 @@ def collect_step(model) -> None:
     for pl in model.platforms:
         i = pl.idx
         avg_apr = apr_p[i] / orig_p[i] if orig_p[i] > 0 else np.nan
-        model._records["platforms"].append({
+        model.records["platforms"].append({
             "step": model.steps, "platform_id": i, "platform_type": pl.kind,
             "is_active": pl.is_active, "equity": pl.equity, "cash": pl.cash, "debt": pl.debt,
             "loans_held": pl.loans_held, "allowance": pl.allowance,
@@ -112,11 +121,11 @@ def collect_step(model) -> None:
             "funding_lines": float(lines[i]), "auc": pl.auc, "ks": pl.ks,
             "reputation": pl.reputation, "retail_funds": pl.retail_funds,
         })
-    out = model._bank_outstanding()
+    out = model.bank_outstanding()
     for bk in model.banks:
         j = bk.idx
         loans = bk.joint_loans + bk.other_loans
-        model._records["banks"].append({
+        model.records["banks"].append({
             "step": model.steps, "bank_id": j, "equity": bk.equity,
             "capital_ratio": bk.capital_ratio(), "joint_loans": bk.joint_loans,
             "other_loans": bk.other_loans, "deposits": bk.deposits, "cash": bk.cash,
@@ -132,7 +141,7 @@ def collect_step(model) -> None:
         snap["debt"] = debt
         snap["n_lenders"] = lenders
         snap.insert(0, "step", model.steps)
-        model._records["borrowers"].append(snap)
+        model.records["borrowers"].append(snap)
 
 
 QUINTILES = ("q1", "q2", "q3", "q4", "q5")
@@ -172,7 +181,7 @@ def pad_platforms(arr, n):
 
 
 def build_tables(model) -> dict[str, pd.DataFrame]:
-    r = model._records
+    r = model.records
     tables = {
         "model": pd.DataFrame(r["model"]),
         "platforms": pd.DataFrame(r["platforms"]),
@@ -181,16 +190,24 @@ def build_tables(model) -> dict[str, pd.DataFrame]:
     }
     if r["borrowers"]:
         tables["borrowers"] = pd.concat(r["borrowers"], ignore_index=True)
-    cascades = list(model._cascades)
+    cascades = list(model.cascades)
     if model.cascade is not None:  # still spreading when the run stopped
         tables["events"] = pd.concat(
             [tables["events"], pd.DataFrame([model.cascade.event(ongoing=True)])],
             ignore_index=True)
-        cascades.append(model._cascade_row(model.cascade, ongoing=True))
+        cascades.append(cascade_row(model.cascade, ongoing=True))
     tables["cascades"] = pd.DataFrame(cascades, columns=list(CASCADE_COLUMNS))
     # a cascade is logged when it ends, under the step it started: keep the log in step order
     tables["events"] = tables["events"].sort_values("step", kind="stable", ignore_index=True)
     return tables
+
+
+def cascade_row(c, ongoing: bool) -> dict:
+    """A row of the cascades table for cascade ``c``."""
+    n_plat = sum(1 for f in c.failures if f[1] == "platform")
+    return {"start_step": c.start_step, "trigger": c.trigger, "size": c.size,
+            "n_platforms": n_plat, "n_banks": c.size - n_plat, "duration": c.duration,
+            "channels": ",".join(c.channels()), "is_ongoing": ongoing}
 
 
 def check_invariants(model, rtol: float = 1e-9) -> None:
@@ -233,11 +250,7 @@ def check_invariants(model, rtol: float = 1e-9) -> None:
                                      f"liabilities - equity = {gap:.6g}")
             if a.cash < -1e-6:
                 raise InvariantError(f"step {model.steps}: {kind} {a.idx} has cash {a.cash}")
-    acct = model._account
-    b_idx, p_idx = np.nonzero(acct >= 0)
-    rows = acct[b_idx, p_idx]
-    if len(rows) and not ((L.borrower_idx[rows] == b_idx) & (L.platform_idx[rows] == p_idx)
-                          & (L.status[rows] == LoanStatus.CURRENT) & (L.term[rows] > 1)).all():
+    if not model.accounts.is_consistent(L):
         raise InvariantError(f"step {model.steps}: an account points at a loan that is not "
                              "that borrower's current instalment loan at that platform")
     pop = model.population

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lendsim.errors import ScenarioError
+from lendsim.simulation import registry
 
 PLATFORM_TYPES = ("embedded", "micro_lender", "consumer_finance", "p2p")
 SOCIAL_KINDS = ("watts_strogatz", "erdos_renyi", "barabasi_albert", "stochastic_block",
@@ -142,6 +143,17 @@ class PlatformTypeParams:
     retail_funding: float = _f(0.0, "money from retail investors (P2P-style), multiple of "
                                "initial equity; they withdraw on bad news (contagion.reputation)",
                                lo=0, hi=100)
+    pricing: str = _f("cost_plus", "pricing strategy: required APR and margin adaptation "
+                      "(lendsim.simulation.strategies; docs/extending.md)",
+                      choices=registry.PRICING)
+    funding_split: str = _f("headroom", "funding-split strategy: own share, banks' shares and "
+                            "capacity (lendsim.simulation.strategies)",
+                            choices=registry.FUNDING_SPLIT)
+    partner_multiple: int = _f(1, "partner banks, multiple of banks.partners_per_platform (the "
+                               "embedded platform works with more banks: Ant Group's "
+                               "prospectus, 2020, about 100 partner banks)", lo=1, hi=100)
+    may_enter: bool = _f(False, "new platforms of this type may enter during a run")
+    is_p2p: bool = _f(False, "a P2P lender: stops lending while regulator.p2p_lending is false")
 
 
 def _ptype(**kw):
@@ -192,22 +204,22 @@ class PlatformParams:
         tech_level=0.9, pd_cutoff=0.05, margin=0.03, operating_cost=0.02, funding_spread=0.01,
         term_months=6, own_share=0.02, bank_fee=0.025, max_leverage=10.0,
         limit_income_multiple=2.0, convenience=1.5, equity_per_borrower=400.0,
-        delinquency_target=0.03, weight=1.0, repayment_priority=0.5)
+        delinquency_target=0.03, weight=1.0, repayment_priority=0.5, partner_multiple=3)
     micro_lender: PlatformTypeParams = _ptype(
         tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
         term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,
         limit_income_multiple=1.0, convenience=0.5, equity_per_borrower=40.0,
-        delinquency_target=0.08, weight=5.0)
+        delinquency_target=0.08, weight=5.0, may_enter=True)
     consumer_finance: PlatformTypeParams = _ptype(
         tech_level=0.6, pd_cutoff=0.12, margin=0.05, operating_cost=0.04, funding_spread=0.03,
         term_months=12, own_share=0.1, bank_fee=0.06, max_leverage=10.0,
         limit_income_multiple=1.5, convenience=0.0, equity_per_borrower=80.0,
-        delinquency_target=0.05, weight=4.0)
+        delinquency_target=0.05, weight=4.0, may_enter=True)
     p2p: PlatformTypeParams = _ptype(
         tech_level=0.3, pd_cutoff=0.3, margin=0.1, operating_cost=0.07, funding_spread=0.05,
         term_months=12, own_share=1.0, bank_fee=0.06, max_leverage=8.0,
         limit_income_multiple=1.0, convenience=0.3, equity_per_borrower=20.0,
-        delinquency_target=0.1, weight=0.0, retail_funding=6.0)
+        delinquency_target=0.1, weight=0.0, retail_funding=6.0, is_p2p=True)
 
     def type_params(self, kind: str) -> PlatformTypeParams:
         return getattr(self, kind)
@@ -244,6 +256,8 @@ class BankParams:
     operating_cost: float = _f(0.01, "operating cost per RMB of loans", lo=0, hi=1,
                                unit="annual")
     payout_ratio: float = _f(0.5, "share of positive monthly profit paid out", lo=0, hi=1)
+    line_rule: str = _f("use_and_quality", "how a bank sets its funding lines "
+                        "(lendsim.simulation.strategies)", choices=registry.LINE_RULE)
 
 
 @dataclass(frozen=True)

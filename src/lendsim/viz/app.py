@@ -34,7 +34,7 @@ from mesa.visualization.utils import update_counter  # noqa: E402
 
 from lendsim.viz import controls, data, figures  # noqa: E402
 from lendsim.viz.lessons import LESSON_BY_TITLE, LESSONS  # noqa: E402
-from lendsim.viz.model import (DashboardModel, can_close_platform,  # noqa: E402
+from lendsim.viz.model import (DashboardModel,  # noqa: E402
                                close_largest_platform, start_income_shock)
 
 TITLE = "lendsim: an online consumer-credit market"
@@ -111,9 +111,8 @@ def Lessons(model: solara.Reactive):
                           on_value=choose, style={"max-width": "260px"})
             solara.Button("Income shock now", on_click=shock, color="warning",
                           classes=["lendsim-shock"])
-            if can_close_platform(model.value):
-                solara.Button("Close the largest platform", on_click=close, color="error",
-                              classes=["lendsim-close"])
+            solara.Button("Close the largest platform", on_click=close, color="error",
+                          classes=["lendsim-close"])
         solara.HTML(unsafe_innerHTML=html.escape(lesson.text), classes=["lendsim-lesson-text"])
         if NOTICE.value:
             solara.Info(NOTICE.value, dense=True)

@@ -1,6 +1,6 @@
 """The live charts' data, read from the model's per-step records.
 
-``model._records`` holds one dict per step for the model table and one per platform and per
+``model.records`` holds one dict per step for the model table and one per platform and per
 bank per step (what ``model.tables()`` turns into DataFrames). Building DataFrames of every
 column each step would cost more than drawing, so these functions read just the columns a
 chart needs into numpy arrays; the tests check them against ``model.tables()``. Column names
@@ -26,7 +26,7 @@ DELINQUENCY = {"30+": ("delinquency_30", 1.0), "90+": ("delinquency_90", 1.0),
 
 def steps(model) -> np.ndarray:
     """The steps recorded so far, float array (the x of every chart)."""
-    return np.array([r["step"] for r in model._records["model"]], dtype=float)
+    return np.array([r["step"] for r in model.records["model"]], dtype=float)
 
 
 def column(rows: list[dict], name: str, scale: float = 1.0) -> np.ndarray:
@@ -41,7 +41,7 @@ def column(rows: list[dict], name: str, scale: float = 1.0) -> np.ndarray:
 
 def series(model, spec: dict[str, tuple[str, float]]) -> dict[str, np.ndarray]:
     """Named series of the model table, e.g. ``series(model, CREDIT)``."""
-    rows = model._records["model"]
+    rows = model.records["model"]
     return {label: column(rows, col, scale) for label, (col, scale) in spec.items()}
 
 
@@ -49,7 +49,7 @@ def loss_channels(model) -> dict[str, np.ndarray]:
     """Monthly losses by contagion channel, RMB thousands: every ``losses_<channel>`` column
     the model writes, named by channel (the funder split ``losses_platforms``/``losses_banks``
     is not a channel and is left out); empty when the model has no such columns."""
-    rows = model._records["model"]
+    rows = model.records["model"]
     if not rows:
         return {}
     names = [c for c in rows[-1] if c.startswith("losses_") and c not in FUNDER_LOSS_COLUMNS]
@@ -85,7 +85,7 @@ def platform_shares(model) -> tuple[np.ndarray, list[str]]:
         (array (steps, platforms): a platform not yet entered has share 0, the platforms'
         types in id order).
     """
-    rows = model._records["platforms"]
+    rows = model.records["platforms"]
     x = steps(model)
     first = int(x[0]) if len(x) else 1
     kinds = [pl.kind for pl in model.platforms]
@@ -95,7 +95,7 @@ def platform_shares(model) -> tuple[np.ndarray, list[str]]:
 def bank_capital(model) -> np.ndarray:
     """Capital ratio (equity / loans) of every bank by step, array (steps, banks); a failed
     bank keeps its (zero or negative) ratio, a non-finite one is NaN."""
-    rows = model._records["banks"]
+    rows = model.records["banks"]
     x = steps(model)
     first = int(x[0]) if len(x) else 1
     out = _wide(rows, "bank_id", "capital_ratio", len(x), first, np.nan)
@@ -105,7 +105,7 @@ def bank_capital(model) -> np.ndarray:
 
 def headline(model) -> dict[str, float]:
     """The latest month's headline figures (empty before the first step)."""
-    rows = model._records["model"]
+    rows = model.records["model"]
     if not rows:
         return {}
     keys = ("step", "credit_outstanding", "approval_rate", "delinquency_30", "default_rate",

@@ -19,6 +19,7 @@ import numpy as np
 
 from lendsim.errors import LendsimError
 from lendsim.simulation.model import MarketModel
+from lendsim.simulation.shocks import IncomeShock, PlatformClosure
 from lendsim.viz import controls
 from lendsim.viz.network import Layout, compute_layout
 
@@ -101,18 +102,16 @@ def start_income_shock(model: MarketModel) -> int:
     """Schedule the scenario's income shock to start at the model's next step.
 
     The shock's size and length are the scenario's (``macro.shock_months``,
-    ``macro.shock_income_loss``, ``macro.shock_unemployment``); only ``macro.shock_start``
-    moves, to ``model.steps + 1``. Pressing the button at step t is the same as a scenario
-    file with ``macro.shock_start = t + 1`` (the tests check this run for run).
+    ``macro.shock_income_loss``, ``macro.shock_unemployment``). Pressing the button at step t
+    is the same as a scenario file with ``macro.shock_start = t + 1`` (the tests check this
+    run for run).
 
     Returns:
         The step at which the shock starts.
-
-    References:
-        DESIGN.md, "Environment"; CALIBRATION.md, income shock of early 2020.
     """
-    return _schedule_next_step(model, {"macro.shock_start": int(model.steps) + 1},
-                               "income shock button")
+    m = model.params.macro
+    shock = IncomeShock(m.shock_months, m.shock_income_loss, m.shock_unemployment)
+    return _schedule_next_step(model, shock)
 
 
 def largest_platform_type(model: MarketModel) -> str | None:
@@ -123,46 +122,29 @@ def largest_platform_type(model: MarketModel) -> str | None:
     return max(live, key=lambda pl: managed[pl.idx]).kind if live else None
 
 
-def can_close_platform(model: MarketModel) -> bool:
-    """Whether the model has the scheduled platform-failure shock (``shocks.*``)."""
-    return hasattr(getattr(model.params, "shocks", None), "platform_failure_step")
-
-
 def close_largest_platform(model: MarketModel) -> tuple[int, str]:
     """Schedule the closure of the largest live platform at the model's next step.
 
-    Uses the scenario's scheduled platform failure (``shocks.platform_failure_step``, which
-    closes the largest live platform of ``shocks.platform_failure_type``), with the type of
-    the largest live platform: the model then fails it as any failure (event, reputation
-    news to platforms of its type, borrowers who stop paying a failed lender).
+    The model then fails it as any failure (event, reputation news to platforms of its type,
+    borrowers who stop paying a failed lender): a :class:`PlatformClosure` of the type of the
+    largest live platform, as a scenario's ``shocks.platform_failure_*`` schedules it.
 
     Returns:
         (step of the closure, type of the platform).
 
     Raises:
-        LendsimError: no live platform, or a model without scheduled platform failures.
+        LendsimError: no live platform.
     """
-    if not can_close_platform(model):
-        raise LendsimError("shocks.platform_failure_step: this version of the model has no "
-                           "scheduled platform failure")
     kind = largest_platform_type(model)
     if kind is None:
         raise LendsimError("close_largest_platform: no live platform to close")
-    start = int(model.steps) + 1
-    _schedule_next_step(model, {"shocks.platform_failure_step": start,
-                                "shocks.platform_failure_type": kind},
-                        "platform failure button")
-    return start, kind
+    return _schedule_next_step(model, PlatformClosure(kind)), kind
 
 
-def _schedule_next_step(model: MarketModel, overrides: dict[str, Any], source: str) -> int:
-    """Give the running model a revalidated copy of its (frozen) scenario with ``overrides``.
-
-    The environment phase reads ``model.params`` every step, so a shock scheduled this way
-    starts exactly as if the scenario file had said so from the beginning. This is the
-    smallest change that works from outside the model; a model-side schedule of shocks
-    (``MarketModel.schedule(shock, step)``) would make it cleaner.
-    """
+def _schedule_next_step(model: MarketModel, shock) -> int:
+    """Schedule ``shock`` for the model's next step (under the dashboard's lock: the
+    dashboard steps the model in one thread and takes button presses in another)."""
+    step = int(model.steps) + 1
     with getattr(model, "lock", None) or contextlib.nullcontext():
-        model.params = model.params.with_overrides(overrides, source=source)
-    return int(model.steps) + 1
+        model.schedule(shock, step)
+    return step

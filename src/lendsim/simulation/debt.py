@@ -1,0 +1,154 @@
+"""Who owes whom: the month's debt state and the index of instalment accounts.
+
+Both are (borrowers x platforms) structures read and written through a flat cell index
+(:func:`cells`), several times faster than indexing with a pair of index arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lendsim.simulation.ledger import LoanBook, LoanStatus
+
+
+def cell_key(b: np.ndarray, p: np.ndarray, n_platforms: int) -> np.ndarray:
+    """Flat index ``b * n_platforms + p``, as ``np.intp``: numpy gathers and scatters with
+    narrower index arrays about half as fast (it casts them on every use)."""
+    return b.astype(np.intp, copy=False) * n_platforms + p.astype(np.intp, copy=False)
+
+
+def cells(m: np.ndarray, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A flat view of a (borrowers x platforms) array and the flat index of cells
+    ``(b, p)``: ``view[cell]`` is ``m[b, p]`` (read or write).
+
+    Examples:
+        >>> m = np.zeros((2, 3))
+        >>> view, cell = cells(m, np.array([1]), np.array([2]))
+        >>> view[cell] = 5.0
+        >>> float(m[1, 2])
+        5.0
+    """
+    if not m.flags.c_contiguous:  # a reshaped copy would swallow writes
+        raise ValueError("cells needs a C-contiguous array")
+    return m.reshape(-1), cell_key(b, p, m.shape[1])
+
+
+@dataclass
+class DebtState:
+    """Debt as lenders see it this month: as of the end of last month, plus the loans made
+    since (:meth:`add`).
+
+    Attributes:
+        own: debt of each borrower at each platform, RMB (n_borrowers, n_platforms).
+        total: each borrower's total debt, RMB.
+        n_lenders: number of platforms each borrower owes.
+    """
+
+    own: np.ndarray
+    total: np.ndarray
+    n_lenders: np.ndarray
+
+    @classmethod
+    def from_book(cls, loans: LoanBook, n_borrowers: int, n_platforms: int) -> DebtState:
+        """The debt state of the open loans in ``loans``."""
+        m = loans.is_open()
+        P = n_platforms
+        b, bal = loans.borrower_idx[m], loans.balance[m]
+        own = np.bincount(cell_key(b, loans.platform_idx[m], P), weights=bal,
+                          minlength=n_borrowers * P)
+        # totals and lender counts from the loans and the non-empty cells, not from passes
+        # over the whole dense matrix
+        lenders = np.bincount(np.flatnonzero(own > 0) // P, minlength=n_borrowers)
+        total = np.bincount(b, weights=bal, minlength=n_borrowers)
+        # (bincount of no loans at all is an integer array)
+        return cls(own.astype(np.float64, copy=False).reshape(n_borrowers, P),
+                   total.astype(np.float64, copy=False), lenders)
+
+    def copy(self) -> DebtState:
+        """A copy whose totals and lender counts can change without touching this one (the
+        dense matrix is shared: this month's lending writes into it)."""
+        return DebtState(self.own, self.total.copy(), self.n_lenders.copy())
+
+    def widen(self, n_platforms: int) -> None:
+        """Give platforms that entered since this state was built a column of zeros."""
+        if self.own.shape[1] < n_platforms:
+            self.own = np.pad(self.own, ((0, 0), (0, n_platforms - self.own.shape[1])))
+
+    def own_at(self, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Debt of borrowers ``b`` at platforms ``p``, RMB."""
+        view, cell = cells(self.own, b, p)
+        return view[cell]
+
+    def add(self, b: np.ndarray, p: np.ndarray, amount: np.ndarray,
+            own_before: np.ndarray) -> None:
+        """New loans join the debt state, so later applications this month see them.
+        (Borrower, platform) pairs are unique within a call: a borrower wins at most once per
+        round."""
+        view, cell = cells(self.own, b, p)
+        view[cell] += amount
+        self.total[b] += amount
+        self.n_lenders[b[own_before <= 0]] += 1
+
+    def seen_by_lender(self, b: np.ndarray, own: np.ndarray, is_covered: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """What a lender holding ``own`` (RMB) of borrowers ``b`` sees of their other credit:
+        their total debt and other lenders through the bureau when covered; else only its own
+        exposure and no other lenders."""
+        covered = is_covered[b]
+        return (np.where(covered, self.total[b], own),
+                np.where(covered, self.n_lenders[b] - (own > 0), 0))
+
+
+class AccountIndex:
+    """Row of each borrower's open, current instalment loan at each platform (-1: none).
+
+    A new instalment loan where the borrower already has such an account tops that account up
+    instead of adding a row to the book.
+    """
+
+    def __init__(self, n_borrowers: int):
+        self.rows = np.full((n_borrowers, 0), -1, dtype=np.int32)
+
+    def add_platform(self) -> None:
+        self.rows = np.pad(self.rows, ((0, 0), (0, 1)), constant_values=-1)
+
+    def lookup(self, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(flat view, cells, rows) of borrowers ``b`` at platforms ``p``."""
+        view, cell = cells(self.rows, b, p)
+        return view, cell, view[cell]
+
+    def link(self, b: np.ndarray, p: np.ndarray, rows: np.ndarray) -> None:
+        view, cell = cells(self.rows, b, p)
+        view[cell] = rows
+
+    def unlink(self, loans: LoanBook, rows: np.ndarray) -> None:
+        """Loans ``rows`` stop being current instalment accounts (missed, repaid)."""
+        view, cell = cells(self.rows, loans.borrower_idx[rows], loans.platform_idx[rows])
+        mine = view[cell] == rows
+        view[cell[mine]] = -1
+
+    def relink(self, loans: LoanBook, rows: np.ndarray) -> None:
+        """Cured loans become their cell's account again where the cell has none."""
+        view, cell = cells(self.rows, loans.borrower_idx[rows], loans.platform_idx[rows])
+        free = view[cell] < 0
+        view[cell[free]] = rows[free]
+
+    def remap(self, loans: LoanBook, new_row: np.ndarray) -> None:
+        """After the book was compacted (``new_row``: old row -> new row). Accounts point to
+        open instalment loans, which all stay: remap through their cells rather than a pass
+        over the whole (borrowers x platforms) matrix."""
+        inst = np.flatnonzero(loans.term > 1)
+        view, cell = cells(self.rows, loans.borrower_idx[inst], loans.platform_idx[inst])
+        acct = view[cell]
+        linked = acct >= 0
+        view[cell[linked]] = new_row[acct[linked]]
+
+    def is_consistent(self, loans: LoanBook) -> bool:
+        """Every account points at its borrower's current instalment loan at its platform."""
+        b_idx, p_idx = np.nonzero(self.rows >= 0)
+        rows = self.rows[b_idx, p_idx]
+        return not len(rows) or bool(
+            ((loans.borrower_idx[rows] == b_idx) & (loans.platform_idx[rows] == p_idx)
+             & (loans.status[rows] == LoanStatus.CURRENT) & (loans.term[rows] > 1)).all())

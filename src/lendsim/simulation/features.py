@@ -1,0 +1,63 @@
+"""What a lender sees of a borrower: the feature vector of every scoring model.
+
+One home for the features: their names and order, the prior scoring model a new platform
+starts with, and the function that builds the vectors. The loan book stores each loan's
+features at origination (``LoanBook.features``), and platforms train on them when loans
+mature.
+
+References:
+    Credit scoring on income, employment, debt-to-income and bureau data: Thomas, Edelman &
+    Crook (2002), *Credit Scoring and Its Applications*, ch. 8; the features and their
+    availability are described in docs/ODD.md (7. Submodels, underwriting).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Features a platform sees, in order.
+FEATURES = ("intercept", "risk_signal", "log_income", "is_employed", "own_debt_income",
+            "bureau_debt_income", "bureau_lenders", "is_bureau_covered")
+N_FEATURES = len(FEATURES)
+#: Scoring model a new platform starts with (lifetime PD logit), before it has data.
+PRIOR_COEF = np.array([-3.2, 0.8, -0.5, -1.0, 2.0, 2.0, 0.3, 0.0])
+assert len(PRIOR_COEF) == N_FEATURES
+
+
+def borrower_features(risk: np.ndarray, income: np.ndarray, is_employed: np.ndarray,
+                      is_covered: np.ndarray, own: np.ndarray, total_debt: np.ndarray,
+                      n_lenders: np.ndarray, noise_sd: np.ndarray, income_median: float,
+                      normal: np.ndarray) -> np.ndarray:
+    """The features a lender sees of each applicant (one row each, float32).
+
+    Args:
+        risk: latent risk of each applicant (standard units).
+        income: this month's income, RMB.
+        is_employed: employment status.
+        is_covered: whether the credit bureau covers the applicant.
+        own: the lender's own exposure to the applicant, RMB.
+        total_debt: the applicant's total debt, RMB (seen only when covered).
+        n_lenders: the applicant's number of lenders (seen only when covered).
+        noise_sd: sd of the lender's noise on the risk signal (falls with technology).
+        income_median: median base income, RMB (scales log income).
+        normal: pre-drawn standard normal numbers, one per applicant.
+
+    Examples:
+        >>> X = borrower_features(np.array([0.5]), np.array([6000.0]), np.array([True]),
+        ...                       np.array([False]), np.array([600.0]), np.array([900.0]),
+        ...                       np.array([2]), np.array([0.0]), 6000.0, np.array([0.3]))
+        >>> X.astype(float).round(3).tolist()
+        [[1.0, 0.5, 0.0, 1.0, 0.008, 0.0, 0.0, 0.0]]
+    """
+    inc = np.maximum(income, 1.0)
+    covered = is_covered.astype(float)
+    X = np.empty((len(risk), N_FEATURES), dtype=np.float32)  # stored as float32 anyway
+    X[:, 0] = 1.0
+    X[:, 1] = risk + noise_sd * normal
+    X[:, 2] = np.log(inc / income_median)
+    X[:, 3] = is_employed
+    X[:, 4] = own / (12.0 * inc)
+    X[:, 5] = covered * total_debt / (12.0 * inc)
+    X[:, 6] = covered * n_lenders
+    X[:, 7] = covered
+    return X

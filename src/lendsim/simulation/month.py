@@ -1,0 +1,140 @@
+"""The month's scratch data: what one phase of a step hands to the next.
+
+A :class:`Month` is made at the start of every step and dropped at its end; nothing in it
+outlives the month except through the output tables (data collection reads its counters).
+Model state that persists from month to month lives on :class:`MarketModel` itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lendsim.simulation.channels import LOSS_COLUMNS
+
+
+class Month:
+    """Scratch data and counters of one step, written by the phases in schedule order.
+
+    Written by *demand*:
+        due_estimate: each borrower's instalments due this month, RMB (n_borrowers,).
+        applicants: borrowers asking for credit (indices).
+        request: what each applicant asks for, RMB.
+        is_convenience: whether each request is convenience credit (one-month, a line draw).
+
+    Written by *funding*:
+        capacity: each platform's lending capacity left this month, RMB (n_platforms,);
+            lending uses it up.
+        pool_of: each platform's funding pool of the month (-1: it does not lend).
+
+    Written by *credit lines* and *underwriting*:
+        granted: credit each applicant received this month, RMB (aligned with
+            ``applicants``).
+        matured: loans that matured (repaid, defaulted, or rolled into a top-up) and will train
+            their lender's scoring model: ``(rows, label, features or None)``.
+
+    Written by *accounting*, read by *failures*:
+        run_cost: the cost each platform paid to meet retail withdrawals, RMB.
+
+    Counters (read by data collection): applications and approvals by risk segment and by
+    income quintile, originations and APRs by platform, defaults, failures and losses by
+    contagion channel (``losses``, RMB).
+    """
+
+    def __init__(self, n: int, n_platforms: int):
+        # demand
+        self.due_estimate = np.zeros(n)
+        self.applicants = np.zeros(0, dtype=np.intp)
+        self.request = np.zeros(0)
+        self.is_convenience = np.zeros(0, dtype=bool)
+        # funding
+        self.capacity = np.zeros(n_platforms)
+        self.pool_of = np.full(n_platforms, -1, dtype=np.int32)
+        # credit lines and underwriting
+        self.granted = np.zeros(0)
+        self.matured: list[tuple] = []
+        # accounting -> failures
+        self.run_cost = np.zeros(n_platforms)
+        # counters
+        self.rationed = np.zeros(n, dtype=bool)
+        self.apps = np.zeros(3)
+        self.approved = np.zeros(3)
+        self.orig_by_segment = np.zeros(3)
+        self.apr_by_segment = np.zeros(3)
+        # by income quintile (who is affected)
+        self.apps_q = np.zeros(5)
+        self.approved_q = np.zeros(5)
+        self.orig_by_quintile = np.zeros(5)
+        self.apr_by_quintile = np.zeros(5)
+        self.defaults_by_segment = np.zeros(3, dtype=np.int64)
+        self.defaults_by_quintile = np.zeros(5, dtype=np.int64)
+        self.applied = np.zeros(n, dtype=bool)
+        self.granted_any = np.zeros(n, dtype=bool)
+        self._rounds: list[tuple] = []  # application rounds not yet tallied
+        self._n_platforms = n_platforms
+        self.apr_weighted = 0.0
+        self.orig_amount = 0.0
+        self.refinance_amount = 0.0
+        # per platform; entrants join in *platforms adapt*, after the month's lending
+        self.orig_by_platform = np.zeros(n_platforms)
+        self.apr_by_platform = np.zeros(n_platforms)
+        self.n_new_by_platform = np.zeros(n_platforms)
+        self.originations = 0.0
+        self.charge_offs = 0.0
+        self.new_defaults = 0
+        self.platform_failures = 0
+        self.platform_exits = 0
+        self.platform_entries = 0
+        self.bank_failures = 0
+        self.consumption = 0.0
+        self.losses_platforms = 0.0
+        self.losses_banks = 0.0
+        self.bank_joint_losses = np.zeros(0)
+        self.losses = {c[len("losses_"):]: 0.0 for c in LOSS_COLUMNS}  # by channel, RMB
+        self.failures: list[tuple[str, int, str, str]] = []  # (type, idx, channel, detail)
+        self.n_incidents = 0
+        self.shocked_banks: set[int] = set()
+        self.breached: set[int] = set()  # platforms with a data breach this month
+        self.retail_withdrawals = 0.0
+
+    def add_credit_losses(self, by_channel: dict[str, float]) -> None:
+        for k, v in by_channel.items():
+            self.losses[k] += v
+
+    def learn(self, loans: np.ndarray, label: int, features: np.ndarray | None = None) -> None:
+        """Matured loans (rows of the book) will train their lender's scoring model, with
+        label ``label`` (1 = defaulted); ``features`` replaces the book's when the row is about
+        to be overwritten (a top-up). Handed over once a month, in *platforms adapt*."""
+        if len(loans):
+            self.matured.append((loans, label, features))
+
+    def count_applications(self, seg_applied, seg_won, amount, apr, is_refinance, P, plat,
+                           q_applied, q_won):
+        """Record one round of applications (segments and income quintiles of applicants and
+        winners; winners' amounts, APRs and platforms); :meth:`tally` sums them."""
+        self._rounds.append((seg_applied, seg_won, amount, apr, plat, q_applied, q_won))
+        self._n_platforms = P
+        if is_refinance:
+            self.refinance_amount += float(amount.sum())
+
+    def tally(self) -> None:
+        """Sum the month's application rounds into the counters (once a month, after all
+        lending: one pass instead of one per round)."""
+        if not self._rounds:
+            return
+        seg_a, seg_w, amount, apr, plat, q_a, q_w = (np.concatenate(parts)
+                                                     for parts in zip(*self._rounds))
+        self._rounds = []
+        P, w = self._n_platforms, amount * apr
+        self.apps += np.bincount(seg_a, minlength=3)
+        self.approved += np.bincount(seg_w, minlength=3)
+        self.orig_by_segment += np.bincount(seg_w, weights=amount, minlength=3)
+        self.apr_by_segment += np.bincount(seg_w, weights=w, minlength=3)
+        self.apps_q += np.bincount(q_a, minlength=5)
+        self.approved_q += np.bincount(q_w, minlength=5)
+        self.orig_by_quintile += np.bincount(q_w, weights=amount, minlength=5)
+        self.apr_by_quintile += np.bincount(q_w, weights=w, minlength=5)
+        self.apr_weighted += float(w.sum())
+        self.orig_amount += float(amount.sum())
+        self.orig_by_platform += np.bincount(plat, weights=amount, minlength=P)
+        self.apr_by_platform += np.bincount(plat, weights=w, minlength=P)
+        self.n_new_by_platform += np.bincount(plat, minlength=P)

@@ -1,0 +1,140 @@
+"""Phase 8, accounting: charge-offs and recoveries, the month's flows posted to every funder
+in proportion to its share of each pool, servicing fees, provisions, operating and funding
+costs, banks' income and dividends, retail withdrawals; cash shortfalls are funded.
+
+Every posting goes through the agents' own ``post`` (and ``provision``), so each balance
+sheet adds up after every phase (``MarketModel.check_invariants``).
+
+References:
+    docs/ODD.md, 3. Process overview, phase 8; 7. Submodels, "Accounting".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lendsim.simulation.channels import credit_loss_channels
+from lendsim.simulation.ledger import LoanStatus
+
+#: Allowance on loans one or two payments behind (30+), fraction of balance; performing loans
+#: carry ``regulator.provision_rate``. Roughly the loss rates of the "special mention" and
+#: "substandard" loan classes in China's five-category loan classification (CBRC 2007).
+PROVISION_DELINQUENT = 0.3
+#: Allowance on defaulted loans awaiting charge-off, fraction of balance ("doubtful": CBRC
+#: 2007 five-category classification).
+PROVISION_DEFAULTED = 0.8
+
+
+def step(model) -> None:
+    month = model.month
+    charge_off(model)
+    post_flows(model)
+    by_status = pool_balances(model)
+    servicing_fees(model, by_status[:, 0] + by_status[:, 1])
+    provisions(model, by_status)
+    model.pool_balances = by_status.sum(axis=1)  # valid until next month's funding
+    costs_and_bank_income(model)
+    for pl in model.platforms:
+        net, month.run_cost[pl.idx] = pl.retail_flows(model.params.contagion)
+        month.retail_withdrawals += net
+    month.losses["reputation"] += float(month.run_cost.sum())
+    for agent in (*model.platforms, *model.banks):
+        agent.settle_cash()
+
+
+def charge_off(model) -> None:
+    """Defaulted loans past ``chargeoff_after_missed`` are written off; recoveries are lower
+    at a failed platform's book that no resolver took over."""
+    L, pp, month = model.loans, model.params.platforms, model.month
+    old = np.flatnonzero(L.status == LoanStatus.DEFAULTED)
+    co = old[L.n_missed[old] >= pp.chargeoff_after_missed]
+    bal = L.balance[co].copy()
+    live = (model.platform_values("is_active", bool)
+            | model.platform_values("is_resolved", bool))[L.platform_idx[co]]
+    resolver = pp.resolver_recovery if model.params.contagion.platform_failure else 1.0
+    full_rec = bal * pp.recovery_rate
+    rec = full_rec * np.where(live, 1.0, resolver)
+    model.pools.record("charged_off", L.pool_idx[co], bal)
+    model.pools.record("recovered", L.pool_idx[co], rec)
+    L.balance[co] = 0.0
+    L.status[co] = LoanStatus.CHARGED_OFF
+    month.charge_offs = float(bal.sum())
+    month.add_credit_losses(credit_loss_channels(
+        bal - full_rec, full_rec - rec, L.cause[co], L.is_refinance[co]))
+
+
+def post_flows(model) -> None:
+    """Post the month's per-pool flows to each funder's balance sheet, in proportion."""
+    month = model.month
+    flows = model.pools.take_flows()
+    P = len(model.platforms)
+    per = {k: model.pools.split(v, P) for k, v in flows.items()}
+    month.originations = float(flows["originated"].sum())
+    for side, agents in ((0, model.platforms), (1, model.banks)):
+        o, i, pd_, co, rc = (per[k][side] for k in ("originated", "interest", "paid",
+                                                   "charged_off", "recovered"))
+        o = o + per["rolled_in"][side]  # funding an account's rolled-over balance
+        pd_ = pd_ + per["rolled_out"][side]  # repaid by the account's new pool
+        for a in agents:
+            j = a.idx
+            a.post(**{a.LOANS: o[j] + i[j] - pd_[j] - co[j]}, cash=pd_[j] + rc[j] - o[j],
+                   equity=i[j] - (co[j] - rc[j]))
+    month.losses_platforms = float((per["charged_off"][0] - per["recovered"][0]).sum())
+    bank_loss = per["charged_off"][1] - per["recovered"][1]
+    month.losses_banks = float(bank_loss.sum())
+    # platform-originated credit losses passing to banks (channel 4, common funder)
+    month.bank_joint_losses = bank_loss
+    month.losses["common_funder"] += float(bank_loss.sum())
+
+
+def pool_balances(model) -> np.ndarray:
+    """Open balances by funding pool and status: array (n_pools, 3) for CURRENT,
+    DELINQUENT, DEFAULTED, in one pass over the book."""
+    L = model.loans
+    m = L.status <= LoanStatus.DEFAULTED
+    key = L.pool_idx[m].astype(np.int64) * 3 + L.status[m]
+    return np.bincount(key, weights=L.balance[m],
+                       minlength=3 * model.pools.n).reshape(model.pools.n, 3)
+
+
+def servicing_fees(model, perf: np.ndarray) -> None:
+    """Banks pay each platform a servicing fee on the performing balance they fund."""
+    by_pb = model.pools.bank_by_platform(perf, len(model.platforms))  # P x B
+    fee_rate = np.array([pl.tp.bank_fee for pl in model.platforms]) / 12.0
+    fees = by_pb * fee_rate[:, None]
+    for pl in model.platforms:
+        f = fees[pl.idx].sum()
+        pl.post(cash=f, equity=f)
+    for bk in model.banks:
+        f = fees[:, bk.idx].sum()
+        bk.post(cash=-f, equity=-f)
+
+
+def provisions(model, by_status: np.ndarray) -> None:
+    """Allowance for losses: a share of each open balance by status."""
+    reg = model.regulator.policy
+    rates = np.array([reg.provision_rate, PROVISION_DELINQUENT, PROVISION_DEFAULTED])
+    target = by_status @ rates
+    plat, bank = model.pools.split(target, len(model.platforms))
+    for agents, tgt in ((model.platforms, plat), (model.banks, bank)):
+        for a in agents:
+            a.provision(tgt[a.idx])
+
+
+def costs_and_bank_income(model) -> None:
+    """Platforms pay operating, fixed and funding costs; banks earn on their other loans, pay
+    deposit and operating costs, and pay out dividends."""
+    pp, bp = model.params.platforms, model.params.banks
+    managed = model.loans.balance_by(model.loans.platform_idx, len(model.platforms))
+    bench = model.macro.benchmark_rate
+    for pl in model.platforms:
+        cost = (pl.tp.operating_cost / 12.0 * managed[pl.idx]
+                + (pp.fixed_cost_share * pl.initial_equity if pl.is_active else 0.0)
+                + (bench + pl.tp.funding_spread) / 12.0 * pl.debt)
+        pl.post(cash=-cost, equity=-cost)
+    for bk in model.banks:
+        income = (bp.other_loan_yield - bp.other_loan_loss) / 12.0 * bk.other_loans
+        cost = (bp.deposit_rate / 12.0 * bk.deposits
+                + bp.operating_cost / 12.0 * (bk.other_loans + bk.joint_loans))
+        bk.post(cash=income - cost, equity=income - cost)
+        bk.pay_dividend(bp.payout_ratio)

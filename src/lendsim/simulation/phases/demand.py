@@ -1,0 +1,34 @@
+"""Phase 3, demand: spending needs, instalments due, and who asks for how much credit.
+
+References:
+    docs/ODD.md, 3. Process overview, phase 3; 7. Submodels, "Demand for credit".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lendsim.agents.rules import repayment
+from lendsim.simulation.debt import DebtState
+from lendsim.simulation.ledger import LoanStatus
+
+
+def step(model) -> None:
+    pop, month = model.population, model.month
+    pop.spending_needs(model.macro.demand_level, model.rng)
+    month.due_estimate = due_estimate(model)
+    if model.debt is None:
+        model.debt = DebtState.from_book(model.loans, model.n_borrowers, len(model.platforms))
+    request, is_conv = pop.credit_requests(month.due_estimate, model.debt.total)
+    month.applicants = np.flatnonzero(request > 0)
+    month.request = request[month.applicants]
+    month.is_convenience = is_conv[month.applicants]
+
+
+def due_estimate(model) -> np.ndarray:
+    """What each borrower expects to owe this month on its performing loans, RMB."""
+    L = model.loans
+    idx = np.flatnonzero(L.status <= LoanStatus.DELINQUENT)
+    bal = L.balance[idx] * (1.0 + L.apr[idx] / 12.0)
+    due = repayment.amount_due(bal, L.instalment[idx], L.n_missed[idx], L.months_left[idx])
+    return np.bincount(L.borrower_idx[idx], weights=due, minlength=model.n_borrowers)

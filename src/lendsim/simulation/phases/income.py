@@ -1,0 +1,19 @@
+"""Phase 2, income: months since default, income growth, employment transitions, income.
+
+References:
+    docs/ODD.md, 3. Process overview, phase 2; 7. Submodels, "Income and employment".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def step(model) -> None:
+    pop = model.population
+    pop.months_since_default = np.minimum(pop.months_since_default + 1, pop.NEVER)
+    if model.steps > 1:  # incomes grow month by month
+        pop.base_income *= (1.0 + model.params.macro.income_growth) ** (1.0 / 12.0)
+    pop.update_employment(model.macro.unemployment_target,
+                          model.params.macro.job_finding_rate, model.rng)
+    pop.receive_income(model.macro.income_loss, model.rng)

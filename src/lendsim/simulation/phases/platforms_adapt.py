@@ -1,0 +1,145 @@
+"""Phase 10, platforms adapt: matured loans train the scoring models, the book drops closed
+loans, each platform's pricing strategy adapts its margin and cut-off, models are refitted on
+schedule, reputations recover, unfunded platforms exit, and new platforms may enter.
+
+References:
+    docs/ODD.md, 3. Process overview, phase 10; 7. Submodels, "Scoring", "Pricing", "Entry
+    and exit".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lendsim.simulation import setup
+from lendsim.simulation.features import N_FEATURES
+from lendsim.simulation.ledger import LoanStatus
+from lendsim.simulation.phases.failures import fail_platform
+from lendsim.simulation.params import PLATFORM_TYPES
+
+#: Compact the loan book when more than this share of its rows are closed loans.
+COMPACT_CLOSED_SHARE = 0.25
+
+
+def step(model) -> None:
+    month = model.month
+    month.tally()
+    train_on_matured(model)
+    drop_closed_loans(model)
+    pp = model.params.platforms
+    P = len(model.platforms)
+    L = model.loans
+    is_open = L.is_open()
+    managed = L.balance_by(L.platform_idx, P, is_open)
+    d30 = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
+    n_open = np.bincount(L.platform_idx[is_open], minlength=P)
+    active = model.platform_values("is_active", bool)
+    share = np.where(active, managed, 0.0)
+    share = share / share.sum() if share.sum() > 0 else share
+    tw = np.where(active, model.target_weight[:P], 0.0)
+    target = tw / tw.sum() if tw.sum() > 0 else tw
+    # a rate measured on a handful of loans is noise: nobody reacts to it
+    delinquency = np.divide(d30, managed, out=np.zeros(P),
+                            where=(managed > 0) & (n_open >= pp.min_book))
+    for pl in model.platforms:
+        pl.last_delinquency_30 = float(delinquency[pl.idx])
+    model.market_share = share
+    equity_now = model.platform_values("equity")
+    prev = np.r_[model.prev_equity, equity_now[len(model.prev_equity):]]
+    for pl in model.platforms:
+        if not pl.is_active:
+            continue
+        pl.roe_history.append(12.0 * (equity_now[pl.idx] - prev[pl.idx])
+                              / max(prev[pl.idx], 1e-9))
+        pl.adapt(share[pl.idx], target[pl.idx], delinquency[pl.idx], pp)
+        if (model.steps + pl.idx) % pp.retrain_every == 0:
+            pl.retrain(pp)
+        pl.reputation += model.params.contagion.reputation_recovery * (1.0 - pl.reputation)
+        if pl.months_unfunded >= pp.funding_exit_months:
+            fail_platform(model, pl, "platform_exit", "common_funder",
+                          f"{pl.kind}: no funding for {pl.months_unfunded} months")
+            month.platform_exits += 1
+    model.prev_equity = equity_now
+    orig, apr_w = month.orig_by_platform, month.apr_by_platform
+    for i in np.flatnonzero(orig > 0):
+        model.platforms[i].posted_apr = float(apr_w[i] / orig[i])  # the price borrowers see
+    maybe_enter(model)
+
+
+def train_on_matured(model) -> None:
+    """Hand this month's matured loans to their platforms' training windows.
+
+    Platforms keep only their last ``platforms.training_window`` matured loans, so when far
+    more mature in one month a systematic sample of every k-th stands for all of them, with
+    frequency weight k (the fitted default rate stays unbiased); of each platform's share
+    only the last window's worth can stay, so only that much is copied.
+    """
+    month = model.month
+    queue, month.matured = month.matured, []
+    n = sum(len(rows) for rows, _, _ in queue)
+    if not n:
+        return
+    L, pp = model.loans, model.params.platforms
+    stride = max(1, -(-n // (pp.training_window * len(model.platforms))))
+    plat, y, rows, cpos, copies, offset, n_copied = [], [], [], [], [], 0, 0
+    for r, label, X in queue:
+        pick = np.arange((-offset) % stride, len(r), stride)  # every stride-th of the month
+        offset += len(r)
+        plat.append(L.platform_idx[r[pick]])
+        y.append(np.full(len(pick), label, dtype=np.int8))
+        if X is None:  # features still in the book
+            rows.append(r[pick])
+            cpos.append(np.full(len(pick), -1))
+        else:  # a top-up's copy
+            rows.append(np.full(len(pick), -1))
+            cpos.append(n_copied + np.arange(len(pick)))
+            copies.append(np.take(X, pick, axis=0))
+            n_copied += len(pick)
+    plat, y = np.concatenate(plat), np.concatenate(y)
+    rows, cpos = np.concatenate(rows), np.concatenate(cpos)
+    copies = np.concatenate(copies) if copies else None
+    order = np.argsort(plat.astype(np.int16), kind="stable")  # radix sort: small ints
+    cuts = np.r_[0, np.flatnonzero(np.diff(plat[order])) + 1, len(order)]
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        idx = order[max(a, b - pp.training_window):b]  # the rest would be overwritten
+        X = np.empty((len(idx), N_FEATURES), dtype=np.float32)
+        in_book = rows[idx] >= 0
+        X[in_book] = np.take(L.features, rows[idx[in_book]], axis=0)
+        if copies is not None:
+            X[~in_book] = np.take(copies, cpos[idx[~in_book]], axis=0)
+        model.platforms[plat[idx[0]]].learn(X, y[idx], weight=float(stride))
+
+
+def drop_closed_loans(model) -> None:
+    """Compact the book once this month's closed loans have trained their lenders: every
+    later pass this month (adaptation, supervision, data collection) then reads only open
+    loans. By then about a third of the rows are closed, most of them last month's
+    credit-line draws, repaid."""
+    L = model.loans
+    if not L.n or (L.status > LoanStatus.DEFAULTED).mean() <= COMPACT_CLOSED_SHARE:
+        return
+    model.accounts.remap(L, L.compact())
+
+
+def maybe_enter(model) -> None:
+    """A new platform enters, at random, while incumbents' trailing ROE is above
+    ``entry_roe``, if it has the regulator's entry capital."""
+    pp, reg = model.params.platforms, model.regulator.policy
+    active = [pl for pl in model.platforms if pl.is_active]
+    if len(model.platforms) >= pp.max_n or not active:
+        return
+    roe = np.mean([np.mean(pl.roe_history) for pl in active if pl.roe_history] or [0.0])
+    if roe <= pp.entry_roe or model.rng.random() >= pp.entry_prob:
+        return
+    kinds = [k for k in PLATFORM_TYPES if pp.type_params(k).may_enter
+             and pp.type_params(k).weight > 0]
+    kinds = kinds or list(PLATFORM_TYPES)
+    kind = kinds[int(model.rng.integers(len(kinds)))]
+    capital = pp.type_params(kind).equity_per_borrower
+    if capital < reg.entry_capital:
+        model.log_event("entry_blocked", "platform", -1, capital * model.n_borrowers,
+                        f"{kind}: capital below the regulator's entry capital")
+        return
+    pl = setup.add_platform(model, kind, initial=False)
+    model.month.platform_entries += 1
+    model.log_event("platform_entry", "platform", pl.idx, pl.equity, kind)

@@ -1,0 +1,129 @@
+"""Phase 7, repayment: interest accrues, instalments fall due; borrowers choose whether to
+pay (strategic non-payment, walking away from failed lenders), borrow elsewhere to cover a
+shortfall (the debt spiral) or pay in order of priority; loans become current, delinquent,
+defaulted or repaid.
+
+References:
+    docs/ODD.md, 3. Process overview, phase 7; 7. Submodels, "Repayment and default" and
+    "Contagion channels" (social contagion, debt spiral, platform failure).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lendsim.agents.rules import repayment
+from lendsim.simulation.ledger import LoanStatus, MissCause
+from lendsim.simulation.networks import neighbour_share
+from lendsim.simulation.phases.underwriting import apply, platform_arrays
+
+
+def step(model) -> None:
+    bp = model.params.borrowers
+    pop, L = model.population, model.loans
+    L.n_missed[L.status == LoanStatus.DEFAULTED] += 1  # defaulted loans pay nothing
+    # the first instalment falls due the month after origination
+    idx = np.flatnonzero((L.status <= LoanStatus.DELINQUENT)
+                         & (L.origination_step < model.steps))
+    b = L.borrower_idx[idx]
+    interest = L.balance[idx] * L.apr[idx] / 12.0
+    L.balance[idx] += interest
+    model.pools.record("interest", L.pool_idx[idx], interest)
+    due = repayment.amount_due(L.balance[idx], L.instalment[idx], L.n_missed[idx],
+                               L.months_left[idx])
+    # willingness: strategic non-payment and walking away from failed lenders
+    strategic, social = strategic_nonpayment(model)
+    walk = np.zeros(len(idx), dtype=bool)
+    # borrowers walk away from failed lenders, unless a resolver took the book over
+    failed_plat = ~model.platform_values("is_active", bool) & ~model.platform_values(
+        "is_resolved", bool)
+    if failed_plat.any() and model.params.contagion.platform_failure:
+        at_failed = np.flatnonzero(failed_plat[L.platform_idx[idx]])
+        walk[at_failed] = model.rng.random(len(at_failed)) < bp.failed_lender_nonpayment
+    payable = ~strategic[b] & ~walk
+    owed = np.bincount(b[payable], weights=due[payable], minlength=model.n_borrowers)
+    # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
+    short = owed - pop.cash
+    refi = np.flatnonzero(short > 0)
+    if len(refi) and model.params.contagion.debt_spiral:
+        # lenders see debt as of the start of the month plus its new loans
+        ask = np.maximum(short[refi], bp.min_loan)
+        got = apply(model, refi, ask, bp.max_applications_distressed, is_refinance=True)
+        pop.cash[refi] += got
+    full = (pop.cash >= owed * (1 - 1e-12))[b]
+    paid = payable & full
+    part = np.flatnonzero(payable & ~full)
+    if len(part):
+        prio = platform_arrays(model).repayment_priority[L.platform_idx[idx[part]]]
+        paid[part] = repayment.pay_in_order(b[part], due[part], pop.cash,
+                                            first=pop.pay_first_u[b[part]] < prio)
+    pop.cash -= np.bincount(b[paid], weights=due[paid], minlength=model.n_borrowers)
+    np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
+    cause = np.where(walk, MissCause.PLATFORM_FAILURE,
+                     np.where(social[b], MissCause.SOCIAL, MissCause.FUNDAMENTAL))
+    settle_loans(model, idx, paid, due, cause.astype(np.int8))
+
+
+def strategic_nonpayment(model) -> tuple[np.ndarray, np.ndarray]:
+    """Borrowers who choose not to pay this month, and those among them who would have
+    paid but for their defaulted contacts (the social channel).
+
+    The counterfactual uses the same uniform draw with the peer term removed (common random
+    numbers), so a borrower counts as social only if the peer term alone tipped them.
+    """
+    bp, cp, pop = model.params.borrowers, model.params.contagion, model.population
+    dti = model.debt.total / (12.0 * pop.base_income)  # debt as lenders last saw it
+    peer = (neighbour_share(model.social, pop.is_in_default()) if cp.social
+            else np.zeros(model.n_borrowers))
+    kw = dict(base=bp.strategic_base, risk_coef=bp.strategic_risk, dti_coef=bp.strategic_dti,
+              trust_coef=bp.strategic_trust)
+    u = model.rng.random(model.n_borrowers)
+    if cp.social and cp.social_mode == "threshold":  # Watts (2002) threshold rule
+        alone = u < repayment.strategic_default_prob(
+            pop.risk, dti, np.zeros(model.n_borrowers), pop.trust, peer_coef=0.0, **kw)
+        strategic = alone | (peer >= cp.social_threshold)
+        return strategic, strategic & ~alone
+    strategic = u < repayment.strategic_default_prob(pop.risk, dti, peer, pop.trust,
+                                                     peer_coef=bp.peer_effect, **kw)
+    social = np.zeros(model.n_borrowers, dtype=bool)
+    s = np.flatnonzero(strategic & (peer > 0))  # only these can owe it to their contacts
+    if len(s) and bp.peer_effect > 0:
+        social[s] = u[s] >= repayment.strategic_default_prob(
+            pop.risk[s], dti[s], np.zeros(len(s)), pop.trust[s], peer_coef=0.0, **kw)
+    return strategic, social
+
+
+def settle_loans(model, idx: np.ndarray, paid: np.ndarray, due: np.ndarray,
+                 cause: np.ndarray) -> None:
+    """Apply this month's payments and misses (with their ``MissCause``) to the loans
+    ``idx``."""
+    L, pp, month, pop = model.loans, model.params.platforms, model.month, model.population
+    pi, mi = idx[paid], idx[~paid]
+    L.cause[mi] = cause[~paid]
+    model.credit_lines.revoke(L.borrower_idx[mi])  # a missed payment closes the line
+    cured = pi[(L.status[pi] == LoanStatus.DELINQUENT) & (L.term[pi] > 1)]
+    L.balance[pi] -= due[paid]
+    L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0
+    model.pools.record("paid", L.pool_idx[pi], due[paid])
+    L.n_missed[pi] = 0
+    L.status[pi] = LoanStatus.CURRENT
+    L.n_missed[mi] += 1
+    L.status[mi] = LoanStatus.DELINQUENT
+    L.months_left[idx] = np.maximum(L.months_left[idx] - 1, 0)
+    repaid = pi[L.balance[pi] <= 0.0]
+    L.status[repaid] = LoanStatus.REPAID
+    defaulted = mi[L.n_missed[mi] >= pp.default_after_missed]
+    L.status[defaulted] = LoanStatus.DEFAULTED
+    closed = np.concatenate([mi, repaid])
+    model.accounts.unlink(L, closed[L.term[closed] > 1])  # only instalment loans are accounts
+    model.accounts.relink(L, cured[L.status[cured] == LoanStatus.CURRENT])
+    month.learn(repaid, 0)
+    month.learn(defaulted, 1)
+    db = L.borrower_idx[defaulted]
+    newly = np.unique(db[pop.months_since_default[db] > 0])
+    pop.months_since_default[db] = 0
+    month.new_defaults = len(newly)
+    month.defaults_by_segment = np.bincount(pop.risk_segment[newly], minlength=3)
+    month.defaults_by_quintile = np.bincount(pop.income_quintile[newly], minlength=5)
+    keys = db.astype(np.int64) * pp.max_n + L.platform_idx[defaulted]
+    model.default_keys = np.union1d(model.default_keys, keys)

@@ -1,0 +1,20 @@
+"""Phase 12, supervise: the month's debt state is closed, and the regulator computes its
+supervision indicators (breaches of leverage and capital rules, the delinquency alert).
+
+References:
+    docs/ODD.md, 3. Process overview, phase 12; 7. Submodels, "Regulator".
+"""
+
+from __future__ import annotations
+
+from lendsim.simulation.debt import DebtState
+
+
+def step(model) -> None:
+    L = model.loans
+    # debt as lenders will see it next month (and as data collection reports it)
+    model.debt = DebtState.from_book(L, model.n_borrowers, len(model.platforms))
+    is_open = L.is_open()
+    total = L.balance[is_open].sum()
+    d90 = L.balance[is_open & (L.n_missed >= 3)].sum() / total if total > 0 else 0.0
+    model.regulator.supervise(model.platforms, model.banks, d90)

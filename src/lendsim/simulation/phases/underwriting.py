@@ -1,0 +1,256 @@
+"""Phase 6, underwriting: applicants whose request no credit line covered apply to platforms
+in order of preference; platforms score, price, check the cap and the regulator's rules, set
+a limit and ration their capacity; approved loans are booked; borrowers spend.
+
+The same functions serve borrowing to repay (*repayment*) and line reviews (*credit lines*).
+
+References:
+    docs/ODD.md, 3. Process overview, phase 6; 7. Submodels, "Platform choice",
+    "Underwriting", "Pricing", "Booking and accounts".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from lendsim.agents.platforms import PlatformArrays
+from lendsim.agents.rules import choice, underwriting
+from lendsim.simulation.features import borrower_features
+from lendsim.simulation.ledger import put_rows
+
+#: A platform refuses, through the bureau, a covered borrower who defaulted with anyone this
+#: many months ago or less (the bureau's memory of a default).
+BUREAU_DEFAULT_MEMORY_MONTHS = 24
+
+
+def step(model) -> None:
+    month = model.month
+    b, amount, conv = month.applicants, month.request, month.is_convenience
+    granted = month.granted
+    rest = np.flatnonzero(granted == 0)
+    granted[rest] = apply(model, b[rest], amount[rest], model.params.borrowers.max_applications,
+                          is_refinance=False, one_month=conv[rest])
+    model.population.cash[b] += granted
+    month.consumption = float(model.population.spend(month.due_estimate).sum())
+
+
+def platform_arrays(model) -> PlatformArrays:
+    """What underwriting reads of every platform this month."""
+    return PlatformArrays.of(model.platforms, model.macro.benchmark_rate,
+                             model.params.platforms)
+
+
+def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refinance: bool,
+          one_month: np.ndarray | None = None) -> np.ndarray:
+    """Applicants ``b_idx`` ask for ``amount`` each; they apply to platforms in order of
+    preference until served or out of choices. Returns the amount granted to each, RMB."""
+    granted = np.zeros(len(b_idx))
+    if not len(b_idx):
+        return granted
+    bp, month = model.params.borrowers, model.month
+    pop, P = model.population, len(model.platforms)
+    debt = model.debt_now()
+    g = platform_arrays(model)
+    is_open = g.is_active & (month.capacity > 0)
+    has_account = np.take(debt.own, b_idx, axis=0) > 0
+    util = choice.platform_utility(
+        g.posted_apr, g.reputation, model.market_share_or_prior(), g.convenience,
+        pop.trust[b_idx], has_account, price_sensitivity=bp.price_sensitivity,
+        trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty)
+    # noisy utilities; Gumbel(0, 1) noise = -log(Exp(1)); closed platforms never chosen
+    noise = model.rng.standard_exponential(size=util.shape, dtype=np.float32)
+    np.log(np.maximum(noise, np.float32(1e-30), out=noise), out=noise)  # draws can be 0
+    util -= bp.choice_noise * noise
+    util[:, ~is_open] = -np.inf
+    remaining = amount.astype(float).copy()
+    looking = np.arange(len(b_idx))
+    for _ in range(min(n_choices, P)):
+        # the next choice only for those still looking (most are served at the first);
+        # ``util`` keeps only their rows, in the order of ``looking``
+        still = np.flatnonzero(remaining[looking] >= bp.min_loan)
+        if not len(still):
+            break
+        if len(still) < len(looking):
+            looking, util = looking[still], np.take(util, still, axis=0)
+        choice_k = choice.next_choice(util)  # in place
+        has = np.flatnonzero(choice_k >= 0)
+        if len(has) < len(looking):
+            looking, util, choice_k = looking[has], np.take(util, has, axis=0), choice_k[has]
+        sel, p = looking, choice_k
+        if not len(sel):
+            break
+        b = b_idx[sel]
+        ok, pd_life, apr, limit, X, own, visible_debt = assess(model, b, p, remaining[sel], g)
+        okk = np.flatnonzero(ok)
+        fits = underwriting.allocate_capacity(p[okk], pd_life[okk], limit[okk], month.capacity)
+        win = okk[fits]
+        amt, pw = limit[win], p[win]
+        use_capacity(model, pw, amt)
+        term = g.term[pw]
+        if one_month is not None:
+            term = np.where(one_month[sel[win]], 1, term)
+            grant_lines(model, win[term == 1], b, p, own, visible_debt, pd_life, apr, X, g)
+        book(model, b[win], pw, amt, apr[win], term, np.take(X, win, axis=0), is_refinance)
+        granted[sel[win]] += amt
+        remaining[sel[win]] -= amt
+        debt.add(b[win], pw, amt, own[win])
+        month.count_applications(pop.risk_segment[b], pop.risk_segment[b[win]], amt, apr[win],
+                                 is_refinance, P, pw, pop.income_quintile[b],
+                                 pop.income_quintile[b[win]])
+        month.granted_any[b[win]] = True
+    month.rationed[b_idx[remaining >= bp.min_loan]] = True
+    month.applied[b_idx] = True
+    return granted
+
+
+def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: PlatformArrays):
+    """Platforms ``p`` underwrite borrowers ``b`` asking for ``request`` (RMB): score,
+    price (each platform's pricing strategy), check the cap and the regulator's rules, set the
+    amount they would lend.
+
+    Returns ``(ok, pd_life, apr, limit, X, own, visible_debt)``, one entry per borrower:
+    approved, estimated lifetime PD, required all-in APR, amount granted if approved (RMB),
+    features seen, the platform's own exposure and the debt it can see (RMB).
+    """
+    pop, pp, reg = model.population, model.params.platforms, model.regulator.policy
+    debt = model.debt
+    own = debt.own_at(b, p)
+    X = borrower_features(pop.risk[b], pop.income[b], pop.is_employed[b], model.is_covered[b],
+                          own, debt.total[b], debt.n_lenders[b], g.noise_sd[p],
+                          model.params.borrowers.income_median,
+                          model.rng.standard_normal(len(b)))
+    # float64 operands and ``take``: einsum with a float32 operand and a fancy row
+    # gather are each about twice as slow, for the same numbers
+    pd_life = expit(np.einsum("ij,ij->i", X.astype(np.float64), np.take(g.coef, p, axis=0)))
+    apr = required_apr(pd_life, p, g, pp.lgd)
+    ok = underwriting.underwrite(pd_life, apr, g.pd_cutoff[p], price_cap(model, g)[p])
+    if reg.require_income:
+        ok &= pop.is_employed[b]
+    ok &= ~is_blacklisted(model, b, p)
+    visible_debt, other_lenders = debt.seen_by_lender(b, own, model.is_covered)
+    if reg.max_lenders > 0:  # a new lender counts itself too
+        ok &= (own > 0) | (other_lenders < reg.max_lenders)
+    limit = underwriting.credit_limit(
+        request, pop.income[b], own, visible_debt,
+        limit_income_multiple=g.limit_income_multiple[p], max_loan=reg.max_loan,
+        max_debt_income=reg.max_debt_income)
+    ok &= limit >= model.params.borrowers.min_loan
+    return ok, pd_life, apr, limit, X, own, visible_debt
+
+
+def required_apr(pd_life: np.ndarray, p: np.ndarray, g: PlatformArrays, lgd: float
+                 ) -> np.ndarray:
+    """Each applicant's required APR by the pricing strategy of its platform: each distinct
+    strategy is called once, on the applicants at the platforms that use it."""
+    groups = g.pricing_groups()
+    if len(groups) == 1:
+        return groups[0][0].required_apr(pd_life, p, g, lgd)
+    apr = np.empty(len(pd_life))
+    for strategy, uses in groups:
+        sel = np.flatnonzero(uses[p])
+        apr[sel] = strategy.required_apr(pd_life[sel], p[sel], g, lgd)
+    return apr
+
+
+def price_cap(model, g: PlatformArrays) -> np.ndarray:
+    """The APR cap each platform's price must meet: fees outside an interest-only cap let
+    the all-in price exceed it."""
+    fees = g.fee_rate
+    return model.apr_cap + (np.zeros(len(fees)) if model.regulator.policy.apr_cap_all_in
+                            else fees)
+
+
+def is_blacklisted(model, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """A platform refuses a borrower who defaulted with it, or (through the bureau, for
+    covered borrowers) with anyone in the last ``BUREAU_DEFAULT_MEMORY_MONTHS`` months."""
+    pop = model.population
+    since = pop.months_since_default[b]
+    refused = model.is_covered[b] & (since < BUREAU_DEFAULT_MEMORY_MONTHS)  # through the bureau
+    dk = model.default_keys  # sorted (np.union1d)
+    # only borrowers who ever defaulted can be in ``dk`` (the count stays below NEVER for
+    # 10,000 months, longer than any run)
+    ever = np.flatnonzero(since < pop.NEVER)
+    if not len(dk) or not len(ever):
+        return refused
+    keys = b[ever].astype(np.int64) * model.params.platforms.max_n + p[ever]  # as stored
+    pos = np.minimum(np.searchsorted(dk, keys), len(dk) - 1)
+    refused[ever] |= dk[pos] == keys  # with this platform
+    return refused
+
+
+def use_capacity(model, p: np.ndarray, amount: np.ndarray) -> None:
+    """Loans of ``amount`` (RMB) made by platforms ``p`` use up their capacity."""
+    cap = model.month.capacity
+    cap -= np.bincount(p, weights=amount, minlength=len(cap))
+    np.maximum(cap, 0.0, out=cap)
+
+
+def grant_lines(model, w, b, p, own, visible_debt, pd_life, apr, X, g: PlatformArrays,
+                limit=None) -> None:
+    """Approved convenience requests (positions ``w`` in this round's arrays) open a
+    credit line at the lender, with its limit as the platform and the regulator allow
+    (``limit``, RMB, when already known)."""
+    review = model.params.platforms.line_review_months
+    if review <= 0 or not len(w):
+        return
+    reg, bw, pw = model.regulator.policy, b[w], p[w]
+    if limit is None:
+        limit = underwriting.credit_limit(
+            np.full(len(w), np.inf), model.population.income[bw], own[w], visible_debt[w],
+            limit_income_multiple=g.limit_income_multiple[pw], max_loan=reg.max_loan,
+            max_debt_income=reg.max_debt_income)
+    # each borrower's review falls in a month of its own (b mod review), so reviews are
+    # spread evenly over the months instead of coming in waves
+    until = model.steps + review - (model.steps + bw) % review
+    lenders = model.debt.seen_by_lender(bw, own[w], model.is_covered)[1]
+    model.credit_lines.grant(bw, pw, apr[w], pd_life[w], limit, np.take(X, w, axis=0),
+                             until=until, debt_seen=visible_debt[w], lenders_seen=lenders)
+
+
+def book(model, b, p, amount, apr, term, X, is_refinance: bool) -> None:
+    """Book granted credit. An instalment loan at a platform where the borrower already has
+    a current instalment loan tops up that account: its balance moves to this month's
+    funding pool (the old pool's funders are repaid, the new pool's fund it), it is
+    repriced at today's APR and re-amortised over the term, and billed as before."""
+    L, pools, month = model.loans, model.pools, model.month
+    pool = month.pool_of[p]
+    inst = term > 1
+    if inst.any():
+        row = model.accounts.lookup(b, p)[2]
+        top = np.flatnonzero((row >= 0) & inst)
+        r = row[top].astype(np.intp)  # (stored as int32) rows of the book
+    else:  # only one-month loans (credit-line draws): no account to top up
+        r = ()
+    if len(r):
+        month.learn(r, 0, np.take(L.features, r, axis=0))  # it has performed until now
+        old = L.balance[r]
+        pools.record("rolled_out", L.pool_idx[r], old)
+        pools.record("rolled_in", pool[top], old)
+        bal = old + amount[top]
+        L.principal[r] = bal
+        L.balance[r] = bal
+        L.apr[r] = apr[top]
+        L.term[r] = term[top]
+        L.months_left[r] = term[top]
+        L.instalment[r] = underwriting.annuity_payment(bal, apr[top], term[top])
+        L.pool_idx[r] = pool[top]
+        put_rows(L.features, r, np.take(X, top, axis=0))
+        L.is_refinance[r] |= is_refinance
+        # the rest are new loans
+        new = np.ones(len(b), dtype=bool)
+        new[top] = False
+        new = np.flatnonzero(new)
+        b, p, amount_new, apr, term, X, pool_new = (
+            b[new], p[new], amount[new], apr[new], term[new], np.take(X, new, axis=0),
+            pool[new])
+    else:
+        amount_new, pool_new = amount, pool
+    rows = L.add(borrower_idx=b, platform_idx=p, pool_idx=pool_new, principal=amount_new,
+                 apr=apr, instalment=underwriting.annuity_payment(amount_new, apr, term),
+                 term=term, step=model.steps, is_refinance=is_refinance, features=X)
+    inst = np.flatnonzero(term > 1)
+    if len(inst):
+        model.accounts.link(b[inst], p[inst], rows[inst])
+    pools.record("originated", pool, amount)
+

@@ -1,0 +1,231 @@
+"""Strategies: the rules researchers vary, as small classes chosen by name in the scenario.
+
+Three kinds of decision are strategies:
+
+- ``pricing`` (per platform type, ``platforms.<type>.pricing``): the APR a platform requires of
+  an applicant, and how it adapts its margin and cut-off each month;
+- ``funding_split`` (per platform type, ``platforms.<type>.funding_split``): how a platform
+  splits the month's new loans between itself and its partner banks, and how much it can lend;
+- ``line_rule`` (``banks.line_rule``): how a bank sets its funding line to each platform.
+
+A new strategy is a subclass of :class:`Pricing`, :class:`FundingSplit` or :class:`LineRule`
+with a ``name``, registered with :func:`register`; the scenario then names it. No phase needs
+an edit: underwriting calls each distinct pricing strategy once, on the applicants at the
+platforms that use it. Strategies hold no state: what they decide lives on the agent.
+
+Example (docs/extending.md runs this as a test)::
+
+    from lendsim.simulation import strategies
+
+    @strategies.register
+    class FlatPricing(strategies.CostPlus):
+        name = "flat"
+
+        def required_apr(self, pd_life, p, arrays, lgd):
+            return np.full(len(pd_life), 0.18)
+
+References:
+    Strategy classes picked by name in the configuration, as in the INET Oxford macro model
+    (Poledna et al. 2023); the default rules are described in docs/ODD.md, section 7.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from lendsim.agents.rules import underwriting
+from lendsim.simulation import registry
+
+if TYPE_CHECKING:  # annotations only: strategies must not import the agents at run time
+    from lendsim.agents.banks import Bank
+    from lendsim.agents.platforms import Platform, PlatformArrays
+    from lendsim.simulation.params import BankParams, PlatformParams, RegulatorParams
+
+
+class Strategy:
+    """Base of every strategy: a ``name`` (what the scenario says) and a ``kind``."""
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
+
+
+_REGISTRIES = {"pricing": registry.PRICING, "funding_split": registry.FUNDING_SPLIT,
+               "line_rule": registry.LINE_RULE}
+
+
+def register(cls: type) -> type:
+    """Register a strategy class under its ``name`` (use as a class decorator); the scenario
+    can then name it."""
+    if not (isinstance(cls, type) and issubclass(cls, Strategy) and cls.kind in _REGISTRIES):
+        raise TypeError(f"{cls!r}: a strategy is a subclass of Pricing, FundingSplit or "
+                        "LineRule")
+    _REGISTRIES[cls.kind].add(cls.name, cls)
+    return cls
+
+
+def create(kind: str, name: str) -> Strategy:
+    """A new instance of the strategy ``name`` of ``kind`` (``pricing``, ``funding_split``,
+    ``line_rule``)."""
+    return _REGISTRIES[kind].get(name)()
+
+
+# ------------------------------------------------------------------------------ pricing
+class Pricing(Strategy):
+    """How a platform prices loans and adapts its terms.
+
+    ``required_apr`` is called once a round for all the applicants at the platforms that use
+    this strategy; ``adapt`` once a month for each live platform that uses it.
+    """
+
+    kind = "pricing"
+
+    def required_apr(self, pd_life: np.ndarray, p: np.ndarray, arrays: PlatformArrays,
+                     lgd: float) -> np.ndarray:
+        """All-in annual APR (fees included), fraction, for applicants with lifetime default
+        probability ``pd_life`` at platforms ``p``."""
+        raise NotImplementedError
+
+    def adapt(self, platform: Platform, market_share: float, target_share: float,
+              delinquency_30: float, pp: PlatformParams) -> None:
+        """Set the platform's ``margin`` and ``pd_cutoff`` for next month."""
+        raise NotImplementedError
+
+
+@register
+class CostPlus(Pricing):
+    """Cost-plus pricing with a margin that follows competition and losses (the default).
+
+    Required APR = funding cost + annualised expected loss + operating cost + margin. Each
+    month the margin rises with market share above the platform's target share and with 30+
+    delinquency above the type's tolerance, and is pulled back toward the type's margin; the
+    cut-off tightens while delinquency is above tolerance and relaxes back toward the type's
+    appetite otherwise.
+
+    References:
+        Cost-plus loan pricing: Freixas & Rochet (2008), *Microeconomics of Banking*, ch. 3;
+        docs/ODD.md, 7. Submodels, "Pricing".
+    """
+
+    name = "cost_plus"
+
+    def required_apr(self, pd_life, p, arrays, lgd):
+        return underwriting.required_apr(
+            pd_life, funding_cost=arrays.funding_cost[p], operating_cost=arrays.operating_cost[p],
+            margin=arrays.margin[p], lgd=lgd, term_months=arrays.term[p])
+
+    def adapt(self, platform, market_share, target_share, delinquency_30, pp):
+        tp = platform.tp
+        excess = delinquency_30 - tp.delinquency_target
+        dm = (pp.margin_speed * (market_share - target_share) + pp.loss_speed * max(excess, 0.0)
+              + pp.margin_reversion * (tp.margin - platform.margin))
+        platform.margin = float(np.clip(platform.margin + dm, pp.min_margin, pp.max_margin))
+        if excess > 0:
+            platform.pd_cutoff *= 1.0 - pp.cutoff_speed
+        else:
+            platform.pd_cutoff = min(platform.pd_cutoff * (1.0 + pp.cutoff_speed / 2),
+                                     tp.pd_cutoff)
+
+
+# ------------------------------------------------------------------------------ funding split
+class FundingSplit(Strategy):
+    """How a platform funds the month's new loans: its own share, its banks' shares, and how
+    much it can lend in all."""
+
+    kind = "funding_split"
+
+    def split(self, platform: Platform, headroom: np.ndarray, reg: RegulatorParams
+              ) -> tuple[float, np.ndarray, float]:
+        """``(own share, bank shares, capacity)`` for this month.
+
+        Args:
+            platform: the lender.
+            headroom: room left on each bank's line to it, RMB (n_banks,), already within the
+                banks' own limits.
+            reg: the rules in force.
+
+        Returns:
+            The platform's share of each new loan, each bank's share (own share plus bank
+            shares sum to 1), and the most it can lend this month, RMB (0: it cannot lend).
+        """
+        raise NotImplementedError
+
+
+@register
+class Headroom(FundingSplit):
+    """Own share = the larger of the type's share and the regulator's minimum; banks take the
+    rest in proportion to the headroom on their lines. Capacity is what both the platform's
+    own capacity (leverage) and the banks' headroom allow at that split (the default).
+
+    References:
+        Joint lending with partner banks: docs/ODD.md, 7. Submodels, "Funding".
+    """
+
+    name = "headroom"
+
+    def split(self, platform, headroom, reg):
+        s = platform.own_share(reg)
+        h = headroom.sum()
+        own_cap = platform.own_capacity(reg)
+        cap = min(own_cap / s if s > 0 else np.inf, h / (1 - s) if s < 1 else np.inf)
+        shares = ((1 - s) * headroom / h if s < 1 and cap > 0
+                  else np.zeros(len(headroom)))
+        return s, shares, cap
+
+
+# ------------------------------------------------------------------------------ bank lines
+class LineRule(Strategy):
+    """How a bank sets its funding line to each platform."""
+
+    kind = "line_rule"
+
+    def new_lines(self, bank: Bank, lines: np.ndarray, outstanding: np.ndarray,
+                  delinquency: np.ndarray, is_active: np.ndarray, reg: RegulatorParams,
+                  bp: BankParams, common_funder: bool = True) -> np.ndarray:
+        """The bank's new line to each platform, RMB (n_platforms,).
+
+        Args:
+            bank: the lender.
+            lines: today's lines, RMB.
+            outstanding: the bank's open joint loans with each platform, RMB.
+            delinquency: each platform's 30+ delinquency (0 when its book is too small to
+                judge).
+            is_active: which platforms are live.
+            reg, bp: the rules in force and the banks' parameters.
+            common_funder: whether the common-funder channel is on (a bank near its capital
+                requirement cuts every line).
+        """
+        raise NotImplementedError
+
+
+@register
+class UseAndQuality(LineRule):
+    """A line grows by ``line_growth`` when more than ``line_use_target`` is used; it is cut
+    in proportion to the platform's 30+ delinquency above the bank's tolerance (by
+    ``line_cut`` at twice the tolerance); all lines shrink when capital is within
+    ``capital_buffer`` of the requirement; a line never exceeds
+    ``bank_platform_exposure_limit x equity``; lines to failed platforms, and all lines of a
+    failed bank, are closed (the default).
+
+    References:
+        CBIRC 2021 No. 24 (a bank's exposure to one platform <= 25 % of its tier-1 capital);
+        docs/ODD.md, 7. Submodels, "Banks".
+    """
+
+    name = "use_and_quality"
+
+    def new_lines(self, bank, lines, outstanding, delinquency, is_active, reg, bp,
+                  common_funder=True):
+        if bank.is_failed:
+            return np.zeros_like(lines)
+        used = np.divide(outstanding, lines, out=np.ones_like(lines), where=lines > 0)
+        growth = np.where(used > bp.line_use_target, bp.line_growth, 0.0)
+        excess = np.clip((delinquency - bp.delinquency_tolerance) / bp.delinquency_tolerance,
+                         0.0, 1.0)
+        new = lines * (1.0 + growth) * (1.0 - bp.line_cut * excess)
+        if (common_funder
+                and bank.capital_ratio() < reg.bank_capital_requirement + bp.capital_buffer):
+            new = np.minimum(new, outstanding) * (1.0 - bp.line_cut)
+        new = np.minimum(new, reg.bank_platform_exposure_limit * max(bank.equity, 0.0))
+        return np.where(is_active, new, 0.0)

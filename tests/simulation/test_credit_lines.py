@@ -8,6 +8,7 @@ from conftest import tiny
 from lendsim import MarketModel
 from lendsim.simulation.credit_lines import INCOME_DROP, CreditLines
 from lendsim.simulation.ledger import LoanStatus
+from lendsim.simulation.policy import with_policy
 
 
 def _random_lines(rng, n=400, P=4):
@@ -153,8 +154,8 @@ class _Probe(MarketModel):
     ("regulator.max_loan", 20000.0, True), ("regulator.data_sharing", 0.9, True),
     ("regulator.joint_lending_min_share", 0.3, False)])
 def test_a_rule_of_borrower_underwriting_puts_every_line_under_review(key, value, reviews_all):
-    scen = tiny(**{"borrowers.n": 600}).with_policy(
-        [{"key": key, "value": value, "step": 4}], [], source="test")
+    scen = with_policy(tiny(**{"borrowers.n": 600}), [{"key": key, "value": value, "step": 4}],
+                       [], source="test")
     model = _Probe(scen)
     model.line_log = []
     _stepped(model, 4)

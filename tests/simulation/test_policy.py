@@ -11,12 +11,13 @@ from lendsim import MarketModel
 from lendsim.agents.regulators import EW_INDICATORS, Regulator
 from lendsim.errors import ScenarioError
 from lendsim.simulation.ledger import LoanStatus
-from lendsim.simulation.policy import PolicyChange, parse_policy, parse_triggers, value_at
+from lendsim.simulation.policy import (PolicyChange, parse_policy, parse_triggers, value_at,
+                                       with_policy)
 from lendsim.simulation.scenario import load_scenario
 
 
 def _with(scen=None, policy=(), triggers=()):
-    return (scen or tiny()).with_policy(list(policy), list(triggers), source="test")
+    return with_policy(scen or tiny(), list(policy), list(triggers), source="test")
 
 
 # ------------------------------------------------------------------ parsing

@@ -529,17 +529,11 @@ class Scenario:
         scen._check_cross_fields(source)
         return scen
 
-    def with_policy(self, policy: list | tuple = (), triggers: list | tuple = (), *,
-                    source: str = "") -> Scenario:
-        """Return a copy with a ``[[policy]]`` schedule and ``[[trigger]]`` rules (lists of
-        tables as read from TOML, or already parsed), validated."""
-        from lendsim.simulation.policy import PolicyChange, TriggerRule, parse_policy, parse_triggers
-
-        pol = (tuple(policy) if all(isinstance(c, PolicyChange) for c in policy)
-               else parse_policy(list(policy), source))
-        trg = (tuple(triggers) if all(isinstance(t, TriggerRule) for t in triggers)
-               else parse_triggers(list(triggers), source))
-        return dataclasses.replace(self, policy=pol, triggers=trg)
+    def with_policy(self, policy: tuple = (), triggers: tuple = ()) -> Scenario:
+        """Return a copy with a parsed policy schedule and triggered rules
+        (:class:`lendsim.simulation.policy.PolicyChange` and ``TriggerRule`` tuples; to read
+        them from TOML tables use :func:`lendsim.simulation.policy.with_policy`)."""
+        return dataclasses.replace(self, policy=tuple(policy), triggers=tuple(triggers))
 
     def _check_cross_fields(self, source: str) -> None:
         b = self.borrowers
@@ -582,10 +576,10 @@ class Scenario:
                     for k, v in d.items()}
         out = fix(self.to_dict())
         if self.policy or self.triggers:
-            from lendsim.simulation.policy import to_records
-
-            out.update({k: [fix(d) for d in v]
-                        for k, v in to_records(self.policy, self.triggers).items()})
+            # plain dicts, for manifests and round trips through TOML
+            out["policy"] = [fix(dataclasses.asdict(c)) for c in self.policy]
+            out["trigger"] = [fix({k: v for k, v in dataclasses.asdict(t).items()
+                                   if v is not None and v != ""}) for t in self.triggers]
         return out
 
     def flat(self) -> dict[str, Any]:

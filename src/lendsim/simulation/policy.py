@@ -269,8 +269,13 @@ def value_at(change: PolicyChange, old: Any, step: int, anticipation: float) -> 
     return v
 
 
-def to_records(changes: tuple[PolicyChange, ...], triggers: tuple[TriggerRule, ...]) -> dict:
-    """Plain dicts (for manifests and round trips through TOML)."""
-    return {"policy": [dataclasses.asdict(c) for c in changes],
-            "trigger": [{k: v for k, v in dataclasses.asdict(t).items()
-                         if v is not None and v != ""} for t in triggers]}
+def with_policy(scenario: Scenario, policy: list | tuple = (), triggers: list | tuple = (),
+                source: str = "") -> Scenario:
+    """A copy of ``scenario`` with a ``[[policy]]`` schedule and ``[[trigger]]`` rules (lists of
+    tables as read from TOML, or already parsed), validated; one clear message on the first
+    problem."""
+    pol = (tuple(policy) if all(isinstance(c, PolicyChange) for c in policy)
+           else parse_policy(list(policy), source))
+    trg = (tuple(triggers) if all(isinstance(t, TriggerRule) for t in triggers)
+           else parse_triggers(list(triggers), source))
+    return scenario.with_policy(pol, trg)

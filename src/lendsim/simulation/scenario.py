@@ -16,6 +16,7 @@ from typing import Any
 
 from lendsim.errors import ScenarioError
 from lendsim.simulation.params import SECTIONS, Scenario, flatten
+from lendsim.simulation.policy import with_policy
 
 META_KEYS = ("name", "description", "extends")
 DEFAULT_SCENARIO = "baseline.toml"
@@ -59,8 +60,8 @@ def load_scenario_data(data: dict, path: str | Path,
     flat, meta, arrays = _read_chain(path, seen=(), data=data)
     scen = Scenario().with_overrides(flat, source=str(path), name=meta.get("name", path.stem))
     if arrays:
-        scen = scen.with_policy(arrays.get("policy", ()), arrays.get("trigger", ()),
-                                source=arrays["source"])
+        scen = with_policy(scen, arrays.get("policy", ()), arrays.get("trigger", ()),
+                           source=arrays["source"])
     if overrides:
         scen = scen.with_overrides(overrides, source="overrides")
     return scen

@@ -21,15 +21,12 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from lendsim.simulation import registry
 from lendsim.simulation.macro import IncomeShockWindow
+from lendsim.simulation.params import Scenario
 from lendsim.simulation.phases import failures
-
-if TYPE_CHECKING:
-    from lendsim.simulation.model import MarketModel
-    from lendsim.simulation.params import Scenario
 
 
 class Shock:
@@ -37,10 +34,10 @@ class Shock:
 
     name: ClassVar[str] = ""
 
-    def before_month(self, model: MarketModel) -> None:
+    def before_month(self, model) -> None:
         """Change this month's environment (called before the macro state is computed)."""
 
-    def apply(self, model: MarketModel) -> None:
+    def apply(self, model) -> None:
         """Hit institutions (called at the end of the environment phase)."""
 
 

@@ -31,17 +31,13 @@ References:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from lendsim.agents.rules import underwriting
 from lendsim.simulation import registry
-
-if TYPE_CHECKING:  # annotations only: strategies must not import the agents at run time
-    from lendsim.agents.banks import Bank
-    from lendsim.agents.platforms import Platform, PlatformArrays
-    from lendsim.simulation.params import BankParams, PlatformParams, RegulatorParams
+from lendsim.simulation.params import BankParams, PlatformParams, RegulatorParams
 
 
 class Strategy:
@@ -76,18 +72,21 @@ class Pricing(Strategy):
     """How a platform prices loans and adapts its terms.
 
     ``required_apr`` is called once a round for all the applicants at the platforms that use
-    this strategy; ``adapt`` once a month for each live platform that uses it.
+    this strategy; ``adapt`` once a month for each live platform that uses it. ``arrays`` is a
+    :class:`lendsim.agents.platforms.PlatformArrays`, ``platform`` a
+    :class:`lendsim.agents.platforms.Platform` (the agents import this module, so it names
+    them only here).
     """
 
     kind = "pricing"
 
-    def required_apr(self, pd_life: np.ndarray, p: np.ndarray, arrays: PlatformArrays,
+    def required_apr(self, pd_life: np.ndarray, p: np.ndarray, arrays,
                      lgd: float) -> np.ndarray:
         """All-in annual APR (fees included), fraction, for applicants with lifetime default
         probability ``pd_life`` at platforms ``p``."""
         raise NotImplementedError
 
-    def adapt(self, platform: Platform, market_share: float, target_share: float,
+    def adapt(self, platform, market_share: float, target_share: float,
               delinquency_30: float, pp: PlatformParams) -> None:
         """Set the platform's ``margin`` and ``pd_cutoff`` for next month."""
         raise NotImplementedError
@@ -131,11 +130,11 @@ class CostPlus(Pricing):
 # ------------------------------------------------------------------------------ funding split
 class FundingSplit(Strategy):
     """How a platform funds the month's new loans: its own share, its banks' shares, and how
-    much it can lend in all."""
+    much it can lend in all (``platform``: a :class:`lendsim.agents.platforms.Platform`)."""
 
     kind = "funding_split"
 
-    def split(self, platform: Platform, headroom: np.ndarray, reg: RegulatorParams
+    def split(self, platform, headroom: np.ndarray, reg: RegulatorParams
               ) -> tuple[float, np.ndarray, float]:
         """``(own share, bank shares, capacity)`` for this month.
 
@@ -176,11 +175,12 @@ class Headroom(FundingSplit):
 
 # ------------------------------------------------------------------------------ bank lines
 class LineRule(Strategy):
-    """How a bank sets its funding line to each platform."""
+    """How a bank sets its funding line to each platform (``bank``: a
+    :class:`lendsim.agents.banks.Bank`)."""
 
     kind = "line_rule"
 
-    def new_lines(self, bank: Bank, lines: np.ndarray, outstanding: np.ndarray,
+    def new_lines(self, bank, lines: np.ndarray, outstanding: np.ndarray,
                   delinquency: np.ndarray, is_active: np.ndarray, reg: RegulatorParams,
                   bp: BankParams, common_funder: bool = True) -> np.ndarray:
         """The bank's new line to each platform, RMB (n_platforms,).

@@ -3,6 +3,12 @@ package, through Playwright), change a control, step, and check that the step co
 charts changed; save a screenshot (to $LENDSIM_SCREENSHOT, e.g. docs/dashboard.png, else to
 tmp_path). The server is stopped in the fixture's teardown.
 
+Offline, as in a classroom without internet: the server's CDN address leads nowhere and the
+browser resolves no host name, so every file the page loads must come from the dashboard
+itself (`lendsim viz` fetches the front-end packages from the npm registry once, on its first
+start, into Solara's cache); the test checks that the page renders and that no request left
+127.0.0.1.
+
 Chromium is never downloaded here (no ``playwright install``): ``.ci/run`` installs Debian's
 ``chromium``; without it this test fails and says how to install it.
 """
@@ -14,13 +20,18 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+                 "--disable-component-update", "--disable-sync",
+                 # no route to any CDN: every host name fails to resolve
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+#: Where the server would fetch front-end files it lacks: nothing listens there.
+NO_CDN = "http://127.0.0.1:9/npm/"
 
 
 @pytest.fixture
@@ -28,24 +39,14 @@ def dashboard(tmp_path):
     """A running `lendsim viz` on a free port of 127.0.0.1; yields its address."""
     pytest.importorskip("solara", reason="the 'viz' extra")
     pytest.importorskip("playwright", reason="the 'browser' extra")
-    from lendsim.viz import assets
-
-    try:
-        assets.ensure()  # Solara's browser-side files, when this machine cannot reach its CDN
-    except RuntimeError as exc:
-        try:  # no npm: fine if the Solara server can fetch them from the CDN itself
-            urllib.request.urlopen("https://cdn.jsdelivr.net/npm/requirejs@2.3.6/require.js",
-                                   timeout=10).read(1)
-        except OSError:
-            pytest.fail(f"Solara's front-end files are missing ({', '.join(assets.missing())})"
-                        f" and cannot be fetched: {exc}")
     log = open(tmp_path / "server.log", "w")
     exe = Path(sys.executable).with_name("lendsim")
     proc = subprocess.Popen([str(exe), "viz", "--port", "0", "--no-browser"], stdout=log,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT,
+                            env={**os.environ, "SOLARA_ASSETS_CDN": NO_CDN})
     try:
         url = None
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # the first start fetches the front-end files
         while time.monotonic() < deadline and url is None:
             found = re.search(r"http://127\.0\.0\.1:\d+/", (tmp_path / "server.log").read_text())
             url = found.group(0) if found else None
@@ -69,6 +70,12 @@ def dashboard(tmp_path):
         log.close()
 
 
+def _local(url: str) -> bool:
+    """A request that stays on this machine (images are blob: and data: URLs)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("blob", "data") or parts.hostname == "127.0.0.1"
+
+
 def _month(page) -> int:
     return int(re.search(r"\d+", page.locator(".lendsim-month").inner_text()).group(0))
 
@@ -87,16 +94,28 @@ def test_dashboard_in_chromium(dashboard, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1150})
+            requests = []
+            page.on("request", lambda req: requests.append(req.url))
             page.goto(dashboard)
             expect(page.locator(".lendsim-month")).to_have_text("Month 0", timeout=60_000)
             expect(page.locator(".lendsim-chart-0")).to_be_visible()
+            # rendered from local files only: Vuetify styled the app bar, no request left
+            assert page.locator(".v-app-bar, .v-toolbar").first.bounding_box()["height"] > 30
+            assert any("/_solara/cdn/" in u for u in requests)
+            assert [u for u in requests if not _local(u)] == []
+            # only the controls a class needs; sliders show their values
+            expect(page.get_by_text("Use Threads")).to_have_count(0)
+            expect(page.get_by_text("Render Interval")).to_have_count(0)
 
             # a control: the APR cap slider, 36% -> 30% with the keyboard, then Reset
-            cap = page.locator(".v-input", has_text="APR cap").get_by_role("slider")
+            cap_input = page.locator(".v-input", has_text="APR cap")
+            expect(cap_input).to_contain_text("APR cap: 36%")
+            cap = cap_input.get_by_role("slider")
             cap.focus()
             for _ in range(6):
                 cap.press("ArrowLeft")
             expect(cap).to_have_attribute("aria-valuenow", "0.3")
+            expect(cap_input).to_contain_text("APR cap: 30%")
             page.get_by_role("button", name="Reset").click()
             page.get_by_role("button", name="Step").click()
             expect(page.locator(".lendsim-month")).to_have_text("Month 1", timeout=30_000)

@@ -34,3 +34,19 @@ def test_help_lists_the_options(capsys):
         main(["viz", "--help"])
     out = capsys.readouterr().out
     assert "--port" in out and "--host" in out and "--no-browser" in out
+
+
+def test_a_port_in_time_wait_is_free():
+    """Restarting the dashboard within a minute: the last connections of the old server are
+    in TIME_WAIT on its port; the server itself could bind it, so the pre-check must too."""
+    with socket.socket() as srv:
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's socket
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        port = srv.getsockname()[1]
+        cli = socket.create_connection(("127.0.0.1", port))
+        conn, _ = srv.accept()
+        conn.close()  # the server side closes first: its end of the connection is TIME_WAIT
+        cli.recv(1)
+        cli.close()
+    assert check_address("127.0.0.1", port) == port

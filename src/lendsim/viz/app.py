@@ -1,14 +1,15 @@
-"""The teaching dashboard: a Solara page built on Mesa's SolaraViz.
+"""The teaching dashboard: a Solara page built from Mesa's visualisation components.
 
-Mesa's SolaraViz draws the app bar and the sidebar: play/pause, step and reset
-(``ModelController``), the model's controls (``ModelCreator`` from ``model_params``, one per
-keyword of :class:`DashboardModel`) and the step counter. The main area is this module's
-:func:`MarketView`: lessons, the shock buttons, the network picture and six live charts.
+The sidebar (:func:`Sidebar`) holds Mesa's ``ModelController`` (play/pause, step, reset) and
+step counter, and one widget per control, each label showing its value; Mesa's render
+interval, "Use Threads" and theme switch are left out (a class needs none of them). Reset
+builds a new :class:`DashboardModel` from the controls' values (``PARAMS``). The main area is
+this module's :func:`MarketView`: lessons, the shock buttons, the network picture and six live
+charts.
 
-Lessons move Mesa's widgets by giving them ``solara.Reactive`` values: ``ModelCreator`` passes
-each control's ``value`` to a solara slider or select, which binds to a reactive value and
-reports changes of it to Mesa's reset parameters; the reactive values are per browser session
-(solara scopes module-level reactives to a kernel), so two browsers do not share controls.
+Lessons move the widgets by setting ``solara.Reactive`` values that the widgets read; the
+reactive values are per browser session (solara scopes module-level reactives to a kernel), so
+two browsers do not share controls.
 
 Run it with ``lendsim viz`` (or ``solara run lendsim.viz.app``).
 
@@ -29,7 +30,7 @@ import solara
 # order of hooks cannot change between renders here, so the warning is noise at every start.
 warnings.filterwarnings("ignore", message=r".*ComponentsView: `use_state` found")
 
-from mesa.visualization import SolaraViz  # noqa: E402
+from mesa.visualization.solara_viz import ModelController, ShowSteps  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
 from lendsim.viz import controls, data, figures  # noqa: E402
@@ -42,16 +43,15 @@ TITLE = "lendsim: an online consumer-credit market"
 #: The controls' current values (per browser session).
 CONTROL_STATE: dict[str, solara.Reactive] = {c.name: solara.reactive(c.default)
                                              for c in controls.CONTROLS}
+#: What Reset builds the model from (Mesa's ModelController reads it): the controls' values.
+PARAMS = solara.reactive(controls.defaults())
+#: Pause between months while playing, in milliseconds.
+PLAY_INTERVAL = solara.reactive(150)
 LESSON = solara.reactive(LESSONS[0].title)
 SHOW_LENDING = solara.reactive(False)
 SHOW_FUNDING = solara.reactive(True)
 SHOW_SOCIAL = solara.reactive(False)
 NOTICE = solara.reactive("")
-
-
-def model_params() -> dict:
-    """SolaraViz's ``model_params``: one widget per control, bound to its reactive value."""
-    return {c.name: c.user_param(CONTROL_STATE[c.name]) for c in controls.CONTROLS}
 
 
 def current_values() -> dict:
@@ -64,9 +64,49 @@ def Page():
     """The dashboard page (what ``solara run lendsim.viz.app`` serves)."""
     model = solara.use_reactive(solara.use_memo(lambda: DashboardModel(**current_values()),
                                                 []))
-    SolaraViz(model, components=[], model_params=model_params(), name=TITLE,
-              play_interval=150)
+    Sidebar(model)
     MarketView(model)
+
+
+@solara.component
+def Sidebar(model: solara.Reactive):
+    """Mesa's play/step/reset buttons and step counter, and the model's controls, each
+    showing its value. Mesa's SolaraViz sidebar also offers a render interval, threads and a
+    theme switch; a class does not need them, so this sidebar leaves them out."""
+    with solara.AppBar():
+        solara.AppBarTitle(TITLE)
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Controls"):
+            solara.SliderInt(f"pause between months: {PLAY_INTERVAL.value} ms",
+                             value=PLAY_INTERVAL, min=50, max=1000, step=50)
+            ModelController(model, model_parameters=PARAMS, play_interval=PLAY_INTERVAL,
+                            render_interval=solara.use_reactive(1),
+                            use_threads=solara.use_reactive(False))
+        with solara.Card("Model parameters"):
+            solara.Text("Changes apply at Reset.", style={"font-size": "13px"})
+            for c in controls.CONTROLS:
+                ControlWidget(c)
+        with solara.Card("Information"):
+            ShowSteps(model.value)
+
+
+@solara.component
+def ControlWidget(c: controls.Control):
+    """One control, its label showing its current value; a change takes effect at Reset."""
+    state = CONTROL_STATE[c.name]
+
+    def on_value(value):
+        state.set(value)
+        PARAMS.set({**PARAMS.value, c.name: value})
+
+    if c.widget.startswith("Slider"):
+        widget = solara.SliderInt if c.widget == "SliderInt" else solara.SliderFloat
+        widget(f"{c.label}: {c.shown(state.value)}", value=state.value, on_value=on_value,
+               min=c.lo, max=c.hi, step=c.step)
+    elif c.widget == "Select":
+        solara.Select(c.label, value=state.value, values=list(c.values), on_value=on_value)
+    else:
+        solara.InputText(c.label, value=state.value, on_value=on_value)
 
 
 @solara.component
@@ -94,6 +134,7 @@ def Lessons(model: solara.Reactive):
         values = LESSON_BY_TITLE[title].control_values()
         for name, value in values.items():
             CONTROL_STATE[name].set(value)
+        PARAMS.set(current_values())
         NOTICE.set("")
         model.set(DashboardModel(**values))
 

@@ -1,29 +1,39 @@
-"""Solara's browser-side files, for machines that cannot reach its CDN.
+"""Solara's browser-side files, served by the dashboard itself so that it works offline.
 
 A Solara page loads its front end (Vue, Vuetify, RequireJS, Font Awesome) through the Solara
-server, which fetches each file once from cdn.jsdelivr.net and keeps it in a cache directory
+server, which would fetch each file from cdn.jsdelivr.net and keep it in a cache directory
 (``solara.server.settings.assets.proxy_cache_dir``, by default ``<venv>/share/solara/cdn``). A
-classroom or CI machine without access to that CDN shows a blank page. These helpers list the
-packages the dashboard needs that are missing from the cache and fill it from the npm registry
-with ``npm pack`` (the ordinary client); nothing else is downloaded.
+classroom or CI machine without access to that CDN would show a blank page. ``lendsim viz``
+calls :func:`prepare` before it starts: the packages the page needs that are missing from the
+cache are fetched once from the npm registry (``npm pack`` when npm is installed, else the
+registry's tarball, checked against its SHA-512), and when they cannot be had it stops with one
+line saying how to get them. Nothing else is downloaded.
 
-Usage: ``python -m lendsim.viz.assets`` (prints what it fetched, or what is missing).
-"""
+Usage: ``python -m lendsim.viz.assets`` (prints what it fetched, or what is missing)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+
+from lendsim.errors import LendsimError
 
 #: npm packages the dashboard's page loads, with the file of each that must be present.
 #: The Vuetify app's version is read from Solara's page template (it changes with Solara).
 STATIC_PACKAGES = {"requirejs@2.3.6": "require.js",
                    "font-awesome@4.5.0": "css/font-awesome.min.css"}
+DEFAULT_REGISTRY = "https://registry.npmjs.org"
 
 
 def cache_dir() -> Path:
@@ -61,26 +71,59 @@ def missing(root: Path | None = None) -> list[str]:
     return [pkg for pkg, probe in required().items() if not (root / pkg / probe).is_file()]
 
 
-def fetch(packages: list[str], root: Path | None = None, npm: str = "npm") -> list[str]:
-    """Fill the cache with ``packages`` from the npm registry (``npm pack``), each unpacked
-    to ``<cache>/<name>@<version>/`` as the CDN lays it out. Returns what it fetched.
+def registry() -> str:
+    """The npm registry to fetch from: npm's own setting (``npm_config_registry``) if set."""
+    return os.environ.get("npm_config_registry") or os.environ.get(
+        "NPM_CONFIG_REGISTRY") or DEFAULT_REGISTRY
+
+
+def _download(pkg: str, dest_dir: Path, timeout: float) -> Path:
+    """Download ``name@version``'s tarball from the npm registry without npm, checking it
+    against the registry's SHA-512 integrity value; returns the file."""
+    name, version = pkg.rsplit("@", 1)
+    base = registry().rstrip("/")
+    with urllib.request.urlopen(f"{base}/{name.replace('/', '%2F')}/{version}",
+                                timeout=timeout) as resp:
+        dist = json.load(resp)["dist"]
+    with urllib.request.urlopen(dist["tarball"], timeout=timeout) as resp:
+        data = resp.read()
+    algo, _, want = dist.get("integrity", "").partition("-")
+    if algo != "sha512" or base64.b64decode(want) != hashlib.sha512(data).digest():
+        raise RuntimeError(f"{pkg}: the registry's tarball does not match its sha512 integrity")
+    out = dest_dir / f"{name.replace('/', '-')}-{version}.tgz"
+    out.write_bytes(data)
+    return out
+
+
+def _pack(pkg: str, dest_dir: Path, exe: str) -> Path:
+    """``npm pack`` one package into ``dest_dir``; returns the tarball."""
+    out = subprocess.run([exe, "pack", pkg, "--silent", "--pack-destination", str(dest_dir)],
+                         capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"npm pack {pkg} failed: {out.stderr.strip()[-300:]}")
+    return dest_dir / out.stdout.strip().splitlines()[-1]
+
+
+def fetch(packages: list[str], root: Path | None = None, npm: str = "npm",
+          timeout: float = 60) -> list[str]:
+    """Fill the cache with ``packages`` from the npm registry, each unpacked to
+    ``<cache>/<name>@<version>/`` as the CDN lays it out. Uses ``npm pack`` when npm is
+    installed (it follows the user's npm settings), else downloads the tarball from the
+    registry directly. Returns what it fetched.
 
     Raises:
-        RuntimeError: npm is missing or a package cannot be fetched (with npm's message).
+        RuntimeError: a package cannot be fetched (the message says why).
     """
     root = cache_dir() if root is None else root
-    exe = shutil.which(npm)
-    if exe is None:
-        raise RuntimeError("npm is not installed: install it (Debian: apt-get install npm) "
-                           "or give this machine access to cdn.jsdelivr.net")
+    exe = shutil.which(npm) if npm else None
     done = []
     with tempfile.TemporaryDirectory() as tmp:
         for pkg in packages:
-            out = subprocess.run([exe, "pack", pkg, "--silent", "--pack-destination", tmp],
-                                 capture_output=True, text=True, timeout=300)
-            if out.returncode != 0:
-                raise RuntimeError(f"npm pack {pkg} failed: {out.stderr.strip()[-500:]}")
-            tgz = Path(tmp) / out.stdout.strip().splitlines()[-1]
+            try:
+                tgz = (_pack(pkg, Path(tmp), exe) if exe
+                       else _download(pkg, Path(tmp), timeout))
+            except (OSError, KeyError, ValueError, subprocess.TimeoutExpired) as exc:
+                raise RuntimeError(f"cannot fetch {pkg} from {registry()}: {exc}") from None
             dest = root / pkg
             staging = Path(tmp) / "x"
             shutil.rmtree(staging, ignore_errors=True)
@@ -99,10 +142,35 @@ def ensure() -> list[str]:
     return fetch(need) if need else []
 
 
+def prepare(root: Path | None = None, npm: str = "npm",
+            log: Callable[[str], None] = lambda line: None) -> list[str]:
+    """Before the dashboard starts: make sure the page's front-end files are on this machine,
+    fetching the missing ones once from the npm registry. Returns what it fetched.
+
+    Raises:
+        LendsimError: files are missing and cannot be fetched; one line with the fix (so the
+            dashboard never starts into a blank page).
+    """
+    root = cache_dir() if root is None else root
+    need = missing(root)
+    if not need:
+        return []
+    log(f"lendsim: fetching the dashboard's front-end files once ({', '.join(need)}) "
+        f"from {registry()}")
+    try:
+        return fetch(need, root, npm=npm)
+    except RuntimeError as exc:
+        raise LendsimError(
+            f"the dashboard's front-end files ({', '.join(need)}) are not on this machine and "
+            f"cannot be fetched ({exc}); run `lendsim viz` once on a network that reaches "
+            f"{registry()} (they are kept in {root}), or copy that folder from a machine "
+            "where the dashboard works") from None
+
+
 def main() -> int:
     try:
         got = ensure()
-    except RuntimeError as exc:
+    except (RuntimeError, LendsimError) as exc:
         print(f"lendsim: error: {exc}; missing: {', '.join(missing())}", file=sys.stderr)
         return 1
     print(f"fetched {', '.join(got)} into {cache_dir()}" if got

@@ -7,6 +7,7 @@ until interrupted. Solara and Mesa's visualisation are imported only when it run
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 
@@ -46,6 +47,10 @@ def check_address(host: str, port: int) -> int:
                            f"e.g. {DEFAULT_HOST}") from None
     family, _, _, _, addr = infos[0]
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        if os.name != "nt":
+            # as the server itself binds (uvicorn sets SO_REUSEADDR): a port whose last
+            # connections are in TIME_WAIT, after a restart, is free; one with a listener is not
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(addr)
         except OSError as exc:
@@ -69,11 +74,17 @@ def _viz(args) -> int:
     port = check_address(args.host, args.port)  # bad input stops here, before anything runs
     require("solara", "viz", "lendsim viz")
     require("altair", "viz", "lendsim viz")  # Mesa's SolaraViz imports it
-    import os
-
     # no telemetry and no version check against PyPI from a classroom machine
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    # Solara's server loads the app named here when first imported (assets and guard do)
+    os.environ["SOLARA_APP"] = APP
+    from lendsim.viz import assets, guard
+
+    # the page's front-end files from this server, never a blank page: fetched once, or stop
+    assets.prepare(log=lambda line: print(line, file=sys.stderr, flush=True))
     from solara.__main__ import run as solara_run
+
+    guard.install(args.host)  # Host and Origin checks; /resourcez hidden
 
     print(f"lendsim: dashboard at {url(args.host, port)}  (Ctrl+C stops it)", flush=True)
     argv = [APP, "--host", args.host, "--port", str(port), "--no-check-version",

@@ -12,6 +12,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,7 @@ class Control:
         lo, hi, step: slider range and increment (sliders only).
         values: choices (``Select`` only).
         key: dotted scenario key it sets ("" when it maps through a function below).
+        percent: a share, shown as a percentage.
     """
 
     name: str
@@ -70,6 +72,25 @@ class Control:
     step: float | None = None
     values: tuple[str, ...] = ()
     key: str = ""
+    percent: bool = False
+
+    def shown(self, value: Any) -> str:
+        """The value as the dashboard shows it beside the label.
+
+        Examples:
+            >>> CONTROL_BY_NAME["rate_cap"].shown(0.36), CONTROL_BY_NAME["n_borrowers"].shown(1500)
+            ('36%', '1,500')
+            >>> CONTROL_BY_NAME["peer_effect"].shown(2.5), CONTROL_BY_NAME["seed"].shown("7")
+            ('2.5', '7')
+        """
+        if self.widget == "SliderInt":
+            return f"{int(value):,}"
+        if self.widget == "SliderFloat":
+            if self.percent:
+                return f"{100 * float(value):.0f}%"
+            digits = max(0, -math.floor(math.log10(self.step))) if self.step else 2
+            return f"{float(value):.{digits}f}"
+        return str(value)
 
     def user_param(self, value: Any = None) -> dict:
         """The ``model_params`` entry SolaraViz turns into a widget; ``value`` may be a
@@ -88,12 +109,13 @@ def _controls(s: Scenario) -> tuple[Control, ...]:
         Control("n_borrowers", "borrowers", "SliderInt", DEFAULT_BORROWERS, 300, 2000, 100,
                 key="borrowers.n"),
         Control("rate_cap", "APR cap", "SliderFloat", s.regulator.apr_cap,
-                0.10, 0.60, 0.01, key="regulator.apr_cap"),
+                0.10, 0.60, 0.01, key="regulator.apr_cap", percent=True),
         Control("joint_min_share", "platform share of joint loans", "SliderFloat",
                 s.regulator.joint_lending_min_share, 0.0, 1.0, 0.05,
-                key="regulator.joint_lending_min_share"),
+                key="regulator.joint_lending_min_share", percent=True),
         Control("data_sharing", "data sharing (bureau coverage)", "SliderFloat",
-                s.regulator.data_sharing, 0.0, 1.0, 0.05, key="regulator.data_sharing"),
+                s.regulator.data_sharing, 0.0, 1.0, 0.05, key="regulator.data_sharing",
+                percent=True),
         Control("n_platforms", "platforms at start", "SliderInt", 6, 1, 20, 1,
                 key="platforms.n"),
         Control("platform_mix", "platform types", "Select", "market mix",
@@ -110,7 +132,7 @@ def _controls(s: Scenario) -> tuple[Control, ...]:
                 key="borrowers.peer_effect"),
         Control("social_threshold", "cascade threshold", "SliderFloat",
                 s.contagion.social_threshold, 0.05,
-                0.5, 0.01, key="contagion.social_threshold"),
+                0.5, 0.01, key="contagion.social_threshold", percent=True),
         Control("seed", "seed", "InputText", str(s.simulation.seed), key="simulation.seed"),
     )
 

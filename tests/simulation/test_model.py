@@ -297,3 +297,14 @@ def test_accounts_point_at_current_instalment_loans_after_compactions():
     assert len(r) > 0
     assert compacted > 0
     model.close()
+
+
+@pytest.mark.parametrize("key", ["banks.other_loan_loss", "banks.operating_cost"])
+def test_banks_failing_in_different_months_run_to_the_end(key):
+    """Issue 22, defect 1: a cascade in a month after an earlier bank failure passed the
+    failed banks' capital as infinity, which the cascade refused: the run died."""
+    res = lendsim.run(overrides={"borrowers.n": 1000, key: 0.1, "output.charts": False,
+                                 "simulation.check_invariants": True}, steps=24)
+    failures = res.events[res.events["kind"] == "bank_failure"]
+    assert failures["step"].nunique() >= 2  # failures in two different months
+    assert len(res.model) == 24

@@ -13,6 +13,10 @@ from lendsim.agents.rules import demand, income
 from lendsim.simulation.params import BorrowerParams, MacroParams
 
 RISK_SEGMENTS = ("prime", "near_prime", "subprime")
+#: Trust in online lenders is Beta(a, b) across borrowers: mean 5/7 (most borrowers trust them
+#: more than not) with a long tail of sceptics. An assumption of the model, not a calibrated
+#: figure; trust matters through platform choice and strategic non-payment.
+TRUST_BETA = (5.0, 2.0)
 
 
 class BorrowerPopulation:
@@ -61,7 +65,7 @@ class BorrowerPopulation:
         self.need = np.zeros(n)
         self.discretionary = np.zeros(n)
         self.debt_tolerance = p.debt_tolerance * np.exp(p.risk_tolerance * self.risk)
-        self.trust = rng.beta(5.0, 2.0, n)
+        self.trust = rng.beta(*TRUST_BETA, n)
         self.bureau_u = rng.random(n)
         self.months_since_default = np.full(n, self.NEVER, dtype=np.int32)
         self.pay_first_u = rng.random(n)

@@ -53,12 +53,12 @@ class Regulator(mesa.Agent):
         self.policy = dataclasses.replace(checked.regulator)
 
     # --- the schedule --------------------------------------------------------------------
-    def apply_schedule(self, step: int) -> list[tuple[str, object]]:
+    def apply_schedule(self, step: int) -> None:
         """Set every scheduled instrument to its value for month ``step`` (see
-        :func:`lendsim.simulation.policy.value_at`); returns the changes made. A change stops
+        :func:`lendsim.simulation.policy.value_at`). A change stops
         acting once fully phased in, so a triggered rule can move the instrument later."""
         if not self.policy.apply_schedule:
-            return []
+            return
         changes: dict[str, object] = {}
         for i, c in enumerate(self.schedule):
             if step < c.announce or step > c.step + c.phase_in:
@@ -70,7 +70,6 @@ class Regulator(mesa.Agent):
                 changes[c.name] = v
         if changes:  # values lie between two valid values: no new validation needed
             self.policy = dataclasses.replace(self.policy, **changes)
-        return list(changes.items())
 
     # --- triggered rules -----------------------------------------------------------------
     def check_triggers(self, step: int, system: dict[str, float], platforms, banks) -> list:

@@ -32,7 +32,8 @@ from lendsim.simulation.ledger import FundingPools, LoanBook, LoanStatus
 from lendsim.simulation.macro import IncomeShockWindow, macro_state
 from lendsim.simulation.month import Month
 from lendsim.simulation.networks import social_network
-from lendsim.simulation.outputs import MODEL_COLUMNS, build_tables, check_invariants
+from lendsim.simulation.outputs import (MODEL_COLUMNS, TableCollector, build_tables,
+                                       check_invariants)
 from lendsim.simulation.params import Scenario
 from lendsim.simulation.phases import (accounting, banks_adapt, collect, credit_lines, demand,
                                        environment, failures, funding, income,
@@ -49,6 +50,7 @@ class MarketModel(mesa.Model):
             ``self.rng``, seeded with it.
         check_invariants: overrides ``scenario.simulation.check_invariants``; when true every
             step asserts that balance sheets add up (raises :class:`InvariantError`).
+        rng: a synonym of ``seed`` (an int), for Mesa tools that pass ``rng``.
         **overrides: parameters by dotted key, for tools that pass keyword arguments (Mesa's
             ``batch_run``): ``MarketModel(**{"regulator.apr_cap": 0.24})``.
 
@@ -63,11 +65,17 @@ class MarketModel(mesa.Model):
     LAYERS = ("social", "lending", "funding", "interbank")
 
     def __init__(self, scenario: Scenario | None = None, *, seed: int | None = None,
-                 check_invariants: bool | None = None, **overrides: Any):
+                 check_invariants: bool | None = None, rng: int | None = None,
+                 **overrides: Any):
         if scenario is None:
             scenario = load_scenario()
         if overrides:
             scenario = scenario.with_overrides(overrides, source="MarketModel arguments")
+        if seed is None and rng is not None:
+            if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
+                raise TypeError(f"rng = {rng!r}: lendsim takes an integer seed (its one "
+                                "numpy Generator is made from it)")
+            seed = rng
         seed = scenario.simulation.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         self.params = scenario  # (Mesa 3.5 reserves Model.scenario for its own scenarios)
@@ -122,6 +130,7 @@ class MarketModel(mesa.Model):
             self.schedule(shock, step)
         self.month = Month(n, len(self.platforms))
         self.timings = {"setup_s": 0.0, "run_s": 0.0}
+        self.datacollector = TableCollector(self)  # Mesa's interface (mesa.batch_run)
         self._view_cache = None
 
     # ============================================================== the monthly cycle

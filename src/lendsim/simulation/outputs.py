@@ -210,6 +210,37 @@ def cascade_row(c, ongoing: bool) -> dict:
             "channels": ",".join(c.channels()), "is_ongoing": ongoing}
 
 
+class TableCollector:
+    """Mesa's ``DataCollector`` interface over lendsim's output tables (``model.datacollector``),
+    so that ``mesa.batch_run`` and Mesa's tools read lendsim's model table.
+
+    ``model_vars[column][k]`` is the value after ``k`` months, as Mesa's convention has it
+    (index 0 is the state before the first month: lendsim records no row for it, so it is
+    NaN). There are no agent reporters: per-platform and per-bank rows are in
+    ``model.tables()``.
+    """
+
+    agent_reporters: dict = {}
+    _agent_records: dict = {}
+
+    def __init__(self, model):
+        self._model = model
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        rows = self._model.records["model"]
+        columns = list(rows[0]) if rows else list(MODEL_COLUMNS)
+        return {c: [np.nan] + [r[c] for r in rows] for c in columns}
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        """The model table, one row per month (Mesa's name for it)."""
+        return pd.DataFrame(self._model.records["model"])
+
+    def get_agent_vars_dataframe(self) -> pd.DataFrame:
+        """The platforms table, one row per platform and month."""
+        return pd.DataFrame(self._model.records["platforms"])
+
+
 def check_invariants(model, rtol: float = 1e-9) -> None:
     """Assert the accounting identities; raise :class:`InvariantError` naming the first that
     fails.

@@ -28,31 +28,13 @@ def platform_utility(apr: np.ndarray, reputation: np.ndarray, market_share: np.n
             + loyalty * has_account)
 
 
-def application_order(utility: np.ndarray, gumbel: np.ndarray, is_open: np.ndarray,
-                      noise_scale: float, n_choices: int) -> np.ndarray:
-    """Platforms each borrower applies to, best first, shape (n, n_choices); -1 = none.
-
-    Closed platforms (``is_open`` False) are never chosen.
-    """
-    u = utility + noise_scale * gumbel
-    u[:, ~is_open] = -np.inf
-    k = min(n_choices, u.shape[1])
-    order = np.full((u.shape[0], k), -1, dtype=np.int64)
-    rows = np.arange(u.shape[0])
-    for j in range(k):  # k argmax passes beat a full argsort for the few choices needed
-        best = np.argmax(u, axis=1)
-        ok = np.isfinite(u[rows, best])
-        order[ok, j] = best[ok]
-        u[rows, best] = -np.inf
-    return order
-
-
 def next_choice(u: np.ndarray) -> np.ndarray:
     """Each row's best remaining platform (-1 when none is left), and mark it as tried.
 
     ``u`` holds noisy utilities (systematic + scaled Gumbel noise) with ``-inf`` for closed or
-    already-tried platforms; it is updated in place. Calling it k times gives the same order as
-    :func:`application_order`, but a caller can stop early or pass only the rows still looking.
+    already-tried platforms; it is updated in place. Calling it k times gives each borrower's k
+    best platforms in order (k argmax passes beat a full argsort for the few choices needed),
+    and a caller can stop early or pass only the rows still looking.
     """
     rows = np.arange(u.shape[0])
     best = np.argmax(u, axis=1)

@@ -14,6 +14,13 @@ from lendsim.simulation.credit_lines import LINE_RULES
 from lendsim.simulation.macro import macro_state
 from lendsim.simulation.phases import failures
 
+#: A data breach costs a platform this many times the reputation an outage costs: customers'
+#: data, not only a day's service, is lost (an assumption of the model, not a calibrated figure).
+BREACH_REPUTATION_MULTIPLE = 2.0
+#: Platforms of the same type lose reputation over another's incident, by this divisor of what
+#: the platform itself loses (news about one lender colours its kind; an assumption).
+TYPE_NEWS_DIVISOR = 3.0
+
 
 def step(model) -> None:
     due = model.scheduled.pop(model.steps, [])
@@ -73,7 +80,8 @@ def incidents(model) -> None:
             pl.outage_step = model.steps
             cost, what = 0.0, "outage"
         month.n_incidents += 1
-        loss = min(1.0, cp.incident_reputation_hit * (2.0 if is_breach[i] else 1.0))
+        loss = min(1.0, cp.incident_reputation_hit
+                   * (BREACH_REPUTATION_MULTIPLE if is_breach[i] else 1.0))
         pl.reputation *= 1.0 - loss
-        failures.reputation_shock(model, pl, loss / 3.0)
+        failures.reputation_shock(model, pl, loss / TYPE_NEWS_DIVISOR)
         model.log_event("incident", "platform", pl.idx, cost, f"{pl.kind}: {what}")

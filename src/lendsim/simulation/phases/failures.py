@@ -83,9 +83,12 @@ def bank_failures(model) -> None:
                                  where=owed > 0)
             failed |= np.asarray(res.defaulted, dtype=bool) & ~was_failed
         else:
-            res = interbank_cascade(E, np.where(was_failed, np.inf, np.maximum(equity, 0.0)),
-                                    np.flatnonzero(first), recovery=ib.recovery)
-            failed |= np.asarray(res.failed, dtype=bool) & ~was_failed
+            # among the banks still standing: banks that failed in an earlier month cannot
+            # fail again, and claims on them were settled when they failed
+            live = np.flatnonzero(~was_failed)
+            res = interbank_cascade(E[np.ix_(live, live)], np.maximum(equity[live], 0.0),
+                                    first[live], recovery=ib.recovery)
+            failed[live] |= np.asarray(res.failed, dtype=bool)
     rec = np.where(failed, recovery, 0.0)  # per debtor
     claims = E[:, failed]  # creditors' claims on the failed banks
     owed_by = claims.sum(axis=0)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -59,6 +60,8 @@ def test_paired_differences_match_a_paired_t_interval(tmp_path):
     row = tables["effects"].set_index("outcome").loc["approval_rate"]
     assert row["difference"] == pytest.approx(d.mean())
     assert row["lo"] == pytest.approx(d.mean() - half)
+    assert row["p_value"] == pytest.approx(stats.ttest_rel(tail[1], tail[0]).pvalue)
+    assert row["n"] == 4 and "significant" not in tables["effects"]
     assert row["base"] == pytest.approx(tail[0].mean())
     who = tables["who"].set_index(["group", "metric"])
     sub = m[m["step"] > 3].groupby(["arm", "replication"])["approval_rate_subprime"].mean()
@@ -77,9 +80,16 @@ def test_compare_command_writes_a_report(tmp_path, capsys):
     args = ["compare", str(base), str(cap), "--replications", "2", "--steps", "4", "--quiet",
             "--out", str(out)] + [a for k, v in TINY.items() for a in ("--set", f"{k}={v}")]
     assert main(args) == 0
-    printed = capsys.readouterr().out
-    assert "approval_rate" in printed and "report:" in printed
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "approval_rate" in printed and "report:" in printed and "p_value" in printed
+    # 2 replications: the intervals are not to be trusted, and the output says so
+    assert "lendsim: warning: only 2 replications" in captured.err
     page = (out / "compare.html").read_text()
+    assert "Warning: only 2 replications" in page and "1 replications" not in page
+    effects = pd.read_csv(out / "compare_effects.csv").set_index("outcome")
+    for share in ("approval_rate", "delinquency_30", "multi_lender_share"):
+        assert -1 <= effects.loc[share, "lo"] <= effects.loc[share, "hi"] <= 1
     assert "Who is affected" in page and page.count("data:image/png;base64,") >= 2
     for name in ("effects", "who", "platforms", "banks"):
         assert (out / f"compare_{name}.csv").is_file()

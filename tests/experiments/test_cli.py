@@ -19,6 +19,9 @@ def test_sweep_status_report(tmp_path, capsys):
     assert html.count("data:image/png;base64,") >= 6  # series + responses + heatmaps
     assert "http://" not in html and "https://" not in html  # self-contained
     assert "Summary per arm" in html and "regulator.apr_cap" in html
+    # one replication per arm: no interval can be trusted, and the report says so
+    assert "Warning: only 1 replication:" in html and "x 1 replication," in html
+    assert "<div class='scroll'>" in html  # wide tables scroll instead of being clipped
 
 
 def test_bad_experiment_file_writes_nothing(tmp_path, capsys):

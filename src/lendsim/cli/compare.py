@@ -35,7 +35,8 @@ def add_parser(sub) -> None:
 def _compare(args) -> int:
     import pandas as pd
 
-    from lendsim.experiments.compare import comparison_experiment, write_comparison
+    from lendsim.experiments.compare import (comparison_experiment, comparison_warnings,
+                                             write_comparison)
     from lendsim.experiments.runner import run_experiment
     from lendsim.progress import ProgressBar
     from lendsim.simulation.scenario import parse_overrides
@@ -57,14 +58,18 @@ def _compare(args) -> int:
         return 1
     tables, report = write_comparison(out, args.last)
     eff = tables["effects"]
+    cols = ["base", "policy", "difference", "lo", "hi", "p_value"]
     with pd.option_context("display.width", 120, "display.max_columns", 20):
-        print(eff[["outcome", "base", "policy", "difference", "lo", "hi"]].to_string(
+        print(eff[["outcome", *cols]].to_string(
             index=False, float_format=lambda v: f"{v:,.4g}"))
         who = tables["who"]
-        sig = who[who.get("significant", False) == True]  # noqa: E712
-        if len(sig):
-            print("\nwho is affected (intervals excluding 0):")
-            print(sig[["group", "metric", "base", "policy", "difference", "lo", "hi"]]
-                  .to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+        if len(who):
+            shown = who[(who["lo"] > 0) | (who["hi"] < 0)]
+            if len(shown):
+                print("\nwho is affected (95 % intervals excluding 0):")
+                print(shown[["group", "metric", *cols]]
+                      .to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    for w in comparison_warnings(tables):
+        print(f"lendsim: warning: {w}", file=sys.stderr)
     print(f"\nreport: {report}")
     return 0

@@ -93,18 +93,36 @@ def comparison_experiment(base_file: str | Path, policy_file: str | Path | None 
     return exp
 
 
-def _paired(per_run: pd.DataFrame, column: str) -> dict[str, float]:
-    from lendsim.results.analysis import mean_ci
+def _paired(per_run: pd.DataFrame, column: str,
+            bounds: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Policy - base of ``column``, paired by replication: means, the difference with its
+    95 % t-interval kept within what the difference can be (``bounds``, by default from the
+    column's name: a difference of shares lies in [-1, 1]; ``clipped`` says the interval was
+    cut there), its p-value (paired t-test) and the number of pairs."""
+    from lendsim.results.analysis import difference_bounds, mean_interval
 
     p = per_run.pivot_table(index="replication", columns="arm", values=column, aggfunc="mean")
     if 0 not in p.columns or 1 not in p.columns:
         return {}
-    d = p[1] - p[0]
-    m, lo, hi = mean_ci(d)
+    r = mean_interval(p[1] - p[0], bounds=bounds or difference_bounds(column))
     base = float(p[0].mean())
-    return {"base": base, "policy": float(p[1].mean()), "difference": m, "lo": lo, "hi": hi,
-            "relative": m / base if base else np.nan,
-            "significant": bool(np.isfinite(lo) and (lo > 0 or hi < 0))}
+    return {"base": base, "policy": float(p[1].mean()), "difference": r["mean"],
+            "lo": r["lo"], "hi": r["hi"], "p_value": r["p_value"], "n": r["n"],
+            "clipped": r["clipped"], "relative": r["mean"] / base if base else np.nan}
+
+
+def comparison_warnings(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """What the reader of :func:`compare_results`' tables should know before trusting their
+    intervals: too few replications, or intervals cut at a bound."""
+    from lendsim.results.analysis import few_replications
+
+    frames = [df for df in tables.values() if len(df) and "n" in df]
+    if not frames:
+        return []
+    n = int(min(df["n"].min() for df in frames))
+    clipped = int(sum(df["clipped"].sum() for df in frames))
+    note = few_replications(n, clipped)
+    return [note] if note else []
 
 
 def compare_results(res, last_steps: int = 12) -> dict[str, pd.DataFrame]:
@@ -153,7 +171,8 @@ def _platforms_by_type(res, last_steps: int) -> pd.DataFrame:
     rows = []
     for kind, grp in agg.groupby("platform_type"):
         for x in ("originations", "loans_managed", "market_share", "equity", "failed"):
-            rows.append({"platform_type": kind, "metric": x, **_paired(grp, x)})
+            rows.append({"platform_type": kind, "metric": x,
+                         **_paired(grp, x)})
     return pd.DataFrame(rows)
 
 
@@ -171,7 +190,9 @@ def _banks_by_size(res, last_steps: int) -> pd.DataFrame:
     rows = []
     for c, grp in agg.groupby("size_class"):
         for x in ("joint_loans", "capital_ratio", "failed"):
-            rows.append({"bank_size": c, "metric": x, **_paired(grp, x)})
+            # failed: whether any bank of the class failed in the run (0 or 1)
+            rows.append({"bank_size": c, "metric": x,
+                         **_paired(grp, x, (-1.0, 1.0) if x == "failed" else None)})
     return pd.DataFrame(rows)
 
 
@@ -217,11 +238,16 @@ def write_report(out: Path, exp_info: dict, tables: dict[str, pd.DataFrame],
     sections = [("Arms", arms), ("Main outcomes", tables["effects"]),
                 ("Who is affected", tables["who"]), ("Platforms by type", tables["platforms"]),
                 ("Banks by size (quartiles of other loans)", tables["banks"])]
+    reps = exp_info.get("replications")
+    warnings = "".join(f"<p class='warn'>Warning: {esc(w)}.</p>"
+                       for w in comparison_warnings(tables))
     parts = [f"<h1>{esc(exp_info.get('name', 'comparison'))}</h1>",
-             f"<p>{esc(exp_info.get('description', ''))}. {exp_info.get('replications')} "
-             f"replications on common random numbers (seeds {exp_info.get('seeds')}), "
+             f"<p>{esc(exp_info.get('description', ''))}. {reps} "
+             f"replication{'' if reps == 1 else 's'} on common random numbers (seeds {exp_info.get('seeds')}), "
              f"{exp_info.get('steps')} months. Differences are policy - base, paired by "
-             "replication, with 95 % t-intervals; means over the last months of each run.</p>"]
+             "replication, with 95 % t-intervals (cut at what the difference can be, e.g. "
+             "[-1, 1] for shares: see <i>clipped</i>) and the paired t-test's p-value; means "
+             "over the last months of each run.</p>" + warnings]
     for title, df in sections:
         parts.append(f"<h2>{esc(title)}</h2>")
         parts.append(_table_html(df) if len(df) else "<p>No rows.</p>")

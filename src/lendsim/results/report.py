@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lendsim.fmt import plural
 from lendsim.results import analysis as an
 
 __all__ = ["write_report", "report_html"]
@@ -67,8 +68,8 @@ def _table_html(df: pd.DataFrame, max_rows: int = MAX_ARMS_TABLE) -> str:
     if len(df) > max_rows:
         note = f"<p>(first {max_rows} of {len(df)} rows)</p>"
         df = df.head(max_rows)
-    return df.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0,
-                      classes="t") + note
+    table = df.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0, classes="t")
+    return f"<div class='scroll'>{table}</div>{note}"  # wide tables scroll, never clipped
 
 
 def _series_charts(res: an.ExperimentResults, metrics: Sequence[str]) -> list[str]:
@@ -183,8 +184,11 @@ def _sensitivity_section(res: an.ExperimentResults, per_run: pd.DataFrame,
         ax = fig.add_subplot()
         pos = np.arange(len(si))
         if kind == "sobol":
-            ax.bar(pos - 0.2, si["S1"], 0.4, yerr=si["S1_conf"], capsize=3, label="S1")
-            ax.bar(pos + 0.2, si["ST"], 0.4, yerr=si["ST_conf"], capsize=3, label="ST")
+            for s, dx in (("S1", -0.2), ("ST", 0.2)):  # intervals kept within [0, 1]
+                est = si[s].clip(0, 1)
+                err = np.vstack([est - si[f"{s}_lo"], si[f"{s}_hi"] - est]).clip(0)
+                ax.bar(pos + dx, est, 0.4, yerr=err, capsize=3, label=s)
+            ax.set_ylim(0, 1.05)
             ax.set_xticks(pos, [_short(f) for f in si["factor"]], rotation=20)
             ax.set_ylabel("index")
             ax.legend()
@@ -195,7 +199,9 @@ def _sensitivity_section(res: an.ExperimentResults, per_run: pd.DataFrame,
             ax.set_xlabel("mu*")
             ax.set_ylabel("sigma")
         ax.set_title(o)
-        parts.append(f"<h3>{html.escape(o)}</h3>" + _img(fig) + _table_html(si))
+        warn = "".join(f"<p class='warn'>Warning: {html.escape(w)}.</p>"
+                       for w in si.attrs.get("warnings", []))
+        parts.append(f"<h3>{html.escape(o)}</h3>" + warn + _img(fig) + _table_html(si))
     return parts
 
 
@@ -203,7 +209,9 @@ _CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#22
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:2em}
 table.t{border-collapse:collapse;font-size:0.8em}table.t td,table.t th{padding:2px 8px;
 border-bottom:1px solid #eee;text-align:right}img{max-width:100%;margin:0.5em 0}
-pre{background:#f6f6f6;padding:0.5em;font-size:0.75em;overflow:auto}"""
+pre{background:#f6f6f6;padding:0.5em;font-size:0.75em;overflow:auto}
+div.scroll{overflow-x:auto;max-width:100%}p.warn{background:#fff4e5;border-left:4px solid #e69500;
+padding:0.4em 0.8em}"""
 
 
 def report_html(folder: str | Path, outcomes: Sequence[str] | None = None,
@@ -221,18 +229,23 @@ def report_html(folder: str | Path, outcomes: Sequence[str] | None = None,
     parts = [f"<h1>lendsim experiment: {esc(info['name'])}</h1>",
              f"<p>{esc(info.get('description') or '')}</p>",
              f"<p>file {esc(str(info.get('file')))}; design <b>{esc(info['design']['kind'])}"
-             f"</b>, {len(info['arms'])} arms x {info['replications']} replications, "
+             f"</b>, {plural(len(info['arms']), 'arm')} x "
+             f"{plural(info['replications'], 'replication')}, "
              f"{info['steps']} months, root seed {info['root_seed']}; runs: "
              + ", ".join(f"{v} {esc(k_)}" for k_, v in sorted(counts.items())) + "</p>",
              f"<p>Outcomes are each run's mean over its last {k} steps; intervals are 95 % "
-             "Student-t intervals across replications (common random numbers: replication r "
-             "has the same seed in every arm).</p>"]
+             "Student-t intervals across replications, cut at what the quantity can take "
+             "(0 to 1 for shares and rates, 0 and up for amounts) (common random numbers: "
+             "replication r has the same seed in every arm).</p>"]
     missing = [o for o in outcomes if o not in per_run.columns]
     if missing:
         parts.append(f"<p>Not in the model table (skipped): {esc(', '.join(missing))}</p>")
     present = [o for o in outcomes if o in per_run.columns]
     if len(summary):
-        parts += ["<h2>Summary per arm</h2>", _table_html(summary)]
+        note = an.few_replications(int(summary["n"].min()), summary.attrs.get("clipped", 0))
+        parts += ["<h2>Summary per arm</h2>",
+                  f"<p class='warn'>Warning: {esc(note)}.</p>" if note else "",
+                  _table_html(summary)]
         parts += ["<h2>Time series</h2>", *_series_charts(res, present)]
         kind = info["design"]["kind"]
         if kind == "grid":

@@ -32,11 +32,21 @@ def test_file_opens_with_its_question(path):
         "each file opens with a comment saying what it asks"
 
 
+def tiny_steps(scen) -> int:
+    """3 months, or up to the last scheduled shock, policy change or rule: a scenario whose
+    schedule falls outside its run is refused (issue 22)."""
+    months = [scen.macro.shock_start, scen.shocks.bank_loss_step,
+              scen.shocks.platform_failure_step]
+    months += [c.announce for c in scen.policy] + [t.after for t in scen.triggers]
+    return max(3, *months)
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_scenario_file_runs_at_tiny_size(path):
     scen = load_scenario(path, TINY)
-    res = lendsim.run(scen, steps=3)
-    assert len(res.model) == 3
+    steps = tiny_steps(scen)
+    res = lendsim.run(scen, steps=steps)
+    assert len(res.model) == steps
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
@@ -45,7 +55,8 @@ def test_experiment_file_runs_at_tiny_size(path, tmp_path):
         pytest.importorskip("SALib", reason="the 'sensitivity' extra")
     full = load_experiment(path)
     sets = {k: v for k, v in TINY.items() if k not in full.factors}
-    sets.update({"run.steps": 3, "run.replications": 1})
+    steps = max(tiny_steps(full.arm_scenario(a)) for a in range(full.n_arms))
+    sets.update({"run.steps": steps, "run.replications": 1})
     if full.design["kind"] in ("sobol", "morris", "latin"):
         sets["sample.n"] = 2
     exp = load_experiment(path, sets)
@@ -53,7 +64,7 @@ def test_experiment_file_runs_at_tiny_size(path, tmp_path):
     summary = run_experiment(exp, tmp_path / "out", executor="serial")
     assert summary.is_complete, summary.text()
     res = load(tmp_path / "out")
-    assert len(res.model) == 3 * exp.n_arms
+    assert len(res.model) == steps * exp.n_arms
     assert set(exp.outcomes) <= set(res.model.columns), "outcomes name model columns"
 
 

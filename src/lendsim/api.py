@@ -51,18 +51,24 @@ def versions() -> dict[str, str]:
 
 
 def resolve_scenario(scenario: Scenario | str | Path | None,
-                     overrides: dict[str, Any] | None) -> Scenario:
-    from lendsim.simulation.scenario import load_scenario
+                     overrides: dict[str, Any] | None, *,
+                     allow_outside: bool = False) -> Scenario:
+    """The validated scenario: a :class:`Scenario` with ``overrides``, or a file loaded with
+    them (``allow_outside``: paths in the file may leave its folder); files the scenario
+    reads are checked too."""
+    from lendsim.simulation.scenario import check_files, load_scenario
 
     if isinstance(scenario, Scenario):
-        return scenario.with_overrides(overrides or {})
-    return load_scenario(scenario, overrides)
+        scen = scenario.with_overrides(overrides or {})
+        check_files(scen)
+        return scen
+    return load_scenario(scenario, overrides, allow_outside=allow_outside)
 
 
 def run(scenario: Scenario | str | Path | None = None, *, steps: int | None = None,
         seed: int | None = None, overrides: dict[str, Any] | None = None,
         out: str | Path | None = None, charts: bool | None = None,
-        progress: Callable | None = None) -> RunResult:
+        progress: Callable | None = None, allow_outside: bool = False) -> RunResult:
     """Run one scenario and return its tables.
 
     Args:
@@ -74,13 +80,15 @@ def run(scenario: Scenario | str | Path | None = None, *, steps: int | None = No
             nothing. The folder must not exist; it appears complete or not at all.
         charts: write PNG charts (default ``output.charts``).
         progress: called with the model after every step.
+        allow_outside: paths in the scenario file may leave its folder.
 
     Raises:
         ScenarioError: for an invalid scenario or override, before anything runs.
+        LendsimError: ``out`` cannot be written (checked before the run).
     """
     from lendsim.simulation.model import MarketModel
 
-    scen = resolve_scenario(scenario, overrides)
+    scen = resolve_scenario(scenario, overrides, allow_outside=allow_outside)
     sets = {}
     if steps is not None:
         sets["simulation.steps"] = steps
@@ -90,6 +98,10 @@ def run(scenario: Scenario | str | Path | None = None, *, steps: int | None = No
         scen = scen.with_overrides(sets)
     if out is not None and Path(out).exists():
         raise FileExistsError(f"output folder {out} already exists; choose another --out")
+    if out is not None:
+        from lendsim.results.folders import check_writable
+
+        check_writable(Path(out))
     t0 = time.perf_counter()
     model = MarketModel(scen)
     setup = time.perf_counter() - t0

@@ -11,3 +11,8 @@ class ScenarioError(LendsimError, ValueError):
 
 class InvariantError(LendsimError, AssertionError):
     """A balance-sheet identity or a finiteness check failed during a run."""
+
+
+class DamagedRunWarning(UserWarning):
+    """Runs of an experiment folder were skipped because their files are missing or
+    unreadable (``lendsim sweep`` reruns them)."""

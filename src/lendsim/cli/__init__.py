@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
-from lendsim.errors import LendsimError
+from lendsim.errors import DamagedRunWarning, LendsimError
 
 __all__ = ["SUBCOMMANDS", "main"]
 
@@ -46,13 +47,28 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """lendsim's own warnings as one line; others as Python prints them."""
+    if issubclass(category, DamagedRunWarning):
+        print(f"lendsim: warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``lendsim`` command line; returns the exit status."""
     args = _parser().parse_args(argv)
     if args.command is None:  # `lendsim` alone runs the default experiment
         args = _parser().parse_args(["run"])
+    warnings.showwarning = _show_warning
     try:
         return int(args.handler(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C: folders are atomic, so nothing half-written stays
+        print("lendsim: interrupted", file=sys.stderr)
+        return 130
     except LendsimError as exc:
         print(f"lendsim: error: {exc}", file=sys.stderr)
         return 2
@@ -64,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        warnings.showwarning = _default_showwarning
 
 
 if __name__ == "__main__":

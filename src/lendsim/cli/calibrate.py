@@ -47,6 +47,8 @@ def add_parser(sub) -> None:
     p.add_argument("--top", type=int, default=DEFAULT_TOP,
                    help=f"with several arms: how many of the ranking to show (default "
                         f"{DEFAULT_TOP}; --csv writes all)")
+    p.add_argument("--allow-outside-paths", action="store_true",
+                   help="let paths in the file (extends, data files) leave its folder")
     p.set_defaults(handler=_calibrate)
 
 
@@ -191,7 +193,8 @@ def _figures_of_runs(args) -> tuple[list[dict[str, float]], str]:
 
     seeds = list(DEFAULT_SEEDS) if args.seeds is None else _parse_seeds(args.seeds)
     overrides = parse_overrides(args.sets)
-    scen = resolve_scenario(args.source, overrides)  # validates before anything runs
+    scen = resolve_scenario(args.source, overrides,  # validates before anything runs
+                            allow_outside=args.allow_outside_paths)
     _check_window(scen.simulation.steps, args.window)
     # snapshots for the multi-lender split: a few inside the window are enough (a stock)
     every = max(1, min(12, args.window // 2))

@@ -20,8 +20,8 @@ def add_parser(sub) -> None:
                    "file's [run], else its own default)")
     p.add_argument("--steps", type=int, help="months per run")
     p.add_argument("--root-seed", type=int, dest="root_seed", help="root seed")
-    p.add_argument("--last", type=int, default=12, help="months averaged at the end of each "
-                   "run (default 12)")
+    p.add_argument("--last", type=int, help="months averaged at the end of each run "
+                   "(default 12, or the whole run when shorter)")
     p.add_argument("--executor", default="serial", choices=("serial", "processes", "dask"))
     p.add_argument("--workers", type=int)
     p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
@@ -29,6 +29,8 @@ def add_parser(sub) -> None:
                    help="override a parameter in both arms (repeatable)")
     p.add_argument("--out", help="folder (default: results/<name>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--allow-outside-paths", action="store_true",
+                   help="let paths in the file (extends, data files) leave its folder")
     p.set_defaults(handler=_compare)
 
 
@@ -41,11 +43,18 @@ def _compare(args) -> int:
     from lendsim.progress import ProgressBar
     from lendsim.simulation.scenario import parse_overrides
 
-    if args.last < 1:
-        raise ScenarioError(f"--last {args.last}: must be a whole number >= 1")
+    for option, value, lo in (("--last", args.last, 1), ("--replications", args.replications, 1),
+                              ("--steps", args.steps, 1), ("--root-seed", args.root_seed, 0),
+                              ("--workers", args.workers, 1)):
+        if value is not None and value < lo:
+            raise ScenarioError(f"{option} {value}: must be a whole number >= {lo}")
     exp = comparison_experiment(args.base, args.policy, sets=parse_overrides(args.sets),
                                 replications=args.replications, steps=args.steps,
-                                root_seed=args.root_seed)
+                                root_seed=args.root_seed,
+                                allow_outside=args.allow_outside_paths)
+    if args.last is not None and args.last > exp.steps:
+        raise ScenarioError(f"--last {args.last}: must be <= the runs' {exp.steps} months")
+    last = min(12, exp.steps) if args.last is None else args.last
     out = Path(args.out) if args.out else Path("results") / exp.name
     print(f"lendsim: comparing {exp.n_arms} arms x {exp.replications} replications, "
           f"{exp.steps} months -> {out}", file=sys.stderr)
@@ -56,7 +65,7 @@ def _compare(args) -> int:
     if not summary.is_complete:
         print(summary.text(), file=sys.stderr)
         return 1
-    tables, report = write_comparison(out, args.last)
+    tables, report = write_comparison(out, last)
     eff = tables["effects"]
     cols = ["base", "policy", "difference", "lo", "hi", "p_value"]
     with pd.option_context("display.width", 120, "display.max_columns", 20):

@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     r.add_argument("--out", help="run folder to write (default: results/<name>-<time>)")
     r.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--allow-outside-paths", action="store_true",
+                   help="let paths in the file (extends, data files) leave its folder")
     r.set_defaults(handler=_run)
     p = sub.add_parser("params", help="list every parameter with its default and range")
     p.add_argument("--markdown", action="store_true", help="as a Markdown table")
@@ -34,6 +36,7 @@ def _run(args) -> int:
     from lendsim.api import resolve_scenario, run
     from lendsim.experiments.spec import is_experiment_file
     from lendsim.progress import ProgressBar
+    from lendsim.results.folders import check_writable
     from lendsim.results.store import default_run_dir
     from lendsim.results.summary import summary_table
     from lendsim.simulation.scenario import parse_overrides
@@ -46,8 +49,12 @@ def _run(args) -> int:
         overrides["simulation.steps"] = args.steps
     if args.seed is not None:
         overrides["simulation.seed"] = args.seed
-    scen = resolve_scenario(args.scenario, overrides)  # validates before anything runs
+    scen = resolve_scenario(args.scenario, overrides,  # validates before anything runs
+                            allow_outside=args.allow_outside_paths)
     out = Path(args.out) if args.out else default_run_dir("results", scen.name)
+    if out.exists():
+        raise LendsimError(f"--out {out}: already exists; choose a new folder")
+    check_writable(out)
     n, steps = scen.borrowers.n, scen.simulation.steps
     print(f"lendsim: scenario '{scen.name}', {n:,} borrowers, {steps} months, "
           f"seed {scen.simulation.seed}", file=sys.stderr)

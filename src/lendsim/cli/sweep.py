@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
     s.add_argument("--recycle-every", type=int, default=None, metavar="N",
                    help="replace each worker process after N runs (processes; default 20)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--allow-outside-paths", action="store_true",
+                   help="let paths in the file (extends, data files) leave its folder")
     s.set_defaults(handler=_sweep)
     st = sub.add_parser("status", help="progress of a sweep (running or finished)")
     st.add_argument("folder", help="experiment folder written by lendsim sweep")
@@ -57,7 +59,8 @@ def _sweep(args) -> int:
     from lendsim.progress import ProgressBar
 
     executor = args.executor or ("dask" if args.scheduler else "processes")
-    exp = load_experiment(args.experiment, args.sets)  # validates every arm first
+    exp = load_experiment(args.experiment, args.sets,  # validates every arm first
+                          allow_outside=args.allow_outside_paths)
     out = Path(args.out) if args.out else Path("results") / exp.name
     holder: dict = {}
 
@@ -75,7 +78,8 @@ def _sweep(args) -> int:
         summary = run_experiment(
             exp, out, executor=executor, workers=args.workers, scheduler=args.scheduler,
             retry_failed=args.retry_failed,
-            tasks_per_child=args.recycle_every or DEFAULT_TASKS_PER_CHILD,
+            tasks_per_child=(DEFAULT_TASKS_PER_CHILD if args.recycle_every is None
+                             else args.recycle_every),
             on_start=on_start, on_result=on_result)
     finally:
         if "bar" in holder:
@@ -91,17 +95,21 @@ def _status(args) -> int:
 
     st = folder_status(args.folder)
     info = st["info"]
-    state = "running" if st["is_running"] else ("finished" if st["pending"] == 0
-                                                 else "stopped")
+    state = "running" if st["is_running"] else (
+        "finished" if st["pending"] + st["damaged"] == 0 else "stopped")
     print(f"experiment '{st['name']}' ({info.get('file')}): {state}")
+    damaged = f", {st['damaged']} damaged" if st["damaged"] else ""
     print(f"{st['n_runs']} runs ({len(info['arms'])} arms x {info['replications']} "
           f"replications, {info['steps']} months): {st['done']} done, {st['failed']} failed, "
-          f"{st['pending']} pending")
+          f"{st['pending']} pending{damaged}")
     runs = st["runs"]
     done = runs[runs["status"] == "done"]
     if len(done):
         print(f"run time: mean {done['duration_s'].mean():.1f} s, total "
               f"{done['duration_s'].sum():.0f} s")
+    for _, row in runs[runs["status"] == "damaged"].iterrows():
+        print(f"damaged {row['run_id']} (arm {row['arm']}, replication {row['replication']}): "
+              f"{row['error']}; lendsim sweep reruns it")
     for _, row in runs[runs["status"] == "failed"].iterrows():
         err = row["error"].strip()
         print(f"failed {row['run_id']} (arm {row['arm']}, replication {row['replication']}, "

@@ -43,7 +43,8 @@ _IGNORED = ("simulation.seed", "simulation.steps", "output.")
 
 def comparison_experiment(base_file: str | Path, policy_file: str | Path | None = None, *,
                           sets: dict[str, Any] | None = None, replications: int | None = None,
-                          steps: int | None = None, root_seed: int | None = None):
+                          steps: int | None = None, root_seed: int | None = None,
+                          allow_outside: bool = False):
     """The two-arm experiment behind ``lendsim compare`` (arm 0 = base, arm 1 = policy).
 
     Raises:
@@ -56,13 +57,13 @@ def comparison_experiment(base_file: str | Path, policy_file: str | Path | None 
                                            ("root_seed", root_seed)) if v is not None}
     sets = dict(sets or {})
     if policy_file is None:
-        exp = load_experiment(base_file, {**sets, **run_sets})
+        exp = load_experiment(base_file, {**sets, **run_sets}, allow_outside=allow_outside)
         if exp.n_arms != 2:
             raise ScenarioError(f"{base_file}: {exp.n_arms} arms; lendsim compare FILE needs an "
                                 "experiment with exactly 2 arms (base first), or give two files")
         return exp
-    pol = load_experiment(policy_file, {**sets, **run_sets})
-    base = load_experiment(base_file, sets)
+    pol = load_experiment(policy_file, {**sets, **run_sets}, allow_outside=allow_outside)
+    base = load_experiment(base_file, sets, allow_outside=allow_outside)
     for e, f in ((base, base_file), (pol, policy_file)):
         if e.n_arms != 1:
             raise ScenarioError(f"{f}: {e.n_arms} arms; lendsim compare BASE POLICY needs "

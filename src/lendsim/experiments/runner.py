@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,10 @@ import pandas as pd
 from lendsim.errors import LendsimError
 from lendsim.experiments.spec import Experiment, RunSpec
 from lendsim.extras import require
-from lendsim.results.folders import (EXPERIMENT_FILE, FAILURES_DIR, MANIFEST_FILE, RUNS_DIR,
-                                     SOURCE_FILE, lock_folder, now, runs_table, scan_records,
-                                     worker_name, write_atomic, write_runs_table)
+from lendsim.results.folders import (EXPERIMENT_FILE, FAILURES_DIR, LOCK_FILE, MANIFEST_FILE,
+                                     RUNS_DIR, SOURCE_FILE, check_writable, lock_folder, now,
+                                     read_info, runs_table, scan_records, worker_name,
+                                     write_atomic, write_runs_table)
 from lendsim.simulation.params import Scenario
 
 __all__ = ["EXECUTORS", "RunTask", "SweepSummary", "execute_run", "prepare_folder",
@@ -187,7 +188,8 @@ def _run_processes(tasks: list[RunTask], workers: int, tasks_per_child: int,
     chunk = workers * tasks_per_child
     for start in range(0, len(tasks), chunk):
         part = tasks[start:start + chunk]
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(part)), mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(part)), mp_context=ctx,
+                                   initializer=watch_parent, initargs=(os.getpid(),))
         try:
             futures = {pool.submit(execute_run, t): t for t in part}
             for fut in as_completed(futures):
@@ -200,6 +202,30 @@ def _run_processes(tasks: list[RunTask], workers: int, tasks_per_child: int,
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+
+
+def watch_parent(pid: int, interval: float = 0.5) -> None:
+    """Worker initializer: end this worker when process ``pid`` (the sweep) is gone.
+
+    A worker's parent is the forkserver, not the sweep, and it waits on a queue whose write
+    end it holds itself, so without this a sweep killed with ``kill -9`` leaves its workers
+    (and, through them, the forkserver and the resource tracker) running forever. A daemon
+    thread polls ``pid`` every ``interval`` seconds and exits the process when it has gone;
+    a run cut short this way leaves only a temp folder, which the next sweep cleans.
+    """
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pid reused by another user's process: ours is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="lendsim-parent-watch", daemon=True).start()
 
 
 def _mp_context():
@@ -262,6 +288,19 @@ def _run_dask(tasks: list[RunTask], workers: int, scheduler: str | None = None,
             own_cluster.close()
 
 
+def _connect(scheduler: str):
+    """A client of the Dask scheduler at ``scheduler``, or one line saying it is unreachable
+    (asked before the experiment folder is written)."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise LendsimError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there "
+                           f"({type(exc).__name__}); start one (dask scheduler) or check the "
+                           "address") from None
+
+
 def _lost(task: RunTask, exc: BaseException) -> dict[str, Any]:
     """A run whose worker died: not a model failure, so it stays unfinished (resumable)."""
     return {"run_id": task.run_id, "status": "lost", "duration_s": 0.0,
@@ -273,28 +312,58 @@ _EXECUTOR_FUNCS: dict[str, Callable[..., Iterator[dict[str, Any]]]] = {
 
 
 # ------------------------------------------------------------------------------- folder
-def prepare_folder(exp: Experiment, out: Path) -> None:
-    """Create OUT for ``exp``, or check that OUT holds the same experiment (to resume).
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` that cannot be an experiment folder, reading only (nothing is
+    written): a file, or a folder that holds something else.
 
     Raises:
-        LendsimError: OUT exists but is not this experiment's folder.
+        LendsimError: one line naming ``--out``.
+    """
+    if out.exists() and not out.is_dir():
+        raise LendsimError(f"--out {out}: exists and is not a folder; choose another")
+    if out.is_dir() and not (out / EXPERIMENT_FILE).is_file() \
+            and any(p.name != LOCK_FILE for p in out.iterdir()):
+        raise LendsimError(f"--out {out}: exists and is not a lendsim experiment folder; "
+                           "choose another")
+    if not out.exists():
+        check_writable(out)
+
+
+def prepare_folder(exp: Experiment, out: Path) -> None:
+    """Make OUT this experiment's folder, or check that it holds the same experiment (to
+    resume). Call with OUT's lock held (:func:`lendsim.results.folders.lock_folder`): two
+    sweeps started at once into one new folder then cannot both write ``experiment.json``.
+
+    Raises:
+        LendsimError: OUT is not this experiment's folder (nothing is written then).
     """
     info = out / EXPERIMENT_FILE
     if info.is_file():
-        old = json.loads(info.read_text(encoding="utf-8"))
+        old = read_info(out)
         if old.get("fingerprint") != exp.fingerprint():
             raise LendsimError(
                 f"--out {out}: holds a different experiment ({old.get('name')!r}, "
                 f"fingerprint {old.get('fingerprint')}; this one is {exp.fingerprint()}: the "
                 "file, its scenario or --set changed); choose another --out to start afresh")
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise LendsimError(f"--out {out}: exists and is not a lendsim experiment folder; "
-                           "choose another")
+    else:
+        check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / RUNS_DIR).mkdir(exist_ok=True)
     (out / FAILURES_DIR).mkdir(exist_ok=True)
-    write_atomic(info, json.dumps(exp.to_json_dict(), indent=2, allow_nan=False) + "\n")
+    if not info.is_file():
+        write_atomic(info, json.dumps(exp.to_json_dict(), indent=2, allow_nan=False) + "\n")
     write_atomic(out / SOURCE_FILE, exp.text)
+
+
+def _remove_damaged(out: Path, run_ids: Iterable[str]) -> None:
+    """Remove the folders of damaged runs (manifest or tables missing or unreadable) so that
+    they run again; only the sweep holding the lock calls this."""
+    for run_id in run_ids:
+        path = out / RUNS_DIR / run_id
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _clean_stale_temp(out: Path) -> None:
@@ -376,15 +445,26 @@ def run_experiment(exp: Experiment, out: str | os.PathLike[str], *, executor: st
     workers = workers or default_workers()
     out = Path(out)
     specs = exp.runs()  # builds (and so checks) every run's scenario before writing
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_out(out)
+    if executor == "dask" and client is None and scheduler:
+        client = own_client = _connect(scheduler)  # before anything is written
+    else:
+        own_client = None
     t0 = time.perf_counter()
-    prepare_folder(exp, out)
-    lock = lock_folder(out)
     try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = lock_folder(out)  # before anything in the folder is read or written
+    except BaseException:
+        if own_client is not None:
+            own_client.close()
+        raise
+    try:
+        prepare_folder(exp, out)
         _clean_stale_temp(out)
         info = exp.to_json_dict()
         records = scan_records(((s.run_id, s) for s in specs), out)
-        todo = [s for s in specs if records[s.run_id]["status"] == "pending"
+        _remove_damaged(out, [k for k, r in records.items() if r["status"] == "damaged"])
+        todo = [s for s in specs if records[s.run_id]["status"] in ("pending", "damaged")
                 or (retry_failed and records[s.run_id]["status"] == "failed")]
         n_skipped = sum(r["status"] == "done" for r in records.values())
         write_runs_table(out, runs_table(info, records))
@@ -418,9 +498,12 @@ def run_experiment(exp: Experiment, out: str | os.PathLike[str], *, executor: st
             write_runs_table(out, runs_table(info, records))
     finally:
         lock.close()
+        if own_client is not None:
+            own_client.close()
     statuses = [r["status"] for r in records.values()]
     failed = [k for k, r in records.items() if r["status"] == "failed"]
     return SweepSummary(path=out, n_runs=len(specs), n_done=statuses.count("done"),
-                        n_failed=len(failed), n_pending=statuses.count("pending"),
+                        n_failed=len(failed),
+                        n_pending=statuses.count("pending") + statuses.count("damaged"),
                         n_ran=counts["done"] + counts["failed"], n_skipped=n_skipped,
                         wall_s=time.perf_counter() - t0, failed=failed, errors=errors)

@@ -63,7 +63,8 @@ from lendsim.errors import ScenarioError
 from lendsim.extras import require
 from lendsim.results.folders import make_run_id
 from lendsim.simulation.params import Scenario, flatten
-from lendsim.simulation.scenario import load_scenario_data, parse_overrides, read_toml
+from lendsim.simulation.scenario import (check_files, load_scenario_data, parse_overrides,
+                                         read_toml)
 
 __all__ = ["EXPERIMENT_TABLES", "SAMPLERS", "TABLE_CHOICES", "Experiment", "RunSpec",
            "is_experiment_file", "load_experiment", "make_run_id", "replication_seeds"]
@@ -83,7 +84,12 @@ DEFAULT_OUTCOMES = ("credit_outstanding", "approval_rate", "avg_apr", "delinquen
 # never shares a stream with a replication and does not change when replications change.
 _DESIGN_SPAWN_KEY = 2**31
 MAX_REPLICATIONS = 100_000
-MAX_RUNS = 10_000_000
+#: Most runs one experiment may have. Every run's scenario is built and checked before the
+#: first run starts (about a millisecond and a few kB each) and gets its own folder, so a
+#: larger design would spend minutes and gigabytes before doing anything: split it instead.
+MAX_RUNS = 100_000
+#: Parameters an experiment sets itself, from [run]: they cannot be factors.
+_RUN_OWNED = {"simulation.steps": "run.steps", "simulation.seed": "run.root_seed"}
 
 
 @dataclass(frozen=True)
@@ -246,8 +252,8 @@ def is_experiment_file(path: str | Path) -> bool:
     return any(t in data for t in _MARKER_TABLES)
 
 
-def load_experiment(path: str | Path, sets: list[str] | dict[str, Any] | None = None
-                    ) -> Experiment:
+def load_experiment(path: str | Path, sets: list[str] | dict[str, Any] | None = None, *,
+                    allow_outside: bool = False) -> Experiment:
     """Read and validate an experiment file, and every arm's scenario.
 
     Args:
@@ -256,6 +262,7 @@ def load_experiment(path: str | Path, sets: list[str] | dict[str, Any] | None = 
             ``sample.`` (options) and ``outputs.`` change the experiment (e.g.
             ``run.replications=1``); other keys override parameters of every arm. A swept or
             sampled factor cannot be set.
+        allow_outside: let paths in the file (``extends``, data files) leave its folder.
 
     Returns:
         The experiment, every arm's scenario checked.
@@ -265,7 +272,7 @@ def load_experiment(path: str | Path, sets: list[str] | dict[str, Any] | None = 
     """
     path = Path(path)
     data = read_toml(path)
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")  # read_toml checked it is small UTF-8 text
     sets = parse_overrides(sets) if isinstance(sets, list) else dict(sets or {})
     exp_sets = {k: v for k, v in sets.items() if k.split(".", 1)[0] in EXPERIMENT_TABLES}
     param_sets = {k: v for k, v in sets.items() if k not in exp_sets}
@@ -276,11 +283,19 @@ def load_experiment(path: str | Path, sets: list[str] | dict[str, Any] | None = 
     for key, value in exp_sets.items():
         table, sub = key.split(".", 1)
         tables[table] = {**tables[table], sub: value}
-    base = load_scenario_data(data, path)
+    base = load_scenario_data(data, path, allow_outside=allow_outside)
     src = str(path)
     run = _run_table(tables["run"], base, src)
     sweep = flatten(tables["sweep"])
+    for table, keys in (("sweep", sweep), ("sample", flatten(tables["sample"]))):
+        for key in keys:
+            if key in _RUN_OWNED:
+                raise ScenarioError(f"{key} (in {src} [{table}]): in an experiment the "
+                                    f"{key.split('.')[1]} comes from [run] "
+                                    f"({_RUN_OWNED[key]}) and cannot vary between arms; run "
+                                    "one experiment per value instead")
     grid, fixed = _split_sweep(sweep, base, src)
+    _check_size(_n_arms(tables["sample"], grid), run["replications"], src)
     outputs = _outputs_table(tables["outputs"], src)
     base = base.with_overrides(fixed, source=f"{src} [sweep]")
     design, arms = _design(tables["sample"], grid, base, run["root_seed"], src)
@@ -295,10 +310,7 @@ def load_experiment(path: str | Path, sets: list[str] | dict[str, Any] | None = 
                                 f"experiment; change it in [sweep]/[sample] of {src}")
     if param_sets:
         base = base.with_overrides(param_sets, source="--set")
-    n_runs = len(arms) * run["replications"]
-    if n_runs > MAX_RUNS:
-        raise ScenarioError(f"experiment {src}: {len(arms)} arms x {run['replications']} "
-                            f"replications = {n_runs} runs: must be <= {MAX_RUNS}")
+    _check_size(len(arms), run["replications"], src)
     meta = data.get("meta", {})
     exp = Experiment(
         name=str(meta.get("name", path.stem)), description=str(meta.get("description", "")),
@@ -307,9 +319,35 @@ def load_experiment(path: str | Path, sets: list[str] | dict[str, Any] | None = 
         arms=tuple(arms), design=design, tables=outputs["tables"],
         borrower_snapshot_every=outputs["borrower_snapshot_every"],
         outcomes=outputs["outcomes"], outcome_steps=outputs["outcome_steps"], sets=sets)
-    for a in range(exp.n_arms):  # validate every arm before anything runs
-        exp.arm_scenario(a)
+    for a in range(exp.n_arms):  # validate every arm, and the files it reads, before
+        check_files(exp.arm_scenario(a))  # anything runs
     return exp
+
+
+def _n_arms(sample: dict, grid: dict[str, list]) -> int:
+    """How many arms the design will have, computed before any arm is built (a grid of
+    10^9 points must be refused, not built)."""
+    if not sample:
+        return math.prod(len(v) for v in grid.values()) if grid else 1
+    n = sample.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        return 1  # the sampler's own check names the bad value
+    k = sum(1 for key, v in sample.items() if isinstance(v, dict) or "." in key)
+    k += sum(len(flatten(v)) - 1 for v in sample.values() if isinstance(v, dict))
+    kind = sample.get("kind")
+    if kind == "sobol":
+        return n * (2 * k + 2 if sample.get("second_order") is True else k + 2)
+    if kind == "morris":
+        return n * (k + 1)
+    return n
+
+
+def _check_size(n_arms: int, replications: int, src: str) -> None:
+    n_runs = n_arms * replications
+    if n_runs > MAX_RUNS:
+        raise ScenarioError(f"experiment {src}: {n_arms:,} arms x {replications:,} "
+                            f"replications = {n_runs:,} runs: must be <= {MAX_RUNS:,} (split "
+                            "the design into several experiments)")
 
 
 def _whole(key: str, value: Any, lo: int, hi: int, src: str) -> int:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lendsim.errors import DamagedRunWarning
 from lendsim.extras import require
 
 __all__ = ["ExperimentResults", "arm_summary", "load", "mean_ci", "morris_indices",
@@ -65,7 +66,8 @@ def load(path: str | Path) -> ExperimentResults:
     """Load an experiment folder written by ``lendsim sweep``.
 
     Only finished runs contribute rows; the runs table lists every run with its status (so
-    a sweep still in progress can be loaded). Rows are in run order, then in each run's own
+    a sweep still in progress can be loaded). Runs whose files are missing or unreadable
+    (status ``damaged``) are skipped with one :class:`DamagedRunWarning` naming them. Rows are in run order, then in each run's own
     order, so the same sweep gives the same frames whatever executor ran it.
 
     Raises:
@@ -77,14 +79,30 @@ def load(path: str | Path) -> ExperimentResults:
     info, runs = st["info"], st["runs"]
     keys = list(_KEYS) + list(info["factors"])
     frames: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+    skipped = list(runs.loc[runs["status"] == "damaged", "run_id"])
     for row in runs[runs["status"] == "done"].itertuples(index=False):
         run_dir = Path(path) / RUNS_DIR / row.run_id
-        for t in TABLES:
-            file = run_dir / f"{t}.parquet"
-            if file.is_file():
-                df = pd.read_parquet(file, engine="pyarrow")
-                if len(df):
-                    frames[t].append(df.assign(run_id=row.run_id))
+        got = {}
+        try:
+            for t in TABLES:
+                file = run_dir / f"{t}.parquet"
+                if file.is_file():
+                    df = pd.read_parquet(file, engine="pyarrow")
+                    if len(df):
+                        got[t] = df.assign(run_id=row.run_id)
+        except Exception:  # noqa: BLE001 - damaged since it was scanned: skip the whole run
+            skipped.append(row.run_id)
+            runs.loc[runs["run_id"] == row.run_id, "status"] = "damaged"
+            continue
+        for t, df in got.items():
+            frames[t].append(df)
+    if skipped:
+        import warnings
+
+        shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        warnings.warn(f"{path}: skipped {len(skipped)} damaged run(s) ({shown}): their files "
+                      "are missing or unreadable; lendsim sweep reruns them", DamagedRunWarning,
+                      stacklevel=2)
     head = runs[keys]
     out = {}
     for t in TABLES:

@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from lendsim.errors import LendsimError
 
 __all__ = ["EXPERIMENT_FILE", "FAILURES_DIR", "LOCK_FILE", "MANIFEST_FILE", "RUNS_DIR",
            "RUNS_FILE", "SOURCE_FILE", "WALL_CLOCK_COLUMNS", "folder_status", "is_locked",
-           "lock_folder", "make_run_id", "read_info", "runs_table", "scan_records",
+           "check_run_dir", "check_writable", "lock_folder", "make_run_id", "read_info", "runs_table", "scan_records",
            "write_atomic", "write_runs_table"]
 
 EXPERIMENT_FILE = "experiment.json"
@@ -79,32 +80,53 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def lock_folder(out: Path):
-    """Hold an exclusive lock on OUT/.sweep.lock for the sweep; the OS drops it when the
-    process dies, even on kill -9, so a killed sweep never blocks its resumption.
+class _FolderLock(FileLock):
+    """A FileLock that ``close()`` releases (the sweep closes it like a file)."""
+
+    def close(self) -> None:
+        self.release(force=True)
+
+
+def check_writable(out: Path) -> None:
+    """Refuse, before any work, an output folder that could not be created: its nearest
+    existing ancestor must be a folder in which a folder can be made (tried with an empty
+    temp folder, removed at once).
+
+    Raises:
+        LendsimError: one line naming ``--out``.
+    """
+    import tempfile
+
+    out = Path(out)
+    parent = next((p for p in (out.absolute(), *out.absolute().parents) if p.exists()), None)
+    if parent is not None and parent.is_dir():
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".lendsim-probe-", dir=parent))
+            return
+        except OSError:
+            pass
+    raise LendsimError(f"--out {out}: cannot create it ({parent} is not a folder lendsim may "
+                       "write to); choose another")
+
+
+def lock_folder(out: Path) -> _FolderLock:
+    """Hold an exclusive lock on OUT/.sweep.lock for the sweep (``filelock``: an OS lock, so it
+    is dropped when the process dies, even on kill -9, and a killed sweep never blocks its
+    resumption). OUT must exist.
 
     Returns:
-        An open file; closing it releases the lock.
+        The held lock; ``.close()`` (or ``.release()``) releases it.
 
     Raises:
         LendsimError: another sweep holds the lock.
     """
-    fh = open(out / LOCK_FILE, "a+")
+    lock = _FolderLock(str(Path(out) / LOCK_FILE), timeout=0)
     try:
-        import fcntl
-    except ImportError:  # Windows: no advisory lock; one sweep per folder is on the user
-        return fh
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
+        lock.acquire()
+    except Timeout:
         raise LendsimError(f"--out {out}: another lendsim sweep is writing this folder; "
                            "wait for it to finish (lendsim status shows its progress)") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"{worker_name()} {now()}\n")
-    fh.flush()
-    return fh
+    return lock
 
 
 def is_locked(out: Path) -> bool:
@@ -112,16 +134,14 @@ def is_locked(out: Path) -> bool:
     path = Path(out) / LOCK_FILE
     if not path.is_file():
         return False
+    probe = FileLock(str(path), timeout=0)
     try:
-        import fcntl
-    except ImportError:
+        probe.acquire()
+    except Timeout:
+        return True
+    except OSError:  # a folder we may not write to: no sweep of ours runs there
         return False
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    probe.release(force=True)
     return False
 
 
@@ -129,34 +149,88 @@ def read_info(out: str | os.PathLike[str]) -> dict[str, Any]:
     """The resolved experiment of folder ``out`` (its ``experiment.json``).
 
     Raises:
-        LendsimError: ``out`` is not an experiment folder.
+        LendsimError: ``out`` is not an experiment folder, or its ``experiment.json`` cannot
+            be read (one line; the folder cannot be resumed or read then).
     """
     info_path = Path(out) / EXPERIMENT_FILE
     if not info_path.is_file():
         raise LendsimError(f"{out}: not a lendsim experiment folder (no {EXPERIMENT_FILE})")
-    return json.loads(info_path.read_text(encoding="utf-8"))
+    info = _read_json(info_path)
+    if not isinstance(info, dict) or not all(k in info for k in _INFO_KEYS):
+        raise LendsimError(f"{info_path}: damaged (not the JSON lendsim sweep writes); the "
+                           "folder cannot be read or resumed: start the sweep in a new folder")
+    return info
+
+
+_INFO_KEYS = ("name", "seeds", "arms", "factors", "fingerprint")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise LendsimError(f"{path}: damaged, cannot be read ({type(exc).__name__}); the "
+                           "folder cannot be read or resumed: start the sweep in a new "
+                           "folder") from None
+
+
+def check_run_dir(run_dir: Path) -> str:
+    """Why a finished run's folder is unusable, or "" when it is sound: its manifest must be
+    JSON listing the run's files, and every Parquet file listed must exist and have a
+    readable footer (a truncated or overwritten file fails here)."""
+    import pyarrow.parquet as pq
+
+    try:
+        manifest = json.loads((run_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return f"{MANIFEST_FILE} cannot be read"
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, list):
+        return f"{MANIFEST_FILE} does not list the run's files"
+    for name in files:
+        if not isinstance(name, str) or not name.endswith(".parquet"):
+            continue
+        try:
+            pq.read_metadata(run_dir / name)
+        except Exception:  # noqa: BLE001 - any reader error means the file is unusable
+            return f"{name} is missing or cannot be read"
+    return ""
 
 
 def scan_records(exp_runs: Iterable[tuple[str, Any]], out: Path) -> dict[str, dict[str, Any]]:
-    """Status of every run from the folders: done (manifest), failed (failure record) or
-    pending; a finished folder wins over a failure record."""
+    """Status of every run from the folders: ``done`` (a sound run folder), ``damaged`` (a
+    run folder whose manifest or tables are missing or unreadable: rerun by ``lendsim
+    sweep``), ``failed`` (a failure record) or ``pending``; a finished folder wins over a
+    failure record, and an unreadable failure record counts as pending."""
     records = {}
     for run_id, _ in exp_runs:
-        manifest = out / RUNS_DIR / run_id / MANIFEST_FILE
+        run_dir = out / RUNS_DIR / run_id
         failure = out / FAILURES_DIR / f"{run_id}.json"
-        if manifest.is_file():
-            m = json.loads(manifest.read_text(encoding="utf-8"))
+        pending = {"status": "pending", "duration_s": float("nan"), "error": "",
+                   "worker": "", "finished": ""}
+        if run_dir.is_dir() or run_dir.is_symlink():
+            why = (check_run_dir(run_dir) if (run_dir / MANIFEST_FILE).is_file()
+                   else f"{MANIFEST_FILE} is missing")
+            if why:
+                records[run_id] = {**pending, "status": "damaged",
+                                   "error": f"damaged run folder: {why}"}
+                continue
+            m = json.loads((run_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
             records[run_id] = {"status": "done",
                                "duration_s": m.get("timings", {}).get("total_s", float("nan")),
                                "error": "", "worker": m.get("worker", ""),
                                "finished": m.get("created", "")}
         elif failure.is_file():
-            f = json.loads(failure.read_text(encoding="utf-8"))
-            records[run_id] = {k: f.get(k, "") for k in ("status", "duration_s", "error",
-                                                          "worker", "finished")}
+            try:
+                f = json.loads(failure.read_text(encoding="utf-8"))
+                records[run_id] = {k: f.get(k, "") for k in ("status", "duration_s", "error",
+                                                              "worker", "finished")}
+                if records[run_id]["status"] != "failed":
+                    records[run_id] = pending
+            except (OSError, UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+                records[run_id] = pending
         else:
-            records[run_id] = {"status": "pending", "duration_s": float("nan"), "error": "",
-                               "worker": "", "finished": ""}
+            records[run_id] = pending
     return records
 
 
@@ -197,7 +271,9 @@ def folder_status(out: str | os.PathLike[str]) -> dict[str, Any]:
 
     Returns:
         ``name``, ``info`` (the resolved experiment), ``n_runs``, ``done``, ``failed``,
-        ``pending``, ``is_running``, ``runs`` (the runs table as of now).
+        ``pending``, ``damaged`` (run folders whose files are missing or unreadable; the
+        next ``lendsim sweep`` reruns them), ``is_running``, ``runs`` (the runs table as of
+        now).
 
     Raises:
         LendsimError: ``out`` is not an experiment folder.
@@ -210,5 +286,5 @@ def folder_status(out: str | os.PathLike[str]) -> dict[str, Any]:
     counts = df["status"].value_counts()
     return {"name": info["name"], "info": info, "n_runs": len(df),
             "done": int(counts.get("done", 0)), "failed": int(counts.get("failed", 0)),
-            "pending": int(counts.get("pending", 0)), "is_running": is_locked(out),
-            "runs": df}
+            "pending": int(counts.get("pending", 0)), "damaged": int(counts.get("damaged", 0)),
+            "is_running": is_locked(out), "runs": df}

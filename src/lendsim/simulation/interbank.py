@@ -157,7 +157,8 @@ def from_file(path: str | os.PathLike, n: int) -> sp.csr_matrix:
             lines = [(no, row) for no, row in enumerate(csv.reader(handle), start=1)
                      if row and any(f.strip() for f in row) and not row[0].lstrip().startswith("#")]
     except (OSError, UnicodeDecodeError) as exc:
-        raise LendsimError(f"interbank exposure file {path}: cannot read it ({exc})") from None
+        raise LendsimError(f"interbank exposure file {path}: cannot read it as UTF-8 CSV "
+                           f"({type(exc).__name__})") from None
     if not lines:
         raise LendsimError(f"interbank exposure file {path}: no data; allowed: an {n} x {n} CSV "
                            "matrix or an edge list with the header lender,borrower,amount")
@@ -175,8 +176,7 @@ def _read_edge_list(path: Path, lines, n: int) -> sp.csr_matrix:
     for no, fields in lines:
         where = f"interbank exposure file {path}, line {no}"
         if len(fields) != 3:
-            raise LendsimError(f"{where}: {','.join(fields)!r} has {len(fields)} fields; allowed: "
-                               "lender,borrower,amount")
+            raise LendsimError(f"{where}: {len(fields)} fields; allowed: lender,borrower,amount")
         i = _parse_index(fields[0], where, "lender", n)
         j = _parse_index(fields[1], where, "borrower", n)
         if i == j:
@@ -212,8 +212,8 @@ def _parse_index(text: str, where: str, name: str, n: int) -> int:
     try:
         value = int(text.strip())
     except ValueError:
-        raise LendsimError(f"{where}: {name} = {text.strip()!r}; allowed: a 0-based bank index "
-                           f"in [0, {n})") from None
+        raise LendsimError(f"{where}: {name} is not a whole number; allowed: a 0-based bank "
+                           f"index in [0, {n})") from None
     if not 0 <= value < n:
         raise LendsimError(f"{where}: {name} = {value}; allowed: a 0-based bank index in [0, {n})")
     return value
@@ -223,9 +223,9 @@ def _parse_amount(text: str, where: str, name: str) -> float:
     try:
         value = float(text.strip())
     except ValueError:
-        raise LendsimError(f"{where}: {name} = {text.strip()!r}; allowed: a number >= 0") from None
+        raise LendsimError(f"{where}: {name} is not a number; allowed: a number >= 0") from None
     if not np.isfinite(value) or value < 0:
-        raise LendsimError(f"{where}: {name} = {text.strip()}; allowed: a finite number >= 0")
+        raise LendsimError(f"{where}: {name} = {value:g}; allowed: a finite number >= 0")
     return value
 
 

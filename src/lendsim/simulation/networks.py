@@ -346,8 +346,9 @@ def from_edge_list(path: str | os.PathLike, n: int) -> sp.csr_matrix:
         Symmetric binary ``n x n`` CSR adjacency matrix.
 
     Raises:
-        ValueError: Naming the file and line number, if a line is not two
-            integers or an index is outside ``[0, n)``.
+        ValueError: Naming the file and line number (never the line's text), if a
+            line is not two integers or an index is outside ``[0, n)``, or the file
+            cannot be read as UTF-8 text.
 
     References:
         Edge-list format as written by :func:`write_network` and
@@ -356,14 +357,18 @@ def from_edge_list(path: str | os.PathLike, n: int) -> sp.csr_matrix:
     n = _check_n(n)
     us: list[int] = []
     vs: list[int] = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            u, v = _parse_edge_line(text, path, line_no, n)
-            us.append(u)
-            vs.append(v)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                text = line.strip()
+                if not text or text.startswith("#"):
+                    continue
+                u, v = _parse_edge_line(text, path, line_no, n)
+                us.append(u)
+                vs.append(v)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read it as a UTF-8 text file "
+                         f"({type(exc).__name__})") from None
     return _adjacency_from_edges(np.asarray(us, dtype=np.int64), np.asarray(vs, dtype=np.int64), n)
 
 
@@ -601,12 +606,14 @@ def _parse_edge_line(text: str, path: str | os.PathLike, line_no: int, n: int) -
     """Two node indices from one edge-list line, or a ValueError naming the line."""
     allowed = f"expected two 0-based integer node indices in [0, {n}) separated by whitespace or a comma"
     fields = text.replace(",", " ").split()
+    # the line itself is never quoted: a path given by mistake (any file on the machine)
+    # must not have its contents echoed into a message or a log
     if len(fields) != 2:
-        raise ValueError(f"{path}, line {line_no}: {text!r}: {allowed}")
+        raise ValueError(f"{path}, line {line_no}: {len(fields)} fields; {allowed}")
     try:
         u, v = int(fields[0]), int(fields[1])
     except ValueError:
-        raise ValueError(f"{path}, line {line_no}: {text!r}: {allowed}") from None
+        raise ValueError(f"{path}, line {line_no}: not two integers; {allowed}") from None
     if not (0 <= u < n and 0 <= v < n):
-        raise ValueError(f"{path}, line {line_no}: {text!r}: node index out of range; {allowed}")
+        raise ValueError(f"{path}, line {line_no}: node index out of range; {allowed}")
     return u, v

@@ -264,9 +264,11 @@ class BankParams:
 class RegulatorParams:
     """Policy instruments (DESIGN.md: policy instruments; CAL: policy instruments table)."""
 
-    apr_cap: float = _f(0.36, "all-in APR cap when apr_cap_mode = 'fixed'; CAL: court cap 24 % "
-                        "enforced / 36 % void (2015), cash-loan clean-up 36 % (2017)", lo=0,
-                        lo_open=True, unit="annual")
+    apr_cap: float = _f(0.36, "all-in APR cap when apr_cap_mode = 'fixed', a fraction (0.24 "
+                        "= 24 %); CAL: court cap 24 % enforced / 36 % void (2015), cash-loan "
+                        "clean-up 36 % (2017); at most 10 (1,000 %): above that no market is "
+                        "capped, and 24 means 24 %, i.e. 0.24", lo=0, lo_open=True, hi=10,
+                        unit="annual")
     apr_cap_mode: str = _f("fixed", "'fixed' or 'indexed' (cap = apr_cap_multiple x benchmark "
                            "rate; CAL: 4 x LPR = 15.4 % from 2020-08-20)",
                            choices=("fixed", "indexed"))
@@ -367,8 +369,9 @@ class InterbankNetworkParams:
     """Bank-bank exposures (DESIGN.md: networks; contagion channel 5)."""
 
     kind: str = _f("random", "interbank network model", choices=INTERBANK_KINDS)
-    mean_degree: float = _f(3.0, "average number of banks each bank lends to (at most "
-                            "banks.n - 1)", lo=0, hi=1000)
+    mean_degree: float = _f(3.0, "average number of banks each bank lends to; a value at or "
+                            "above banks.n - 1 gives the complete network (every bank lends "
+                            "to every other)", lo=0, hi=1000)
     exposure_share: float = _f(0.05, "a bank's interbank lending, share of its other loans "
                                "(Gai & Kapadia 2010 use 20 % of assets)", lo=0, hi=1)
     n_core: int = _f(4, "core banks (kind = 'core_periphery')", lo=1)
@@ -533,7 +536,9 @@ class Scenario:
         """Return a copy with a parsed policy schedule and triggered rules
         (:class:`lendsim.simulation.policy.PolicyChange` and ``TriggerRule`` tuples; to read
         them from TOML tables use :func:`lendsim.simulation.policy.with_policy`)."""
-        return dataclasses.replace(self, policy=tuple(policy), triggers=tuple(triggers))
+        scen = dataclasses.replace(self, policy=tuple(policy), triggers=tuple(triggers))
+        scen._check_horizon()
+        return scen
 
     def _check_cross_fields(self, source: str) -> None:
         b = self.borrowers
@@ -561,6 +566,39 @@ class Scenario:
         if ib.kind == "file" and not ib.file:
             _fail("network.interbank.file", ib.file,
                   "a file path when network.interbank.kind = 'file'", source)
+        if ib.kind == "core_periphery" and ib.n_core > self.banks.n:
+            _fail("network.interbank.n_core", ib.n_core,
+                  f"at most banks.n ({self.banks.n})", source)
+        sh = self.shocks
+        if sh.platform_failure_step and self.platforms.type_params(
+                sh.platform_failure_type).weight == 0:
+            _fail("shocks.platform_failure_type", sh.platform_failure_type,
+                  "a platform type the market has (its platforms.<type>.weight is 0)", source)
+        self._check_horizon(source)
+
+    def _check_horizon(self, source: str = "") -> None:
+        """Shocks, policy changes and rules must fall inside the run (a policy at month 500
+        of a 12-month run used to be accepted and do nothing). Policy changes and rules are
+        read by attribute (``announce``, ``after``): params does not import policy."""
+        steps = self.simulation.steps
+        for key in ("macro.shock_start", "shocks.bank_loss_step",
+                    "shocks.platform_failure_step"):
+            month = self.get(key)
+            if month > steps:
+                _fail(key, month, f"a month of the run, <= simulation.steps ({steps}), or 0 "
+                      "for none", source)
+        where = f" (in {source})" if source else ""
+        for i, c in enumerate(self.policy):
+            if c.announce > steps:
+                field = "announce" if c.announce != c.step else "step"
+                raise ScenarioError(f"policy[{i}].{field} = {c.announce}{where}: after the last "
+                                    f"month of the run (simulation.steps = {steps}); must be "
+                                    f"<= {steps}")
+        for i, t in enumerate(self.triggers):
+            if t.after > steps:
+                raise ScenarioError(f"trigger[{i}].after = {t.after}{where}: after the last "
+                                    f"month of the run (simulation.steps = {steps}); must be "
+                                    f"<= {steps}")
 
     # --- views -----------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -686,8 +724,17 @@ def _check_value(key: str, v: Any, f: dataclasses.Field, source: str) -> Any:
     lo, hi = m.get("lo"), m.get("hi")
     if (lo is not None and (v < lo or (m.get("lo_open") and v == lo))) or (
             hi is not None and v > hi):
-        _fail(key, v, f"a {'whole ' if kind is int else ''}number{_range_text(m)}", source)
+        _fail(key, v, f"a {'whole ' if kind is int else ''}number{_range_text(m)}"
+              + _percent_hint(v, m), source)
     return v
+
+
+def _percent_hint(v: float, m: dict) -> str:
+    """A rate or share typed as a percentage (``apr_cap = 24``): suggest the fraction."""
+    is_fraction = m.get("unit") == "annual" or (m.get("lo") == 0 and m.get("hi") == 1)
+    if is_fraction and 1 < v <= 100 and m.get("hi") is not None and v / 100 <= m["hi"]:
+        return f" (a fraction, not a percentage: did you mean {v / 100:g}?)"
+    return ""
 
 
 def _range_text(m: dict) -> str:

@@ -213,8 +213,8 @@ def parse_triggers(entries: Any, source: str = "") -> tuple[TriggerRule, ...]:
             raise ScenarioError(f"{where}: give exactly one of 'above' and 'below'")
         thr_key = "above" if "above" in e else "below"
         thr = e[thr_key]
-        if isinstance(thr, bool) or not isinstance(thr, (int, float)):
-            _fail(where, thr_key, thr, "a number")
+        if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not math.isfinite(thr):
+            _fail(where, thr_key, thr, "a finite number")
         action = e.get("action")
         if action not in ACTIONS:
             _fail(where, "action", action, f"one of {', '.join(ACTIONS)}")
@@ -278,4 +278,7 @@ def with_policy(scenario: Scenario, policy: list | tuple = (), triggers: list | 
            else parse_policy(list(policy), source))
     trg = (tuple(triggers) if all(isinstance(t, TriggerRule) for t in triggers)
            else parse_triggers(list(triggers), source))
-    return scenario.with_policy(pol, trg)
+    try:
+        return scenario.with_policy(pol, trg)
+    except ScenarioError as exc:  # outside the run: name the file the rules came from
+        raise ScenarioError(f"{exc} (in {source})" if source else str(exc)) from None

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from lendsim.simulation.ledger import N_FEATURES, LoanBook, LoanStatus, put_rows
-from lendsim.simulation.debt import cell_key as _cell_key, cells as _cells
 
 
 def test_put_rows_writes_the_same_as_row_assignment():
@@ -65,28 +64,3 @@ def test_compact_keeps_the_open_loans_in_order_and_maps_old_rows(pattern):
         np.testing.assert_array_equal(getattr(L, name), old[keep])
     np.testing.assert_array_equal(new_row[keep], np.arange(keep.sum()))
     assert (new_row[~keep] == -1).all()
-
-
-def test_cells_read_and_write_like_pairs_of_index_arrays():
-    rng = np.random.default_rng(2)
-    m = rng.random((30, 7))
-    expected = m.copy()
-    b = rng.choice(30, 12, replace=False).astype(np.int32)
-    p = rng.integers(0, 7, 12)
-    flat, cell = _cells(m, b, p)
-    np.testing.assert_array_equal(flat[cell], m[b, p])
-    flat[cell] += 1.5
-    expected[b, p] += 1.5
-    np.testing.assert_array_equal(m, expected)
-
-
-def test_cells_refuse_an_array_whose_flat_view_would_be_a_copy():
-    with pytest.raises(ValueError, match="C-contiguous"):
-        _cells(np.zeros((6, 4))[:, :2], np.array([0]), np.array([1]))
-
-
-def test_cell_keys_are_intp_and_do_not_overflow():
-    # intp: numpy casts narrower index arrays on every gather and scatter
-    b, p = np.array([3, 400_000_000], dtype=np.int32), np.array([2, 5], dtype=np.int16)
-    key = _cell_key(b, p, 10)
-    assert key.dtype == np.intp and key.tolist() == [32, 4_000_000_005]

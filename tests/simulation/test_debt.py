@@ -1,0 +1,176 @@
+"""Debt state and account index (simulation/debt.py) against plain numpy indexing and
+per-loan loops (the obvious, slower way)."""
+
+import numpy as np
+import pytest
+
+from lendsim.simulation.debt import AccountIndex, DebtState, cell_key, cells
+from lendsim.simulation.features import N_FEATURES
+from lendsim.simulation.ledger import LoanBook, LoanStatus
+
+
+def test_cells_read_and_write_like_pairs_of_index_arrays():
+    rng = np.random.default_rng(2)
+    m = rng.random((30, 7))
+    expected = m.copy()
+    b = rng.choice(30, 12, replace=False).astype(np.int32)
+    p = rng.integers(0, 7, 12)
+    flat, cell = cells(m, b, p)
+    np.testing.assert_array_equal(flat[cell], m[b, p])
+    flat[cell] += 1.5
+    expected[b, p] += 1.5
+    np.testing.assert_array_equal(m, expected)
+
+
+def test_cells_refuse_an_array_whose_flat_view_would_be_a_copy():
+    with pytest.raises(ValueError, match="C-contiguous"):
+        cells(np.zeros((6, 4))[:, :2], np.array([0]), np.array([1]))
+
+
+def test_cell_keys_are_intp_and_do_not_overflow():
+    # intp: numpy casts narrower index arrays on every gather and scatter
+    b, p = np.array([3, 400_000_000], dtype=np.int32), np.array([2, 5], dtype=np.int16)
+    key = cell_key(b, p, 10)
+    assert key.dtype == np.intp and key.tolist() == [32, 4_000_000_005]
+
+
+def _book(rng, n, n_borrowers=30, P=4, term=None):
+    L = LoanBook(capacity=8)
+    L.add(borrower_idx=rng.integers(0, n_borrowers, n), platform_idx=rng.integers(0, P, n),
+          pool_idx=np.zeros(n, dtype=int), principal=rng.uniform(10, 100, n),
+          apr=np.full(n, 0.2), instalment=np.full(n, 5.0),
+          term=rng.integers(1, 13, n) if term is None else np.full(n, term), step=1,
+          is_refinance=False, features=np.zeros((n, N_FEATURES)))
+    return L
+
+
+def test_debt_state_from_book_against_a_loop_over_loans():
+    rng = np.random.default_rng(4)
+    n_b, P = 30, 4
+    L = _book(rng, 120, n_b, P)
+    L.status[:] = rng.choice([LoanStatus.CURRENT, LoanStatus.DELINQUENT, LoanStatus.DEFAULTED,
+                              LoanStatus.REPAID, LoanStatus.CHARGED_OFF], L.n)
+    L.balance[rng.random(L.n) < 0.1] = 0.0  # open loans with nothing left owed
+    own = np.zeros((n_b, P))
+    for i in range(L.n):
+        if L.status[i] <= LoanStatus.DEFAULTED:
+            own[L.borrower_idx[i], L.platform_idx[i]] += L.balance[i]
+    d = DebtState.from_book(L, n_b, P)
+    np.testing.assert_allclose(d.own, own)
+    np.testing.assert_allclose(d.total, own.sum(axis=1))
+    # a lender counts where something is owed to it
+    assert d.n_lenders.tolist() == [int((own[b] > 0).sum()) for b in range(n_b)]
+    assert d.own.dtype == np.float64 and d.total.dtype == np.float64
+
+
+def test_debt_state_of_an_empty_book_is_zeros_of_the_right_shape():
+    d = DebtState.from_book(LoanBook(), 5, 3)
+    assert d.own.shape == (5, 3) and d.own.dtype == np.float64
+    assert d.total.tolist() == [0.0] * 5 and d.n_lenders.tolist() == [0] * 5
+
+
+def test_add_counts_a_lender_only_for_a_first_loan_at_that_platform():
+    d = DebtState(np.zeros((3, 2)), np.zeros(3), np.zeros(3, dtype=np.int64))
+    d.own[1, 0] = 50.0
+    d.total[1] = 50.0
+    d.n_lenders[1] = 1
+    # a borrower wins at most once per round: each borrower once per call
+    b, p, amt = np.array([1, 2]), np.array([0, 1]), np.array([10.0, 5.0])
+    d.add(b, p, amt, d.own_at(b, p))
+    assert d.own.tolist() == [[0, 0], [60, 0], [0, 5]]
+    assert d.total.tolist() == [0, 60, 5]
+    assert d.n_lenders.tolist() == [0, 1, 1]  # platform 0 already lent to borrower 1
+    b, p, amt = np.array([1]), np.array([1]), np.array([20.0])
+    d.add(b, p, amt, d.own_at(b, p))  # a second lender for borrower 1
+    assert d.own[1].tolist() == [60, 20] and d.total[1] == 80 and d.n_lenders[1] == 2
+
+
+def test_copy_shares_the_matrix_but_not_the_totals():
+    d = DebtState(np.zeros((2, 2)), np.zeros(2), np.zeros(2, dtype=np.int64))
+    c = d.copy()
+    c.add(np.array([0]), np.array([1]), np.array([7.0]), np.array([0.0]))
+    assert d.own[0, 1] == 7.0  # this month's lending writes into the shared matrix
+    assert d.total[0] == 0.0 and d.n_lenders[0] == 0
+    assert c.total[0] == 7.0 and c.n_lenders[0] == 1
+
+
+def test_widen_gives_entrants_a_column_of_zeros():
+    d = DebtState(np.arange(6, dtype=float).reshape(3, 2), np.zeros(3), np.zeros(3, int))
+    d.widen(4)
+    assert d.own.shape == (3, 4)
+    assert d.own[:, :2].tolist() == [[0, 1], [2, 3], [4, 5]] and (d.own[:, 2:] == 0).all()
+    d.widen(2)  # never narrows
+    assert d.own.shape == (3, 4)
+    assert d.own.flags.c_contiguous  # cells() needs it
+
+
+def test_seen_by_lender_by_hand():
+    d = DebtState(np.zeros((3, 2)), np.array([100.0, 80.0, 30.0]), np.array([2, 3, 1]))
+    covered = np.array([True, False, True])
+    b, own = np.array([0, 1, 2]), np.array([40.0, 80.0, 0.0])
+    debt, lenders = d.seen_by_lender(b, own, covered)
+    # covered: the bureau's total, and other lenders (itself not counted when owed)
+    assert debt.tolist() == [100.0, 80.0, 30.0]
+    assert lenders.tolist() == [1, 0, 1]
+    debt, _ = d.seen_by_lender(np.array([1]), np.array([20.0]), covered)
+    assert debt.tolist() == [20.0]  # not covered: only its own exposure
+
+
+def test_account_index_link_lookup_unlink_relink_by_hand():
+    L = _book(np.random.default_rng(0), 4, term=6)
+    L.borrower_idx[:] = [0, 1, 1, 2]
+    L.platform_idx[:] = [0, 0, 1, 1]
+    A = AccountIndex(3)
+    A.add_platform()
+    A.add_platform()
+    assert A.rows.tolist() == [[-1, -1]] * 3
+    A.link(L.borrower_idx[:3], L.platform_idx[:3], np.arange(3))
+    assert A.rows.tolist() == [[0, -1], [1, 2], [-1, -1]]
+    assert A.lookup(np.array([1, 2]), np.array([1, 1]))[2].tolist() == [2, -1]
+    assert A.is_consistent(L)
+    # row 3 is borrower 2's loan at platform 1 but not its account: unlinking it is a no-op
+    A.unlink(L, np.array([3, 1]))
+    assert A.rows.tolist() == [[0, -1], [-1, 2], [-1, -1]]
+    # relink fills only empty cells
+    A.relink(L, np.array([1, 3]))
+    assert A.rows.tolist() == [[0, -1], [1, 2], [-1, 3]]
+    A.relink(L, np.array([2]))  # cell (1, 1) already points at row 2
+    assert A.rows[1, 1] == 2
+
+
+def test_account_index_flags_an_account_that_is_not_a_current_instalment_loan():
+    L = _book(np.random.default_rng(0), 3, term=6)
+    L.borrower_idx[:] = [0, 1, 2]
+    L.platform_idx[:] = 0
+    A = AccountIndex(3)
+    A.add_platform()
+    A.link(L.borrower_idx, L.platform_idx, np.arange(3))
+    assert A.is_consistent(L)
+    L.status[1] = LoanStatus.DELINQUENT
+    assert not A.is_consistent(L)
+    L.status[1] = LoanStatus.CURRENT
+    L.term[2] = 1  # a one-month loan is never an account
+    assert not A.is_consistent(L)
+    L.term[2] = 6
+    A.rows[0, 0] = 1  # another borrower's loan
+    assert not A.is_consistent(L)
+
+
+def test_account_index_remap_follows_the_compacted_book():
+    rng = np.random.default_rng(5)
+    L = _book(rng, 60, n_borrowers=25, P=3, term=6)
+    A = AccountIndex(25)
+    for _ in range(3):
+        A.add_platform()
+    # one account per cell: the last loan booked there
+    for r in range(L.n):
+        A.rows[L.borrower_idx[r], L.platform_idx[r]] = r
+    accounts = {(b, p): r for (b, p), r in np.ndenumerate(A.rows) if r >= 0}
+    closed = np.array([r for r in range(L.n) if r not in accounts.values()][::2])
+    L.status[closed] = LoanStatus.REPAID
+    A.remap(L, L.compact())
+    assert A.is_consistent(L)
+    survivors = np.sort(np.setdiff1d(np.arange(60), closed))
+    for (b, p), r in accounts.items():
+        assert A.rows[b, p] == np.searchsorted(survivors, r)  # its new row
+    assert (A.rows >= 0).sum() == len(accounts)

@@ -21,6 +21,12 @@ def _run(steps=24, **overrides):
     return model, model.tables()
 
 
+def _new_month(model):
+    """Fresh month counters, as a step starts them, for driving one phase by hand."""
+    model.month = Month(model.n_borrowers, len(model.platforms))
+    model.month.bank_joint_losses = np.zeros(len(model.banks))
+
+
 def test_every_channel_has_a_loss_column():
     res = lendsim.run(tiny(), steps=2)
     for ch in CHANNELS:
@@ -150,84 +156,6 @@ def test_common_funder_switch_keeps_lines_when_capital_falls():
     assert a_off > a_on
 
 
-def _banks_model(**over):
-    scen = tiny(**{"banks.n": 4, "network.interbank.kind": "none", **over})
-    model = MarketModel(scen)
-    model.run(1)
-    return model
-
-
-def _new_month(model):
-    """Fresh month counters, as a step starts them, for driving one phase by hand."""
-    model.month = Month(model.n_borrowers, len(model.platforms))
-    model.month.bank_joint_losses = np.zeros(len(model.banks))
-
-
-def _set_interbank(model, E, equity):
-    """Replace the interbank matrix and bank equity, keeping each balance sheet whole."""
-    for bk in model.banks:
-        bk.deposits -= bk.interbank_assets - bk.interbank_liabilities
-        bk.interbank_assets = float(E[bk.idx].sum())
-        bk.interbank_liabilities = float(E[:, bk.idx].sum())
-        bk.deposits += bk.interbank_assets - bk.interbank_liabilities
-        bk.other_loans += equity[bk.idx] - bk.equity
-        bk.equity = equity[bk.idx]
-    model.interbank = np.array(E, dtype=float)
-
-
-@pytest.mark.parametrize("interbank_on", [True, False])
-def test_interbank_failures_clear_through_exposures(interbank_on):
-    model = _banks_model(**{"contagion.interbank": interbank_on})
-    _new_month(model)
-    # E[i, j]: i's claim on j. Bank 0 fails; bank 1 holds 30 on it with capital 20 (fails);
-    # bank 2 holds 15 on bank 1 with capital 10 (fails); bank 3 holds 5 on bank 2, capital 50.
-    E = np.zeros((4, 4))
-    E[1, 0], E[2, 1], E[3, 2] = 30.0, 15.0, 5.0
-    _set_interbank(model, E, np.array([-1.0, 20.0, 10.0, 50.0]))
-    failures.bank_failures(model)
-    failed = [bk.is_failed for bk in model.banks]
-    model.check_invariants()
-    if interbank_on:
-        assert failed == [True, True, True, False]
-        assert model.month.losses["interbank"] == pytest.approx(30 + 15 + 5)
-        assert model.banks[3].equity == pytest.approx(45.0)
-        assert [f[2] for f in model.month.failures] == ["credit", "interbank", "interbank"]
-    else:
-        assert failed == [True, False, False, False]
-        assert model.month.losses["interbank"] == 0.0
-        assert model.banks[1].equity == pytest.approx(20.0)
-
-
-def test_eisenberg_noe_clearing_in_the_model_by_hand():
-    """Bank 0 is 1 short of what it owes (deposits senior): it pays its interbank creditor
-    29 of 30, so bank 1 loses 1, not 30 as in a zero-recovery cascade."""
-    model = _banks_model(**{"network.interbank.clearing": "eisenberg_noe"})
-    _new_month(model)
-    E = np.zeros((4, 4))
-    E[1, 0], E[2, 1], E[3, 2] = 30.0, 15.0, 5.0
-    _set_interbank(model, E, np.array([-1.0, 20.0, 10.0, 50.0]))
-    failures.bank_failures(model)
-    assert [bk.is_failed for bk in model.banks] == [True, False, False, False]
-    assert model.month.losses["interbank"] == pytest.approx(1.0)
-    assert model.banks[1].equity == pytest.approx(19.0)
-    assert model.banks[0].equity == pytest.approx(0.0)  # its remaining shortfall is gone
-    model.check_invariants()
-
-
-def test_interbank_recovery_softens_the_cascade():
-    model = _banks_model(**{"network.interbank.recovery": 0.5})
-    _new_month(model)
-    E = np.zeros((4, 4))
-    E[1, 0], E[2, 1] = 30.0, 15.0
-    _set_interbank(model, E, np.array([-1.0, 20.0, 10.0, 50.0]))
-    failures.bank_failures(model)
-    # bank 1 loses 15 < 20 and survives, so bank 2 is safe
-    assert [bk.is_failed for bk in model.banks] == [True, False, False, False]
-    assert model.banks[1].equity == pytest.approx(5.0)
-    assert model.month.losses["interbank"] == pytest.approx(15.0)
-    model.check_invariants()
-
-
 def test_interbank_exposures_on_balance_sheets_at_start():
     model = MarketModel(tiny(**{"banks.n": 6, "network.interbank.mean_degree": 2}))
     E = model.interbank
@@ -239,25 +167,6 @@ def test_interbank_exposures_on_balance_sheets_at_start():
         assert bk.interbank_assets == pytest.approx(share * bk.other_loans) or \
             bk.interbank_assets == 0
     model.check_invariants()
-
-
-def test_reputation_falls_for_the_same_type_only_and_recovers():
-    model = MarketModel(tiny(**{"platforms.n": 6}))
-    model.run(2)
-    victim = next(p for p in model.platforms if p.kind == "micro_lender")
-    same = [p for p in model.platforms if p.kind == victim.kind and p is not victim]
-    other = [p for p in model.platforms if p.kind != victim.kind]
-    assert same and other
-    before = {p.idx: p.reputation for p in model.platforms}
-    _new_month(model)
-    failures.fail_platform(model, victim, "platform_failure", "credit", "test")
-    hit = model.params.contagion.reputation_hit
-    for p in same:
-        assert p.reputation == pytest.approx(before[p.idx] * (1 - hit))
-    for p in other:
-        assert p.reputation == before[p.idx]
-    model.step()
-    assert all(p.reputation > before[p.idx] * (1 - hit) for p in same)
 
 
 def test_retail_flows_by_hand():

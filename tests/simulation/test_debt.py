@@ -117,9 +117,9 @@ def test_seen_by_lender_by_hand():
 
 
 def test_account_index_link_lookup_unlink_relink_by_hand():
-    L = _book(np.random.default_rng(0), 4, term=6)
-    L.borrower_idx[:] = [0, 1, 1, 2]
-    L.platform_idx[:] = [0, 0, 1, 1]
+    L = _book(np.random.default_rng(0), 5, term=6)
+    L.borrower_idx[:] = [0, 1, 1, 2, 0]
+    L.platform_idx[:] = [0, 0, 1, 1, 0]
     A = AccountIndex(3)
     A.add_platform()
     A.add_platform()
@@ -134,8 +134,8 @@ def test_account_index_link_lookup_unlink_relink_by_hand():
     # relink fills only empty cells
     A.relink(L, np.array([1, 3]))
     assert A.rows.tolist() == [[0, -1], [1, 2], [-1, 3]]
-    A.relink(L, np.array([2]))  # cell (1, 1) already points at row 2
-    assert A.rows[1, 1] == 2
+    A.relink(L, np.array([4]))  # borrower 0's other loan at platform 0: cell taken
+    assert A.rows[0, 0] == 0
 
 
 def test_account_index_flags_an_account_that_is_not_a_current_instalment_loan():

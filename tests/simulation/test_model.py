@@ -129,39 +129,12 @@ def test_close_releases_the_model():
     assert all(m is not None for m in ids)  # no dead model keys pinned
 
 
-def test_apr_cap_binds_on_every_loan():
-    model = MarketModel(tiny(**{"regulator.apr_cap": 0.2}))
-    for _ in range(8):
-        model.step()
-        assert (model.loans.apr <= 0.2 + 1e-12).all()
-    model.close()
-
-
 def test_indexed_cap_is_a_multiple_of_the_benchmark():
     res = lendsim.run(tiny(**{"regulator.apr_cap_mode": "indexed",
                               "regulator.apr_cap_multiple": 4.0,
                               "macro.benchmark_rate": 0.0385}), steps=3)
     assert np.allclose(res.model["apr_cap"], 0.154)
     assert (res.model["avg_apr"].dropna() <= 0.154 + 1e-12).all()
-
-
-def test_joint_lending_min_share_sets_every_platform_share():
-    model = MarketModel(tiny(**{"regulator.joint_lending_min_share": 0.3}))
-    model.run(4)
-    shares = model.pools.platform_share
-    assert len(shares) > 0 and (shares >= 0.3 - 1e-12).all()
-    model.close()
-
-
-def test_max_lenders_with_full_data_sharing_prevents_stacking():
-    """A platform that sees every borrower's lenders (data_sharing = 1) refuses a new borrower
-    who already owes someone when max_lenders = 1: nobody ends up with two lenders."""
-    on = lendsim.run(tiny(**{"regulator.max_lenders": 1, "regulator.data_sharing": 1.0}),
-                     steps=10)
-    off = lendsim.run(tiny(**{"regulator.max_lenders": 1, "regulator.data_sharing": 0.0}),
-                      steps=10)
-    assert (on.model["multi_lender_share"] == 0).all()
-    assert off.model["multi_lender_share"].max() > 0  # invisible to lenders without sharing
 
 
 def test_loans_move_through_delinquency_default_and_charge_off():
@@ -177,43 +150,6 @@ def test_loans_move_through_delinquency_default_and_charge_off():
     assert t["charge_offs"].sum() > 0 and t["delinquency_90"].max() > 0
     assert (t["delinquency_90"] <= t["delinquency_30"] + 1e-12).all()
     model.close()
-
-
-def test_platform_failure_is_logged_and_its_loans_run_off():
-    # fixed costs of 40 % of initial equity a month exhaust equity within three months
-    scen = tiny(**{"platforms.fixed_cost_share": 0.4})
-    res = lendsim.run(scen, steps=12)
-    fails = res.events[res.events["kind"] == "platform_failure"]
-    assert len(fails) > 0
-    assert res.model["n_platforms_active"].iloc[-1] < 5
-    failed = res.platforms[res.platforms["platform_id"].isin(fails["agent_id"])]
-    assert not failed.groupby("platform_id")["is_active"].last().any()
-
-
-def test_bank_failure_is_logged():
-    res = lendsim.run(tiny(**{"banks.other_loan_loss": 1.0}), steps=12)
-    assert (res.events["kind"] == "bank_failure").sum() > 0
-    assert res.banks.groupby("bank_id")["is_failed"].last().any()
-    assert res.model["bank_failures"].sum() == (res.events["kind"] == "bank_failure").sum()
-
-
-def test_entry_when_profitable_and_blocked_by_entry_capital():
-    free = lendsim.run(tiny(**{"platforms.entry_roe": -1.0, "platforms.entry_prob": 1.0,
-                               "platforms.max_n": 8}), steps=6)
-    assert (free.events["kind"] == "platform_entry").sum() == 3  # up to max_n
-    assert free.platforms["platform_id"].nunique() == 8
-    blocked = lendsim.run(tiny(**{"platforms.entry_roe": -1.0, "platforms.entry_prob": 1.0,
-                                  "regulator.entry_capital": 1e6}), steps=4)
-    assert (blocked.events["kind"] == "platform_entry").sum() == 0
-    assert (blocked.events["kind"] == "entry_blocked").sum() > 0
-
-
-def test_unemployment_follows_the_macro_target():
-    res = lendsim.run(tiny(**{"borrowers.n": 5000, "macro.cycle_amplitude": 0.0,
-                              "macro.unemployment_rate": 0.1,
-                              "simulation.check_invariants": False}), steps=24)
-    # starts at the target and the chain's stationary share is the target
-    assert res.model["unemployment_rate"].mean() == pytest.approx(0.1, abs=0.01)
 
 
 def test_income_shock_raises_delinquency_on_the_same_seeds():
@@ -267,18 +203,6 @@ def test_charge_off_after_the_set_number_of_missed_instalments():
     assert all(nm == 3 for _, nm in first_default.values())
     gaps = [charged[k] - first_default[k][0] for k in charged if k in first_default]
     assert gaps and all(g == 3 for g in gaps)  # 3 more missed months: the 6th is the last
-
-
-def test_first_instalment_falls_due_the_month_after_origination():
-    """A loan booked this month is neither charged interest nor asked to pay this month."""
-    model = MarketModel(tiny())
-    model.run(3)
-    L = model.loans
-    new = L.origination_step == model.steps
-    assert new.any()
-    assert np.array_equal(L.balance[new], L.principal[new])
-    assert (L.months_left[new] == L.term[new]).all() and (L.n_missed[new] == 0).all()
-    model.close()
 
 
 def test_accounts_point_at_current_instalment_loans_after_compactions():

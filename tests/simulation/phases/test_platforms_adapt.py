@@ -1,0 +1,168 @@
+"""Phase 10, platforms adapt (simulation/phases/platforms_adapt.py): training samples and
+their weights, the book's compaction, what each platform adapts to, exit and entry."""
+
+import numpy as np
+import pytest
+from conftest import tiny
+
+import lendsim
+from lendsim import MarketModel
+from lendsim.simulation.ledger import LoanStatus
+from lendsim.simulation.month import Month
+from lendsim.simulation.phases import platforms_adapt
+
+
+def _model(**over):
+    model = MarketModel(tiny(**{"platforms.n": 3, "platforms.training_window": 100,
+                                "platforms.entry_prob": 0.0, **over}))
+    model.run(3)
+    model.month = Month(model.n_borrowers, len(model.platforms))
+    return model
+
+
+def _record_learning(model):
+    calls = []
+    for pl in model.platforms:
+        pl.learn = lambda X, y, weight=1.0, i=pl.idx: calls.append((i, X.copy(), y.copy(),
+                                                                    weight))
+    return calls
+
+
+@pytest.mark.parametrize("sizes", [(200, 150, 120), (30, 20, 10)])
+def test_train_on_matured_samples_every_kth_loan_with_weight_k(sizes):
+    """Against a loop: number the month's matured loans 0, 1, ... in the order they were
+    handed over; every k-th (k = ceil(n / (window x platforms))) trains its platform, with
+    frequency weight k; each platform keeps its last ``window``."""
+    model = _model()
+    L, rng = model.loans, np.random.default_rng(3)
+    at0 = np.flatnonzero(L.platform_idx == 0)
+    queue = [(rng.choice(at0, sizes[0]), 0, None),  # all at platform 0: its window overflows
+             (rng.integers(0, L.n, sizes[1]), 1, None),
+             (rng.integers(0, L.n, sizes[2]), 0,
+              rng.random((sizes[2], L.features.shape[1])).astype(np.float32))]  # top-ups
+    for rows, y, X in queue:
+        model.month.learn(rows, y, X)
+    calls = _record_learning(model)
+    platforms_adapt.train_on_matured(model)
+    n, W = sum(sizes), 100
+    k = -(-n // (W * 3))
+    picked = {}
+    pos = 0
+    for rows, y, X in queue:
+        for j, r in enumerate(rows):
+            if pos % k == 0:
+                x = L.features[r] if X is None else X[j]
+                picked.setdefault(int(L.platform_idx[r]), []).append((x, y))
+            pos += 1
+    want = {p: v[-W:] for p, v in picked.items()}
+    assert [c[0] for c in calls] == sorted(want)
+    for p, X, y, w in calls:
+        assert w == float(k)
+        assert y.tolist() == [v[1] for v in want[p]]
+        np.testing.assert_array_equal(X, np.array([v[0] for v in want[p]], dtype=np.float32))
+    assert model.month.matured == []
+    if k > 1:
+        assert len(picked[0]) > W  # the window's truncation is exercised
+
+
+def test_nothing_matured_trains_nothing():
+    model = _model()
+    calls = _record_learning(model)
+    platforms_adapt.train_on_matured(model)
+    assert calls == []
+
+
+@pytest.mark.parametrize("share, compacts", [(0.2, False), (0.3, True)])
+def test_drop_closed_loans_compacts_above_a_quarter_closed(share, compacts):
+    model = _model()
+    L = model.loans
+    accounts = set(model.accounts.rows[model.accounts.rows >= 0].tolist())
+    free = np.array([r for r in np.flatnonzero(L.is_open()) if r not in accounts])
+    k = int(np.ceil(share * L.n)) - int((~L.is_open()).sum())
+    assert 0 < k <= len(free)
+    L.status[free[:k]] = LoanStatus.REPAID
+    n, kept = L.n, L.balance[L.is_open()].copy()
+    platforms_adapt.drop_closed_loans(model)
+    assert (L.n < n) == compacts
+    if compacts:
+        np.testing.assert_array_equal(L.balance, kept)
+    assert model.accounts.is_consistent(L)
+
+
+def test_each_platform_adapts_to_its_share_target_and_delinquency():
+    model = _model()
+    L, P = model.loans, 3
+    n_open = np.bincount(L.platform_idx[L.is_open()], minlength=P)
+    min_book = int(n_open[[1, 2]].mean())  # one live platform's book is too small to judge
+    model.params = model.params.with_overrides({"platforms.min_book": min_book})
+    model.platforms[0].fail(model.steps)
+    L.n_missed[L.is_open() & (np.arange(L.n) % 5 == 0)] = 1
+    m = model.month
+    m.orig_by_platform[:] = [0.0, 1000.0, 500.0]
+    m.apr_by_platform[:] = [0.0, 200.0, 150.0]
+    posted = model.platforms[0].posted_apr
+    prev = model.prev_equity.copy()
+    calls = {}
+    for pl in model.platforms:
+        pl.adapt = lambda *a, i=pl.idx: calls.setdefault(i, a)
+    platforms_adapt.step(model)
+    managed, d30, n_open = np.zeros(P), np.zeros(P), np.zeros(P)
+    for i in np.flatnonzero(L.is_open()):
+        managed[L.platform_idx[i]] += L.balance[i]
+        d30[L.platform_idx[i]] += L.balance[i] * (L.n_missed[i] >= 1)
+        n_open[L.platform_idx[i]] += 1
+    live = np.array([False, True, True])
+    share = np.where(live, managed, 0) / managed[live].sum()
+    w = np.where(live, model.target_weight[:P], 0)
+    assert sorted(calls) == [1, 2]  # a failed platform adapts nothing
+    for i in (1, 2):
+        s, target, dq, pp = calls[i]
+        assert s == pytest.approx(share[i]) and target == pytest.approx(w[i] / w.sum())
+        assert dq == pytest.approx(d30[i] / managed[i] if n_open[i] >= min_book else 0.0)
+        assert model.platforms[i].last_delinquency_30 == dq
+        eq = model.platforms[i].equity
+        assert model.platforms[i].roe_history[-1] == pytest.approx(
+            12 * (eq - prev[i]) / prev[i])
+    assert min(n_open[[1, 2]]) < min_book <= max(n_open[[1, 2]]) and min(d30[[1, 2]]) > 0
+    assert [pl.posted_apr for pl in model.platforms] == pytest.approx([posted, 0.2, 0.3])
+    np.testing.assert_allclose(model.market_share, share)
+
+
+def test_an_unfunded_platform_exits():
+    model = _model(**{"platforms.funding_exit_months": 3})
+    pl = model.platforms[2]
+    pl.months_unfunded = 3
+    model.platforms[0].months_unfunded = 2
+    platforms_adapt.step(model)
+    assert [p.is_active for p in model.platforms] == [True, True, False]
+    assert model.month.platform_exits == 1
+    assert model.month.failures == [("platform", 2, "common_funder",
+                                     f"{pl.kind}: no funding for 3 months")]
+    assert model.records["events"][-1]["kind"] == "platform_exit"
+
+
+def test_entry_stops_at_the_most_platforms():
+    model = _model(**{"platforms.max_n": 4})
+    assert len(model.platforms) == 3
+    model.params = model.params.with_overrides({"platforms.entry_roe": -1.0,
+                                                "platforms.entry_prob": 1.0})
+    platforms_adapt.maybe_enter(model)
+    assert len(model.platforms) == 4 and model.month.platform_entries == 1
+    new = model.platforms[3]
+    assert model.records["events"][-1] == {"step": model.steps, "kind": "platform_entry",
+                                           "agent_type": "platform", "agent_id": 3,
+                                           "size": new.equity, "detail": new.kind}
+    assert model.lines[:, 3].sum() > 0 and model.accounts.rows.shape[1] == 4
+    platforms_adapt.maybe_enter(model)
+    assert len(model.platforms) == 4
+
+
+def test_entry_when_profitable_and_blocked_by_entry_capital():
+    free = lendsim.run(tiny(**{"platforms.entry_roe": -1.0, "platforms.entry_prob": 1.0,
+                               "platforms.max_n": 8}), steps=6)
+    assert (free.events["kind"] == "platform_entry").sum() == 3  # up to max_n
+    assert free.platforms["platform_id"].nunique() == 8
+    blocked = lendsim.run(tiny(**{"platforms.entry_roe": -1.0, "platforms.entry_prob": 1.0,
+                                  "regulator.entry_capital": 1e6}), steps=4)
+    assert (blocked.events["kind"] == "platform_entry").sum() == 0
+    assert (blocked.events["kind"] == "entry_blocked").sum() > 0

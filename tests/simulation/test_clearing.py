@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import lendsim.simulation.clearing as clearing
 from lendsim.errors import LendsimError
 from lendsim.simulation.clearing import debtrank, eisenberg_noe, rogers_veraart
 
@@ -98,7 +99,16 @@ def slow_debtrank_original(Lam, h1):
 # -- Eisenberg-Noe ------------------------------------------------------------------------------
 
 
-def test_three_bank_example_by_hand():
+@pytest.fixture(params=["dense", "iterative"])
+def solver(request, monkeypatch):
+    """Each validation case twice: with the dense solve small systems get, and with the
+    sparse fixed-point iteration large systems get (forced at every size)."""
+    if request.param == "iterative":
+        monkeypatch.setattr(clearing, "_DENSE_MAX", 0)
+    return request.param
+
+
+def test_three_bank_example_by_hand(solver):
     # Round 1: all pay in full; bank 0 has 10 + 5 + 10 = 25 < 30 and defaults. Round 2: it pays
     # 25, so bank 1 has 10 + 2/3 * 25 = 26.67 < 29 and defaults. Round 3 solves
     # p0 = 10 + 5/29 p1 + 10, p1 = 10 + 2/3 p0: p0 = 1890/77, p1 = 2030/77; bank 2 keeps
@@ -125,7 +135,7 @@ def test_exact_tie_is_not_a_default():
 
 
 @pytest.mark.parametrize("seniority", ["pari_passu", "external_senior"])
-def test_matches_picard_reference_on_random_systems(seniority):
+def test_matches_picard_reference_on_random_systems(seniority, solver):
     rng = np.random.default_rng(1)
     for _ in range(40):
         L, e, ext = random_system(rng, int(rng.integers(2, 12)))
@@ -133,6 +143,58 @@ def test_matches_picard_reference_on_random_systems(seniority):
         p_ref, d_ref = picard_en(L, e, ext, seniority)
         np.testing.assert_allclose(res.payments, p_ref, atol=1e-9)
         assert res.defaulted.tolist() == d_ref.tolist()
+
+
+def sparse_picard(L, e, ext, alpha=1.0, beta=1.0):
+    """Greatest clearing vector (pari passu, Rogers-Veraart costs) by Picard iteration with
+    sparse products, down from full payment: the definition, not the algorithm under test."""
+    lbar = np.asarray(L.sum(axis=1)).ravel()
+    pbar = lbar + ext
+    PiT = (sp.diags(np.divide(1.0, pbar, out=np.zeros_like(pbar), where=pbar > 0)) @ L).T.tocsr()
+    p = pbar.copy()
+    for _ in range(1_000_000):
+        inflow = PiT @ p
+        p_new = np.where(e + inflow >= pbar, pbar, alpha * e + beta * inflow)
+        if np.max(np.abs(p_new - p)) < 1e-13:
+            return p_new
+        p = p_new
+    raise AssertionError("Picard did not converge")
+
+
+def sparse_network(n, seed, assets=2.5):
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), 5)
+    cols = (rows + rng.integers(1, n, rows.size)) % n
+    L = sp.csr_matrix((rng.exponential(1.0, rows.size), (rows, cols)), shape=(n, n))
+    return L, rng.exponential(assets, n), rng.exponential(1.0, n)
+
+
+@pytest.mark.parametrize("alpha, beta", [(1.0, 1.0), (0.8, 0.9)])
+def test_a_sparse_network_of_3000_banks_clears_to_the_picard_vector(alpha, beta):
+    """The size where the iteration, not the dense solve, runs (about half the banks
+    default, over several rounds)."""
+    L, e, ext = sparse_network(3000, seed=11)
+    res = rogers_veraart(L, e, alpha=alpha, beta=beta, external_liabilities=ext)
+    assert 0.2 < res.defaulted.mean() < 0.8 and len(res.rounds) >= 3
+    np.testing.assert_allclose(res.payments, sparse_picard(L, e, ext, alpha, beta), atol=1e-9,
+                               rtol=0)
+
+
+def test_a_nearly_closed_ring_of_defaulted_banks_is_solved_exactly(monkeypatch):
+    """Banks that owe almost everything to each other (spectral radius 0.999): the Jacobi
+    sweeps alone would take tens of thousands of steps; the Krylov hand-over must still give
+    the dense solution."""
+    n = 400
+    idx = np.arange(n)
+    L = sp.csr_matrix((np.ones(n), (idx, (idx + 1) % n)), shape=(n, n))
+    ext = np.full(n, 1e-3)
+    e = np.random.default_rng(12).uniform(0.0, 1e-3, n)  # every bank short: all default
+    monkeypatch.setattr(clearing, "_DENSE_MAX", 10_000)
+    dense = eisenberg_noe(L, e, external_liabilities=ext)
+    monkeypatch.setattr(clearing, "_DENSE_MAX", 0)
+    iterative = eisenberg_noe(L, e, external_liabilities=ext)
+    assert dense.defaulted.all()
+    np.testing.assert_allclose(iterative.payments, dense.payments, atol=1e-9, rtol=0)
 
 
 def test_clearing_identity_pari_passu():
@@ -221,7 +283,7 @@ def test_clearing_does_not_depend_on_bank_order(case, seniority, ab):
 # -- Rogers-Veraart -----------------------------------------------------------------------------
 
 
-def test_rogers_veraart_with_no_costs_equals_eisenberg_noe():
+def test_rogers_veraart_with_no_costs_equals_eisenberg_noe(solver):
     rng = np.random.default_rng(6)
     for _ in range(20):
         L, e, ext = random_system(rng, 12)
@@ -234,7 +296,7 @@ def test_rogers_veraart_with_no_costs_equals_eisenberg_noe():
 
 
 @pytest.mark.parametrize("alpha,beta", [(0.5, 0.5), (0.9, 0.3), (0.0, 1.0), (1.0, 0.0)])
-def test_rogers_veraart_matches_brute_force(alpha, beta):
+def test_rogers_veraart_matches_brute_force(alpha, beta, solver):
     rng = np.random.default_rng(7)
     for _ in range(25):
         L, e, _ = random_system(rng, int(rng.integers(2, 7)), with_ext=False)
@@ -242,7 +304,7 @@ def test_rogers_veraart_matches_brute_force(alpha, beta):
         np.testing.assert_allclose(res.payments, brute_force_rv(L, e, alpha, beta), atol=1e-9)
 
 
-def test_rogers_veraart_hand_example():
+def test_rogers_veraart_hand_example(solver):
     # 3-bank example with alpha = beta = 0.5: round 1 bank 0 defaults (25 < 30) and pays
     # 0.5 * 10 + 0.5 * (5 + 10) = 12.5; bank 1 then has 10 + 2/3 * 12.5 = 18.33 < 29: defaults.
     # Then p0 = 5 + 0.5 (5/29 p1 + 10), p1 = 5 + 0.5 * 2/3 p0.

@@ -1,4 +1,4 @@
-"""Every experiments/*.toml validates and runs a few steps at tiny size (STYLE.md item 9).
+"""Every shipped example (src/lendsim/examples/*.toml) validates and runs a few steps at tiny size (STYLE.md item 9).
 
 Scenario files run as scenarios; experiment files (a [run], [sweep] or [sample] table) run as
 experiments, every arm, one replication, through the serial executor.
@@ -13,7 +13,7 @@ from lendsim.experiments import is_experiment_file, load_experiment, run_experim
 from lendsim.results import load
 from lendsim.simulation.scenario import load_scenario
 
-FILES = sorted((Path(__file__).parents[1] / "experiments").glob("*.toml"))
+FILES = sorted((Path(__file__).parents[1] / "src" / "lendsim" / "examples").glob("*.toml"))
 SCENARIOS = [p for p in FILES if not is_experiment_file(p)]
 EXPERIMENTS = [p for p in FILES if is_experiment_file(p)]
 TINY = {"borrowers.n": 200, "platforms.n": 4, "banks.n": 4,

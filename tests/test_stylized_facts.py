@@ -21,7 +21,7 @@ from lendsim.experiments.spec import load_experiment
 from lendsim.results.analysis import mean_ci
 
 pytestmark = pytest.mark.slow
-EXPERIMENTS = Path(__file__).parents[1] / "experiments"
+EXPERIMENTS = Path(__file__).parents[1] / "src" / "lendsim" / "examples"
 REPS = 5
 SEEDS = [101 + r for r in range(REPS)]
 

@@ -13,8 +13,8 @@ from lendsim.simulation.params import Scenario, flatten
 from lendsim.simulation.scenario import load_scenario, packaged_scenario, parse_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED_BASELINE = ROOT / "src" / "lendsim" / "scenarios" / "baseline.toml"
-EXPERIMENTS = ROOT / "experiments"
+EXPERIMENTS = ROOT / "src" / "lendsim" / "examples"
+SHIPPED_BASELINE = EXPERIMENTS / "baseline.toml"
 
 
 def write(path: Path, text: str) -> Path:
@@ -35,15 +35,23 @@ def file_values(path: Path) -> dict:
 # ----------------------------------------------------------------- shipped files
 
 
-def test_shipped_baseline_is_identical_to_the_experiment_file():
-    assert SHIPPED_BASELINE.read_bytes() == (EXPERIMENTS / "baseline.toml").read_bytes()
-
-
 def test_packaged_scenario_finds_the_shipped_baseline():
     path = packaged_scenario("baseline.toml")
     assert path is not None
     assert path.read_bytes() == SHIPPED_BASELINE.read_bytes()
+    assert packaged_scenario("baseline") == path  # a bare name
     assert packaged_scenario("no_such_scenario.toml") is None
+    assert packaged_scenario("../examples/baseline.toml") is None  # names only, no paths
+
+
+def test_a_bare_name_loads_the_shipped_example_and_a_local_file_wins(tmp_path, monkeypatch):
+    assert load_scenario("income_shock").name == "income_shock"
+    assert load_scenario("income_shock.toml") == load_scenario(EXPERIMENTS / "income_shock.toml")
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "income_shock.toml", '[meta]\nname = "mine"\n')
+    assert load_scenario("income_shock.toml").name == "mine"
+    with pytest.raises(ScenarioError, match="`lendsim examples` lists"):
+        load_scenario("no_such_example")
 
 
 def test_default_scenario_is_the_baseline_with_its_values():

@@ -33,6 +33,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "lendsim.viz.cli:add_parser",
     "lendsim.cli.compare:add_parser",
     "lendsim.cli.calibrate:add_parser",
+    "lendsim.cli.examples:add_parser",
 )
 
 

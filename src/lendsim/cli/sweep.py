@@ -1,7 +1,7 @@
 """``lendsim sweep FILE``, ``lendsim status DIR`` and ``lendsim report DIR``.
 
-    lendsim sweep experiments/competition.toml --executor processes --workers 2
-    lendsim sweep experiments/competition.toml            # again: resumes where it stopped
+    lendsim sweep competition --executor processes --workers 2
+    lendsim sweep competition            # again: resumes where it stopped
     lendsim sweep FILE --executor dask --scheduler tcp://10.0.0.5:8786
     lendsim status results/competition
     lendsim report results/competition                   # results/competition/report.html

@@ -1,7 +1,7 @@
 """Batch experiments: experiment files, expansion into runs, seeds and executors.
 
     from lendsim.experiments import load_experiment, run_experiment
-    exp = load_experiment("experiments/competition.toml", ["run.replications=2"])
+    exp = load_experiment("competition", ["run.replications=2"])
     summary = run_experiment(exp, "results/competition", executor="processes", workers=2)
     res = lendsim.results.load("results/competition")     # tables with the factors joined
 

@@ -63,8 +63,8 @@ from lendsim.errors import ScenarioError
 from lendsim.extras import require
 from lendsim.results.folders import make_run_id
 from lendsim.simulation.params import Scenario, flatten
-from lendsim.simulation.scenario import (check_files, load_scenario_data, parse_overrides,
-                                         read_toml)
+from lendsim.simulation.scenario import (check_files, load_scenario_data, locate,
+                                         parse_overrides, read_toml)
 
 __all__ = ["EXPERIMENT_TABLES", "SAMPLERS", "TABLE_CHOICES", "Experiment", "RunSpec",
            "is_experiment_file", "load_experiment", "make_run_id", "replication_seeds"]
@@ -246,7 +246,7 @@ def design_seed(root_seed: int) -> int:
 def is_experiment_file(path: str | Path) -> bool:
     """True when the TOML file has a ``[run]``, ``[sweep]`` or ``[sample]`` table."""
     try:
-        data = read_toml(Path(path))
+        data = read_toml(locate(path))
     except ScenarioError:
         return False
     return any(t in data for t in _MARKER_TABLES)
@@ -270,7 +270,7 @@ def load_experiment(path: str | Path, sets: list[str] | dict[str, Any] | None = 
     Raises:
         ScenarioError: one message naming the field, the value and what is allowed.
     """
-    path = Path(path)
+    path = locate(path)
     data = read_toml(path)
     text = path.read_text(encoding="utf-8")  # read_toml checked it is small UTF-8 text
     sets = parse_overrides(sets) if isinstance(sets, list) else dict(sets or {})

@@ -35,10 +35,61 @@ EXPERIMENT_SECTIONS = ("run", "sweep", "sample", "outputs")
 FILE_KEYS = ("network.social.edge_list", "network.interbank.file")
 
 
+#: The package folder of the scenario and experiment files shipped with lendsim.
+EXAMPLES = "examples"
+
+
 def packaged_scenario(name: str) -> Path | None:
-    """Path of a scenario file shipped inside the package, or None."""
-    ref = resources.files("lendsim") / "scenarios" / name
+    """Path of a scenario or experiment file shipped with lendsim (``income_shock`` or
+    ``income_shock.toml``), or None."""
+    if Path(name).name != name or not name:
+        return None
+    ref = resources.files("lendsim") / EXAMPLES / (name if name.endswith(".toml")
+                                                   else f"{name}.toml")
     return Path(str(ref)) if ref.is_file() else None
+
+
+def locate(path: str | Path) -> Path:
+    """The file a scenario argument names: the path itself when it exists, else, for a bare
+    name (``income_shock`` or ``income_shock.toml``), the example shipped with lendsim of
+    that name; else the path (whose reading then reports it missing).
+
+    Examples:
+        >>> locate("income_shock").name, locate("income_shock").parent.name
+        ('income_shock.toml', 'examples')
+    """
+    p = Path(path)
+    if p.exists():
+        return p
+    shipped = packaged_scenario(str(path))
+    return shipped if shipped is not None else p
+
+
+def examples() -> list[tuple[str, str]]:
+    """The shipped scenario and experiment files: (name, the question it answers), by name.
+    The question is the file's opening comment up to its first question mark (or its first
+    sentence).
+
+    Examples:
+        >>> dict(examples())["income_shock"]
+        "how fast does delinquency rise when borrowers' incomes fall, and who is hit first?"
+    """
+    root = resources.files("lendsim") / EXAMPLES
+    out = []
+    for ref in sorted(root.iterdir(), key=lambda r: r.name):
+        if not ref.name.endswith(".toml"):
+            continue
+        head = []
+        for line in ref.read_text(encoding="utf-8").splitlines():
+            if not line.startswith("#"):
+                break
+            head.append(line.lstrip("#").strip())
+        text = " ".join(head).removeprefix("Question:").strip()
+        end = text.find("?")
+        if end < 0:
+            end = text.find(". ")
+        out.append((ref.name.removesuffix(".toml"), text[:end + 1] if end >= 0 else text))
+    return out
 
 
 def load_scenario(path: str | Path | None = None,
@@ -49,10 +100,8 @@ def load_scenario(path: str | Path | None = None,
     Raises:
         ScenarioError: naming the field, the value and what is allowed.
     """
-    if path is None:
-        path = packaged_scenario(DEFAULT_SCENARIO)
-    return load_scenario_data(read_toml(Path(path)), path, overrides,
-                              allow_outside=allow_outside)
+    path = packaged_scenario(DEFAULT_SCENARIO) if path is None else locate(path)
+    return load_scenario_data(read_toml(path), path, overrides, allow_outside=allow_outside)
 
 
 def load_scenario_data(data: dict, path: str | Path,
@@ -212,7 +261,9 @@ def read_toml(path: Path) -> dict:
     regular file, too large, not UTF-8, not TOML, nested too deeply); never its contents."""
     path = Path(path)
     if not path.exists():
-        raise ScenarioError(f"{path}: no such scenario file")
+        hint = ("; `lendsim examples` lists the files shipped with lendsim"
+                if path.name == str(path) else "")
+        raise ScenarioError(f"{path}: no such scenario file{hint}")
     if not path.is_file():
         raise ScenarioError(f"{path}: not a regular file (a scenario is a .toml file)")
     try:

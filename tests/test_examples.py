@@ -8,7 +8,7 @@ from lendsim.cli import main
 from lendsim.simulation.scenario import examples
 
 TINY = ["--set", "borrowers.n=200", "--set", "platforms.n=3", "--set", "banks.n=3",
-        "--steps", "2", "--no-charts", "--quiet"]
+        "--steps", "40", "--no-charts", "--quiet"]  # the shock starts in month 37
 
 
 def test_every_example_is_package_data_with_a_question():

@@ -2,6 +2,7 @@
 the simulation's files stay short (issue 17)."""
 
 import ast
+import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -94,3 +95,17 @@ def test_the_structure_test_sees_a_cycle(tmp_path):
         raise AssertionError("a three-module cycle went unseen")
     finally:
         GRAPH = saved
+
+
+def test_odd_appendix_lists_every_parameter():
+    """docs/ODD.md's parameter appendix is in step with the code: every parameter, with its
+    default."""
+    from lendsim import Scenario
+
+    odd = (SRC.parent / "docs" / "ODD.md").read_text()
+    appendix = odd.split("## Appendix A: parameters")[1]
+    rows = dict(re.findall(r"^\| `([\w.]+)` \| `([^`]*)` \|", appendix, flags=re.M))
+    flat = Scenario().flat()
+    assert set(rows) == set(flat)
+    shown = {k: str(tuple(v) if isinstance(v, list) else v) for k, v in flat.items()}
+    assert {k: v for k, v in shown.items() if rows[k] != v} == {}

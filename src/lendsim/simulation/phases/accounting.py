@@ -17,11 +17,11 @@ from lendsim.simulation.channels import credit_loss_channels
 from lendsim.simulation.ledger import LoanStatus
 
 #: Allowance on loans one or two payments behind (30+), fraction of balance; performing loans
-#: carry ``regulator.provision_rate``. Roughly the loss rates of the "special mention" and
-#: "substandard" loan classes in China's five-category loan classification (CBRC 2007).
+#: carry ``regulator.provision_rate``. The PBoC's 2002 loan-loss provisioning guideline sets 25 %
+#: (up to 30 %) for "substandard" loans.
 PROVISION_DELINQUENT = 0.3
-#: Allowance on defaulted loans awaiting charge-off, fraction of balance ("doubtful": CBRC
-#: 2007 five-category classification).
+#: Allowance on defaulted loans awaiting charge-off, fraction of balance: between "doubtful"
+#: (50 %, up to 60 %) and "loss" (100 %) in the same guideline.
 PROVISION_DEFAULTED = 0.8
 
 

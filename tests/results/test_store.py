@@ -242,7 +242,7 @@ def test_load_missing_tables_are_empty_and_extras_loaded(tmp_path):
         assert df.empty
         assert list(df.columns) == list(TABLE_COLUMNS[name])
     pd.testing.assert_frame_equal(loaded.extras["borrower_snapshots"], snapshots)
-    assert list(loaded.as_dict()) == ["model", "platforms", "banks", "events", "borrower_snapshots"]
+    assert list(loaded.extras) == ["borrower_snapshots"]
 
 
 def test_empty_events_round_trip(tmp_path):

@@ -88,12 +88,6 @@ class RunTables:
     extras: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     path: Path | None = None
 
-    def as_dict(self) -> dict[str, pd.DataFrame]:
-        """All tables by name (standard ones first), e.g. to pass to ``write_run`` again."""
-        tables = {name: getattr(self, name) for name in TABLE_COLUMNS}
-        tables.update(self.extras)
-        return tables
-
 
 def _json_default(obj: Any) -> Any:
     """Convert the non-JSON types a manifest commonly holds (numpy scalars, paths, dates)."""

@@ -38,6 +38,7 @@ class PlatformArrays:
         limit_income_multiple: credit limit, multiple of monthly income.
         noise_sd: sd of the noise on the platform's risk signal.
         repayment_priority: share of short borrowers who pay this platform first.
+        is_licensed: licensed lenders (outside a cap that binds private lending only).
         pricing: each platform's pricing strategy.
     """
 
@@ -55,6 +56,7 @@ class PlatformArrays:
     noise_sd: np.ndarray
     fee_rate: np.ndarray
     repayment_priority: np.ndarray
+    is_licensed: np.ndarray
     pricing: tuple
 
     @classmethod
@@ -76,6 +78,7 @@ class PlatformArrays:
             noise_sd=np.array([pl.noise_sd(pp) for pl in pls]),
             fee_rate=np.array([pl.tp.fee_rate for pl in pls]),
             repayment_priority=np.array([pl.tp.repayment_priority for pl in pls]),
+            is_licensed=np.array([pl.tp.is_licensed for pl in pls], dtype=bool),
             pricing=tuple(pl.pricing for pl in pls),
         )
 

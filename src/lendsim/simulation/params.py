@@ -154,6 +154,9 @@ class PlatformTypeParams:
                                "prospectus, 2020, about 100 partner banks)", lo=1, hi=100)
     may_enter: bool = _f(False, "new platforms of this type may enter during a run")
     is_p2p: bool = _f(False, "a P2P lender: stops lending while regulator.p2p_lending is false")
+    is_licensed: bool = _f(True, "a licensed lender (a financial institution: bank-licensed "
+                           "consumer-finance company, microcredit company); with "
+                           "regulator.apr_cap_scope = 'private' the cap does not bind it")
 
 
 def _ptype(**kw):
@@ -219,7 +222,8 @@ class PlatformParams:
         tech_level=0.3, pd_cutoff=0.3, margin=0.1, operating_cost=0.07, funding_spread=0.05,
         term_months=12, own_share=1.0, bank_fee=0.06, max_leverage=8.0,
         limit_income_multiple=1.0, convenience=0.3, equity_per_borrower=20.0,
-        delinquency_target=0.1, weight=0.0, retail_funding=6.0, is_p2p=True)
+        delinquency_target=0.1, weight=0.0, retail_funding=6.0, is_p2p=True,
+        is_licensed=False)
 
     def type_params(self, kind: str) -> PlatformTypeParams:
         return getattr(self, kind)
@@ -300,6 +304,12 @@ class RegulatorParams:
                               lo=0, unit="RMB")
     delinquency_alert: float = _f(0.03, "system 90+ delinquency that raises an early warning",
                                   lo=0, hi=1)
+    apr_cap_scope: str = _f("all", "which lenders the cap binds: 'all', or 'private' (only "
+                            "lenders that are not licensed, platforms.<type>.is_licensed = false:"
+                            " the Supreme People's Court's reply of December 2020 held that "
+                            "licensed lenders, microcredit companies included, are financial "
+                            "institutions outside the private-lending rules its 2020 cap set)",
+                            choices=("all", "private"))
     apr_cap_all_in: bool = _f(True, "the cap covers the all-in cost, fees included (CAL: the "
                               "2017 cash-loan clean-up); when false, platforms' fees "
                               "(platforms.<type>.fee_rate) come on top of the capped rate")

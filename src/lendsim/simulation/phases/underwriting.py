@@ -155,10 +155,13 @@ def required_apr(pd_life: np.ndarray, p: np.ndarray, g: PlatformArrays, lgd: flo
 
 def price_cap(model, g: PlatformArrays) -> np.ndarray:
     """The APR cap each platform's price must meet: fees outside an interest-only cap let
-    the all-in price exceed it."""
-    fees = g.fee_rate
-    return model.apr_cap + (np.zeros(len(fees)) if model.regulator.policy.apr_cap_all_in
-                            else fees)
+    the all-in price exceed it; a cap that binds private lending only
+    (``regulator.apr_cap_scope = 'private'``) does not bind licensed lenders."""
+    reg = model.regulator.policy
+    cap = model.apr_cap + (np.zeros(len(g.fee_rate)) if reg.apr_cap_all_in else g.fee_rate)
+    if reg.apr_cap_scope == "private":
+        cap = np.where(g.is_licensed, np.inf, cap)
+    return cap
 
 
 def is_blacklisted(model, b: np.ndarray, p: np.ndarray) -> np.ndarray:

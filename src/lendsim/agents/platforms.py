@@ -122,10 +122,11 @@ class Platform(Institution, mesa.Agent):
         self.margin = tp.margin
         self.pd_cutoff = tp.pd_cutoff
         self.reputation = 1.0  # 0..1, lowered by failures of its type and incidents
-        self.outage_step = -1  # step of an outage: no lending that month
+        self.outage_step: int | None = None  # month of an outage: no lending that month
         # regulator: no new lending until leverage is at or below this target (None: no order)
         self.deleverage_order: float | None = None
-        self.suspended_until = 0  # regulator: no lending up to and including this step
+        # regulator: no lending up to and including this month (None: not suspended)
+        self.suspended_until: int | None = None
         self.is_resolved = False  # failed, and handed to a resolver by the regulator
         self.last_delinquency_30 = 0.0
         self.coef = PRIOR_COEF.copy()
@@ -168,7 +169,8 @@ class Platform(Institution, mesa.Agent):
     def may_lend(self, step: int, reg: RegulatorParams) -> bool:
         """Whether the platform lends this month: live, no outage, not suspended by the
         regulator, and not a P2P lender while P2P lending is banned."""
-        return (self.is_active and self.outage_step != step and step > self.suspended_until
+        return (self.is_active and self.outage_step != step
+                and (self.suspended_until is None or step > self.suspended_until)
                 and not (self.tp.is_p2p and not reg.p2p_lending))
 
     def leverage(self) -> float:

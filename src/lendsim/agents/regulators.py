@@ -117,7 +117,7 @@ class Regulator(mesa.Agent):
             if rule.action == "deleverage":  # to the rule's threshold
                 pl.deleverage_order = thr
             elif rule.action == "stop_lending":
-                pl.suspended_until = model.steps + rule.months - 1
+                pl.suspended_until = model.t + rule.months - 1
             else:  # resolve
                 pl.is_resolved = True
             model.log_event("regulator_action", "platform", pl.idx, np.nan,

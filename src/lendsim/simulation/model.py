@@ -57,6 +57,12 @@ class MarketModel(mesa.Model):
     Use ``model.step()`` for one month or ``model.run(steps)``; ``model.tables()`` returns the
     outputs as pandas DataFrames; ``model.schedule(shock, step)`` schedules a shock
     (:mod:`lendsim.simulation.shocks`).
+
+    Time: ``model.t`` is the month, 1 for the first recorded one. With
+    ``simulation.burn_in = B`` the first call of ``step`` first simulates months ``1 - B`` to
+    0 unrecorded (the market settles), so the tables, policy changes, triggers and shocks all
+    count from month 1 after them. Mesa's ``model.steps`` counts calls of ``step``, equal to
+    ``model.t`` after the burn-in.
     """
 
     #: The month, in order (docs/ODD.md, section 3): each phase is a module with ``step(model)``.
@@ -85,6 +91,9 @@ class MarketModel(mesa.Model):
         p = scenario
         n = p.borrowers.n
         self.n_borrowers = n
+        self.first_t = 1 - p.simulation.burn_in  # the first simulated month
+        self.t = self.first_t - 1  # the month (1 = the first recorded one); none run yet
+        self._burn_in_left = p.simulation.burn_in
         s = p.network.social
         self.social = social_network(n, s.kind, s.mean_degree, self.rng, rewire_p=s.rewire_p,
                                      edge_list=s.edge_list or None)
@@ -154,14 +163,32 @@ class MarketModel(mesa.Model):
         12. supervise: the month's debt state; the regulator's indicators;
         13. collect: cascades and the output tables.
         """
+        if self._burn_in_left:  # the first call runs the burn-in months first, unrecorded
+            months, self._burn_in_left = self._burn_in_left, 0
+            for _ in range(months):
+                self._run_month()
+            self._start_recording()
+        self._run_month()
+
+    def _run_month(self) -> None:
+        self.t += 1
         self.month = Month(self.n_borrowers, len(self.platforms))
         for phase in self.PHASES:
             phase.step(self)
         if self.check:
             self.check_invariants()
 
+    def _start_recording(self) -> None:
+        """After the burn-in: the output tables start empty (the regulator keeps its
+        indicators' history for its early warnings)."""
+        for rows in self.records.values():
+            rows.clear()
+        self.cascades.clear()
+        self.cascade = None
+
     def run(self, steps: int | None = None, progress=None) -> MarketModel:
-        """Run ``steps`` months (default: ``scenario.simulation.steps``)."""
+        """Run ``steps`` recorded months (default: ``scenario.simulation.steps``), after the
+        burn-in if it has not run yet."""
         steps = self.params.simulation.steps if steps is None else steps
         t0 = time.perf_counter()
         for _ in range(steps):
@@ -175,15 +202,15 @@ class MarketModel(mesa.Model):
         """Make ``shock`` happen in month ``step`` (later than the current month)."""
         if not isinstance(shock, shocks.Shock):
             raise TypeError(f"{shock!r}: schedule takes a Shock (lendsim.simulation.shocks)")
-        if int(step) <= self.steps:
+        if int(step) <= self.t:
             raise ValueError(f"schedule: step {step} has passed (the model is at step "
-                             f"{self.steps}); shocks need a later month")
+                             f"{self.t}); shocks need a later month")
         self.scheduled.setdefault(int(step), []).append(shock)
 
     def log_event(self, kind: str, agent_type: str, agent_id: int, size: float,
                   detail: str) -> None:
         """Append a row to the events table (at the current step)."""
-        self.records["events"].append({"step": self.steps, "kind": kind,
+        self.records["events"].append({"step": self.t, "kind": kind,
                                        "agent_type": agent_type, "agent_id": int(agent_id),
                                        "size": float(size), "detail": detail})
 
@@ -227,7 +254,7 @@ class MarketModel(mesa.Model):
     def debt_between_steps(self) -> DebtState:
         """The debt state as of the last completed step, computed once per step:
         ``Borrower.debt`` over thousands of agents must not redo it per agent."""
-        key = (self.steps, self.loans.n)
+        key = (self.t, self.loans.n)
         if self._view_cache is None or self._view_cache[0] != key:
             self._view_cache = (key, DebtState.from_book(self.loans, self.n_borrowers,
                                                          len(self.platforms)))

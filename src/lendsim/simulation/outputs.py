@@ -55,7 +55,7 @@ def collect_step(model) -> None:
     live = [b for b in model.banks if not b.is_failed]
     apps = m.apps.sum()
     row = {
-        "step": model.steps,
+        "step": model.t,
         "credit_outstanding": total,
         "originations": m.originations,
         "approval_rate": _share(m.approved.sum(), apps),
@@ -107,7 +107,7 @@ def collect_step(model) -> None:
         i = pl.idx
         avg_apr = apr_p[i] / orig_p[i] if orig_p[i] > 0 else np.nan
         model.records["platforms"].append({
-            "step": model.steps, "platform_id": i, "platform_type": pl.kind,
+            "step": model.t, "platform_id": i, "platform_type": pl.kind,
             "is_active": pl.is_active, "equity": pl.equity, "cash": pl.cash, "debt": pl.debt,
             "loans_held": pl.loans_held, "allowance": pl.allowance,
             "loans_managed": float(managed[i]), "originations": float(orig_p[i]),
@@ -126,7 +126,7 @@ def collect_step(model) -> None:
         j = bk.idx
         loans = bk.joint_loans + bk.other_loans
         model.records["banks"].append({
-            "step": model.steps, "bank_id": j, "equity": bk.equity,
+            "step": model.t, "bank_id": j, "equity": bk.equity,
             "capital_ratio": bk.capital_ratio(), "joint_loans": bk.joint_loans,
             "other_loans": bk.other_loans, "deposits": bk.deposits, "cash": bk.cash,
             "allowance": bk.allowance, "funding_lines": float(model.lines[j, :P].sum()),
@@ -136,11 +136,11 @@ def collect_step(model) -> None:
             "is_failed": bk.is_failed,
         })
     k = model.params.output.borrower_snapshot_every
-    if k and model.steps % k == 0:
+    if k and model.t % k == 0:
         snap = pd.DataFrame(pop.snapshot())
         snap["debt"] = debt
         snap["n_lenders"] = lenders
-        snap.insert(0, "step", model.steps)
+        snap.insert(0, "step", model.t)
         model.records["borrowers"].append(snap)
 
 
@@ -259,7 +259,7 @@ def check_invariants(model, rtol: float = 1e-9) -> None:
     if not np.isfinite(held_p).all() or not np.isfinite(held_b).all():
         raise InvariantError("non-finite loan holdings")
     if abs(owed - held_p.sum() - held_b.sum()) > rtol * scale + 1e-6:
-        raise InvariantError(f"step {model.steps}: borrowers owe {owed:.6f} but lenders hold "
+        raise InvariantError(f"step {model.t}: borrowers owe {owed:.6f} but lenders hold "
                              f"{held_p.sum() + held_b.sum():.6f}")
     by_pool = np.bincount(L.pool_idx[is_open], weights=L.balance[is_open], minlength=pools.n)
     exp_p, exp_b = pools.split(by_pool, len(model.platforms))
@@ -267,7 +267,7 @@ def check_invariants(model, rtol: float = 1e-9) -> None:
         bad = np.flatnonzero(np.abs(got - exp) > rtol * scale + 1e-6)
         if len(bad):
             i = bad[0]
-            raise InvariantError(f"step {model.steps}: {name} {i} holds {got[i]:.6f} by its "
+            raise InvariantError(f"step {model.t}: {name} {i} holds {got[i]:.6f} by its "
                                  f"books but {exp[i]:.6f} by the loan book")
     shares = pools.platform_share + pools.bank_shares.sum(axis=1)
     if len(shares) and not np.allclose(shares, 1.0, rtol=0, atol=1e-12):
@@ -277,19 +277,19 @@ def check_invariants(model, rtol: float = 1e-9) -> None:
             size = max(abs(a.equity), abs(a.cash), 1.0) + getattr(a, "other_loans", 0.0)
             gap = a.balance_gap()
             if not np.isfinite(gap) or abs(gap) > rtol * (size + scale) + 1e-6:
-                raise InvariantError(f"step {model.steps}: {kind} {a.idx}: assets - "
+                raise InvariantError(f"step {model.t}: {kind} {a.idx}: assets - "
                                      f"liabilities - equity = {gap:.6g}")
             if a.cash < -1e-6:
-                raise InvariantError(f"step {model.steps}: {kind} {a.idx} has cash {a.cash}")
+                raise InvariantError(f"step {model.t}: {kind} {a.idx} has cash {a.cash}")
     if not model.accounts.is_consistent(L):
-        raise InvariantError(f"step {model.steps}: an account points at a loan that is not "
+        raise InvariantError(f"step {model.t}: an account points at a loan that is not "
                              "that borrower's current instalment loan at that platform")
     pop = model.population
     for name in ("cash", "income", "need"):
         arr = getattr(pop, name)
         if not np.isfinite(arr).all():
-            raise InvariantError(f"step {model.steps}: non-finite borrower {name}")
+            raise InvariantError(f"step {model.t}: non-finite borrower {name}")
     if (pop.cash < -1e-6).any():
-        raise InvariantError(f"step {model.steps}: negative borrower cash")
+        raise InvariantError(f"step {model.t}: negative borrower cash")
     if not np.isfinite(L.balance).all() or (L.balance < -1e-6).any():
-        raise InvariantError(f"step {model.steps}: loan balances negative or non-finite")
+        raise InvariantError(f"step {model.t}: loan balances negative or non-finite")

@@ -474,6 +474,10 @@ class SimulationParams:
 
     steps: int = _f(120, "months to simulate", lo=1, hi=10_000)
     seed: int = _f(1, "root seed of the model's one random generator", lo=0)
+    burn_in: int = _f(0, "months simulated before the first recorded month, so that runs start "
+                      "from a settled market: the tables start at step 1 after them, and "
+                      "policy changes, triggers and shocks count from there", lo=0, hi=600,
+                      unit="months")
     check_invariants: bool = _f(False, "assert balance-sheet identities every step")
     agent_threshold: int = _f(10_000, "register every Borrower as a Mesa agent up to this many "
                               "borrowers; above, Borrower objects are made on demand", lo=0)

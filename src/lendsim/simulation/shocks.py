@@ -66,7 +66,7 @@ class IncomeShock(Shock):
     unemployment: float = 0.04
 
     def before_month(self, model):
-        model.income_shock = IncomeShockWindow(model.steps, self.months, self.income_loss,
+        model.income_shock = IncomeShockWindow(model.t, self.months, self.income_loss,
                                                self.unemployment)
 
 

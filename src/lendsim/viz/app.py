@@ -164,7 +164,7 @@ def Headline(m):
     """The month and the latest headline figures, in words."""
     update_counter.get()  # components re-render on their own subscriptions, not the parent's
     h = data.headline(m)
-    parts = [f'<b class="lendsim-month">Month {m.steps}</b>']
+    parts = [f'<b class="lendsim-month">Month {m.t}</b>']
     if h:
         parts += [f"credit RMB {h['credit_outstanding'] / 1e6:,.2f}m",
                   f"approval {100 * h['approval_rate']:.0f}%",

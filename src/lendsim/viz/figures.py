@@ -294,7 +294,7 @@ class _Panel:
             lo, hi = min(lo, self.ylim[0]), max(hi, self.ylim[1])  # widen only
             self.ylim = (lo, hi)
             top = hi if hi > lo else lo + self.default_span
-            key = (month_limit(model.steps), (lo, top), legend, self.extra_frame(model))
+            key = (month_limit(model.t), (lo, top), legend, self.extra_frame(model))
             if key != self.b.key:
                 self._set_frame(model, key[0], (lo, top), legend)
             return self.b.render(key)

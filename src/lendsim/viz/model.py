@@ -144,7 +144,7 @@ def close_largest_platform(model: MarketModel) -> tuple[int, str]:
 def _schedule_next_step(model: MarketModel, shock) -> int:
     """Schedule ``shock`` for the model's next step (under the dashboard's lock: the
     dashboard steps the model in one thread and takes button presses in another)."""
-    step = int(model.steps) + 1
+    step = int(model.t) + 1
     with getattr(model, "lock", None) or contextlib.nullcontext():
         model.schedule(shock, step)
     return step

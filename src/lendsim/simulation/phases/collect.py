@@ -23,9 +23,9 @@ def track_cascade(model) -> None:
     if fails:
         if model.cascade is None:
             kind, idx, channel, detail = fails[0]
-            model.cascade = Cascade(model.steps, f"{kind} {idx} ({detail})")
+            model.cascade = Cascade(model.t, f"{kind} {idx} ({detail})")
         for kind, idx, channel, _ in fails:
-            model.cascade.add(model.steps, kind, idx, channel)
+            model.cascade.add(model.t, kind, idx, channel)
     elif model.cascade is not None:
         model.records["events"].append(model.cascade.event())
         model.cascades.append(cascade_row(model.cascade, ongoing=False))

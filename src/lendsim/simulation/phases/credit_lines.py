@@ -36,12 +36,12 @@ def draw_lines(model, b: np.ndarray, amount: np.ndarray, conv: np.ndarray) -> np
     is_open = g.is_active & (month.capacity > 0)
     bb = b[cand]
     own = debt.own_at(bb, CL.platform[bb])
-    due = bb[CL.due_for_review(bb, model.steps, pop.is_employed[bb],
+    due = bb[CL.due_for_review(bb, model.t, pop.is_employed[bb],
                                *debt.seen_by_lender(bb, own, model.is_covered),
                                pop.income[bb] / model.params.borrowers.income_median)]
     if len(due):
         review_lines(model, due, g)
-    ok = CL.usable(bb, amount[cand], model.steps, is_open, price_cap(model, g),
+    ok = CL.usable(bb, amount[cand], model.t, is_open, price_cap(model, g),
                    pop.is_employed[bb] if reg.require_income else None)
     k, own = cand[ok], own[ok]  # reviews keep a line's platform: exposures still hold
     bk, pk, amt = b[k], CL.platform[b[k]].astype(np.intp), amount[k]

@@ -23,16 +23,16 @@ TYPE_NEWS_DIVISOR = 3.0
 
 
 def step(model) -> None:
-    due = model.scheduled.pop(model.steps, [])
+    due = model.scheduled.pop(model.t, [])
     for shock in due:
         shock.before_month(model)
-    model.macro = macro_state(model.params.macro, model.steps, model.income_shock)
+    model.macro = macro_state(model.params.macro, model.t, model.income_shock)
     policy_changes(model)
     model.apr_cap = model.regulator.apr_cap(model.macro.benchmark_rate)
     pol = model.regulator.policy
     old, model.lines_policy = model.lines_policy, pol
     if old is not None and any(getattr(old, k) != getattr(pol, k) for k in LINE_RULES):
-        model.credit_lines.review_all(model.steps)  # lenders re-underwrite under new rules
+        model.credit_lines.review_all(model.t)  # lenders re-underwrite under new rules
     model.is_covered = model.population.bureau_u < pol.data_sharing
     incidents(model)
     for shock in due:
@@ -44,16 +44,16 @@ def policy_changes(model) -> None:
     indicators (triggered rules); both are logged as events."""
     reg = model.regulator
     for c in reg.schedule if reg.policy.apply_schedule else ():
-        if model.steps == c.announce and c.announce < c.step:
+        if model.t == c.announce and c.announce < c.step:
             model.log_event("policy_announced", "regulator", -1, np.nan,
                             f"{c.key} = {c.value!r} from month {c.step}")
-        if model.steps == c.step:
+        if model.t == c.step:
             model.log_event("policy_change", "regulator", -1, np.nan,
                             f"{c.key} = {c.value!r}"
                             + (f", phased in over {c.phase_in} months" if c.phase_in else ""))
-    reg.apply_schedule(model.steps)
+    reg.apply_schedule(model.t)
     last = model.records["model"][-1] if model.records["model"] else {}
-    for _, rule, who in reg.check_triggers(model.steps, last, model.platforms, model.banks):
+    for _, rule, who in reg.check_triggers(model.t, last, model.platforms, model.banks):
         reg.enforce(rule, who)
 
 
@@ -77,7 +77,7 @@ def incidents(model) -> None:
             month.losses["operational"] += cost
             what = "data breach"
         else:
-            pl.outage_step = model.steps
+            pl.outage_step = model.t
             cost, what = 0.0, "outage"
         month.n_incidents += 1
         loss = min(1.0, cp.incident_reputation_hit

@@ -29,7 +29,7 @@ def step(model) -> None:
 def fail_platform(model, pl, kind: str, channel: str, detail: str) -> None:
     """Platform ``pl`` fails (or exits): news reaches the platforms of its type, the failure
     joins the month's cascade record and the event log."""
-    pl.fail(model.steps)
+    pl.fail(model.t)
     reputation_shock(model, pl, model.params.contagion.reputation_hit)
     model.month.failures.append(("platform", pl.idx, channel, detail))
     model.log_event(kind, "platform", pl.idx, pl.loans_held, detail)
@@ -107,7 +107,7 @@ def bank_failures(model) -> None:
     joint_loss = month.bank_joint_losses
     for j in np.flatnonzero(failed):
         bk = banks[j]
-        bk.fail(model.steps)
+        bk.fail(model.t)
         month.bank_failures += 1
         if not first[j]:
             channel, detail = "interbank", "interbank contagion"

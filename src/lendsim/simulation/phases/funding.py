@@ -23,7 +23,7 @@ def step(model) -> None:
     scale = np.divide(room, tot, out=np.ones_like(tot), where=tot > room)
     head *= np.minimum(scale, 1.0)[None, :]
     for pl in model.platforms:
-        if not pl.may_lend(model.steps, reg):
+        if not pl.may_lend(model.t, reg):
             continue
         s, bank_shares, cap = pl.funding_split.split(pl, head[pl.idx], reg)
         pl.months_unfunded = pl.months_unfunded + 1 if cap <= 0 else 0

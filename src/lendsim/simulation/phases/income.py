@@ -12,7 +12,7 @@ import numpy as np
 def step(model) -> None:
     pop = model.population
     pop.months_since_default = np.minimum(pop.months_since_default + 1, pop.NEVER)
-    if model.steps > 1:  # incomes grow month by month
+    if model.t > model.first_t:  # incomes grow month by month, from the second on
         pop.base_income *= (1.0 + model.params.macro.income_growth) ** (1.0 / 12.0)
     pop.update_employment(model.macro.unemployment_target,
                           model.params.macro.job_finding_rate, model.rng)

@@ -52,7 +52,7 @@ def step(model) -> None:
         pl.roe_history.append(12.0 * (equity_now[pl.idx] - prev[pl.idx])
                               / max(prev[pl.idx], 1e-9))
         pl.adapt(share[pl.idx], target[pl.idx], delinquency[pl.idx], pp)
-        if (model.steps + pl.idx) % pp.retrain_every == 0:
+        if (model.t + pl.idx) % pp.retrain_every == 0:
             pl.retrain(pp)
         pl.reputation += model.params.contagion.reputation_recovery * (1.0 - pl.reputation)
         if pl.months_unfunded >= pp.funding_exit_months:

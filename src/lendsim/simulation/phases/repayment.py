@@ -24,7 +24,7 @@ def step(model) -> None:
     L.n_missed[L.status == LoanStatus.DEFAULTED] += 1  # defaulted loans pay nothing
     # the first instalment falls due the month after origination
     idx = np.flatnonzero((L.status <= LoanStatus.DELINQUENT)
-                         & (L.origination_step < model.steps))
+                         & (L.origination_step < model.t))
     b = L.borrower_idx[idx]
     interest = L.balance[idx] * L.apr[idx] / 12.0
     L.balance[idx] += interest

@@ -205,7 +205,7 @@ def grant_lines(model, w, b, p, own, visible_debt, pd_life, apr, X, g: PlatformA
             max_debt_income=reg.max_debt_income)
     # each borrower's review falls in a month of its own (b mod review), so reviews are
     # spread evenly over the months instead of coming in waves
-    until = model.steps + review - (model.steps + bw) % review
+    until = model.t + review - (model.t + bw) % review
     lenders = model.debt.seen_by_lender(bw, own[w], model.is_covered)[1]
     model.credit_lines.grant(bw, pw, apr[w], pd_life[w], limit, np.take(X, w, axis=0),
                              until=until, debt_seen=visible_debt[w], lenders_seen=lenders)
@@ -251,7 +251,7 @@ def book(model, b, p, amount, apr, term, X, is_refinance: bool) -> None:
         amount_new, pool_new = amount, pool
     rows = L.add(borrower_idx=b, platform_idx=p, pool_idx=pool_new, principal=amount_new,
                  apr=apr, instalment=underwriting.annuity_payment(amount_new, apr, term),
-                 term=term, step=model.steps, is_refinance=is_refinance, features=X)
+                 term=term, step=model.t, is_refinance=is_refinance, features=X)
     inst = np.flatnonzero(term > 1)
     if len(inst):
         model.accounts.link(b[inst], p[inst], rows[inst])

@@ -58,7 +58,7 @@ def test_enforce_stop_lending_suspends_for_the_rules_months(model):
     rule = TriggerRule("platform_delinquency_30", "stop_lending", above=0.1, months=3)
     model.regulator.enforce(rule, [pl])
     reg = model.regulator.policy
-    t = model.steps  # the month it is enforced counts as the first
+    t = model.t  # the month it is enforced counts as the first
     assert pl.suspended_until == t + 2
     assert [pl.may_lend(s, reg) for s in (t, t + 1, t + 2, t + 3)] == [False] * 3 + [True]
     assert _events(model) == [("regulator_action", "platform", 1,
@@ -67,7 +67,7 @@ def test_enforce_stop_lending_suspends_for_the_rules_months(model):
 
 def test_enforce_resolve_hands_the_book_to_a_resolver(model):
     pl = model.platforms[0]
-    pl.fail(model.steps)
+    pl.fail(model.t)
     rule = TriggerRule("platform_equity_ratio", "resolve", below=0.0)
     model.regulator.enforce(rule, [pl])
     assert pl.is_resolved and not model.platforms[1].is_resolved

@@ -96,7 +96,7 @@ def test_draws_are_booked_at_the_lines_price_at_the_lines_platform():
     CL = model.credit_lines
     before = {k: getattr(CL, k).copy() for k in ("platform", "apr", "until")}
     model.step()
-    L, t = model.loans, model.steps
+    L, t = model.loans, model.t
     new = np.flatnonzero((L.origination_step == t) & (L.term == 1))
     b = L.borrower_idx[new]
     # lines neither reviewed nor replaced this month (a new grant has a new price)
@@ -127,8 +127,8 @@ def test_reviews_are_spread_over_the_months():
     CL = model.credit_lines
     until = CL.until[CL.platform >= 0]
     review = model.params.platforms.line_review_months
-    assert until.min() > model.steps and until.max() <= model.steps + review
-    counts = np.bincount(until - model.steps - 1, minlength=review)
+    assert until.min() > model.t and until.max() <= model.t + review
+    counts = np.bincount(until - model.t - 1, minlength=review)
     assert counts.min() > 0.7 * counts.mean()  # no wave of reviews in one month
     model.close()
 
@@ -141,7 +141,7 @@ class _LineLog:
     def step(model):
         CL = model.credit_lines
         held = CL.platform >= 0
-        model.line_log.append((int(held.sum()), int((CL.until[held] <= model.steps).sum())))
+        model.line_log.append((int(held.sum()), int((CL.until[held] <= model.t).sum())))
 
 
 class _Probe(MarketModel):

@@ -78,7 +78,7 @@ def test_charge_off_by_hand_with_a_failed_lender():
     model = _model(**{"platforms.recovery_rate": 0.1, "platforms.resolver_recovery": 0.5,
                       "platforms.chargeoff_after_missed": 6})
     L, pools = model.loans, model.pools
-    model.platforms[1].fail(model.steps)  # no resolver: half the usual recovery
+    model.platforms[1].fail(model.t)  # no resolver: half the usual recovery
     open_ = np.flatnonzero(L.is_open() & (L.balance > 0))
     old, young = open_[:40], open_[40:60]
     L.status[old] = L.status[young] = LoanStatus.DEFAULTED
@@ -143,7 +143,7 @@ def test_pool_balances_provisions_and_fees_against_a_loop_over_loans():
 
 def test_costs_and_bank_income_by_hand():
     model = _model(**{"banks.payout_ratio": 0.0, "platforms.fixed_cost_share": 0.01})
-    model.platforms[2].fail(model.steps)  # a failed platform pays no fixed cost
+    model.platforms[2].fail(model.t)  # a failed platform pays no fixed cost
     model.platforms[0].debt = 500.0
     model.platforms[0].cash += 500.0
     bp, pp, L = model.params.banks, model.params.platforms, model.loans
@@ -170,7 +170,7 @@ def test_accounting_brings_holdings_back_in_line_with_the_book():
     after it, every funder holds its share of every open balance and every sheet balances."""
     model = MarketModel(tiny(**{"borrowers.n": 400}))
     model.run(3)
-    model.steps += 1
+    model.t += 1
     model.month = Month(model.n_borrowers, len(model.platforms))
     phases = model.PHASES
     for phase in phases[: phases.index(accounting)]:

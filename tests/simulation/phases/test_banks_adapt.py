@@ -34,7 +34,7 @@ class Recorder(strategies.UseAndQuality):  # not registered: the bank holds an i
 @pytest.mark.parametrize("common_funder", [True, False])
 def test_each_bank_gets_its_lines_use_and_the_platforms_quality(common_funder):
     model = _model(**{"contagion.common_funder": common_funder})
-    model.platforms[2].fail(model.steps)
+    model.platforms[2].fail(model.t)
     for pl, d in zip(model.platforms, (0.01, 0.2, 0.05)):
         pl.last_delinquency_30 = d
     calls = {}
@@ -60,7 +60,7 @@ def test_each_bank_gets_its_lines_use_and_the_platforms_quality(common_funder):
 
 def test_lines_to_a_failed_platform_close():
     model = _model()
-    model.platforms[0].fail(model.steps)
+    model.platforms[0].fail(model.t)
     assert model.lines[:, 0].sum() > 0
     banks_adapt.step(model)
     assert model.lines[:, 0].sum() == 0 and model.lines[:, 1:3].sum() > 0

@@ -16,7 +16,7 @@ def test_failures_in_consecutive_months_make_one_cascade():
               [],  # a quiet month closes the cascade
               []]
     for fails in months:
-        model.steps += 1
+        model.t += 1
         model.month = Month(model.n_borrowers, len(model.platforms))
         model.month.failures = list(fails)
         n_events = len(model.records["events"])
@@ -42,11 +42,11 @@ def test_collect_appends_one_row_a_month_and_changes_no_state():
     debt, L, pop = model.debt, model.loans, model.population
     state = (debt.own.copy(), debt.total.copy(), L.balance.copy(), pop.cash.copy(),
              [(a.cash, a.equity) for a in (*model.platforms, *model.banks)])
-    model.steps += 1
+    model.t += 1
     model.month = Month(model.n_borrowers, len(model.platforms))
     collect.step(model)
     assert len(model.records["model"]) == rows["model"] + 1
-    assert model.records["model"][-1]["step"] == model.steps
+    assert model.records["model"][-1]["step"] == model.t
     assert len(model.records["platforms"]) == rows["platforms"] + len(model.platforms)
     assert len(model.records["banks"]) == rows["banks"] + len(model.banks)
     assert model.debt is debt

@@ -13,7 +13,7 @@ from lendsim.simulation.phases import credit_lines, demand, funding, underwritin
 def _month_before_lines(review=6):
     model = MarketModel(tiny(**{"borrowers.n": 600, "platforms.line_review_months": review}))
     model.run(3)
-    model.steps += 1  # the month being stepped
+    model.t += 1  # the month being stepped
     model.month = Month(model.n_borrowers, len(model.platforms))
     demand.step(model)
     funding.step(model)
@@ -25,7 +25,7 @@ def _quiet_lines(model, k):
     CL, pop = model.credit_lines, model.population
     b = np.flatnonzero((CL.platform >= 0) & pop.is_employed)[:k]
     assert len(b) == k
-    CL.until[b] = model.steps + 5
+    CL.until[b] = model.t + 5
     CL.debt_seen[b] = 1e9
     CL.lenders_seen[b] = 100
     CL.features[b, 2] = -10.0  # income at grant far below today's
@@ -41,7 +41,7 @@ def test_draws_are_booked_at_the_lines_price_and_platform():
     m.capacity[:] = 1e12
     cap0, n0, debt0 = m.capacity.copy(), L.n, model.debt.total[b].copy()
     drawn = credit_lines.draw_lines(model, b, amount, conv)
-    usable = CL.usable(b, amount, model.steps, underwriting.platform_arrays(model).is_active,
+    usable = CL.usable(b, amount, model.t, underwriting.platform_arrays(model).is_active,
                        underwriting.price_cap(model, underwriting.platform_arrays(model)))
     want = np.where(conv & usable, amount, 0.0)
     np.testing.assert_allclose(drawn, want)
@@ -88,7 +88,7 @@ def test_a_review_renews_or_closes_the_line():
     kept = CL.platform[b] >= 0
     assert kept.any()
     assert (CL.platform[b[kept]] == p[kept]).all()  # a review keeps the line's platform
-    assert (CL.until[b[kept]] > model.steps).all()  # and sets the next review
+    assert (CL.until[b[kept]] > model.t).all()  # and sets the next review
     # a cap no platform's price can meet: every reviewed line closes
     model.apr_cap = 1e-6
     b2 = b[kept]

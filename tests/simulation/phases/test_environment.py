@@ -13,7 +13,7 @@ from lendsim.simulation.policy import with_policy
 
 
 def _start(model):
-    model.steps += 1
+    model.t += 1
     model.month = Month(model.n_borrowers, len(model.platforms))
 
 
@@ -127,11 +127,11 @@ def test_incidents_by_hand(breach):
             assert pl.equity == pytest.approx(eq[pl.idx] * 0.97)
             assert pl.idx in model.month.breached
         else:
-            assert pl.outage_step == model.steps and pl.equity == eq[pl.idx]
+            assert pl.outage_step == model.t and pl.equity == eq[pl.idx]
     assert model.month.n_incidents == 5
     assert model.month.losses["operational"] == pytest.approx(
         0.03 * sum(max(e, 0) for e, a in zip(eq, live) if a) if breach else 0.0)
     ev = [e for e in model.records["events"] if e["kind"] == "incident"
-          and e["step"] == model.steps]
+          and e["step"] == model.t]
     assert sorted(e["agent_id"] for e in ev) == [0, 1, 2, 3, 4]
     model.close()

@@ -147,7 +147,7 @@ def test_a_platform_without_equity_fails_with_its_channel(cause, channel):
         model.month.breached.add(1)
     failures.step(model)
     assert [p.is_active for p in model.platforms] == [True, False, True]
-    assert pl.failed_step == model.steps and pl.reputation == 0.0
+    assert pl.failed_step == model.t and pl.reputation == 0.0
     assert model.month.platform_failures == 1
     assert model.month.failures == [("platform", 1, channel, f"{pl.kind}: equity exhausted")]
     ev = [e for e in model.records["events"] if e["kind"] == "platform_failure"]

@@ -82,7 +82,7 @@ def test_a_bank_below_its_requirement_lends_nothing_new():
 def test_platforms_that_may_not_lend_or_have_no_funding():
     model = _model()
     out, unfunded = model.platforms[0], model.platforms[1]
-    out.outage_step = model.steps
+    out.outage_step = model.t
     model.lines[:, unfunded.idx] = 0.0  # no headroom anywhere: no capacity
     before = (out.months_unfunded, unfunded.months_unfunded)
     n_pools = model.pools.n

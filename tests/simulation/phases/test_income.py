@@ -18,7 +18,7 @@ from lendsim.simulation.phases import income
 def test_income_step_by_hand(steps):
     model = MarketModel(tiny(**{"borrowers.n": 300, "macro.income_growth": 0.12}))
     model.run(steps)
-    model.steps += 1  # the phase runs in the month being stepped (Mesa counts it first)
+    model.t += 1  # the phase runs in the month being stepped (Mesa counts it first)
     model.month = Month(model.n_borrowers, len(model.platforms))
     pop, p = model.population, model.params
     pop.months_since_default[:3] = [0, 5, pop.NEVER]
@@ -27,7 +27,7 @@ def test_income_step_by_hand(steps):
     twin = copy.deepcopy(model.rng)
     income.step(model)
     assert pop.months_since_default[:3].tolist() == [1, 6, pop.NEVER]  # capped at NEVER
-    growth = 1.12 ** (1 / 12) if model.steps > 1 else 1.0  # incomes grow from month 2
+    growth = 1.12 ** (1 / 12) if model.t > 1 else 1.0  # incomes grow from month 2
     np.testing.assert_allclose(pop.base_income, before["base_income"] * growth, rtol=1e-12)
     p_eu = rules.job_loss_prob(model.macro.unemployment_target, p.macro.job_finding_rate,
                                pop.job_loss_loading)

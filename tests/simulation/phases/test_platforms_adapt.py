@@ -95,7 +95,7 @@ def test_each_platform_adapts_to_its_share_target_and_delinquency():
     n_open = np.bincount(L.platform_idx[L.is_open()], minlength=P)
     min_book = int(n_open[[1, 2]].mean())  # one live platform's book is too small to judge
     model.params = model.params.with_overrides({"platforms.min_book": min_book})
-    model.platforms[0].fail(model.steps)
+    model.platforms[0].fail(model.t)
     L.n_missed[L.is_open() & (np.arange(L.n) % 5 == 0)] = 1
     m = model.month
     m.orig_by_platform[:] = [0.0, 1000.0, 500.0]
@@ -149,7 +149,7 @@ def test_entry_stops_at_the_most_platforms():
     platforms_adapt.maybe_enter(model)
     assert len(model.platforms) == 4 and model.month.platform_entries == 1
     new = model.platforms[3]
-    assert model.records["events"][-1] == {"step": model.steps, "kind": "platform_entry",
+    assert model.records["events"][-1] == {"step": model.t, "kind": "platform_entry",
                                            "agent_type": "platform", "agent_id": 3,
                                            "size": new.equity, "detail": new.kind}
     assert model.lines[:, 3].sum() > 0 and model.accounts.rows.shape[1] == 4

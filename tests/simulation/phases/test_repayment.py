@@ -18,7 +18,7 @@ def _hand_book():
     """Seven loans of six borrowers at two platforms, in two funding pools."""
     model = MarketModel(tiny(**{"borrowers.n": 50, "platforms.n": 2,
                                 "platforms.default_after_missed": 3}))
-    model.steps = 5
+    model.t = 5
     model.month = Month(model.n_borrowers, 2)
     model.pools = FundingPools(len(model.banks))
     model.pools.add(0, 0.5, np.full(len(model.banks), 0.5 / len(model.banks)))
@@ -117,12 +117,12 @@ def test_borrowers_walk_away_from_a_failed_lender_unless_resolved():
         model = MarketModel(tiny(**{"borrowers.failed_lender_nonpayment": 1.0}))
         model.run(3)
         pl = model.platforms[0]
-        pl.fail(model.steps)
+        pl.fail(model.t)
         pl.is_resolved = resolved
-        model.steps += 1
+        model.t += 1
         model.month = Month(model.n_borrowers, len(model.platforms))
         L = model.loans
-        due = np.flatnonzero((L.status <= D) & (L.origination_step < model.steps)
+        due = np.flatnonzero((L.status <= D) & (L.origination_step < model.t)
                              & (L.platform_idx == 0))
         assert len(due) > 10
         repayment.step(model)
@@ -136,7 +136,7 @@ def test_first_instalment_falls_due_the_month_after_origination():
     model = MarketModel(tiny())
     model.run(3)
     L = model.loans
-    new = L.origination_step == model.steps
+    new = L.origination_step == model.t
     assert new.any()
     assert np.array_equal(L.balance[new], L.principal[new])
     assert (L.months_left[new] == L.term[new]).all() and (L.n_missed[new] == 0).all()

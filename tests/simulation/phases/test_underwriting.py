@@ -22,7 +22,7 @@ def _model(steps=3, **over):
 
 def _start_month(model):
     """The month up to underwriting: a new month, its step counted, demand and funding."""
-    model.steps += 1
+    model.t += 1
     model.month = Month(model.n_borrowers, len(model.platforms))
     demand.step(model)
     funding.step(model)
@@ -201,7 +201,7 @@ def test_apply_grants_within_capacity_and_books_every_grant():
     short = amount - granted >= model.params.borrowers.min_loan
     assert m.rationed[b].tolist() == short.tolist()
     new = np.arange(n0, L.n)
-    assert (L.origination_step[new] == model.steps).all()
+    assert (L.origination_step[new] == model.t).all()
     assert (L.status[new] == LoanStatus.CURRENT).all()
     model.close()
 

@@ -139,6 +139,10 @@ class Platform(Institution, mesa.Agent):
         self.ks = np.nan
         self.months_unfunded = 0
         self.roe_history: deque[float] = deque(maxlen=12)
+        # the last 12 months' net charge-offs and managed open balance, RMB: the back-test
+        # of the expected loss priced in (loss_realised)
+        self.net_charge_offs_12: deque[float] = deque(maxlen=12)
+        self.managed_12: deque[float] = deque(maxlen=12)
         # the price borrowers see before the platform has lent: its costs, margin and a
         # guess of 5 % for expected loss
         self.posted_apr = tp.funding_spread + tp.operating_cost + tp.margin + 0.05
@@ -212,6 +216,28 @@ class Platform(Institution, mesa.Agent):
             self.coef = scoring.fit_logistic(X, y, l2=1.0, coef0=self.coef, gtol=1e-5,
                                              sample_weight=self._w[:n].astype(float))
         self._n_at_fit = self._n_seen
+
+    # --- back-testing -------------------------------------------------------------------------
+    def record_losses(self, net_charge_offs: float, managed: float) -> None:
+        """Keep one month's net charge-offs (charged off less recovered) on the loans this
+        platform originated and its managed open balance at the month's end, RMB."""
+        self.net_charge_offs_12.append(float(net_charge_offs))
+        self.managed_12.append(float(managed))
+
+    def loss_realised(self) -> float:
+        """Annualised net charge-off rate of the managed book, trailing 12 months.
+
+        ``12 x sum(net charge-offs) / sum(managed open balance)`` over the last 12 months
+        recorded (fewer in the first year): the realised counterpart of the annualised expected
+        loss priced into originations (``el_priced``), as a lender back-tests its loss
+        estimates. NaN before a month with a managed balance.
+
+        References:
+            Net charge-off rate, annualised, over average loans: FFIEC Uniform Bank
+            Performance Report, "net loss to average total LN&LS".
+        """
+        managed = sum(self.managed_12)
+        return 12.0 * sum(self.net_charge_offs_12) / managed if managed > 0 else np.nan
 
     # --- strategy -----------------------------------------------------------------------------
     def adapt(self, market_share: float, target_share: float, delinquency_30: float,

@@ -35,9 +35,14 @@ class Month:
     Written by *accounting*, read by *failures*:
         run_cost: the cost each platform paid to meet retail withdrawals, RMB.
 
+    Written by *accounting*, read by *platforms adapt*:
+        net_charge_offs_by_platform: balances charged off this month less what was
+            recovered, by the platform that originated the loans, RMB (n_platforms,).
+
     Counters (read by data collection): applications and approvals by risk segment and by
-    income quintile, originations and APRs by platform, defaults, failures and losses by
-    contagion channel (``losses``, RMB).
+    income quintile, originations, APRs and priced expected loss by platform
+    (``el_by_platform``: sum of amount x annualised expected-loss rate, RMB), defaults,
+    failures and losses by contagion channel (``losses``, RMB).
     """
 
     def __init__(self, n: int, n_platforms: int):
@@ -54,6 +59,7 @@ class Month:
         self.matured: list[tuple] = []
         # accounting -> failures
         self.run_cost = np.zeros(n_platforms)
+        self.net_charge_offs_by_platform = np.zeros(n_platforms)
         # counters
         self.rationed = np.zeros(n, dtype=bool)
         self.apps = np.zeros(3)
@@ -78,6 +84,7 @@ class Month:
         self.orig_by_platform = np.zeros(n_platforms)
         self.apr_by_platform = np.zeros(n_platforms)
         self.n_new_by_platform = np.zeros(n_platforms)
+        self.el_by_platform = np.zeros(n_platforms)
         self.originations = 0.0
         self.charge_offs = 0.0
         self.new_defaults = 0
@@ -108,10 +115,12 @@ class Month:
             self.matured.append((loans, label, features))
 
     def count_applications(self, seg_applied, seg_won, amount, apr, is_refinance, P, plat,
-                           q_applied, q_won):
+                           q_applied, q_won, *, el_rate):
         """Record one round of applications (segments and income quintiles of applicants and
-        winners; winners' amounts, APRs and platforms); :meth:`tally` sums them."""
-        self._rounds.append((seg_applied, seg_won, amount, apr, plat, q_applied, q_won))
+        winners; winners' amounts, APRs, platforms and the annualised expected-loss rates
+        their lenders priced in, ``el_rate``, fractions); :meth:`tally` sums them."""
+        self._rounds.append((seg_applied, seg_won, amount, apr, plat, q_applied, q_won,
+                             np.broadcast_to(np.asarray(el_rate, dtype=float), amount.shape)))
         self._n_platforms = P
         if is_refinance:
             self.refinance_amount += float(amount.sum())
@@ -121,7 +130,7 @@ class Month:
         lending: one pass instead of one per round)."""
         if not self._rounds:
             return
-        seg_a, seg_w, amount, apr, plat, q_a, q_w = (np.concatenate(parts)
+        seg_a, seg_w, amount, apr, plat, q_a, q_w, el = (np.concatenate(parts)
                                                      for parts in zip(*self._rounds))
         self._rounds = []
         P, w = self._n_platforms, amount * apr
@@ -138,3 +147,4 @@ class Month:
         self.orig_by_platform += np.bincount(plat, weights=amount, minlength=P)
         self.apr_by_platform += np.bincount(plat, weights=w, minlength=P)
         self.n_new_by_platform += np.bincount(plat, minlength=P)
+        self.el_by_platform += np.bincount(plat, weights=amount * el, minlength=P)

@@ -41,8 +41,10 @@ def step(model) -> None:
     # a rate measured on a handful of loans is noise: nobody reacts to it
     delinquency = np.divide(d30, managed, out=np.zeros(P),
                             where=(managed > 0) & (n_open >= pp.min_book))
+    net_co = month.net_charge_offs_by_platform
     for pl in model.platforms:
         pl.last_delinquency_30 = float(delinquency[pl.idx])
+        pl.record_losses(net_co[pl.idx], managed[pl.idx])
     model.market_share = share
     equity_now = model.platform_values("equity")
     prev = np.r_[model.prev_equity, equity_now[len(model.prev_equity):]]

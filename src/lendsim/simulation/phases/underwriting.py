@@ -97,7 +97,9 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         debt.add(b[win], pw, amt, own[win])
         month.count_applications(pop.risk_segment[b], pop.risk_segment[b[win]], amt, apr[win],
                                  is_refinance, P, pw, pop.income_quintile[b],
-                                 pop.income_quintile[b[win]])
+                                 pop.income_quintile[b[win]],
+                                 el_rate=underwriting.expected_loss_rate(
+                                     pd_life[win], model.params.platforms.lgd, term))
         month.granted_any[b[win]] = True
     month.rationed[b_idx[remaining >= bp.min_loan]] = True
     month.applied[b_idx] = True

@@ -179,6 +179,11 @@ class PlatformParams:
                                  "0 = no lines, every request is underwritten", lo=0, hi=120)
     min_training: int = _f(300, "matured loans needed before the first refit", lo=10)
     training_window: int = _f(5_000, "most recent matured loans kept for fitting", lo=100)
+    prior_weight: float = _f(300.0, "weight of the prior scorecard in every refit, in matured "
+                             "loans' worth of evidence (a Gaussian prior centred on it with "
+                             "this many loans' Fisher information; default: as much as the "
+                             "smallest sample a platform refits on, platforms.min_training)",
+                             lo=0, lo_open=True, hi=1e9, unit="loans")
     margin_speed: float = _f(0.02, "margin change per unit of (market share - target)", lo=0,
                              hi=10)
     loss_speed: float = _f(0.05, "margin change per unit of excess delinquency", lo=0, hi=50)

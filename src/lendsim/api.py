@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import platform as _platform
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,37 @@ class RunResult:
                "events": self.events}
         out.update(self.extra)
         return out
+
+
+#: The ``lendsim ...`` command line being run (set by :func:`lendsim.cli.main`), for
+#: manifests; None when lendsim is used from Python.
+COMMAND_LINE: str | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the lendsim source when it runs from a git checkout (``+dirty`` when it
+    has uncommitted changes), else None (an installed package)."""
+    import subprocess
+
+    src = Path(__file__).resolve().parent
+    if not any((p / ".git").exists() for p in src.parents):
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def provenance() -> dict[str, str | None]:
+    """What made a result: the command line and the source commit (None where unknown)."""
+    return {"command": COMMAND_LINE, "git_commit": git_commit()}
 
 
 def versions() -> dict[str, str]:
@@ -112,7 +144,7 @@ def run(scenario: Scenario | str | Path | None = None, *, steps: int | None = No
         model.close()
     manifest = {
         "scenario": scen.name, "seed": scen.simulation.seed, "steps": scen.simulation.steps,
-        "parameters": scen.to_json_dict(), "versions": versions(),
+        "parameters": scen.to_json_dict(), "versions": versions(), **provenance(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "timings": {"setup_s": round(setup, 3), "run_s": round(model.timings["run_s"], 3)},
     }

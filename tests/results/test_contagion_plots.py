@@ -41,7 +41,17 @@ def test_losses_by_channel_stacks_only_channels():
     # the top edge of the second band is social + interbank
     top = ax.collections[1].get_paths()[0].vertices
     for step, total in zip(df.step, df.losses_social + df.losses_interbank):
-        assert max(y for x, y in top if x == step) == pytest.approx(total)
+        assert max(y for x, y in top if x == step) == pytest.approx(total / 1e6)
+
+
+def test_losses_by_channel_are_in_the_units_of_the_other_charts():
+    """Millions of RMB, as the run's other charts show them (not raw RMB)."""
+    df = pd.DataFrame({"step": [1, 2], "losses_social": [2.0e6, 4.0e6],
+                       "losses_interbank": [1.0e6, 5.0e6]})
+    ax = plot_losses_by_channel(df)
+    assert ax.get_ylabel() == "losses (million RMB)"
+    top = ax.collections[1].get_paths()[0].vertices
+    assert max(y for x, y in top if x == 2) == pytest.approx(9.0)
 
 
 def test_losses_by_channel_errors():

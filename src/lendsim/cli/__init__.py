@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="lendsim",
         description="Agent-based simulation of an internet consumer-finance market.")
+    from lendsim import __version__
+
+    ap.add_argument("--version", action="version", version=f"lendsim {__version__}")
     sub = ap.add_subparsers(dest="command")
     for entry in SUBCOMMANDS:
         module, func = entry.split(":")
@@ -61,7 +64,12 @@ _default_showwarning = warnings.showwarning
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``lendsim`` command line; returns the exit status."""
+    import shlex
+
+    import lendsim.api
+
     args = _parser().parse_args(argv)
+    lendsim.api.COMMAND_LINE = shlex.join(["lendsim", *(sys.argv[1:] if argv is None else argv)])
     if args.command is None:  # `lendsim` alone runs the default experiment
         args = _parser().parse_args(["run"])
     warnings.showwarning = _show_warning

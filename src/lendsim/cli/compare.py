@@ -34,12 +34,27 @@ def add_parser(sub) -> None:
     p.set_defaults(handler=_compare)
 
 
+def _readable(df, name_col: str, keys: list[str]):
+    """The table as people read it: each figure formatted by the one number formatter for
+    its outcome (``225.7M``, ``5.12%``), the p-value to two significant digits."""
+    import pandas as pd
+
+    from lendsim.results.summary import format_value
+
+    out = pd.DataFrame({k: df[k] for k in keys})
+    for c in ("base", "policy", "difference", "lo", "hi"):
+        out[c] = [format_value(name, v) for name, v in zip(df[name_col], df[c])]
+    out["p_value"] = [f"{p:.2g}" if p == p else "n/a" for p in df["p_value"]]
+    return out
+
+
 def _compare(args) -> int:
     import pandas as pd
 
     from lendsim.experiments.compare import (comparison_experiment, comparison_warnings,
                                              write_comparison)
     from lendsim.experiments.runner import run_experiment
+    from lendsim.fmt import plural
     from lendsim.progress import ProgressBar
     from lendsim.simulation.scenario import parse_overrides
 
@@ -56,8 +71,10 @@ def _compare(args) -> int:
         raise ScenarioError(f"--last {args.last}: must be <= the runs' {exp.steps} months")
     last = min(12, exp.steps) if args.last is None else args.last
     out = Path(args.out) if args.out else Path("results") / exp.name
-    print(f"lendsim: comparing {exp.n_arms} arms x {exp.replications} replications, "
-          f"{exp.steps} months -> {out}", file=sys.stderr)
+    if not args.quiet:
+        print(f"lendsim: comparing {plural(exp.n_arms, 'arm')} x "
+              f"{plural(exp.replications, 'replication')}, {plural(exp.steps, 'month')} "
+              f"-> {out}", file=sys.stderr)
     with ProgressBar(exp.n_runs, label="runs", enabled=not args.quiet) as bar:
         summary = run_experiment(exp, out, executor=args.executor, workers=args.workers,
                                  scheduler=args.scheduler,
@@ -67,17 +84,14 @@ def _compare(args) -> int:
         return 1
     tables, report = write_comparison(out, last)
     eff = tables["effects"]
-    cols = ["base", "policy", "difference", "lo", "hi", "p_value"]
     with pd.option_context("display.width", 120, "display.max_columns", 20):
-        print(eff[["outcome", *cols]].to_string(
-            index=False, float_format=lambda v: f"{v:,.4g}"))
+        print(_readable(eff, "outcome", ["outcome"]).to_string(index=False))
         who = tables["who"]
         if len(who):
             shown = who[(who["lo"] > 0) | (who["hi"] < 0)]
             if len(shown):
                 print("\nwho is affected (95 % intervals excluding 0):")
-                print(shown[["group", "metric", *cols]]
-                      .to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+                print(_readable(shown, "metric", ["group", "metric"]).to_string(index=False))
     for w in comparison_warnings(tables):
         print(f"lendsim: warning: {w}", file=sys.stderr)
     print(f"\nreport: {report}")

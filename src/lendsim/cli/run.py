@@ -28,12 +28,15 @@ def add_parser(sub) -> None:
                    help="let paths in the file (extends, data files) leave its folder")
     r.set_defaults(handler=_run)
     p = sub.add_parser("params", help="list every parameter with its default and range")
+    p.add_argument("prefix", nargs="?", default="",
+                   help="only keys starting with this, e.g. regulator or borrowers.n")
     p.add_argument("--markdown", action="store_true", help="as a Markdown table")
     p.set_defaults(handler=_params)
 
 
 def _run(args) -> int:
     from lendsim.api import resolve_scenario, run
+    from lendsim.fmt import plural
     from lendsim.experiments.spec import is_experiment_file
     from lendsim.progress import ProgressBar
     from lendsim.results.folders import check_writable
@@ -56,8 +59,9 @@ def _run(args) -> int:
         raise LendsimError(f"--out {out}: already exists; choose a new folder")
     check_writable(out)
     n, steps = scen.borrowers.n, scen.simulation.steps
-    print(f"lendsim: scenario '{scen.name}', {n:,} borrowers, {steps} months, "
-          f"seed {scen.simulation.seed}", file=sys.stderr)
+    if not args.quiet:
+        print(f"lendsim: scenario '{scen.name}', {plural(n, 'borrower')}, "
+              f"{plural(steps, 'month')}, seed {scen.simulation.seed}", file=sys.stderr)
     with ProgressBar(steps, label="months", enabled=not args.quiet) as bar:
         res = run(scen, out=out, charts=False if args.no_charts else None,
                   progress=lambda m: bar.update(1, info=_info(m)))
@@ -77,14 +81,35 @@ def _info(model) -> str:
 
 
 def _params(args) -> int:
+    from lendsim.fmt import plural
     from lendsim.simulation.params import parameter_reference
 
-    rows = parameter_reference()
+    rows = [r for r in parameter_reference() if r[0].startswith(args.prefix)]
+    if not rows:
+        import difflib
+
+        sections = sorted({r[0].split(".")[0] for r in parameter_reference()})
+        close = difflib.get_close_matches(args.prefix.split(".")[0], sections, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"sections: {', '.join(sections)}"
+        raise LendsimError(f"params {args.prefix!r}: no parameter starts with it; {hint}")
     if args.markdown:
         print("| key | default | allowed | meaning |\n| --- | --- | --- | --- |")
         for key, default, allowed, doc in rows:
             print(f"| `{key}` | `{default}` | {allowed} | {doc} |")
-    else:
-        for key, default, allowed, doc in rows:
-            print(f"{key:45s} {str(default):22s} {allowed:22s} {doc}")
+        return 0
+    import shutil
+    import textwrap
+
+    # key and default on the first line, then the allowed range and the meaning, wrapped and
+    # indented, so that no line is wider than the terminal (at most 100 characters)
+    width = min(100, shutil.get_terminal_size((100, 24)).columns)
+    print(f"{'parameter':44s} default\n    allowed values; meaning\n")
+    for key, default, allowed, doc in rows:
+        text = f"{key:44s} {default}" if len(key) < 44 else f"{key} {default}"
+        print(textwrap.shorten(text, width, placeholder=" ...") if len(text) > width else text)
+        rest = f"{allowed}; {doc}" if allowed else doc
+        for line in textwrap.wrap(rest, width - 4):
+            print("    " + line)
+    print(f"\n{plural(len(rows), 'parameter')}" + (f" starting with {args.prefix!r}"
+                                                   if args.prefix else ""))
     return 0

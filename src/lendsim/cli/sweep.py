@@ -42,8 +42,12 @@ def add_parser(sub) -> None:
     st.add_argument("folder", help="experiment folder written by lendsim sweep")
     st.add_argument("--errors", action="store_true", help="print full tracebacks")
     st.set_defaults(handler=_status)
-    rp = sub.add_parser("report", help="write a self-contained HTML report of a sweep")
-    rp.add_argument("folder", help="experiment folder written by lendsim sweep")
+    rp = sub.add_parser("report", help="write a self-contained HTML report of a sweep or a "
+                        "run")
+    rp.add_argument("folder", help="experiment folder written by lendsim sweep, or a run "
+                    "folder written by lendsim run")
+    rp.add_argument("--csv", metavar="DIR", help="also write every table as a CSV file into "
+                    "DIR (a sweep's tables with its factors joined on)")
     rp.add_argument("--out", help="HTML file to write (default: FOLDER/report.html)")
     rp.add_argument("--outcomes", help="comma-separated model-table columns to analyse "
                     "(default: the experiment's outputs.outcomes)")
@@ -56,6 +60,7 @@ def add_parser(sub) -> None:
 def _sweep(args) -> int:
     from lendsim.experiments.runner import DEFAULT_TASKS_PER_CHILD, run_experiment
     from lendsim.experiments.spec import load_experiment
+    from lendsim.fmt import plural
     from lendsim.progress import ProgressBar
 
     executor = args.executor or ("dask" if args.scheduler else "processes")
@@ -65,10 +70,12 @@ def _sweep(args) -> int:
     holder: dict = {}
 
     def on_start(n_todo: int, n_done: int) -> None:
-        print(f"lendsim: experiment '{exp.name}': {exp.n_arms} arms x {exp.replications} "
-              f"replications = {exp.n_runs} runs of {exp.base.borrowers.n:,} borrowers x "
-              f"{exp.steps} months; {n_done} already finished, {n_todo} to run "
-              f"({executor}) -> {out}", file=sys.stderr)
+        if not args.quiet:
+            print(f"lendsim: experiment '{exp.name}': {plural(exp.n_arms, 'arm')} x "
+                  f"{plural(exp.replications, 'replication')} = {plural(exp.n_runs, 'run')} "
+                  f"of {plural(exp.base.borrowers.n, 'borrower')} x "
+                  f"{plural(exp.steps, 'month')}; {n_done} already finished, {n_todo} to run "
+                  f"({executor}) -> {out}", file=sys.stderr)
         holder["bar"] = ProgressBar(n_todo, label="sweep", enabled=not args.quiet).__enter__()
 
     def on_result(rec: dict, counts: dict) -> None:
@@ -91,6 +98,7 @@ def _sweep(args) -> int:
 
 
 def _status(args) -> int:
+    from lendsim.fmt import plural
     from lendsim.results.folders import folder_status
 
     st = folder_status(args.folder)
@@ -99,8 +107,9 @@ def _status(args) -> int:
         "finished" if st["pending"] + st["damaged"] == 0 else "stopped")
     print(f"experiment '{st['name']}' ({info.get('file')}): {state}")
     damaged = f", {st['damaged']} damaged" if st["damaged"] else ""
-    print(f"{st['n_runs']} runs ({len(info['arms'])} arms x {info['replications']} "
-          f"replications, {info['steps']} months): {st['done']} done, {st['failed']} failed, "
+    print(f"{plural(st['n_runs'], 'run')} ({plural(len(info['arms']), 'arm')} x "
+          f"{plural(info['replications'], 'replication')}, {plural(info['steps'], 'month')}): "
+          f"{st['done']} done, {st['failed']} failed, "
           f"{st['pending']} pending{damaged}")
     runs = st["runs"]
     done = runs[runs["status"] == "done"]
@@ -118,6 +127,7 @@ def _status(args) -> int:
 
 
 def _report(args) -> int:
+    from lendsim.fmt import plural
     from lendsim.results.report import write_report
 
     outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()] \
@@ -125,4 +135,9 @@ def _report(args) -> int:
     path = write_report(args.folder, args.out, outcomes=outcomes,
                         outcome_steps=args.outcome_steps)
     print(f"report: {path}")
+    if args.csv:
+        from lendsim.results.report import export_csv
+
+        files = export_csv(args.folder, args.csv)
+        print(f"csv: {plural(len(files), 'table')} in {args.csv}")
     return 0

@@ -124,7 +124,7 @@ def execute_run(task: RunTask) -> dict[str, Any]:
         A small status record: ``run_id``, ``status`` (``done`` or ``failed``),
         ``duration_s``, ``error`` (traceback, or ""), ``worker`` (host:pid), ``finished``.
     """
-    from lendsim.api import versions
+    from lendsim.api import git_commit, versions
     from lendsim.results.store import write_run
 
     t0 = time.perf_counter()
@@ -146,7 +146,7 @@ def execute_run(task: RunTask) -> dict[str, Any]:
             "seed": spec.seed, "factors": spec.factors, "scenario": spec.scenario.name,
             "steps": spec.scenario.simulation.steps,
             "parameters": spec.scenario.to_json_dict(), "versions": versions(),
-            "created": now(), "worker": record["worker"],
+            "git_commit": git_commit(), "created": now(), "worker": record["worker"],
             "timings": {**{k: round(v, 3) for k, v in timings.items()},
                         "total_s": round(duration, 3)},
         }

@@ -125,11 +125,13 @@ def plot_losses_by_channel(model_df: pd.DataFrame, ax: Axes | None = None, *,
     df = model_df[["step", *cols]].copy()
     df[cols] = df[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0)
     by_step = df.groupby("step", sort=True)[cols].sum()
+    # million RMB, as the run's other charts of credit and losses show them (never raw RMB)
+    scale, unit = 1e6, "million RMB"
     ax = _new_axes(ax)
-    ax.stackplot(by_step.index.to_numpy(), *(by_step[c].to_numpy() for c in cols),
+    ax.stackplot(by_step.index.to_numpy(), *(by_step[c].to_numpy() / scale for c in cols),
                  labels=[c.removeprefix("losses_").replace("_", " ") for c in cols])
     ax.set_xlabel("step (month)")
-    ax.set_ylabel("losses")
+    ax.set_ylabel(f"losses ({unit})")
     ax.set_title("Losses by contagion channel")
     ax.legend(loc="upper left", fontsize="small")
     return ax

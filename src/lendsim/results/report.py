@@ -25,7 +25,7 @@ import pandas as pd
 from lendsim.fmt import plural
 from lendsim.results import analysis as an
 
-__all__ = ["write_report", "report_html"]
+__all__ = ["export_csv", "report_html", "run_report_html", "write_report"]
 
 MAX_ARMS_SERIES = 10  # beyond this, one band across all runs instead of one per arm
 MAX_ARMS_TABLE = 60
@@ -70,6 +70,21 @@ def _table_html(df: pd.DataFrame, max_rows: int = MAX_ARMS_TABLE) -> str:
         df = df.head(max_rows)
     table = df.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0, classes="t")
     return f"<div class='scroll'>{table}</div>{note}"  # wide tables scroll, never clipped
+
+
+def label_colour(rgba) -> str:
+    """Black or white, whichever reads better on a cell of colour ``rgba`` (its relative
+    luminance, WCAG 2.1, against the middle grey): never white on viridis's yellow.
+
+    Examples:
+        >>> label_colour((0.993, 0.906, 0.144, 1.0)), label_colour((0.267, 0.005, 0.329, 1.0))
+        ('black', 'white')
+    """
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(float(c)) for c in rgba[:3])
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.179 else "white"
 
 
 def _series_charts(res: an.ExperimentResults, metrics: Sequence[str]) -> list[str]:
@@ -136,7 +151,8 @@ def _response_charts(summary: pd.DataFrame, res: an.ExperimentResults,
             ax.set_xticks(range(pivot.shape[1]), [_fmt(v) for v in pivot.columns])
             ax.set_yticks(range(pivot.shape[0]), [_fmt(v) for v in pivot.index])
             for (i, j), v in np.ndenumerate(pivot.to_numpy(dtype=float)):
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7, color="w")
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8,
+                        color=label_colour(im.cmap(im.norm(v))))
             ax.set_xlabel(x)
             ax.set_ylabel(y)
             ax.set_title(f"{o}" + (" (mean over other factors)" if len(factors) > 2 else ""))
@@ -268,6 +284,68 @@ def report_html(folder: str | Path, outcomes: Sequence[str] | None = None,
             + "\n".join(parts) + "</body></html>\n")
 
 
+def run_report_html(folder: str | Path) -> str:
+    """The report of one run folder (``lendsim run``'s output): what was run, the summary
+    table, the events and the run's charts, as one HTML string."""
+    import tempfile
+
+    from lendsim.results.store import load_run
+    from lendsim.results.summary import summary_table
+
+    run = load_run(folder)
+    m = run.manifest
+    esc = html.escape
+    parts = [f"<h1>lendsim run: {esc(str(m.get('scenario', Path(folder).name)))}</h1>",
+             f"<p>{plural(int(m.get('steps', len(run.model))), 'month')}, seed "
+             f"{esc(str(m.get('seed')))}, lendsim {esc(str(m.get('versions', {}).get('lendsim')))}"
+             + (f", commit {esc(str(m['git_commit']))}" if m.get("git_commit") else "")
+             + (f"; <code>{esc(str(m['command']))}</code>" if m.get("command") else "")
+             + "</p>", "<h2>Summary</h2>", f"<pre>{esc(summary_table(run.model))}</pre>"]
+    if len(run.events):
+        counts = run.events["kind"].value_counts().sort_index()
+        parts += ["<h2>Events</h2>", _table_html(counts.rename("n").reset_index())]
+    parts.append("<h2>Charts</h2>")
+    from lendsim.results.plots import plot_run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for png in plot_run(run, tmp):
+            data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+            parts.append(f'<img alt="{esc(Path(png).stem)}" src="data:image/png;base64,{data}">')
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            f"{esc(str(m.get('scenario', 'run')))}</title><style>{_CSS}</style></head><body>"
+            + "\n".join(parts) + "</body></html>\n")
+
+
+def is_run_folder(folder: str | Path) -> bool:
+    """A folder written by ``lendsim run`` (a manifest, no experiment)."""
+    from lendsim.results.folders import EXPERIMENT_FILE, MANIFEST_FILE
+
+    return (Path(folder) / MANIFEST_FILE).is_file() and not (
+        Path(folder) / EXPERIMENT_FILE).is_file()
+
+
+def export_csv(folder: str | Path, dest: str | Path) -> list[Path]:
+    """Write a sweep's tables (runs, model, platforms, banks, events, cascades, borrowers;
+    parameters joined on) or a run's tables as CSV files into ``dest``; returns them."""
+    from lendsim.results.folders import write_atomic
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    if is_run_folder(folder):
+        from lendsim.results.store import load_run
+
+        tables = load_run(folder).as_dict()
+    else:
+        tables = an.load(folder).tables()
+    written = []
+    for name, df in tables.items():
+        if len(df.columns):
+            path = dest / f"{name}.csv"
+            write_atomic(path, df.to_csv(index=False))
+            written.append(path)
+    return written
+
+
 def write_report(folder: str | Path, out: str | Path | None = None,
                  outcomes: Sequence[str] | None = None,
                  outcome_steps: int | None = None) -> Path:
@@ -278,7 +356,8 @@ def write_report(folder: str | Path, out: str | Path | None = None,
 
     if outcome_steps is not None and outcome_steps < 1:
         raise LendsimError(f"--outcome-steps {outcome_steps}: must be a whole number >= 1")
-    text = report_html(folder, outcomes, outcome_steps)
+    text = (run_report_html(folder) if is_run_folder(folder)
+            else report_html(folder, outcomes, outcome_steps))
     path = Path(out) if out else Path(folder) / "report.html"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")

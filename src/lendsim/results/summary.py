@@ -101,7 +101,8 @@ def format_value(name: str, value: object) -> str:
     - counts (``n_*``, ``*_failures``, ``borrowers_rationed``): whole numbers with separators;
       non-whole values (e.g. a mean) keep one decimal;
     - ``hhi``: three decimals on the 0-1 scale, or a whole number if on the 0-10,000 scale;
-    - anything else: four significant digits.
+    - anything else: millions and thousands as amounts are (``"14.6M"``, ``"12,345"``),
+      smaller numbers to four significant digits (``"0.6762"``).
 
     Missing values (None, NaN, NA) show as ``"n/a"``; non-numeric values are shown as ``str()``.
 
@@ -123,6 +124,8 @@ def format_value(name: str, value: object) -> str:
         '11.5'
         >>> format_value("hhi", 0.1234)
         '0.123'
+        >>> format_value("debt", 14_630_000.0), format_value("equity", -2_500.4)
+        ('14.6M', '-2,500')
         >>> format_value("avg_apr", float("nan"))
         'n/a'
     """
@@ -148,7 +151,11 @@ def format_value(name: str, value: object) -> str:
         return f"{x:,.1f}"
     if kind == "hhi":
         return f"{x:.3f}" if abs(x) <= 1 else f"{x:,.0f}"
-    return f"{x:,.4g}"
+    if abs(x) >= 1e6:  # large figures as amounts are: never 1.463e+07
+        return f"{x / 1e6:,.1f}M"
+    if abs(x) >= 1e3:
+        return f"{x:,.0f}"
+    return f"{x:.4g}"
 
 
 def _truncate(text: str, width: int) -> str:

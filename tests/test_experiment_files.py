@@ -1,4 +1,5 @@
-"""Every shipped example (src/lendsim/examples/*.toml) validates and runs a few steps at tiny size (STYLE.md item 9).
+"""Every shipped example (src/lendsim/examples/*.toml) validates and runs a few steps at tiny
+size.
 
 Scenario files run as scenarios; experiment files (a [run], [sweep] or [sample] table) run as
 experiments, every arm, one replication, through the serial executor.

@@ -244,7 +244,8 @@ def write_report(out: Path, exp_info: dict, tables: dict[str, pd.DataFrame],
                        for w in comparison_warnings(tables))
     parts = [f"<h1>{esc(exp_info.get('name', 'comparison'))}</h1>",
              f"<p>{esc(exp_info.get('description', ''))}. {reps} "
-             f"replication{'' if reps == 1 else 's'} on common random numbers (seeds {exp_info.get('seeds')}), "
+             f"replication{'' if reps == 1 else 's'} on common random numbers "
+             f"(seeds {exp_info.get('seeds')}), "
              f"{exp_info.get('steps')} months. Differences are policy - base, paired by "
              "replication, with 95 % t-intervals (cut at what the difference can be, e.g. "
              "[-1, 1] for shares: see <i>clipped</i>) and the paired t-test's p-value; means "

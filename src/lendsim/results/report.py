@@ -334,7 +334,9 @@ def export_csv(folder: str | Path, dest: str | Path) -> list[Path]:
     if is_run_folder(folder):
         from lendsim.results.store import load_run
 
-        tables = load_run(folder).as_dict()
+        run = load_run(folder)
+        tables = {"model": run.model, "platforms": run.platforms, "banks": run.banks,
+                  "events": run.events, **run.extras}
     else:
         tables = an.load(folder).tables()
     written = []

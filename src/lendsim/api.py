@@ -158,3 +158,96 @@ def run(scenario: Scenario | str | Path | None = None, *, steps: int | None = No
         want_charts = scen.output.charts if charts is None else charts
         res.path = write_run(Path(out), res.tables(), manifest, charts=want_charts)
     return res
+
+
+def sweep(experiment: str | Path, out: str | Path | None = None, *,
+          sets: dict[str, Any] | list[str] | None = None, executor: str = "serial",
+          workers: int | None = None, retry_failed: bool = False):
+    """Run an experiment file (or a shipped example by name, e.g. ``"competition"``) into a
+    folder and return its results; what ``lendsim sweep`` does. Running it again on the same
+    folder resumes (finished runs are kept).
+
+    Args:
+        experiment: the experiment file, or an example's name (``lendsim examples``).
+        out: the experiment folder (default ``results/<experiment name>``).
+        sets: overrides, ``{"run.replications": 2, "borrowers.n": 800}`` or ``["k=v", ...]``.
+        executor: ``serial``, ``processes`` or ``dask`` (the same tables whichever).
+        workers: worker processes (default: all cores).
+        retry_failed: rerun runs that failed before.
+
+    Returns:
+        :class:`lendsim.results.ExperimentResults` (its ``summary()`` gives the means and
+        intervals per arm).
+
+    Raises:
+        LendsimError: a bad experiment, before anything runs; or runs that failed (their
+            tracebacks: ``lendsim status OUT``).
+    """
+    from lendsim.errors import LendsimError
+    from lendsim.experiments import load_experiment, run_experiment
+    from lendsim.results import load
+
+    exp = load_experiment(experiment, sets)
+    folder = Path(out) if out is not None else Path("results") / exp.name
+    summary = run_experiment(exp, folder, executor=executor, workers=workers,
+                             retry_failed=retry_failed)
+    if not summary.is_complete:
+        raise LendsimError(summary.text().splitlines()[0] + f" (lendsim status {folder})")
+    return load(folder)
+
+
+@dataclass
+class Comparison:
+    """A policy against a base (:func:`compare`): paired differences, policy - base, with
+    95 % intervals and p-values.
+
+    Attributes:
+        effects: the main outcomes.
+        who: by risk segment (prime, near_prime, subprime) and income quintile (q1-q5).
+        platforms: by platform type.
+        banks: by bank size quartile.
+        warnings: what to know before trusting the intervals (e.g. too few replications).
+        path: the experiment folder (runs, ``compare_*.csv``, ``compare.html``).
+    """
+
+    effects: pd.DataFrame
+    who: pd.DataFrame
+    platforms: pd.DataFrame
+    banks: pd.DataFrame
+    warnings: list[str]
+    path: Path
+
+
+def compare(base: str | Path, policy: str | Path | None = None, *,
+            sets: dict[str, Any] | None = None, replications: int | None = None,
+            steps: int | None = None, root_seed: int | None = None,
+            out: str | Path | None = None, last_steps: int = 12, executor: str = "serial",
+            workers: int | None = None) -> Comparison:
+    """A policy against a base on the same seeds; what ``lendsim compare`` does.
+
+    Args:
+        base: the base scenario file, or one experiment file (or example name, e.g.
+            ``"episode_rate_cap_lpr"``) with exactly two arms, base first.
+        policy: the policy scenario file (None: ``base`` holds both arms).
+        sets: parameter overrides for both arms, e.g. ``{"borrowers.n": 800}``.
+        replications, steps, root_seed: override the file's ``[run]`` values.
+        out: the experiment folder (default ``results/<comparison name>``).
+        last_steps: each outcome is a run's mean over its last ``last_steps`` months.
+        executor, workers: as for :func:`sweep`.
+
+    Returns:
+        :class:`Comparison`; ``compare.html`` and ``compare_<table>.csv`` are in its folder.
+    """
+    from lendsim.errors import LendsimError
+    from lendsim.experiments.compare import (comparison_experiment, comparison_warnings,
+                                             write_comparison)
+    from lendsim.experiments.runner import run_experiment
+
+    exp = comparison_experiment(base, policy, sets=sets, replications=replications,
+                                steps=steps, root_seed=root_seed)
+    folder = Path(out) if out is not None else Path("results") / exp.name
+    summary = run_experiment(exp, folder, executor=executor, workers=workers)
+    if not summary.is_complete:
+        raise LendsimError(summary.text().splitlines()[0] + f" (lendsim status {folder})")
+    tables, _ = write_comparison(folder, last_steps)
+    return Comparison(**tables, warnings=comparison_warnings(tables), path=folder)

@@ -120,7 +120,8 @@ def comparison_warnings(tables: dict[str, pd.DataFrame]) -> list[str]:
     frames = [df for df in tables.values() if len(df) and "n" in df]
     if not frames:
         return []
-    n = int(min(df["n"].min() for df in frames))
+    # the experiment's replications (a group absent from some runs has fewer pairs)
+    n = int(max(df["n"].max() for df in frames))
     clipped = int(sum(df["clipped"].sum() for df in frames))
     note = few_replications(n, clipped)
     return [note] if note else []

@@ -58,6 +58,15 @@ class ExperimentResults:
     def outcomes(self) -> list[str]:
         return list(self.experiment.get("outcomes", []))
 
+    def summary(self, outcomes: Sequence[str] | None = None, last_steps: int | None = None,
+                level: float = 0.95) -> pd.DataFrame:
+        """Per arm: the factors, the number of replications and each outcome's mean and
+        interval across replications (:func:`arm_summary` of :func:`run_outcomes`); outcomes
+        default to the experiment's, each a run's mean over its last ``last_steps`` months."""
+        outcomes = list(outcomes or self.outcomes)
+        per_run = run_outcomes(self, outcomes, last_steps)
+        return arm_summary(per_run, [o for o in outcomes if o in per_run], self.factors, level)
+
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"runs": self.runs, **{t: getattr(self, t) for t in TABLES}}
 

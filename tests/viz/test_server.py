@@ -153,6 +153,18 @@ def test_no_front_end_files_and_no_way_to_get_them_is_one_line(tmp_path):
     assert "dashboard at" not in out.stdout
 
 
+def test_a_cache_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    """A package installed system-wide: the cache folder is not the user's to write."""
+    from lendsim.errors import LendsimError
+
+    def denied(need, root, npm):
+        raise PermissionError(13, "Permission denied", str(root))
+
+    monkeypatch.setattr(assets, "fetch", denied)
+    with pytest.raises(LendsimError, match="Permission denied.*SOLARA_ASSETS_PROXY_CACHE_DIR"):
+        assets.prepare(tmp_path / "cdn")
+
+
 class _Registry(BaseHTTPRequestHandler):
     """A stand-in npm registry: metadata with a tarball URL and its sha512 integrity."""
     packages: dict = {}

@@ -159,6 +159,11 @@ def prepare(root: Path | None = None, npm: str = "npm",
         f"from {registry()}")
     try:
         return fetch(need, root, npm=npm)
+    except OSError as exc:  # e.g. the cache folder is not writable
+        raise LendsimError(
+            f"the dashboard's front-end files ({', '.join(need)}) cannot be saved in {root} "
+            f"({exc.strerror or exc}); set SOLARA_ASSETS_PROXY_CACHE_DIR to a folder you can "
+            "write to") from None
     except RuntimeError as exc:
         raise LendsimError(
             f"the dashboard's front-end files ({', '.join(need)}) are not on this machine and "

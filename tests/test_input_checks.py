@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -107,28 +108,46 @@ def _until(proc: subprocess.Popen, text: str) -> None:
     raise AssertionError(f"{text!r} never printed")
 
 
-@pytest.mark.parametrize("command", ["run", "sweep"])
-def test_ctrl_c_is_one_line(tmp_path, command):
+@pytest.mark.parametrize("command, executor", [("run", None), ("sweep", "serial"),
+                                               ("sweep", "processes")])
+def test_ctrl_c_is_one_line(tmp_path, command, executor):
+    """SIGINT to lendsim (Ctrl-C, or kill -INT of the sweep alone): one line, exit status 130,
+    and the workers stopped at once, not left to finish their runs first."""
+    psutil = pytest.importorskip("psutil")
     path = scenario(tmp_path, "[run]\nsteps = 120\nreplications = 4\n" if command == "sweep"
                     else "", params='"borrowers.n" = 20000\n')
-    args = ["--steps", "120"] if command == "run" else ["--executor", "serial"]
+    args = ["--steps", "120"] if command == "run" else ["--executor", executor, "--workers", "2"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     # not --quiet: the header says the handler runs (--quiet prints nothing until the end)
     proc = subprocess.Popen([sys.executable, "-m", "lendsim", command, str(path), *args,
                              "--out", str(tmp_path / "out")], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
         _until(proc, "lendsim:")  # the handler runs
-        proc.send_signal(signal.SIGINT)
-        err = proc.stderr.read()
+        if executor == "processes":  # until the workers run
+            parent, deadline = psutil.Process(proc.pid), time.monotonic() + 120
+            while len(parent.children(recursive=True)) < 4 and time.monotonic() < deadline:
+                time.sleep(0.2)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        start = time.monotonic()
+        os.kill(proc.pid, signal.SIGINT)
+        err = proc.stderr.read()  # until lendsim and every worker (they share stderr) end
         proc.wait(timeout=60)
+        seconds = time.monotonic() - start
+        _, alive = psutil.wait_procs(children, timeout=10)
     finally:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     # the progress bar's lines aside, one line
     assert [ln for ln in err.splitlines() if ln.startswith("lendsim:")] == ["lendsim: interrupted"]
     assert err.strip().splitlines()[-1] == "lendsim: interrupted"
+    assert alive == []
+    assert seconds < 15  # not the minute or more the workers' current runs would take
 
 
 # -- defect 4: names are not paths -----------------------------------------------------------------

@@ -199,6 +199,11 @@ def _run_processes(tasks: list[RunTask], workers: int, tasks_per_child: int,
                     rec = _lost(futures[fut], exc)
                 yield rec
         except BaseException:
+            # interrupted (Ctrl-C) or closed early: stop the workers now rather than let the
+            # interpreter wait at exit for their current runs (minutes); a run cut short
+            # leaves only a temp folder, and the next sweep runs it again
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)

@@ -513,6 +513,22 @@ def _check_probability(p: float, name: str) -> None:
         raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
 
 
+def stochastic_block_max_degree(n: int, n_blocks: int = 3, p_in_out_ratio: float = 5.0) -> float:
+    """The largest mean degree a :func:`stochastic_block` network of ``n`` nodes can have (its
+    within-block edge probability reaches 1 there).
+
+    Examples:
+        >>> round(stochastic_block_max_degree(30, 3, 1.0), 6)   # ratio 1: complete graph
+        29.0
+    """
+    sizes = np.full(n_blocks, n // n_blocks, dtype=np.float64)
+    sizes[: n % n_blocks] += 1
+    pairs_within = float(np.sum(sizes * (sizes - 1) / 2))
+    pairs_between = float((n * n - np.sum(sizes * sizes)) / 2)
+    weighted = p_in_out_ratio * pairs_within + pairs_between
+    return 2.0 * weighted / (max(p_in_out_ratio, 1.0) * n) if n else 0.0
+
+
 def _block_probabilities(sizes: np.ndarray, mean_degree: float, ratio: float) -> tuple[float, float]:
     """Within/between edge probabilities giving the expected mean degree."""
     sizes = sizes.astype(np.float64)

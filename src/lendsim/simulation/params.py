@@ -178,7 +178,9 @@ class PlatformParams:
                                  "(sooner on a job loss, an income drop or new visible debt); "
                                  "0 = no lines, every request is underwritten", lo=0, hi=120)
     min_training: int = _f(300, "matured loans needed before the first refit", lo=10)
-    training_window: int = _f(5_000, "most recent matured loans kept for fitting", lo=100)
+    training_window: int = _f(5_000, "most recent matured loans kept for fitting (at most "
+                              "10^6: the window is held in memory, 32 bytes a loan, for each "
+                              "platform)", lo=100, hi=1_000_000)
     prior_weight: float = _f(300.0, "weight of the prior scorecard in every refit, in matured "
                              "loans' worth of evidence (a Gaussian prior centred on it with "
                              "this many loans' Fisher information; default: as much as the "
@@ -578,6 +580,14 @@ class Scenario:
         if s.kind not in ("none", "edge_list") and s.mean_degree >= b.n:
             _fail("network.social.mean_degree", s.mean_degree,
                   f"a value below borrowers.n ({b.n})", source)
+        if s.kind == "stochastic_block":
+            from lendsim.simulation.networks import stochastic_block_max_degree
+
+            top = stochastic_block_max_degree(b.n)
+            if s.mean_degree > top:
+                _fail("network.social.mean_degree", s.mean_degree, f"at most {top:.4g} for "
+                      f"a stochastic_block network of {b.n} borrowers (3 blocks, 5x denser "
+                      "within)", source)
         if self.shocks.bank_loss_bank >= self.banks.n:
             _fail("shocks.bank_loss_bank", self.shocks.bank_loss_bank,
                   f"a bank index below banks.n ({self.banks.n})", source)
@@ -723,6 +733,10 @@ def _check_value(key: str, v: Any, f: dataclasses.Field, source: str) -> Any:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
             _fail(key, v, f"a number{_range_text(m)}", source)
         v = float(v)
+        if math.isinf(v) and not math.isinf(f.default):
+            # only the "no limit" parameters (default inf) take infinity; elsewhere it runs
+            # into inf - inf = nan in the first month (equity, weights, incomes)
+            _fail(key, v, f"a finite number{_range_text(m)}", source)
     elif kind is str:
         if not isinstance(v, str):
             _fail(key, v, "a string" + (f", one of {', '.join(m['choices'])}"

@@ -606,9 +606,7 @@ class Scenario:
         self._check_horizon(source)
 
     def _check_horizon(self, source: str = "") -> None:
-        """Shocks, policy changes and rules must fall inside the run (a policy at month 500
-        of a 12-month run used to be accepted and do nothing). Policy changes and rules are
-        read by attribute (``announce``, ``after``): params does not import policy."""
+        """Shocks, policy changes and rules must fall inside the run (read by attribute)."""
         steps = self.simulation.steps
         for key in ("macro.shock_start", "shocks.bank_loss_step",
                     "shocks.platform_failure_step"):
@@ -733,9 +731,7 @@ def _check_value(key: str, v: Any, f: dataclasses.Field, source: str) -> Any:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
             _fail(key, v, f"a number{_range_text(m)}", source)
         v = float(v)
-        if math.isinf(v) and not math.isinf(f.default):
-            # only the "no limit" parameters (default inf) take infinity; elsewhere it runs
-            # into inf - inf = nan in the first month (equity, weights, incomes)
+        if math.isinf(v) and not math.isinf(f.default):  # inf only means "no limit"
             _fail(key, v, f"a finite number{_range_text(m)}", source)
     elif kind is str:
         if not isinstance(v, str):

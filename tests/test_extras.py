@@ -87,3 +87,18 @@ def test_executor_dask_without_distributed_is_one_line_and_writes_nothing(monkey
     assert err == ("lendsim: error: --executor dask needs the 'dask' extra (distributed is "
                    "not installed): pip install 'lendsim[dask]'\n")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_report_of_a_sampled_sweep_without_salib_says_so_and_is_written(monkeypatch,
+                                                                           tmp_path):
+    pytest.importorskip("SALib", reason="the sweep itself samples with SALib")
+    path = _experiment(tmp_path, '[sample]\nkind = "morris"\nn = 2\n'
+                                 '"regulator.apr_cap" = [0.2, 0.3]\n'
+                                 '"regulator.data_sharing" = [0.0, 1.0]\n')
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--quiet", "--executor",
+                 "serial"]) == 0
+    hide(monkeypatch, "SALib")
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert "Summary per arm" in page and "pip install &#x27;lendsim[sensitivity]&#x27;" in page

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lendsim.extras import MissingExtraError
 from lendsim.fmt import plural
 from lendsim.results import analysis as an
 
@@ -193,6 +194,9 @@ def _sensitivity_section(res: an.ExperimentResults, per_run: pd.DataFrame,
             continue
         try:
             si = an.sensitivity(res, o, per_run)
+        except MissingExtraError as exc:  # the rest of the report needs no SALib
+            parts.append(f"<p>{html.escape(str(exc))}</p>")
+            break
         except ValueError as exc:
             parts.append(f"<p>{html.escape(o)}: {html.escape(str(exc))}</p>")
             continue

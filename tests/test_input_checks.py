@@ -231,6 +231,14 @@ def test_compare_options_are_blamed_by_name(tmp_path, capsys):
     assert "--last 100" in line and "6 months" in line
 
 
+def test_an_outcome_that_is_not_a_model_column_is_refused_before_the_sweep(tmp_path):
+    path = scenario(tmp_path, '[run]\nsteps = 2\n[outputs]\noutcomes = ["delinquency_3"]\n',
+                    name="e.toml")
+    with pytest.raises(ScenarioError, match="not a column of the model table; did you mean "
+                                            "'delinquency_30'"):
+        load_experiment(path)
+
+
 def test_a_misspelt_experiment_table_gets_a_hint(tmp_path):
     path = scenario(tmp_path, '[swep]\n"regulator.apr_cap" = [0.3, 0.2]\n', name="e.toml")
     with pytest.raises(ScenarioError, match="did you mean 'sweep'"):
@@ -273,3 +281,19 @@ def test_interbank_file_errors_do_not_echo_the_file(tmp_path):
     with pytest.raises(ScenarioError, match="network.interbank.file") as err:
         load_scenario(path)
     assert "secret" not in str(err.value)
+
+
+@pytest.mark.parametrize("damage", ["manifest.json", "model.parquet"])
+def test_a_damaged_run_folder_is_one_line(tmp_path, capsys, damage):
+    """A corrupt run folder used to end calibrate (and load_run) with a traceback."""
+    from lendsim.results.store import DamagedRunError, load_run
+
+    run = tmp_path / "run"
+    assert main(["run", str(scenario(tmp_path)), "--steps", "3", "--out", str(run), "--quiet",
+                 "--no-charts"]) == 0
+    capsys.readouterr()
+    (run / damage).write_text("{not what lendsim wrote")
+    line = one_line(capsys, ["calibrate", str(run), "--window", "2"])
+    assert "damaged run folder" in line and damage in line
+    with pytest.raises(DamagedRunError, match=damage):
+        load_run(run)

@@ -178,12 +178,15 @@ def _report_ranking(folder: Path, arm_runs: dict[int, list[dict[str, float]]],
 
 def _figures_of_folder(folder: Path, args) -> dict[str, float]:
     from lendsim.errors import LendsimError
-    from lendsim.results.folders import MANIFEST_FILE
+    from lendsim.results.folders import MANIFEST_FILE, check_run_dir
 
     _refuse_run_options(folder, args, "a run folder")
     if not (folder / MANIFEST_FILE).is_file():
         raise LendsimError(f"{folder} has no {MANIFEST_FILE}; it is not a complete lendsim "
                            "run directory")
+    why = check_run_dir(folder)
+    if why:
+        raise LendsimError(f"{folder}: damaged run folder ({why}); run it again")
     return run_dir_figures(folder, args.window)
 
 

@@ -49,6 +49,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -392,6 +393,15 @@ def _outputs_table(outputs: dict, src: str) -> dict[str, Any]:
             or not all(isinstance(o, str) and o for o in outcomes)):
         raise ScenarioError(f"outputs.outcomes = {outcomes!r} (in {src}): must be a non-empty "
                             "list of model-table column names, e.g. [\"delinquency_30\"]")
+    unknown = [o for o in outcomes if o not in model_columns()]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(model_columns()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ScenarioError(f"outputs.outcomes = {outcomes!r} (in {src}): {unknown[0]!r} is not "
+                            f"a column of the model table{hint} (lendsim run writes them all "
+                            "to model.parquet)")
     return {
         "tables": tuple(t for t in TABLE_CHOICES if t in tables),
         "borrower_snapshot_every": _whole("outputs.borrower_snapshot_every",
@@ -401,6 +411,20 @@ def _outputs_table(outputs: dict, src: str) -> dict[str, Any]:
         "outcome_steps": _whole("outputs.outcome_steps", outputs.get("outcome_steps", 12), 1,
                                 10_000, src),
     }
+
+
+@functools.lru_cache(maxsize=1)
+def model_columns() -> frozenset[str]:
+    """The model table's columns, read from a one-month run of a 50-borrower market (the
+    columns do not depend on the parameters)."""
+    from lendsim.simulation.model import MarketModel
+
+    model = MarketModel(Scenario().with_overrides({"borrowers.n": 50, "simulation.steps": 1}))
+    try:
+        model.run()
+        return frozenset(model.tables()["model"].columns)
+    finally:
+        model.close()
 
 
 def _kind_of(base: Scenario, key: str, value: Any, table: str, src: str) -> type:

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lendsim.results.folders import MANIFEST_FILE
+from lendsim.errors import LendsimError
+from lendsim.results.folders import MANIFEST_FILE, check_run_dir
 from lendsim.results.plots import plot_run
 
 __all__ = [
@@ -238,6 +239,10 @@ def default_run_dir(base: str | os.PathLike[str] = "results", name: str = "run")
             return candidate
 
 
+class DamagedRunError(LendsimError, ValueError):
+    """A run folder whose manifest or tables are missing or unreadable."""
+
+
 def load_run(path: str | os.PathLike[str]) -> RunTables:
     """Load a run directory written by ``write_run``.
 
@@ -251,6 +256,7 @@ def load_run(path: str | os.PathLike[str]) -> RunTables:
 
     Raises:
         FileNotFoundError: If ``path`` is not a directory or has no ``manifest.json``.
+        DamagedRunError: If the manifest or a table it lists cannot be read.
     """
     run_dir = Path(path)
     if not run_dir.is_dir():
@@ -260,6 +266,9 @@ def load_run(path: str | os.PathLike[str]) -> RunTables:
         raise FileNotFoundError(
             f"{run_dir} has no {MANIFEST_FILE}; it is not a complete lendsim run directory"
         )
+    why = check_run_dir(run_dir)
+    if why:
+        raise DamagedRunError(f"{run_dir}: damaged run folder ({why})")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
 
     standard: dict[str, pd.DataFrame] = {}

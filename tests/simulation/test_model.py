@@ -153,9 +153,8 @@ def test_loans_move_through_delinquency_default_and_charge_off():
 
 
 def test_income_shock_raises_delinquency_on_the_same_seeds():
-    """Stylized fact 4: delinquency rises within months of an income shock (in a market that
-    has had time to borrow: a burn-in of two years)."""
-    base = {"borrowers.n": 3000, "simulation.check_invariants": False, "simulation.burn_in": 24,
+    """Stylized fact 4 (CALIBRATION.md): delinquency rises within months of an income shock."""
+    base = {"borrowers.n": 3000, "simulation.check_invariants": False,
             "macro.shock_income_loss": 0.5, "macro.shock_unemployment": 0.15,
             "macro.shock_months": 4}
     diffs = []

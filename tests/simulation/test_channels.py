@@ -76,8 +76,8 @@ def test_credit_loss_channels_against_a_loop():
 def test_social_switch_and_threshold_cascade():
     base = {"borrowers.n": 600, "contagion.social_mode": "threshold",
             "contagion.social_threshold": 0.15, "network.social.mean_degree": 6}
-    _, on = _run(40, **base)  # the first defaults come in the third year
-    _, off = _run(40, **base, **{"contagion.social": False})
+    _, on = _run(30, **base)
+    _, off = _run(30, **base, **{"contagion.social": False})
     d_on = on["model"]["default_rate"].sum()
     d_off = off["model"]["default_rate"].sum()
     assert d_on > 1.5 * d_off  # one defaulted contact in ~6 tips a borrower: defaults spread

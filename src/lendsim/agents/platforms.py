@@ -31,10 +31,7 @@ class PlatformArrays:
     Attributes:
         is_active, posted_apr, reputation, convenience: what borrowers see when they choose.
         coef: scoring coefficients, (n_platforms, n_features).
-        funding_cost: the cost of funding a loan, annual: the platform's own share at its
-            own cost, the partner banks' share at their hurdle rate (``PlatformArrays.of``).
-        own_funding_cost: the platform's own cost of funds, benchmark rate + its funding
-            spread, annual.
+        funding_cost: benchmark rate + the platform's own funding spread, annual.
         operating_cost, margin, fee_rate: annual fractions of the balance.
         term: instalment-loan term, months.
         pd_cutoff: largest lifetime PD approved.
@@ -51,7 +48,6 @@ class PlatformArrays:
     convenience: np.ndarray
     coef: np.ndarray
     funding_cost: np.ndarray
-    own_funding_cost: np.ndarray
     operating_cost: np.ndarray
     margin: np.ndarray
     term: np.ndarray
@@ -64,21 +60,16 @@ class PlatformArrays:
     pricing: tuple
 
     @classmethod
-    def of(cls, platforms: list[Platform], benchmark_rate: float, pp: PlatformParams,
-           reg: RegulatorParams, bank_hurdle: float) -> PlatformArrays:
-        """The arrays of ``platforms``; ``bank_hurdle`` is the partner banks' hurdle rate on
-        their share of a loan, annual (:meth:`lendsim.agents.banks.Bank.hurdle_rate`)."""
+    def of(cls, platforms: list[Platform], benchmark_rate: float, pp: PlatformParams
+           ) -> PlatformArrays:
         pls = platforms
-        own_cost = np.array([benchmark_rate + pl.tp.funding_spread for pl in pls])
-        own_share = np.array([pl.own_share(reg) for pl in pls])
         return cls(
             is_active=np.array([pl.is_active for pl in pls]),
             posted_apr=np.array([pl.posted_apr for pl in pls]),
             reputation=np.array([pl.reputation for pl in pls]),
             convenience=np.array([pl.tp.convenience for pl in pls]),
             coef=np.array([pl.coef for pl in pls]),
-            funding_cost=own_share * own_cost + (1.0 - own_share) * bank_hurdle,
-            own_funding_cost=own_cost,
+            funding_cost=np.array([benchmark_rate + pl.tp.funding_spread for pl in pls]),
             operating_cost=np.array([pl.tp.operating_cost for pl in pls]),
             margin=np.array([pl.margin for pl in pls]),
             term=np.array([pl.tp.term_months for pl in pls], dtype=np.int64),
@@ -265,10 +256,11 @@ class Platform(Institution, mesa.Agent):
         return 12.0 * sum(self.net_charge_offs_12) / managed if managed > 0 else np.nan
 
     # --- strategy -----------------------------------------------------------------------------
-    def adapt(self, signals: strategies.MarketSignals, pp: PlatformParams) -> None:
-        """Set next month's margin and cut-off by the platform's pricing strategy, from what
-        it reads of its market."""
-        self.pricing.adapt(self, signals, pp)
+    def adapt(self, market_share: float, target_share: float, delinquency_30: float,
+              pp: PlatformParams) -> None:
+        """Set next month's margin and cut-off by the platform's pricing strategy, from its
+        market share against its target and its 30+ delinquency."""
+        self.pricing.adapt(self, market_share, target_share, delinquency_30, pp)
 
     def fail(self, step: int) -> None:
         self.is_active = False

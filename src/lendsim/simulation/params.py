@@ -143,9 +143,8 @@ class PlatformTypeParams:
     retail_funding: float = _f(0.0, "money from retail investors (P2P-style), multiple of "
                                "initial equity; they withdraw on bad news (contagion.reputation)",
                                lo=0, hi=100)
-    pricing: str = _f("break_even", "pricing strategy: the lowest APR accepted, the APR asked "
-                      "and margin adaptation (lendsim.simulation.strategies; "
-                      "docs/extending.md)",
+    pricing: str = _f("cost_plus", "pricing strategy: required APR and margin adaptation "
+                      "(lendsim.simulation.strategies; docs/extending.md)",
                       choices=registry.PRICING)
     funding_split: str = _f("headroom", "funding-split strategy: own share, banks' shares and "
                             "capacity (lendsim.simulation.strategies)",
@@ -155,10 +154,6 @@ class PlatformTypeParams:
                                "prospectus, 2020, about 100 partner banks)", lo=1, hi=100)
     may_enter: bool = _f(False, "new platforms of this type may enter during a run")
     is_p2p: bool = _f(False, "a P2P lender: stops lending while regulator.p2p_lending is false")
-    target_roe: float = _f(0.15, "return on equity the platform aims for; break-even pricing "
-                           "sets its margin no lower than target_roe x the equity a loan ties "
-                           "up (own share / leverage limit)",
-                           lo=0, hi=5, unit="annual")
     is_licensed: bool = _f(True, "a licensed lender (a financial institution: bank-licensed "
                            "consumer-finance company, microcredit company); with "
                            "regulator.apr_cap_scope = 'private' the cap does not bind it")
@@ -272,10 +267,6 @@ class BankParams:
     operating_cost: float = _f(0.01, "operating cost per RMB of loans", lo=0, hi=1,
                                unit="annual")
     payout_ratio: float = _f(0.5, "share of positive monthly profit paid out", lo=0, hi=1)
-    cost_of_equity: float = _f(0.10, "return a bank needs on its equity; the capital charge in "
-                               "its hurdle rate (China's commercial banks earned about 10-11 % "
-                               "on equity in 2019: CBIRC statistics)", lo=0, hi=1,
-                               unit="annual")
     line_rule: str = _f("use_and_quality", "how a bank sets its funding lines "
                         "(lendsim.simulation.strategies)", choices=registry.LINE_RULE)
 
@@ -366,12 +357,6 @@ class MacroParams:
     demand_trend: float = _f(0.06, "growth of discretionary demand (consumption upgrade; with "
                              "income_growth it sets how fast wants outgrow incomes)", lo=-0.5,
                              hi=2, unit="annual")
-    demand_trend_months: int = _f(60, "months over which the consumption upgrade runs, from "
-                                  "the first simulated month (a burn-in's first); after them "
-                                  "discretionary demand grows with income only, so that wants "
-                                  "cannot outgrow incomes for ever (consumer credit in China "
-                                  "grew from RMB 3.5 trn in 2015 to 9.3 trn in 2019, Sixth "
-                                  "Tone, then levelled off)", lo=0, hi=1200, unit="months")
     seasonality: tuple = _f((1.1, 1.2, 1.0, 1.0, 1.0, 1.15, 1.0, 1.0, 1.0, 1.0, 1.4, 1.1),
                             "monthly discretionary-demand multipliers, January first (Spring "
                             "Festival, 618, Double 11)")

@@ -9,7 +9,7 @@ from conftest import tiny
 from lendsim import MarketModel
 from lendsim.agents.platforms import Platform, PlatformArrays
 from lendsim.simulation import strategies
-from lendsim.simulation.features import N_FEATURES, PRIOR_COEF
+from lendsim.simulation.features import N_FEATURES
 
 
 @pytest.fixture(scope="module")
@@ -125,74 +125,6 @@ def test_learn_keeps_the_last_window_with_weights(model, pp):
         pos = (seen - 100 + j) % 100
         np.testing.assert_array_equal(pl._X[pos], x)
         assert pl._y[pos] == y and pl._w[pos] == w
-
-
-def _applicants(n, rng):
-    """Feature rows like a platform's without bureau data (the bureau columns all 0)."""
-    X = np.zeros((n, N_FEATURES), dtype=np.float32)
-    X[:, 0] = 1.0
-    X[:, 1] = rng.normal(0.0, 1.5, n)
-    X[:, 2] = rng.normal(0.0, 0.5, n)
-    X[:, 3] = rng.random(n) < 0.9
-    X[:, 4] = rng.uniform(0.0, 0.3, n)
-    return X
-
-
-def _mean_pd(coef, X):
-    return float(np.mean(1 / (1 + np.exp(-X.astype(float) @ coef))))
-
-
-def test_retrain_learns_from_loans_that_never_defaulted(model, pp):
-    """With no default seen, each refit lowers the platform's PD below the prior's, more as
-    matured loans accumulate; below ``min_training`` there is no refit."""
-    pp = dataclasses.replace(pp, training_window=5000, min_training=100, prior_weight=300.0)
-    pl = _platform(model, pp)
-    rng = np.random.default_rng(1)
-    X = _applicants(3000, rng)
-    pl.learn(X[:99], np.zeros(99, np.int8))
-    pl.retrain(pp)
-    np.testing.assert_array_equal(pl.coef, PRIOR_COEF)  # 99 < min_training
-    pds = [_mean_pd(PRIOR_COEF, X)]
-    for lo, hi in ((99, 300), (300, 1000), (1000, 3000)):
-        pl.learn(X[lo:hi], np.zeros(hi - lo, np.int8))
-        pl.retrain(pp)
-        pds.append(_mean_pd(pl.coef, X))
-    assert pds[0] > pds[1] > pds[2] > pds[3]
-    # never seen: the bureau columns keep the prior's coefficients
-    np.testing.assert_allclose(pl.coef[5:], PRIOR_COEF[5:])
-
-
-def test_retrain_is_the_posterior_mode_under_a_prior_worth_prior_weight_loans(model, pp):
-    """Against scipy on the penalised likelihood written per loan, with the prior's precision
-    built by a loop: prior_weight x one loan's Fisher information at the prior."""
-    from scipy import optimize
-
-    pp = dataclasses.replace(pp, training_window=5000, min_training=100, prior_weight=150.0)
-    pl = _platform(model, pp)
-    rng = np.random.default_rng(2)
-    X = _applicants(400, rng)
-    y = (rng.random(400) < 0.15).astype(np.int8)
-    weight = np.r_[np.ones(250), np.full(150, 3.0)]
-    pl.learn(X[:250], y[:250])
-    pl.learn(X[250:], y[250:], weight=3.0)
-    pl.retrain(pp)
-    Xf = X.astype(float)
-    info = np.zeros((N_FEATURES, N_FEATURES))
-    for x, w in zip(Xf, weight):
-        p0 = 1 / (1 + np.exp(-x @ PRIOR_COEF))
-        info += w * p0 * (1 - p0) * np.outer(x, x)
-    precision = 150.0 * info / weight.sum()
-
-    def objective(coef):
-        nll = sum(w * (np.logaddexp(0.0, x @ coef) - yy * (x @ coef))
-                  for x, yy, w in zip(Xf, y, weight))
-        d = coef - PRIOR_COEF
-        return nll + 0.5 * d @ precision @ d
-
-    want = optimize.minimize(objective, PRIOR_COEF, method="BFGS", options={"gtol": 1e-6}).x
-    seen = np.abs(Xf).sum(axis=0) > 0  # the features the loans have: the rest stay put
-    np.testing.assert_allclose(pl.coef[seen], want[seen], atol=2e-3)
-    np.testing.assert_allclose(pl.coef[~seen], PRIOR_COEF[~seen])
 
 
 def test_settle_cash_borrows_a_shortfall_and_repays_debt_from_surplus(model, pp):

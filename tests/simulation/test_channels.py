@@ -37,10 +37,8 @@ def test_every_channel_has_a_loss_column():
 def test_credit_losses_split_exactly_into_channels_every_step():
     # failing platforms (fixed costs), peer effects and stacking all at once; the threshold
     # rule makes peer-tipped defaults certain at this size (the hazard rule gives them only
-    # now and then at 400 borrowers; with 400 the threshold rule too may give none once
-    # lenders learn from their first loans)
-    _, t = _run(30, **{"borrowers.n": 1000, "platforms.fixed_cost_share": 0.1,
-                       "borrowers.peer_effect": 6.0,
+    # now and then at 400 borrowers)
+    _, t = _run(30, **{"platforms.fixed_cost_share": 0.1, "borrowers.peer_effect": 6.0,
                        "borrowers.strategic_base": -5.0, "contagion.social_mode": "threshold",
                        "contagion.social_threshold": 0.15})
     m = t["model"]

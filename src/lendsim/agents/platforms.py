@@ -199,22 +199,7 @@ class Platform(Institution, mesa.Agent):
 
     def retrain(self, pp: PlatformParams) -> None:
         """Score the loans matured since the last refit with the current model (out-of-sample
-        AUC and KS), then refit the logistic model on the whole window.
-
-        The refit is the posterior mode under a Gaussian prior centred on the scorecard every
-        platform starts with (``PRIOR_COEF``), worth ``platforms.prior_weight`` matured loans:
-        its precision is ``prior_weight`` times the Fisher information of one loan of the
-        window at the prior (:func:`scoring.unit_information`). So a platform learns from its
-        first matured loans whatever their labels (with no default yet its PD falls below the
-        prior's as loans mature), and the prior's pull fades as the window fills
-        (``prior_weight / (prior_weight + loans in the window)``, roughly).
-
-        References:
-            Gelman, Jakulin, Pittau & Su (2008), Ann. Appl. Stat. 2(4), 1360-1383 (a prior
-            keeps a logistic fit defined with one class or separated data); Kass & Wasserman
-            (1995), J. Am. Stat. Assoc. 90, 928-934 (a prior worth a number of observations:
-            the unit-information prior).
-        """
+        AUC and KS), then refit the logistic model on the whole window."""
         w = len(self._y)
         n = min(self._n_seen, w)
         if n < pp.min_training:
@@ -227,10 +212,9 @@ class Platform(Institution, mesa.Agent):
             if 0 < yy.sum() < len(yy):
                 self.auc, self.ks = scoring.discrimination(s, yy)
         X, y = self._X[:n].astype(float), self._y[:n].astype(float)
-        weight = self._w[:n].astype(float)
-        precision = pp.prior_weight * scoring.unit_information(X, PRIOR_COEF, weight)
-        self.coef = scoring.fit_logistic(X, y, prior_mean=PRIOR_COEF, prior_precision=precision,
-                                         coef0=self.coef, gtol=1e-5, sample_weight=weight)
+        if 0 < y.sum() < n:
+            self.coef = scoring.fit_logistic(X, y, l2=1.0, coef0=self.coef, gtol=1e-5,
+                                             sample_weight=self._w[:n].astype(float))
         self._n_at_fit = self._n_seen
 
     # --- back-testing -------------------------------------------------------------------------

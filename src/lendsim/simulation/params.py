@@ -181,11 +181,6 @@ class PlatformParams:
     training_window: int = _f(5_000, "most recent matured loans kept for fitting (at most "
                               "10^6: the window is held in memory, 32 bytes a loan, for each "
                               "platform)", lo=100, hi=1_000_000)
-    prior_weight: float = _f(300.0, "weight of the prior scorecard in every refit, in matured "
-                             "loans' worth of evidence (a Gaussian prior centred on it with "
-                             "this many loans' Fisher information; default: as much as the "
-                             "smallest sample a platform refits on, platforms.min_training)",
-                             lo=0, lo_open=True, hi=1e9, unit="loans")
     margin_speed: float = _f(0.02, "margin change per unit of (market share - target)", lo=0,
                              hi=10)
     loss_speed: float = _f(0.05, "margin change per unit of excess delinquency", lo=0, hi=50)

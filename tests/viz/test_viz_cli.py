@@ -29,6 +29,13 @@ def test_unknown_host_and_free_port():
     assert check_address("127.0.0.1", 0) > 0
 
 
+def test_a_host_that_is_not_this_machine_is_blamed_not_the_port():
+    """Issue 22, defect 8: ``--host 8.8.8.8`` was reported as a problem with ``--port``.
+    (8.8.8.8 is only bound to, never contacted: binding fails at once.)"""
+    with pytest.raises(Exception, match=r"--host = '8\.8\.8\.8': not an address of this"):
+        check_address("8.8.8.8", 0)
+
+
 def test_help_lists_the_options(capsys):
     with pytest.raises(SystemExit):
         main(["viz", "--help"])

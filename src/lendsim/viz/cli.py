@@ -7,6 +7,7 @@ until interrupted. Solara and Mesa's visualisation are imported only when it run
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -54,6 +55,9 @@ def check_address(host: str, port: int) -> int:
         try:
             s.bind(addr)
         except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:  # the host, not the port, is the problem
+                raise LendsimError(f"--host = {host!r}: not an address of this machine; "
+                                   f"e.g. {DEFAULT_HOST}") from None
             raise LendsimError(f"--port = {port}: cannot listen on {host}:{port} "
                                f"({exc.strerror}); choose another port, or 0 for any free "
                                "port") from None

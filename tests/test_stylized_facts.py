@@ -88,7 +88,11 @@ def test_fact3_data_sharing_reduces_loan_stacking():
     # lenders learn from bureau data through their scorecards, refitted every 6 months
     assert np.mean([after(25, "multi_lender_share")(lendsim.run(dark, steps=36, seed=s)
                                                        .tables()) for s in SEEDS[:2]]) > 0.15
-    mean, lo, hi = paired(dark, shared, after(25, "lenders_per_borrower"), steps=48)
+    # the effect is small against the spread across seeds: 5 seeds left the interval across 0
+    # (-0.034, [-0.080, 0.011]); 12 give the power to tell its direction
+    seeds = [101 + r for r in range(12)]
+    mean, lo, hi = paired(dark, shared, after(25, "lenders_per_borrower"), steps=48,
+                          seeds=seeds)
     assert hi < 0, (mean, lo, hi)
 
 

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import brentq
-from scipy.stats import poisson
 
 from lendsim.simulation.clearing import ClearingInputError, as_matrix, as_vector
 
@@ -247,6 +245,7 @@ def watts_cascade_window(mean_degrees, threshold: float, *, z_max: float = 50.0)
         >>> w.inside.tolist(), round(w.lower, 3), round(w.upper, 2)
         ([False, True, False], 1.021, 5.76)
     """
+    from scipy.stats import poisson  # heavy (~30 MB): only the analytical windows need it
     phi = float(threshold)
     if not 0.0 < phi <= 1.0:
         raise ClearingInputError(f"threshold = {threshold!r}: allowed values are in (0, 1]")
@@ -307,6 +306,7 @@ def gai_kapadia_window(mean_degrees, capital_ratio: float, interbank_share: floa
         >>> w.inside.tolist(), round(w.lower, 2), round(w.upper, 2)
         ([False, True, False], 1.02, 5.76)
     """
+    from scipy.stats import poisson  # heavy (~30 MB): only the analytical windows need it
     k_ratio = float(capital_ratio)
     ib = float(interbank_share)
     if not 0.0 < k_ratio <= 1.0:
@@ -344,6 +344,7 @@ def _window(mean_degrees, branching, frequency, z_max: float) -> CascadeWindow:
 
 def _window_edges(branching, z_max: float) -> tuple[float, float]:
     """Smallest and largest ``z`` in ``(0, z_max]`` where ``branching(z) == 1``."""
+    from scipy.optimize import brentq  # likewise
     grid = np.linspace(1e-3, z_max, 4000)
     f = branching(grid) - 1.0
     crossings = np.flatnonzero(np.sign(f[:-1]) != np.sign(f[1:]))

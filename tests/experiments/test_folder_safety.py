@@ -184,57 +184,32 @@ def test_status_and_report_commands_name_a_damaged_run(finished, tmp_path):
 
 
 # -- defect 9: no orphans ---------------------------------------------------------------------------
-def test_killing_the_sweep_leaves_no_process_behind(tmp_path):
+@pytest.mark.parametrize("executor, n_children", [
+    ("processes", 4),  # forkserver, resource tracker, 2 workers
+    pytest.param("dask", 4, marks=pytest.mark.slow),  # the local cluster: 2 nannies, 2 workers
+])
+def test_killing_the_sweep_leaves_no_process_behind(tmp_path, executor, n_children):
     """kill -9 of the sweep used to leave the forkserver, the workers and the resource tracker
-    running for ever."""
+    running for ever; a local Dask cluster's nannies and workers must go too."""
     psutil = pytest.importorskip("psutil")
+    if executor == "dask":
+        pytest.importorskip("distributed")
     path = write_experiment(tmp_path, "[run]\nsteps = 120\nreplications = 6\n",
                             params='[params]\n"borrowers.n" = 20000\n')
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-m", "lendsim", "sweep", str(path), "--out",
-                             str(tmp_path / "out"), "--workers", "2", "--quiet"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    parent = psutil.Process(proc.pid)
-    deadline = time.monotonic() + 90
-    children = []
-    while time.monotonic() < deadline:  # until the pool's workers run
-        children = parent.children(recursive=True)
-        if len(children) >= 4:  # forkserver, resource tracker, 2 workers
-            break
-        time.sleep(0.2)
-    assert len(children) >= 4, children
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    gone, alive = psutil.wait_procs(children, timeout=20)
-    for p in alive:  # do not leave them running whatever happens
-        p.kill()
-    assert alive == []
-
-
-@pytest.mark.slow
-def test_killing_a_local_dask_sweep_leaves_no_process_behind(tmp_path):
-    """The same for the local Dask cluster a sweep starts on 127.0.0.1: its nannies and
-    workers go when the sweep is killed with SIGKILL."""
-    psutil = pytest.importorskip("psutil")
-    pytest.importorskip("distributed")
-    path = write_experiment(tmp_path, "[run]\nsteps = 120\nreplications = 6\n",
-                            params='[params]\n"borrowers.n" = 20000\n')
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-m", "lendsim", "sweep", str(path), "--out",
-                             str(tmp_path / "out"), "--executor", "dask", "--workers", "2",
+                             str(tmp_path / "out"), "--executor", executor, "--workers", "2",
                              "--quiet"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 120
     children = []
-    while time.monotonic() < deadline:  # until the cluster's worker processes run
+    while time.monotonic() < deadline:  # until the workers run
         children = parent.children(recursive=True)
-        if sum("python" in (c.name() or "") for c in children) >= 4:  # 2 nannies, 2 workers
+        if len(children) >= n_children:
             break
         time.sleep(0.2)
-    assert len(children) >= 4, children
-    time.sleep(2)  # the workers take their first runs
-    children = parent.children(recursive=True)
+    assert len(children) >= n_children, children
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     gone, alive = psutil.wait_procs(children, timeout=30)

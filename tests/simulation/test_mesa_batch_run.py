@@ -1,6 +1,8 @@
 """Mesa-native use: ``mesa.batch_run`` over dotted parameter keys, and Mesa's DataCollector
 interface over lendsim's tables."""
 
+import inspect
+
 import mesa
 import numpy as np
 import pytest
@@ -9,11 +11,20 @@ import lendsim
 from lendsim import MarketModel, ScenarioError
 
 
+def _seeded(seed: int) -> dict:
+    """How a seed reaches the model: Mesa 3.5's batch_run has ``rng`` (one value per
+    replication, passed to the model's ``seed``); 3.3's passes ``seed`` as a parameter."""
+    if "rng" in inspect.signature(mesa.batch_run).parameters:
+        return {"rng": [seed]}
+    return {"parameters": {"seed": seed}}
+
+
 def test_batch_run_with_dotted_keys_matches_lendsim_run():
-    rows = mesa.batch_run(MarketModel, parameters={
-        "regulator.apr_cap": [0.24, 0.36], "borrowers.n": 300, "platforms.n": 3,
-        "banks.n": 3, "seed": 5}, max_steps=4, data_collection_period=1,
-        display_progress=False)
+    how = _seeded(5)
+    params = {"regulator.apr_cap": [0.24, 0.36], "borrowers.n": 300, "platforms.n": 3,
+              "banks.n": 3, **how.pop("parameters", {})}
+    rows = mesa.batch_run(MarketModel, parameters=params, max_steps=4,
+                          data_collection_period=1, display_progress=False, **how)
     assert len(rows) == 2 * 5  # months 0-4 of each arm
     for cap in (0.24, 0.36):
         arm = [r for r in rows if r["regulator.apr_cap"] == cap]

@@ -224,10 +224,17 @@ class TableCollector:
     """
 
     agent_reporters: dict = {}
+    agenttype_reporters: dict = {}
     _agent_records: dict = {}
+    _agenttype_records: dict = {}  # (Mesa 3.5)
 
     def __init__(self, model):
         self._model = model
+
+    @property
+    def _collection_steps(self) -> list[int]:
+        """The months ``model_vars`` holds, 0 first (Mesa 3.5 reads this)."""
+        return [0] + [r["step"] for r in self._model.records["model"]]
 
     @property
     def model_vars(self) -> dict[str, list]:

@@ -15,14 +15,11 @@ Chromium is never downloaded here (no ``playwright install``): ``.ci/run`` insta
 
 import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from dashboard_process import running_dashboard
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -39,35 +36,10 @@ def dashboard(tmp_path):
     """A running `lendsim viz` on a free port of 127.0.0.1; yields its address."""
     pytest.importorskip("solara", reason="the 'viz' extra")
     pytest.importorskip("playwright", reason="the 'browser' extra")
-    log = open(tmp_path / "server.log", "w")
-    exe = Path(sys.executable).with_name("lendsim")
-    proc = subprocess.Popen([str(exe), "viz", "--port", "0", "--no-browser"], stdout=log,
-                            stderr=subprocess.STDOUT,
-                            env={**os.environ, "SOLARA_ASSETS_CDN": NO_CDN})
-    try:
-        url = None
-        deadline = time.monotonic() + 300  # the first start fetches the front-end files
-        while time.monotonic() < deadline and url is None:
-            found = re.search(r"http://127\.0\.0\.1:\d+/", (tmp_path / "server.log").read_text())
-            url = found.group(0) if found else None
-            time.sleep(0.1)
-        assert url, "lendsim viz printed no address: " + (tmp_path / "server.log").read_text()
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(url, timeout=2).read()
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "server.log").read_text()
-                time.sleep(0.2)
+    # the first start fetches the front-end files
+    with running_dashboard(tmp_path, {**os.environ, "SOLARA_ASSETS_CDN": NO_CDN},
+                           timeout=300) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
 
 
 def _local(url: str) -> bool:

@@ -13,19 +13,19 @@ import http.client
 import io
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
 import tarfile
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("solara", reason="the 'viz' extra")
+
+from dashboard_process import running_dashboard  # noqa: E402
 
 from lendsim.viz import assets  # noqa: E402
 from lendsim.viz.guard import allowed_hosts, hostname  # noqa: E402
@@ -49,34 +49,8 @@ def server(tmp_path_factory):
     """`lendsim viz` on a free port of 127.0.0.1; yields its port."""
     tmp = tmp_path_factory.mktemp("viz")
     _stub_cache(tmp / "cdn")
-    log = open(tmp / "server.log", "w")
-    exe = Path(sys.executable).with_name("lendsim")
-    proc = subprocess.Popen([str(exe), "viz", "--port", "0", "--no-browser"], stdout=log,
-                            stderr=subprocess.STDOUT, env=_env(tmp / "cdn"))
-    try:
-        deadline = time.monotonic() + 60
-        port = None
-        while time.monotonic() < deadline and port is None:
-            found = re.search(r"http://127\.0\.0\.1:(\d+)/", (tmp / "server.log").read_text())
-            port = int(found.group(1)) if found else None
-            time.sleep(0.1)
-        assert port, (tmp / "server.log").read_text()
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp / "server.log").read_text()
-                time.sleep(0.2)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
+    with running_dashboard(tmp, _env(tmp / "cdn"), timeout=60) as url:
+        yield int(url.rsplit(":", 1)[1].rstrip("/"))
 
 
 def _get(port, path="/", **headers):

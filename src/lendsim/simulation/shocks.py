@@ -14,7 +14,7 @@ A shock has two hooks, both run in the *environment* phase of its month:
 A new shock is a subclass of :class:`Shock` with a ``name``, registered with :func:`register`.
 
 References:
-    Shocks as registered classes: Starsim's interventions (Kerr et al. 2025); the built-in
+    Shocks as registered classes, like Starsim's interventions; the built-in
     shocks are described in docs/ODD.md, 7. Submodels, "Scheduled shocks".
 """
 

@@ -13,7 +13,7 @@ with a ``name``, registered with :func:`register`; the scenario then names it. N
 an edit: underwriting calls each distinct pricing strategy once, on the applicants at the
 platforms that use it. Strategies hold no state: what they decide lives on the agent.
 
-Example (docs/extending.md runs this as a test)::
+Example (docs/extending.md has a fuller one, which a test runs)::
 
     from lendsim.simulation import strategies
 
@@ -25,8 +25,8 @@ Example (docs/extending.md runs this as a test)::
             return np.full(len(pd_life), 0.18)
 
 References:
-    Strategy classes picked by name in the configuration, as in the INET Oxford macro model
-    (Poledna et al. 2023); the default rules are described in docs/ODD.md, section 7.
+    Strategy classes picked by name in the configuration, as in the INET Oxford macro
+    model's code; the default rules are described in docs/ODD.md, section 7.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ from lendsim import load_scenario
 
 
 def tiny(**overrides):
-    """The default scenario at test size, with invariant checks on."""
+    """The default scenario at test size, with invariant checks on and no burn-in."""
     base = {"borrowers.n": 400, "platforms.n": 5, "banks.n": 5, "simulation.steps": 12,
-            "simulation.check_invariants": True, "output.charts": False}
+            "simulation.check_invariants": True, "output.charts": False,
+            "simulation.burn_in": 0}  # tests start from an empty market unless they ask
     base.update(overrides)
     return load_scenario(None, base)
 

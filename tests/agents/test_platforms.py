@@ -9,7 +9,7 @@ from conftest import tiny
 from lendsim import MarketModel
 from lendsim.agents.platforms import Platform, PlatformArrays
 from lendsim.simulation import strategies
-from lendsim.simulation.features import N_FEATURES
+from lendsim.simulation.features import N_FEATURES, PRIOR_COEF
 
 
 @pytest.fixture(scope="module")
@@ -30,49 +30,83 @@ def _platform(model, pp, **tp_changes):
     return Platform(model, 0, "micro_lender", tp, 1000.0, pp)
 
 
+def _sig(share, target, d30, b=16.0, capital=0.01):
+    return strategies.MarketSignals(share, target, d30, b, 1e6, capital)
+
+
 def test_cost_plus_adapt_by_hand(model, pp):
-    pl = _platform(model, pp)
+    pl = _platform(model, pp, pricing="cost_plus")
     pl.margin, pl.pd_cutoff = 0.07, 0.10
     # share 0.3 against a target of 0.2, delinquency 6 % against a tolerance of 4 %
-    pl.adapt(0.3, 0.2, 0.06, pp)
+    pl.adapt(_sig(0.3, 0.2, 0.06), pp)
     dm = 0.02 * 0.1 + 0.05 * 0.02 + 0.1 * (0.05 - 0.07)
     assert pl.margin == pytest.approx(0.07 + dm)
     assert pl.pd_cutoff == pytest.approx(0.10 * 0.95)  # losses above tolerance: tighter
     # below tolerance the cut-off relaxes by half the speed, never above the type's appetite
     pl.margin, pl.pd_cutoff = 0.05, 0.10
-    pl.adapt(0.1, 0.2, 0.02, pp)
+    pl.adapt(_sig(0.1, 0.2, 0.02), pp)
     assert pl.margin == pytest.approx(0.05 + 0.02 * (0.1 - 0.2))
     assert pl.pd_cutoff == pytest.approx(0.10 * 1.025)
     pl.pd_cutoff = 0.119
-    pl.adapt(0.2, 0.2, 0.0, pp)
+    pl.adapt(_sig(0.2, 0.2, 0.0), pp)
     assert pl.pd_cutoff == 0.12
     pl.pd_cutoff = 0.10
-    pl.adapt(0.2, 0.2, 0.04, pp)  # exactly at tolerance: not above, relaxes
+    pl.adapt(_sig(0.2, 0.2, 0.04), pp)  # exactly at tolerance: not above, relaxes
     assert pl.pd_cutoff == pytest.approx(0.1025)
 
 
-def test_margin_stays_within_its_bounds(model, pp):
-    pl = _platform(model, pp)
-    pl.adapt(1.0, 0.0, 5.0, pp)  # far above target and tolerance
+def test_cost_plus_margin_stays_within_its_bounds(model, pp):
+    pl = _platform(model, pp, pricing="cost_plus")
+    pl.adapt(_sig(1.0, 0.0, 5.0), pp)  # far above target and tolerance
     assert pl.margin == 0.3
     pl.margin = 0.01
-    pl.adapt(0.0, 1.0, 0.0, pp)
+    pl.adapt(_sig(0.0, 1.0, 0.0), pp)
     assert pl.margin == 0.0
+
+
+def test_break_even_margin_moves_toward_the_logit_markup_by_hand(model, pp):
+    pl = _platform(model, pp, pricing="break_even", target_roe=0.15)
+    pl.margin = 0.05
+    # Lerner's markup for logit demand: 1 / (b (1 - share)) = 1 / (16 x 0.5) = 0.125
+    pl.adapt(_sig(0.5, 0.9, 0.0), pp)  # the target share plays no part
+    assert pl.margin == pytest.approx(0.05 + 0.1 * (0.125 - 0.05))
+    # the return on the capital a loan ties up sets a floor: 0.15 x 0.5 = 0.075 > 1 / 160
+    pl.margin = 0.05
+    pl.adapt(_sig(0.0, 0.0, 0.0, b=160.0, capital=0.5), pp)
+    assert pl.margin == pytest.approx(0.05 + 0.1 * (0.075 - 0.05))
+    # a (near) monopoly's markup is capped by max_margin; price-blind borrowers too
+    for sig in (_sig(1.0, 0.0, 0.0), _sig(0.3, 0.0, 0.0, b=0.0)):
+        pl.margin = 0.05
+        pl.adapt(sig, pp)
+        assert pl.margin == pytest.approx(0.05 + 0.1 * (0.3 - 0.05))
+
+
+def test_break_even_quote_by_hand(model):
+    g = PlatformArrays.of(model.platforms, 0.04, model.params.platforms,
+                          model.regulator.policy, 0.035)
+    p, pd_life, term = np.array([0, 1, 1]), np.array([0.02, 0.05, 0.05]), np.array([6, 6, 1])
+    floor, price = strategies.BreakEven().quote(pd_life, p, term, g, 0.9)
+    el = pd_life * 0.9 * 24 / (term + 1)  # annualised on each loan's own term
+    want = g.funding_cost[p] + el + g.operating_cost[p]
+    np.testing.assert_allclose(floor, want)
+    np.testing.assert_allclose(price, want + g.margin[p])
+    assert floor[2] > floor[1]  # a one-month loan's loss is priced over one month
 
 
 def test_adapt_calls_the_platforms_pricing_strategy(model, pp):
     calls = []
 
-    class Recorder(strategies.CostPlus):  # not registered: the platform holds an instance
+    class Recorder(strategies.BreakEven):  # not registered: the platform holds an instance
         name = "recorder_test"
 
-        def adapt(self, platform, *args):
-            calls.append((platform, args))
+        def adapt(self, platform, signals, pp):
+            calls.append((platform, signals, pp))
 
     pl = _platform(model, pp)
     pl.pricing = Recorder()
-    pl.adapt(0.3, 0.2, 0.01, pp)
-    assert calls == [(pl, (0.3, 0.2, 0.01, pp))]
+    sig = _sig(0.3, 0.2, 0.01)
+    pl.adapt(sig, pp)
+    assert calls == [(pl, sig, pp)]
 
 
 def test_own_capacity_and_the_deleverage_order(model, pp):
@@ -127,6 +161,74 @@ def test_learn_keeps_the_last_window_with_weights(model, pp):
         assert pl._y[pos] == y and pl._w[pos] == w
 
 
+def _applicants(n, rng):
+    """Feature rows like a platform's without bureau data (the bureau columns all 0)."""
+    X = np.zeros((n, N_FEATURES), dtype=np.float32)
+    X[:, 0] = 1.0
+    X[:, 1] = rng.normal(0.0, 1.5, n)
+    X[:, 2] = rng.normal(0.0, 0.5, n)
+    X[:, 3] = rng.random(n) < 0.9
+    X[:, 4] = rng.uniform(0.0, 0.3, n)
+    return X
+
+
+def _mean_pd(coef, X):
+    return float(np.mean(1 / (1 + np.exp(-X.astype(float) @ coef))))
+
+
+def test_retrain_learns_from_loans_that_never_defaulted(model, pp):
+    """With no default seen, each refit lowers the platform's PD below the prior's, more as
+    matured loans accumulate; below ``min_training`` there is no refit."""
+    pp = dataclasses.replace(pp, training_window=5000, min_training=100, prior_weight=300.0)
+    pl = _platform(model, pp)
+    rng = np.random.default_rng(1)
+    X = _applicants(3000, rng)
+    pl.learn(X[:99], np.zeros(99, np.int8))
+    pl.retrain(pp)
+    np.testing.assert_array_equal(pl.coef, PRIOR_COEF)  # 99 < min_training
+    pds = [_mean_pd(PRIOR_COEF, X)]
+    for lo, hi in ((99, 300), (300, 1000), (1000, 3000)):
+        pl.learn(X[lo:hi], np.zeros(hi - lo, np.int8))
+        pl.retrain(pp)
+        pds.append(_mean_pd(pl.coef, X))
+    assert pds[0] > pds[1] > pds[2] > pds[3]
+    # never seen: the bureau columns keep the prior's coefficients
+    np.testing.assert_allclose(pl.coef[5:], PRIOR_COEF[5:])
+
+
+def test_retrain_is_the_posterior_mode_under_a_prior_worth_prior_weight_loans(model, pp):
+    """Against scipy on the penalised likelihood written per loan, with the prior's precision
+    built by a loop: prior_weight x one loan's Fisher information at the prior."""
+    from scipy import optimize
+
+    pp = dataclasses.replace(pp, training_window=5000, min_training=100, prior_weight=150.0)
+    pl = _platform(model, pp)
+    rng = np.random.default_rng(2)
+    X = _applicants(400, rng)
+    y = (rng.random(400) < 0.15).astype(np.int8)
+    weight = np.r_[np.ones(250), np.full(150, 3.0)]
+    pl.learn(X[:250], y[:250])
+    pl.learn(X[250:], y[250:], weight=3.0)
+    pl.retrain(pp)
+    Xf = X.astype(float)
+    info = np.zeros((N_FEATURES, N_FEATURES))
+    for x, w in zip(Xf, weight):
+        p0 = 1 / (1 + np.exp(-x @ PRIOR_COEF))
+        info += w * p0 * (1 - p0) * np.outer(x, x)
+    precision = 150.0 * info / weight.sum()
+
+    def objective(coef):
+        nll = sum(w * (np.logaddexp(0.0, x @ coef) - yy * (x @ coef))
+                  for x, yy, w in zip(Xf, y, weight))
+        d = coef - PRIOR_COEF
+        return nll + 0.5 * d @ precision @ d
+
+    want = optimize.minimize(objective, PRIOR_COEF, method="BFGS", options={"gtol": 1e-6}).x
+    seen = np.abs(Xf).sum(axis=0) > 0  # the features the loans have: the rest stay put
+    np.testing.assert_allclose(pl.coef[seen], want[seen], atol=2e-3)
+    np.testing.assert_allclose(pl.coef[~seen], PRIOR_COEF[~seen])
+
+
 def test_settle_cash_borrows_a_shortfall_and_repays_debt_from_surplus(model, pp):
     pl = _platform(model, pp)
     pl.post(cash=-1300.0, equity=-1300.0)  # 300 more than its cash
@@ -143,21 +245,28 @@ def test_settle_cash_borrows_a_shortfall_and_repays_debt_from_surplus(model, pp)
 
 def test_platform_arrays_and_pricing_groups(model):
     pls = model.platforms
-    g = PlatformArrays.of(pls, 0.04, model.params.platforms)
-    assert g.funding_cost.tolist() == pytest.approx([0.04 + p.tp.funding_spread for p in pls])
+    reg = model.regulator.policy
+    g = PlatformArrays.of(pls, 0.04, model.params.platforms, reg, 0.035)
+    assert g.own_funding_cost.tolist() == pytest.approx([0.04 + p.tp.funding_spread
+                                                         for p in pls])
+    # the funding split's blend: own share at the platform's cost, the rest at the banks'
+    assert g.funding_cost.tolist() == pytest.approx(
+        [p.own_share(reg) * (0.04 + p.tp.funding_spread) + (1 - p.own_share(reg)) * 0.035
+         for p in pls])
     assert g.coef.shape == (len(pls), N_FEATURES)
     assert [len(x) for x in (g.margin, g.term, g.pd_cutoff)] == [len(pls)] * 3
     assert len(g.pricing_groups()) == 1  # one strategy: one call per round
 
-    class Flat(strategies.CostPlus):
+    class Flat(strategies.BreakEven):
         name = "flat_test"
 
     old = pls[1].pricing
     try:
         pls[1].pricing = Flat()
-        groups = PlatformArrays.of(pls, 0.04, model.params.platforms).pricing_groups()
+        groups = PlatformArrays.of(pls, 0.04, model.params.platforms, reg,
+                                   0.035).pricing_groups()
     finally:
         pls[1].pricing = old
-    assert [s.name for s, _ in groups] == ["cost_plus", "flat_test"]
+    assert [s.name for s, _ in groups] == ["break_even", "flat_test"]
     assert groups[0][1].tolist() == [True, False, True]
     assert groups[1][1].tolist() == [False, True, False]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lendsim.agents.rules.scoring import (auc, discrimination, fit_logistic, ks_statistic,
-                                          predict_pd)
+                                          predict_pd, unit_information)
 
 TRUE_COEF = np.array([-2.0, 1.0, -0.5, 0.25])
 
@@ -213,3 +213,124 @@ def test_auc_and_ks_nan_when_a_class_is_missing(labels):
 def test_auc_rejects_non_binary_labels():
     with pytest.raises(ValueError, match="labels"):
         auc(np.arange(3.0), np.array([0, 1, 2]))
+
+
+# ----------------------------------------------------------- Gaussian prior
+
+
+def penalised_nll_by_hand(coef, X, y, weight, mean, precision):
+    """The penalised negative log-likelihood, one observation at a time."""
+    import math
+
+    total = 0.0
+    for x, label, w in zip(X, y, weight):
+        z = float(x @ coef)
+        total += w * ((z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z)))
+                      - label * z)
+    d = coef - mean
+    return total + 0.5 * float(d @ precision @ d)
+
+
+def minimise_by_hand(X, y, weight, mean, precision):
+    """scipy's BFGS on the hand-written objective (numerical gradient), from the prior mean."""
+    from scipy import optimize
+
+    return optimize.minimize(penalised_nll_by_hand, mean, args=(X, y, weight, mean, precision),
+                             method="BFGS", options={"gtol": 1e-7}).x
+
+
+PRIOR = np.array([-3.0, 0.8, -0.5, 0.3])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fit_logistic_under_a_gaussian_prior_matches_scipy_on_the_same_objective(seed):
+    rng = np.random.default_rng(seed)
+    X, y = simulate(600, TRUE_COEF, rng)
+    weight = rng.integers(1, 4, size=len(y)).astype(float)
+    a = rng.normal(size=(4, 4))
+    precision = a @ a.T + np.eye(4)  # a full matrix: correlated prior
+    got = fit_logistic(X, y, prior_mean=PRIOR, prior_precision=precision, sample_weight=weight,
+                       coef0=np.zeros(4))
+    want = minimise_by_hand(X, y, weight, PRIOR, precision)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    # the prior pulls the fit away from the unpenalised one, towards its centre
+    free = fit_logistic(X, y, l2=0.0, sample_weight=weight)
+    assert np.linalg.norm(got - PRIOR) < np.linalg.norm(free - PRIOR)
+
+
+def test_fit_logistic_scalar_and_vector_precisions_are_diagonal_matrices():
+    X, y = simulate(500, TRUE_COEF, np.random.default_rng(2))
+    by_scalar = fit_logistic(X, y, prior_mean=PRIOR, prior_precision=5.0)
+    np.testing.assert_allclose(by_scalar, fit_logistic(X, y, prior_mean=PRIOR,
+                                                       prior_precision=5.0 * np.eye(4)))
+    v = np.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_allclose(fit_logistic(X, y, prior_mean=PRIOR, prior_precision=v),
+                               fit_logistic(X, y, prior_mean=PRIOR, prior_precision=np.diag(v)))
+    np.testing.assert_allclose(
+        by_scalar, minimise_by_hand(X, y, np.ones(len(y)), PRIOR, 5.0 * np.eye(4)), atol=1e-4)
+
+
+def test_unit_information_against_a_loop():
+    rng = np.random.default_rng(3)
+    X, _ = simulate(300, TRUE_COEF, rng)
+    weight = rng.integers(0, 4, size=300).astype(float)
+    want = np.zeros((4, 4))
+    for x, w in zip(X, weight):
+        p = 1 / (1 + np.exp(-x @ PRIOR))
+        want += w * p * (1 - p) * np.outer(x, x)
+    np.testing.assert_allclose(unit_information(X, PRIOR, weight), want / weight.sum())
+
+
+@pytest.mark.parametrize("n", [300, 3000])
+def test_fit_logistic_with_no_defaults_matches_scipy(n):
+    """One class only: the fit is defined under the prior, and is the same optimum."""
+    X, _ = simulate(n, TRUE_COEF, np.random.default_rng(4))
+    y = np.zeros(n)
+    precision = 300 * unit_information(X, PRIOR)
+    got = fit_logistic(X, y, prior_mean=PRIOR, prior_precision=precision)
+    want = minimise_by_hand(X, y, np.ones(n), PRIOR, precision)
+    np.testing.assert_allclose(got, want, atol=1e-3)
+
+
+def test_no_defaults_pull_the_pd_below_the_priors_more_as_loans_accumulate():
+    """A lender that sees no default learns that its borrowers are safer than the prior
+    says: the mean fitted PD falls below the prior's, the further the more loans it sees."""
+    rng = np.random.default_rng(5)
+    X, _ = simulate(20_000, TRUE_COEF, rng)
+    prior_pd = predict_pd(X, PRIOR).mean()
+    pds = []
+    for n in (100, 1000, 10_000):
+        Xn = X[:n]
+        precision = 300 * unit_information(Xn, PRIOR)
+        coef = fit_logistic(Xn, np.zeros(n), prior_mean=PRIOR, prior_precision=precision,
+                            coef0=PRIOR)
+        pds.append(predict_pd(X, coef).mean())
+    assert prior_pd > pds[0] > pds[1] > pds[2] > 0
+    # 10,000 loans without a default outweigh a prior worth 300
+    assert pds[2] < 0.1 * prior_pd
+
+
+def test_with_many_loans_the_prior_no_longer_matters():
+    X, y = simulate(100_000, TRUE_COEF, np.random.default_rng(6))
+    far = np.array([1.0, -2.0, 2.0, -1.0])
+    precision = 300 * unit_information(X, far)
+    got = fit_logistic(X, y, prior_mean=far, prior_precision=precision)
+    mle = fit_logistic(X, y, l2=0.0)
+    np.testing.assert_allclose(got, mle, atol=0.02)
+    np.testing.assert_allclose(got, TRUE_COEF, atol=0.06)
+    # while on 500 loans the same prior weighs heavily
+    small = fit_logistic(X[:500], y[:500], prior_mean=far,
+                         prior_precision=300 * unit_information(X[:500], far))
+    assert np.abs(small - mle).max() > 0.3
+
+
+def test_fit_logistic_rejects_a_bad_prior():
+    X, y = simulate(10, TRUE_COEF, np.random.default_rng(7))
+    with pytest.raises(ValueError, match="not both"):
+        fit_logistic(X, y, l2=1.0, prior_precision=1.0)
+    with pytest.raises(ValueError, match="semi-definite"):
+        fit_logistic(X, y, prior_precision=np.diag([1.0, -1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="prior_mean"):
+        fit_logistic(X, y, prior_mean=np.zeros(3), prior_precision=1.0)
+    with pytest.raises(ValueError, match="prior_precision"):
+        fit_logistic(X, y, prior_precision=np.ones((3, 3)))

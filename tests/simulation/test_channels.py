@@ -37,8 +37,10 @@ def test_every_channel_has_a_loss_column():
 def test_credit_losses_split_exactly_into_channels_every_step():
     # failing platforms (fixed costs), peer effects and stacking all at once; the threshold
     # rule makes peer-tipped defaults certain at this size (the hazard rule gives them only
-    # now and then at 400 borrowers)
-    _, t = _run(30, **{"platforms.fixed_cost_share": 0.1, "borrowers.peer_effect": 6.0,
+    # now and then at 400 borrowers; with 400 the threshold rule too may give none once
+    # lenders learn from their first loans)
+    _, t = _run(30, **{"borrowers.n": 1000, "platforms.fixed_cost_share": 0.1,
+                       "borrowers.peer_effect": 6.0,
                        "borrowers.strategic_base": -5.0, "contagion.social_mode": "threshold",
                        "contagion.social_threshold": 0.15})
     m = t["model"]
@@ -74,8 +76,8 @@ def test_credit_loss_channels_against_a_loop():
 def test_social_switch_and_threshold_cascade():
     base = {"borrowers.n": 600, "contagion.social_mode": "threshold",
             "contagion.social_threshold": 0.15, "network.social.mean_degree": 6}
-    _, on = _run(30, **base)
-    _, off = _run(30, **base, **{"contagion.social": False})
+    _, on = _run(40, **base)  # the first defaults come in the third year
+    _, off = _run(40, **base, **{"contagion.social": False})
     d_on = on["model"]["default_rate"].sum()
     d_off = off["model"]["default_rate"].sum()
     assert d_on > 1.5 * d_off  # one defaulted contact in ~6 tips a borrower: defaults spread

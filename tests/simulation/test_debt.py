@@ -4,7 +4,7 @@ per-loan loops (the obvious, slower way)."""
 import numpy as np
 import pytest
 
-from lendsim.simulation.debt import AccountIndex, DebtState, cell_key, cells
+from lendsim.simulation.debt import DebtState, cell_key, cells
 from lendsim.simulation.features import N_FEATURES
 from lendsim.simulation.ledger import LoanBook, LoanStatus
 
@@ -114,63 +114,3 @@ def test_seen_by_lender_by_hand():
     assert lenders.tolist() == [1, 0, 1]
     debt, _ = d.seen_by_lender(np.array([1]), np.array([20.0]), covered)
     assert debt.tolist() == [20.0]  # not covered: only its own exposure
-
-
-def test_account_index_link_lookup_unlink_relink_by_hand():
-    L = _book(np.random.default_rng(0), 5, term=6)
-    L.borrower_idx[:] = [0, 1, 1, 2, 0]
-    L.platform_idx[:] = [0, 0, 1, 1, 0]
-    A = AccountIndex(3)
-    A.add_platform()
-    A.add_platform()
-    assert A.rows.tolist() == [[-1, -1]] * 3
-    A.link(L.borrower_idx[:3], L.platform_idx[:3], np.arange(3))
-    assert A.rows.tolist() == [[0, -1], [1, 2], [-1, -1]]
-    assert A.lookup(np.array([1, 2]), np.array([1, 1]))[2].tolist() == [2, -1]
-    assert A.is_consistent(L)
-    # row 3 is borrower 2's loan at platform 1 but not its account: unlinking it is a no-op
-    A.unlink(L, np.array([3, 1]))
-    assert A.rows.tolist() == [[0, -1], [-1, 2], [-1, -1]]
-    # relink fills only empty cells
-    A.relink(L, np.array([1, 3]))
-    assert A.rows.tolist() == [[0, -1], [1, 2], [-1, 3]]
-    A.relink(L, np.array([4]))  # borrower 0's other loan at platform 0: cell taken
-    assert A.rows[0, 0] == 0
-
-
-def test_account_index_flags_an_account_that_is_not_a_current_instalment_loan():
-    L = _book(np.random.default_rng(0), 3, term=6)
-    L.borrower_idx[:] = [0, 1, 2]
-    L.platform_idx[:] = 0
-    A = AccountIndex(3)
-    A.add_platform()
-    A.link(L.borrower_idx, L.platform_idx, np.arange(3))
-    assert A.is_consistent(L)
-    L.status[1] = LoanStatus.DELINQUENT
-    assert not A.is_consistent(L)
-    L.status[1] = LoanStatus.CURRENT
-    L.term[2] = 1  # a one-month loan is never an account
-    assert not A.is_consistent(L)
-    L.term[2] = 6
-    A.rows[0, 0] = 1  # another borrower's loan
-    assert not A.is_consistent(L)
-
-
-def test_account_index_remap_follows_the_compacted_book():
-    rng = np.random.default_rng(5)
-    L = _book(rng, 60, n_borrowers=25, P=3, term=6)
-    A = AccountIndex(25)
-    for _ in range(3):
-        A.add_platform()
-    # one account per cell: the last loan booked there
-    for r in range(L.n):
-        A.rows[L.borrower_idx[r], L.platform_idx[r]] = r
-    accounts = {(b, p): r for (b, p), r in np.ndenumerate(A.rows) if r >= 0}
-    closed = np.array([r for r in range(L.n) if r not in accounts.values()][::2])
-    L.status[closed] = LoanStatus.REPAID
-    A.remap(L, L.compact())
-    assert A.is_consistent(L)
-    survivors = np.sort(np.setdiff1d(np.arange(60), closed))
-    for (b, p), r in accounts.items():
-        assert A.rows[b, p] == np.searchsorted(survivors, r)  # its new row
-    assert (A.rows >= 0).sum() == len(accounts)

@@ -48,7 +48,8 @@ def test_the_fine_takes_half_the_equity_in_its_month_and_books_balance(ns):
     assert len(events) > 0 and (events["step"] == 6).all()
     # a model that is not fined has the same month-5 state; its month-6 micro-lender equity,
     # halved, is what the fined model reports for the fine
-    plain = lendsim.MarketModel(lendsim.load_scenario(None, {"borrowers.n": 1000}))
+    plain = lendsim.MarketModel(lendsim.load_scenario(None, {"borrowers.n": 1000,
+                                                             "simulation.burn_in": 0}))
     plain.run(5)
     expected = {pl.idx: 0.5 * max(pl.equity, 0.0) for pl in plain.platforms
                 if pl.is_active and pl.kind == "micro_lender"}
@@ -59,6 +60,7 @@ def test_the_fine_takes_half_the_equity_in_its_month_and_books_balance(ns):
 def test_an_added_phase_reads_without_changing_the_model(ns):
     mine = ns["mine"]
     assert len(mine.n_applicants) == 6 and all(n > 0 for n in mine.n_applicants)
-    plain = lendsim.MarketModel(lendsim.load_scenario(None, {"borrowers.n": 1000})).run(6)
+    plain = lendsim.MarketModel(lendsim.load_scenario(None, {"borrowers.n": 1000,
+                                                             "simulation.burn_in": 0})).run(6)
     np.testing.assert_array_equal(mine.tables()["model"].to_numpy(dtype=float),
                                   plain.tables()["model"].to_numpy(dtype=float))

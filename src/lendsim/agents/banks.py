@@ -62,6 +62,19 @@ class Bank(Institution, mesa.Agent):
             return np.inf
         return max(lim / (1.0 - lim) * self.other_loans - self.joint_loans, 0.0)
 
+    @staticmethod
+    def hurdle_rate(bp: BankParams, reg: RegulatorParams) -> float:
+        """The annual rate a bank needs on its share of a joint loan, before credit losses:
+        its deposit cost and operating cost, plus a charge for the capital the loan uses (the
+        capital requirement times the bank's cost of equity).
+
+        References:
+            Risk-adjusted loan pricing with a capital charge: Freixas & Rochet (2008), ch. 3;
+            docs/ODD.md, 7.7.
+        """
+        return (bp.deposit_rate + bp.operating_cost
+                + reg.bank_capital_requirement * bp.cost_of_equity)
+
     def can_lend(self, reg: RegulatorParams) -> bool:
         return not self.is_failed and self.capital_ratio() >= reg.bank_capital_requirement
 

@@ -31,7 +31,10 @@ class PlatformArrays:
     Attributes:
         is_active, posted_apr, reputation, convenience: what borrowers see when they choose.
         coef: scoring coefficients, (n_platforms, n_features).
-        funding_cost: benchmark rate + the platform's own funding spread, annual.
+        funding_cost: the cost of funding a loan, annual: the platform's own share at its
+            own cost, the partner banks' share at their hurdle rate (``PlatformArrays.of``).
+        own_funding_cost: the platform's own cost of funds, benchmark rate + its funding
+            spread, annual.
         operating_cost, margin, fee_rate: annual fractions of the balance.
         term: instalment-loan term, months.
         pd_cutoff: largest lifetime PD approved.
@@ -48,6 +51,7 @@ class PlatformArrays:
     convenience: np.ndarray
     coef: np.ndarray
     funding_cost: np.ndarray
+    own_funding_cost: np.ndarray
     operating_cost: np.ndarray
     margin: np.ndarray
     term: np.ndarray
@@ -60,16 +64,21 @@ class PlatformArrays:
     pricing: tuple
 
     @classmethod
-    def of(cls, platforms: list[Platform], benchmark_rate: float, pp: PlatformParams
-           ) -> PlatformArrays:
+    def of(cls, platforms: list[Platform], benchmark_rate: float, pp: PlatformParams,
+           reg: RegulatorParams, bank_hurdle: float) -> PlatformArrays:
+        """The arrays of ``platforms``; ``bank_hurdle`` is the partner banks' hurdle rate on
+        their share of a loan, annual (:meth:`lendsim.agents.banks.Bank.hurdle_rate`)."""
         pls = platforms
+        own_cost = np.array([benchmark_rate + pl.tp.funding_spread for pl in pls])
+        own_share = np.array([pl.own_share(reg) for pl in pls])
         return cls(
             is_active=np.array([pl.is_active for pl in pls]),
             posted_apr=np.array([pl.posted_apr for pl in pls]),
             reputation=np.array([pl.reputation for pl in pls]),
             convenience=np.array([pl.tp.convenience for pl in pls]),
             coef=np.array([pl.coef for pl in pls]),
-            funding_cost=np.array([benchmark_rate + pl.tp.funding_spread for pl in pls]),
+            funding_cost=own_share * own_cost + (1.0 - own_share) * bank_hurdle,
+            own_funding_cost=own_cost,
             operating_cost=np.array([pl.tp.operating_cost for pl in pls]),
             margin=np.array([pl.margin for pl in pls]),
             term=np.array([pl.tp.term_months for pl in pls], dtype=np.int64),
@@ -199,7 +208,22 @@ class Platform(Institution, mesa.Agent):
 
     def retrain(self, pp: PlatformParams) -> None:
         """Score the loans matured since the last refit with the current model (out-of-sample
-        AUC and KS), then refit the logistic model on the whole window."""
+        AUC and KS), then refit the logistic model on the whole window.
+
+        The refit is the posterior mode under a Gaussian prior centred on the scorecard every
+        platform starts with (``PRIOR_COEF``), worth ``platforms.prior_weight`` matured loans:
+        its precision is ``prior_weight`` times the Fisher information of one loan of the
+        window at the prior (:func:`scoring.unit_information`). So a platform learns from its
+        first matured loans whatever their labels (with no default yet its PD falls below the
+        prior's as loans mature), and the prior's pull fades as the window fills
+        (``prior_weight / (prior_weight + loans in the window)``, roughly).
+
+        References:
+            Gelman, Jakulin, Pittau & Su (2008), Ann. Appl. Stat. 2(4), 1360-1383 (a prior
+            keeps a logistic fit defined with one class or separated data); Kass & Wasserman
+            (1995), J. Am. Stat. Assoc. 90, 928-934 (a prior worth a number of observations:
+            the unit-information prior).
+        """
         w = len(self._y)
         n = min(self._n_seen, w)
         if n < pp.min_training:
@@ -212,9 +236,10 @@ class Platform(Institution, mesa.Agent):
             if 0 < yy.sum() < len(yy):
                 self.auc, self.ks = scoring.discrimination(s, yy)
         X, y = self._X[:n].astype(float), self._y[:n].astype(float)
-        if 0 < y.sum() < n:
-            self.coef = scoring.fit_logistic(X, y, l2=1.0, coef0=self.coef, gtol=1e-5,
-                                             sample_weight=self._w[:n].astype(float))
+        weight = self._w[:n].astype(float)
+        precision = pp.prior_weight * scoring.unit_information(X, PRIOR_COEF, weight)
+        self.coef = scoring.fit_logistic(X, y, prior_mean=PRIOR_COEF, prior_precision=precision,
+                                         coef0=self.coef, gtol=1e-5, sample_weight=weight)
         self._n_at_fit = self._n_seen
 
     # --- back-testing -------------------------------------------------------------------------
@@ -240,11 +265,10 @@ class Platform(Institution, mesa.Agent):
         return 12.0 * sum(self.net_charge_offs_12) / managed if managed > 0 else np.nan
 
     # --- strategy -----------------------------------------------------------------------------
-    def adapt(self, market_share: float, target_share: float, delinquency_30: float,
-              pp: PlatformParams) -> None:
-        """Set next month's margin and cut-off by the platform's pricing strategy, from its
-        market share against its target and its 30+ delinquency."""
-        self.pricing.adapt(self, market_share, target_share, delinquency_30, pp)
+    def adapt(self, signals: strategies.MarketSignals, pp: PlatformParams) -> None:
+        """Set next month's margin and cut-off by the platform's pricing strategy, from what
+        it reads of its market."""
+        self.pricing.adapt(self, signals, pp)
 
     def fail(self, step: int) -> None:
         self.is_active = False

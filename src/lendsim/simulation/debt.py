@@ -1,7 +1,6 @@
-"""Who owes whom: the month's debt state and the index of instalment accounts.
-
-Both are (borrowers x platforms) structures read and written through a flat cell index
-(:func:`cells`), several times faster than indexing with a pair of index arrays.
+"""Who owes whom: the month's debt state, a (borrowers x platforms) structure read and
+written through a flat cell index (:func:`cells`), several times faster than indexing with a
+pair of index arrays.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lendsim.simulation.ledger import LoanBook, LoanStatus
+from lendsim.simulation.ledger import LoanBook
 
 
 def cell_key(b: np.ndarray, p: np.ndarray, n_platforms: int) -> np.ndarray:
@@ -99,56 +98,3 @@ class DebtState:
         covered = is_covered[b]
         return (np.where(covered, self.total[b], own),
                 np.where(covered, self.n_lenders[b] - (own > 0), 0))
-
-
-class AccountIndex:
-    """Row of each borrower's open, current instalment loan at each platform (-1: none).
-
-    A new instalment loan where the borrower already has such an account tops that account up
-    instead of adding a row to the book.
-    """
-
-    def __init__(self, n_borrowers: int):
-        self.rows = np.full((n_borrowers, 0), -1, dtype=np.int32)
-
-    def add_platform(self) -> None:
-        self.rows = np.pad(self.rows, ((0, 0), (0, 1)), constant_values=-1)
-
-    def lookup(self, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(flat view, cells, rows) of borrowers ``b`` at platforms ``p``."""
-        view, cell = cells(self.rows, b, p)
-        return view, cell, view[cell]
-
-    def link(self, b: np.ndarray, p: np.ndarray, rows: np.ndarray) -> None:
-        view, cell = cells(self.rows, b, p)
-        view[cell] = rows
-
-    def unlink(self, loans: LoanBook, rows: np.ndarray) -> None:
-        """Loans ``rows`` stop being current instalment accounts (missed, repaid)."""
-        view, cell = cells(self.rows, loans.borrower_idx[rows], loans.platform_idx[rows])
-        mine = view[cell] == rows
-        view[cell[mine]] = -1
-
-    def relink(self, loans: LoanBook, rows: np.ndarray) -> None:
-        """Cured loans become their cell's account again where the cell has none."""
-        view, cell = cells(self.rows, loans.borrower_idx[rows], loans.platform_idx[rows])
-        free = view[cell] < 0
-        view[cell[free]] = rows[free]
-
-    def remap(self, loans: LoanBook, new_row: np.ndarray) -> None:
-        """After the book was compacted (``new_row``: old row -> new row). Accounts point to
-        open instalment loans, which all stay: remap through their cells rather than a pass
-        over the whole (borrowers x platforms) matrix."""
-        inst = np.flatnonzero(loans.term > 1)
-        view, cell = cells(self.rows, loans.borrower_idx[inst], loans.platform_idx[inst])
-        acct = view[cell]
-        linked = acct >= 0
-        view[cell[linked]] = new_row[acct[linked]]
-
-    def is_consistent(self, loans: LoanBook) -> bool:
-        """Every account points at its borrower's current instalment loan at its platform."""
-        b_idx, p_idx = np.nonzero(self.rows >= 0)
-        rows = self.rows[b_idx, p_idx]
-        return not len(rows) or bool(
-            ((loans.borrower_idx[rows] == b_idx) & (loans.platform_idx[rows] == p_idx)
-             & (loans.status[rows] == LoanStatus.CURRENT) & (loans.term[rows] > 1)).all())

@@ -19,7 +19,8 @@ import numpy as np
 FEATURES = ("intercept", "risk_signal", "log_income", "is_employed", "own_debt_income",
             "bureau_debt_income", "bureau_lenders", "is_bureau_covered")
 N_FEATURES = len(FEATURES)
-#: Scoring model a new platform starts with (lifetime PD logit), before it has data.
+#: Scoring model a new platform starts with (lifetime PD logit), before it has data, and the
+#: centre of the prior every refit shrinks toward (weight ``platforms.prior_weight``, in loans).
 PRIOR_COEF = np.array([-3.2, 0.8, -0.5, -1.0, 2.0, 2.0, 0.3, 0.0])
 assert len(PRIOR_COEF) == N_FEATURES
 

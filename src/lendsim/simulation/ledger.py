@@ -20,10 +20,7 @@ import numpy as np
 
 from lendsim.simulation.features import N_FEATURES
 
-FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered", "rolled_in",
-              "rolled_out")
-# rolled_out / rolled_in: a top-up moves an account's balance from its old pool (whose funders
-# are repaid, like a payment) to this month's pool (whose funders fund it, like an origination)
+FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered")
 
 
 class LoanStatus(IntEnum):

@@ -51,10 +51,12 @@ def scenario_shock(p: MacroParams) -> IncomeShockWindow | None:
 _FROM_PARAMS = object()
 
 
-def macro_state(p: MacroParams, step: int, income_shock=_FROM_PARAMS) -> MacroState:
+def macro_state(p: MacroParams, step: int, income_shock=_FROM_PARAMS,
+                first_step: int = 1) -> MacroState:
     """The macro state at ``step`` (1-based), a pure function of the parameters and the
     income shock in force (``income_shock``: an :class:`IncomeShockWindow` or None; by default the
-    one the parameters schedule).
+    one the parameters schedule). ``first_step`` is the first simulated month (``1 -
+    simulation.burn_in``): the consumption upgrade runs ``demand_trend_months`` from it.
 
     Examples:
         >>> s = macro_state(MacroParams(cycle_amplitude=0.0), 11)
@@ -68,7 +70,7 @@ def macro_state(p: MacroParams, step: int, income_shock=_FROM_PARAMS) -> MacroSt
     shock = income_shock is not None and income_shock.covers(step)
     if shock:
         u += income_shock.unemployment
-    trend = (1.0 + p.demand_trend) ** ((step - 1) / 12.0)
+    trend = (1.0 + p.demand_trend) ** (min(step - first_step, p.demand_trend_months) / 12.0)
     return MacroState(step=step, calendar_month=month,
                       unemployment_target=min(max(u, 0.0), 0.95),
                       benchmark_rate=p.benchmark_rate,

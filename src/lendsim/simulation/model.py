@@ -26,7 +26,7 @@ from lendsim.agents.regulators import Regulator
 from lendsim.simulation import setup, shocks
 from lendsim.simulation.channels import Cascade
 from lendsim.simulation.credit_lines import CreditLines
-from lendsim.simulation.debt import AccountIndex, DebtState
+from lendsim.simulation.debt import DebtState
 from lendsim.simulation.layers import to_networkx, write_layer
 from lendsim.simulation.ledger import FundingPools, LoanBook, LoanStatus
 from lendsim.simulation.macro import IncomeShockWindow, macro_state
@@ -107,7 +107,6 @@ class MarketModel(mesa.Model):
         self.platforms: list[Platform] = []
         self.lines = np.zeros((p.banks.n, p.platforms.max_n))  # bank x platform, RMB
         self.target_weight = np.zeros(p.platforms.max_n)  # exp(convenience) of each platform
-        self.accounts = AccountIndex(n)
         self.credit_lines = CreditLines(n)
         self.lines_policy = None  # the rules in force last month (a change reviews lines)
         for kind in setup.initial_types(self):

@@ -29,8 +29,8 @@ class Month:
     Written by *credit lines* and *underwriting*:
         granted: credit each applicant received this month, RMB (aligned with
             ``applicants``).
-        matured: loans that matured (repaid, defaulted, or rolled into a top-up) and will train
-            their lender's scoring model: ``(rows, label, features or None)``.
+        matured: loans that matured (repaid or defaulted) and will train their lender's
+            scoring model: ``(rows, label)``.
 
     Written by *accounting*, read by *failures*:
         run_cost: the cost each platform paid to meet retail withdrawals, RMB.
@@ -107,12 +107,11 @@ class Month:
         for k, v in by_channel.items():
             self.losses[k] += v
 
-    def learn(self, loans: np.ndarray, label: int, features: np.ndarray | None = None) -> None:
+    def learn(self, loans: np.ndarray, label: int) -> None:
         """Matured loans (rows of the book) will train their lender's scoring model, with
-        label ``label`` (1 = defaulted); ``features`` replaces the book's when the row is about
-        to be overwritten (a top-up). Handed over once a month, in *platforms adapt*."""
+        label ``label`` (1 = defaulted). Handed over once a month, in *platforms adapt*."""
         if len(loans):
-            self.matured.append((loans, label, features))
+            self.matured.append((loans, label))
 
     def count_applications(self, seg_applied, seg_won, amount, apr, is_refinance, P, plat,
                            q_applied, q_won, *, el_rate):

@@ -291,9 +291,6 @@ def check_invariants(model, rtol: float = 1e-9) -> None:
                                      f"liabilities - equity = {gap:.6g}")
             if a.cash < -1e-6:
                 raise InvariantError(f"step {model.t}: {kind} {a.idx} has cash {a.cash}")
-    if not model.accounts.is_consistent(L):
-        raise InvariantError(f"step {model.t}: an account points at a loan that is not "
-                             "that borrower's current instalment loan at that platform")
     pop = model.population
     for name in ("cash", "income", "need"):
         arr = getattr(pop, name)

@@ -15,13 +15,14 @@ References:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from lendsim.errors import ScenarioError
 from lendsim.simulation import registry
+from lendsim.simulation.param_checks import (  # noqa: F401  (flatten is public here too)
+    _build, _fail, _range_text, _to_dict, _unknown_key_message, flatten)
 
 PLATFORM_TYPES = ("embedded", "micro_lender", "consumer_finance", "p2p")
 SOCIAL_KINDS = ("watts_strogatz", "erdos_renyi", "barabasi_albert", "stochastic_block",
@@ -143,8 +144,9 @@ class PlatformTypeParams:
     retail_funding: float = _f(0.0, "money from retail investors (P2P-style), multiple of "
                                "initial equity; they withdraw on bad news (contagion.reputation)",
                                lo=0, hi=100)
-    pricing: str = _f("cost_plus", "pricing strategy: required APR and margin adaptation "
-                      "(lendsim.simulation.strategies; docs/extending.md)",
+    pricing: str = _f("break_even", "pricing strategy: the lowest APR accepted, the APR asked "
+                      "and margin adaptation (lendsim.simulation.strategies; "
+                      "docs/extending.md)",
                       choices=registry.PRICING)
     funding_split: str = _f("headroom", "funding-split strategy: own share, banks' shares and "
                             "capacity (lendsim.simulation.strategies)",
@@ -154,6 +156,10 @@ class PlatformTypeParams:
                                "prospectus, 2020, about 100 partner banks)", lo=1, hi=100)
     may_enter: bool = _f(False, "new platforms of this type may enter during a run")
     is_p2p: bool = _f(False, "a P2P lender: stops lending while regulator.p2p_lending is false")
+    target_roe: float = _f(0.15, "return on equity the platform aims for; break-even pricing "
+                           "sets its margin no lower than target_roe x the equity a loan ties "
+                           "up (own share / leverage limit)",
+                           lo=0, hi=5, unit="annual")
     is_licensed: bool = _f(True, "a licensed lender (a financial institution: bank-licensed "
                            "consumer-finance company, microcredit company); with "
                            "regulator.apr_cap_scope = 'private' the cap does not bind it")
@@ -181,6 +187,11 @@ class PlatformParams:
     training_window: int = _f(5_000, "most recent matured loans kept for fitting (at most "
                               "10^6: the window is held in memory, 32 bytes a loan, for each "
                               "platform)", lo=100, hi=1_000_000)
+    prior_weight: float = _f(300.0, "weight of the prior scorecard in every refit, in matured "
+                             "loans' worth of evidence (a Gaussian prior centred on it with "
+                             "this many loans' Fisher information; default: as much as the "
+                             "smallest sample a platform refits on, platforms.min_training)",
+                             lo=0, lo_open=True, hi=1e9, unit="loans")
     margin_speed: float = _f(0.02, "margin change per unit of (market share - target)", lo=0,
                              hi=10)
     loss_speed: float = _f(0.05, "margin change per unit of excess delinquency", lo=0, hi=50)
@@ -262,6 +273,10 @@ class BankParams:
     operating_cost: float = _f(0.01, "operating cost per RMB of loans", lo=0, hi=1,
                                unit="annual")
     payout_ratio: float = _f(0.5, "share of positive monthly profit paid out", lo=0, hi=1)
+    cost_of_equity: float = _f(0.10, "return a bank needs on its equity; the capital charge in "
+                               "its hurdle rate (China's commercial banks earned about 10-11 % "
+                               "on equity in 2019: CBIRC statistics)", lo=0, hi=1,
+                               unit="annual")
     line_rule: str = _f("use_and_quality", "how a bank sets its funding lines "
                         "(lendsim.simulation.strategies)", choices=registry.LINE_RULE)
 
@@ -306,12 +321,9 @@ class RegulatorParams:
                               lo=0, unit="RMB")
     delinquency_alert: float = _f(0.03, "system 90+ delinquency that raises an early warning",
                                   lo=0, hi=1)
-    apr_cap_scope: str = _f("all", "which lenders the cap binds: 'all', or 'private' (only "
-                            "lenders that are not licensed, platforms.<type>.is_licensed = false:"
-                            " the Supreme People's Court's reply of December 2020 held that "
-                            "licensed lenders, microcredit companies included, are financial "
-                            "institutions outside the private-lending rules its 2020 cap set)",
-                            choices=("all", "private"))
+    apr_cap_scope: str = _f("all", "which lenders the cap binds: 'all', or 'private': only "
+                            "unlicensed ones (platforms.<type>.is_licensed; Supreme People's "
+                            "Court, December 2020)", choices=("all", "private"))
     apr_cap_all_in: bool = _f(True, "the cap covers the all-in cost, fees included (CAL: the "
                               "2017 cash-loan clean-up); when false, platforms' fees "
                               "(platforms.<type>.fee_rate) come on top of the capped rate")
@@ -352,6 +364,9 @@ class MacroParams:
     demand_trend: float = _f(0.06, "growth of discretionary demand (consumption upgrade; with "
                              "income_growth it sets how fast wants outgrow incomes)", lo=-0.5,
                              hi=2, unit="annual")
+    demand_trend_months: int = _f(60, "months of the consumption upgrade from the first "
+                                  "simulated month; then demand grows with income only "
+                                  "(docs/ODD.md 7.1)", lo=0, hi=1200, unit="months")
     seasonality: tuple = _f((1.1, 1.2, 1.0, 1.0, 1.0, 1.15, 1.0, 1.0, 1.0, 1.0, 1.4, 1.1),
                             "monthly discretionary-demand multipliers, January first (Spring "
                             "Festival, 618, Double 11)")
@@ -651,126 +666,6 @@ class Scenario:
         for part in key.split("."):
             node = getattr(node, part)
         return node
-
-
-# --- helpers ----------------------------------------------------------------------------------
-def flatten(data: dict, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-def _to_dict(obj) -> dict:
-    out = {}
-    for f in dataclasses.fields(obj):
-        v = getattr(obj, f.name)
-        if dataclasses.is_dataclass(v):
-            out[f.name] = _to_dict(v)
-        elif isinstance(v, tuple):
-            out[f.name] = list(v)
-        else:
-            out[f.name] = v
-    return out
-
-
-def _fail(key: str, value: Any, allowed: str, source: str = "") -> None:
-    where = f" (in {source})" if source else ""
-    raise ScenarioError(f"{key} = {value!r}{where}: must be {allowed}")
-
-
-def _unknown_key_message(key: str, value: Any, known: set[str], source: str) -> str:
-    where = f" (in {source})" if source else ""
-    close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
-    if not close:  # a typo in the last part only: compare within the same section
-        sect = key.rsplit(".", 1)[0]
-        close = difflib.get_close_matches(key, [k for k in known if k.startswith(sect)], n=3,
-                                          cutoff=0.4)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    return f"{key} = {value!r}{where}: unknown parameter{hint}"
-
-
-def _build(cls, values: dict, prefix: str, source: str):
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        v = values[f.name]
-        key = f"{prefix}.{f.name}"
-        if f.default is dataclasses.MISSING:  # a nested section (default_factory)
-            if not isinstance(v, dict):
-                _fail(key, v, "a table of parameters", source)
-            kwargs[f.name] = _build(type(f.default_factory()), v, key, source)
-            continue
-        kwargs[f.name] = _check_value(key, v, f, source)
-    return cls(**kwargs)
-
-
-def _check_value(key: str, v: Any, f: dataclasses.Field, source: str) -> Any:
-    m = f.metadata
-    kind = type(f.default)
-    if kind is bool:
-        if not isinstance(v, bool):
-            _fail(key, v, "true or false", source)
-        return v
-    if kind is int:
-        if isinstance(v, bool) or not (isinstance(v, int) or
-                                      (isinstance(v, float) and v.is_integer())):
-            _fail(key, v, f"a whole number{_range_text(m)}", source)
-        v = int(v)
-    elif kind is float:
-        if v in ("inf", "+inf", "Infinity"):  # as JSON manifests spell infinity
-            v = math.inf
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
-            _fail(key, v, f"a number{_range_text(m)}", source)
-        v = float(v)
-        if math.isinf(v) and not math.isinf(f.default):  # inf only means "no limit"
-            _fail(key, v, f"a finite number{_range_text(m)}", source)
-    elif kind is str:
-        if not isinstance(v, str):
-            _fail(key, v, "a string" + (f", one of {', '.join(m['choices'])}"
-                                        if m.get("choices") else ""), source)
-        if m.get("choices") and v not in m["choices"]:
-            close = difflib.get_close_matches(v, m["choices"], n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            _fail(key, v, f"one of {', '.join(repr(c) for c in m['choices'])}{hint}", source)
-        return v
-    elif kind is tuple:
-        if not isinstance(v, (list, tuple)) or not v or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0
-                and math.isfinite(x) for x in v):
-            _fail(key, v, "a non-empty list of non-negative numbers", source)
-        if key == "macro.seasonality" and len(v) != 12:
-            _fail(key, v, "a list of 12 monthly multipliers", source)
-        return tuple(float(x) for x in v)
-    lo, hi = m.get("lo"), m.get("hi")
-    if (lo is not None and (v < lo or (m.get("lo_open") and v == lo))) or (
-            hi is not None and v > hi):
-        _fail(key, v, f"a {'whole ' if kind is int else ''}number{_range_text(m)}"
-              + _percent_hint(v, m), source)
-    return v
-
-
-def _percent_hint(v: float, m: dict) -> str:
-    """A rate or share typed as a percentage (``apr_cap = 24``): suggest the fraction."""
-    is_fraction = m.get("unit") == "annual" or (m.get("lo") == 0 and m.get("hi") == 1)
-    if is_fraction and 1 < v <= 100 and m.get("hi") is not None and v / 100 <= m["hi"]:
-        return f" (a fraction, not a percentage: did you mean {v / 100:g}?)"
-    return ""
-
-
-def _range_text(m: dict) -> str:
-    lo, hi = m.get("lo"), m.get("hi")
-    lo_op = ">" if m.get("lo_open") else ">="
-    if lo is not None and hi is not None:
-        return f" {lo_op} {lo:g} and <= {hi:g}"
-    if lo is not None:
-        return f" {lo_op} {lo:g}"
-    if hi is not None:
-        return f" <= {hi:g}"
-    return ""
 
 
 def parameter_reference() -> list[tuple[str, Any, str, str]]:

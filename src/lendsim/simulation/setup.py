@@ -92,7 +92,6 @@ def add_platform(model, kind: str, initial: bool) -> Platform:
     pl = Platform(model, idx, kind, tp, tp.equity_per_borrower * model.n_borrowers,
                   p.platforms)
     model.platforms.append(pl)
-    model.accounts.add_platform()
     model.target_weight[idx] = np.exp(tp.convenience)
     B = p.banks.n
     k = min(B, p.banks.partners_per_platform * tp.partner_multiple)

@@ -2,8 +2,9 @@
 
 Three kinds of decision are strategies:
 
-- ``pricing`` (per platform type, ``platforms.<type>.pricing``): the APR a platform requires of
-  an applicant, and how it adapts its margin and cut-off each month;
+- ``pricing`` (per platform type, ``platforms.<type>.pricing``): the lowest APR a platform
+  accepts of an applicant and the APR it asks, and how it adapts its margin and cut-off each
+  month;
 - ``funding_split`` (per platform type, ``platforms.<type>.funding_split``): how a platform
   splits the month's new loans between itself and its partner banks, and how much it can lend;
 - ``line_rule`` (``banks.line_rule``): how a bank sets its funding line to each platform.
@@ -18,11 +19,12 @@ Example (docs/extending.md has a fuller one, which a test runs)::
     from lendsim.simulation import strategies
 
     @strategies.register
-    class FlatPricing(strategies.CostPlus):
+    class FlatPricing(strategies.BreakEven):
         name = "flat"
 
-        def required_apr(self, pd_life, p, arrays, lgd):
-            return np.full(len(pd_life), 0.18)
+        def quote(self, pd_life, p, term, arrays, lgd):
+            floor, _ = super().quote(pd_life, p, term, arrays, lgd)
+            return floor, np.full(len(pd_life), 0.18)
 
 References:
     Strategy classes picked by name in the configuration, as in the INET Oxford macro
@@ -31,6 +33,7 @@ References:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -68,11 +71,36 @@ def create(kind: str, name: str) -> Strategy:
 
 
 # ------------------------------------------------------------------------------ pricing
+@dataclass(frozen=True)
+class MarketSignals:
+    """What a platform reads of its market when it adapts its prices (once a month).
+
+    Attributes:
+        market_share: its share of live platforms' open books.
+        target_share: its share of exp(convenience) among live platforms (cost-plus pricing's
+            competitive benchmark).
+        delinquency_30: its 30+ delinquency (0 when its book is too small to judge).
+        price_sensitivity: how much borrowers' choice moves with price: the logit
+            coefficient of APR, ``borrowers.price_sensitivity / borrowers.choice_noise``
+            (per unit of annual APR).
+        managed: its open managed book, RMB.
+        capital_per_loan: the equity a loan ties up, per RMB lent: its own share funded at
+            its leverage limit (``own_share / leverage_limit``).
+    """
+
+    market_share: float
+    target_share: float
+    delinquency_30: float
+    price_sensitivity: float
+    managed: float
+    capital_per_loan: float
+
+
 class Pricing(Strategy):
     """How a platform prices loans and adapts its terms.
 
-    ``required_apr`` is called once a round for all the applicants at the platforms that use
-    this strategy; ``adapt`` once a month for each live platform that uses it. ``arrays`` is a
+    ``quote`` is called once a round for all the applicants at the platforms that use this
+    strategy; ``adapt`` once a month for each live platform that uses it. ``arrays`` is a
     :class:`lendsim.agents.platforms.PlatformArrays`, ``platform`` a
     :class:`lendsim.agents.platforms.Platform` (the agents import this module, so it names
     them only here).
@@ -80,51 +108,107 @@ class Pricing(Strategy):
 
     kind = "pricing"
 
-    def required_apr(self, pd_life: np.ndarray, p: np.ndarray, arrays,
-                     lgd: float) -> np.ndarray:
-        """All-in annual APR (fees included), fraction, for applicants with lifetime default
-        probability ``pd_life`` at platforms ``p``."""
+    def quote(self, pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, arrays,
+              lgd: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(floor, price)``, all-in annual APRs (fees included), fractions, for applicants
+        with lifetime default probability ``pd_life`` asking for loans of ``term`` months at
+        platforms ``p``: the lowest price the lender accepts (it approves only if the floor is
+        within the cap and the PD within its cut-off) and the price it asks, before the cap
+        (the borrower pays ``min(price, cap)``)."""
         raise NotImplementedError
 
-    def adapt(self, platform, market_share: float, target_share: float,
-              delinquency_30: float, pp: PlatformParams) -> None:
+    def adapt(self, platform, signals: MarketSignals, pp: PlatformParams) -> None:
         """Set the platform's ``margin`` and ``pd_cutoff`` for next month."""
         raise NotImplementedError
 
-
-@register
-class CostPlus(Pricing):
-    """Cost-plus pricing with a margin that follows competition and losses (the default).
-
-    Required APR = funding cost + annualised expected loss + operating cost + margin. Each
-    month the margin rises with market share above the platform's target share and with 30+
-    delinquency above the type's tolerance, and is pulled back toward the type's margin; the
-    cut-off tightens while delinquency is above tolerance and relaxes back toward the type's
-    appetite otherwise.
-
-    References:
-        Cost-plus loan pricing: Freixas & Rochet (2008), *Microeconomics of Banking*, ch. 3;
-        docs/ODD.md, 7. Submodels, "Pricing".
-    """
-
-    name = "cost_plus"
-
-    def required_apr(self, pd_life, p, arrays, lgd):
-        return underwriting.required_apr(
-            pd_life, funding_cost=arrays.funding_cost[p], operating_cost=arrays.operating_cost[p],
-            margin=arrays.margin[p], lgd=lgd, term_months=arrays.term[p])
-
-    def adapt(self, platform, market_share, target_share, delinquency_30, pp):
+    @staticmethod
+    def adapt_cutoff(platform, delinquency_30: float, pp: PlatformParams) -> None:
+        """The cut-off tightens while 30+ delinquency is above the type's tolerance and
+        relaxes back toward the type's appetite otherwise."""
         tp = platform.tp
-        excess = delinquency_30 - tp.delinquency_target
-        dm = (pp.margin_speed * (market_share - target_share) + pp.loss_speed * max(excess, 0.0)
-              + pp.margin_reversion * (tp.margin - platform.margin))
-        platform.margin = float(np.clip(platform.margin + dm, pp.min_margin, pp.max_margin))
-        if excess > 0:
+        if delinquency_30 > tp.delinquency_target:
             platform.pd_cutoff *= 1.0 - pp.cutoff_speed
         else:
             platform.pd_cutoff = min(platform.pd_cutoff * (1.0 + pp.cutoff_speed / 2),
                                      tp.pd_cutoff)
+
+
+@register
+class BreakEven(Pricing):
+    """Break-even pricing with a markup set by competition (the default).
+
+    *Approval.* The lender's break-even APR is its funding cost (by the funding split: its own
+    share at its own cost, the banks' share at their hurdle rate), plus the annualised
+    expected loss on the loan's own term, plus operating cost. It approves when the break-even
+    price is within the cap and the estimated PD within its cut-off, and charges
+    ``min(break-even + margin, cap)``: a cap squeezes its margin before it turns borrowers
+    away.
+
+    *Margin.* Each month the margin moves ``platforms.margin_reversion`` of the way toward a
+    target: the larger of the profit-maximising markup of a seller facing logit demand,
+    ``1 / (b (1 - share))`` with ``b`` borrowers' price sensitivity (Lerner's rule; Anderson,
+    de Palma & Thisse 1992, ch. 7), and the margin that earns the type's target return on
+    equity on its managed book, ``target_roe x equity / managed``; within ``platforms.min_margin``
+    and ``platforms.max_margin``. The cut-off follows delinquency (:meth:`Pricing.adapt_cutoff`).
+
+    References:
+        Freixas & Rochet (2008), *Microeconomics of Banking*, 2nd ed., ch. 3 (loan pricing:
+        funding cost, expected loss, operating cost, markup); Anderson, de Palma & Thisse
+        (1992), *Discrete Choice Theory of Product Differentiation*; docs/ODD.md, 7.7.
+    """
+
+    name = "break_even"
+    #: the markup formula's share is capped here: a monopolist facing logit demand has no
+    #: finite markup, and the cap and ``max_margin`` bind long before
+    MAX_SHARE = 0.95
+
+    def quote(self, pd_life, p, term, arrays, lgd):
+        floor = (arrays.funding_cost[p] + underwriting.expected_loss_rate(pd_life, lgd, term)
+                 + arrays.operating_cost[p])
+        return floor, floor + arrays.margin[p]
+
+    def adapt(self, platform, signals, pp):
+        share = min(signals.market_share, self.MAX_SHARE)
+        slope = signals.price_sensitivity * (1.0 - share)
+        lerner = 1.0 / slope if slope > 0 else np.inf  # price-blind borrowers: no limit
+        roe = platform.tp.target_roe * signals.capital_per_loan
+        target = float(np.clip(max(lerner, roe), pp.min_margin, pp.max_margin))
+        platform.margin += pp.margin_reversion * (target - platform.margin)
+        self.adapt_cutoff(platform, signals.delinquency_30, pp)
+
+
+@register
+class CostPlus(Pricing):
+    """Cost-plus pricing with a margin that follows market share and losses (lendsim's rule
+    before break-even pricing; kept to reproduce earlier results).
+
+    Required APR = funding cost + annualised expected loss (on the type's term) + operating
+    cost + margin, and the lender approves only when that price, margin included, is within
+    the cap. Each month the margin rises with market share above the platform's target share
+    and with 30+ delinquency above the type's tolerance, and is pulled back toward the type's
+    margin; the cut-off follows delinquency (:meth:`Pricing.adapt_cutoff`).
+
+    References:
+        docs/ODD.md, 7.7 and 7.12.
+    """
+
+    name = "cost_plus"
+
+    def quote(self, pd_life, p, term, arrays, lgd):
+        price = underwriting.required_apr(
+            pd_life, funding_cost=arrays.own_funding_cost[p],
+            operating_cost=arrays.operating_cost[p],
+            margin=arrays.margin[p], lgd=lgd, term_months=arrays.term[p])
+        return price, price
+
+    def adapt(self, platform, signals, pp):
+        tp = platform.tp
+        excess = signals.delinquency_30 - tp.delinquency_target
+        dm = (pp.margin_speed * (signals.market_share - signals.target_share)
+              + pp.loss_speed * max(excess, 0.0)
+              + pp.margin_reversion * (tp.margin - platform.margin))
+        platform.margin = float(np.clip(platform.margin + dm, pp.min_margin, pp.max_margin))
+        self.adapt_cutoff(platform, signals.delinquency_30, pp)
 
 
 # ------------------------------------------------------------------------------ funding split

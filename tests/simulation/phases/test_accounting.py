@@ -52,8 +52,8 @@ def test_post_flows_moves_exactly_the_pool_flows_and_keeps_sheets_balanced():
     want = [dict.fromkeys(d, 0.0) for d in got]
     pos = {id(a): i for i, a in enumerate((*model.platforms, *model.banks))}
     for k in range(pools.n):
-        lent = f["originated"][k] + f["rolled_in"][k]
-        back = f["paid"][k] + f["rolled_out"][k]
+        lent = f["originated"][k]
+        back = f["paid"][k]
         for agent, s in _funders(model, k):
             w = want[pos[id(agent)]]
             w[agent.LOANS] += s * (lent + f["interest"][k] - back - f["charged_off"][k])

@@ -36,22 +36,21 @@ def test_train_on_matured_samples_every_kth_loan_with_weight_k(sizes):
     model = _model()
     L, rng = model.loans, np.random.default_rng(3)
     at0 = np.flatnonzero(L.platform_idx == 0)
-    queue = [(rng.choice(at0, sizes[0]), 0, None),  # all at platform 0: its window overflows
-             (rng.integers(0, L.n, sizes[1]), 1, None),
-             (rng.integers(0, L.n, sizes[2]), 0,
-              rng.random((sizes[2], L.features.shape[1])).astype(np.float32))]  # top-ups
-    for rows, y, X in queue:
-        model.month.learn(rows, y, X)
+    queue = [(rng.choice(at0, sizes[0]), 0),  # all at platform 0: its window overflows
+             (rng.integers(0, L.n, sizes[1]), 1),
+             (rng.integers(0, L.n, sizes[2]), 0)]
+    for rows, y in queue:
+        model.month.learn(rows, y)
     calls = _record_learning(model)
     platforms_adapt.train_on_matured(model)
     n, W = sum(sizes), 100
     k = -(-n // (W * 3))
     picked = {}
     pos = 0
-    for rows, y, X in queue:
-        for j, r in enumerate(rows):
+    for rows, y in queue:
+        for r in rows:
             if pos % k == 0:
-                x = L.features[r] if X is None else X[j]
+                x = L.features[r]
                 picked.setdefault(int(L.platform_idx[r]), []).append((x, y))
             pos += 1
     want = {p: v[-W:] for p, v in picked.items()}
@@ -76,8 +75,7 @@ def test_nothing_matured_trains_nothing():
 def test_drop_closed_loans_compacts_above_a_quarter_closed(share, compacts):
     model = _model()
     L = model.loans
-    accounts = set(model.accounts.rows[model.accounts.rows >= 0].tolist())
-    free = np.array([r for r in np.flatnonzero(L.is_open()) if r not in accounts])
+    free = np.flatnonzero(L.is_open())
     k = int(np.ceil(share * L.n)) - int((~L.is_open()).sum())
     assert 0 < k <= len(free)
     L.status[free[:k]] = LoanStatus.REPAID
@@ -86,14 +84,13 @@ def test_drop_closed_loans_compacts_above_a_quarter_closed(share, compacts):
     assert (L.n < n) == compacts
     if compacts:
         np.testing.assert_array_equal(L.balance, kept)
-    assert model.accounts.is_consistent(L)
 
 
 def test_each_platform_adapts_to_its_share_target_and_delinquency():
     model = _model()
     L, P = model.loans, 3
     n_open = np.bincount(L.platform_idx[L.is_open()], minlength=P)
-    min_book = int(n_open[[1, 2]].mean())  # one live platform's book is too small to judge
+    min_book = int(n_open[[1, 2]].max())  # the smaller live book is too small to judge
     model.params = model.params.with_overrides({"platforms.min_book": min_book})
     model.platforms[0].fail(model.t)
     L.n_missed[L.is_open() & (np.arange(L.n) % 5 == 0)] = 1
@@ -116,7 +113,13 @@ def test_each_platform_adapts_to_its_share_target_and_delinquency():
     w = np.where(live, model.target_weight[:P], 0)
     assert sorted(calls) == [1, 2]  # a failed platform adapts nothing
     for i in (1, 2):
-        s, target, dq, pp = calls[i]
+        sig, pp = calls[i]
+        s, target, dq = sig.market_share, sig.target_share, sig.delinquency_30
+        assert sig.managed == pytest.approx(managed[i])
+        pl, reg = model.platforms[i], model.regulator.policy
+        assert sig.capital_per_loan == pytest.approx(pl.own_share(reg) / pl.leverage_limit(reg))
+        bp = model.params.borrowers
+        assert sig.price_sensitivity == pytest.approx(bp.price_sensitivity / bp.choice_noise)
         assert s == pytest.approx(share[i]) and target == pytest.approx(w[i] / w.sum())
         assert dq == pytest.approx(d30[i] / managed[i] if n_open[i] >= min_book else 0.0)
         assert model.platforms[i].last_delinquency_30 == dq
@@ -152,7 +155,7 @@ def test_entry_stops_at_the_most_platforms():
     assert model.records["events"][-1] == {"step": model.t, "kind": "platform_entry",
                                            "agent_type": "platform", "agent_id": 3,
                                            "size": new.equity, "detail": new.kind}
-    assert model.lines[:, 3].sum() > 0 and model.accounts.rows.shape[1] == 4
+    assert model.lines[:, 3].sum() > 0
     platforms_adapt.maybe_enter(model)
     assert len(model.platforms) == 4
 

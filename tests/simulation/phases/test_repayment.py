@@ -5,7 +5,7 @@ import numpy as np
 from conftest import tiny
 
 from lendsim import MarketModel
-from lendsim.simulation.debt import AccountIndex, DebtState
+from lendsim.simulation.debt import DebtState
 from lendsim.simulation.features import N_FEATURES
 from lendsim.simulation.ledger import FundingPools, LoanBook, LoanStatus, MissCause
 from lendsim.simulation.month import Month
@@ -26,7 +26,7 @@ def _hand_book():
     L = model.loans = LoanBook()
     #        borrower platform pool balance term status n_missed
     rows = [(0, 0, 0, 100.0, 6, C, 0),   # pays 20: current, 80 left
-            (1, 0, 0, 90.0, 6, D, 1),    # pays 40: cured, its account again
+            (1, 0, 0, 90.0, 6, D, 1),    # pays 40: cured
             (2, 1, 1, 30.0, 1, C, 0),    # pays 30: repaid
             (3, 1, 1, 60.0, 6, D, 2),    # misses a third time: defaults
             (4, 0, 0, 70.0, 6, C, 0),    # misses: delinquent, line closed
@@ -37,14 +37,7 @@ def _hand_book():
           instalment=np.full(7, 20.0), term=term, step=1, is_refinance=False,
           features=np.arange(7 * N_FEATURES, dtype=float).reshape(7, N_FEATURES))
     L.status[:] = status
-    L.status[3] = C  # borrower 3's account at platform 1, two instalments behind
-    model.accounts.link(b[[3]], p[[3]], np.array([3]))
-    L.status[3] = D
     L.n_missed[:] = nm
-    model.accounts = AccountIndex(model.n_borrowers)
-    model.accounts.add_platform()
-    model.accounts.add_platform()
-    model.accounts.link(b[[0, 4]], p[[0, 4]], np.array([0, 4]))
     model.default_keys = np.zeros(0, dtype=np.int64)
     pop = model.population
     pop.months_since_default[:] = pop.NEVER
@@ -72,14 +65,10 @@ def test_settle_loans_on_a_hand_built_book():
     # payments are the pools' flows
     assert model.pools.flows["paid"][:2].tolist() == [60.0, 30.0]
     assert model.pools.flows["interest"][:2].tolist() == [0.0, 0.0]  # charged in step
-    # accounts: the cured loan is borrower 1's account again; missed loans are not accounts
-    assert model.accounts.rows[:6].tolist() == [[0, -1], [1, -1], [-1, -1], [-1, -1],
-                                                [-1, -1], [-1, -1]]
-    assert model.accounts.is_consistent(L)
     # a miss closes the borrower's credit line
     assert model.credit_lines.platform[[0, 4]].tolist() == [0, -1]
     # matured loans train their lenders: repaid as good, defaulted as bad
-    assert [(r.tolist(), y) for r, y, _ in m.matured] == [([2], 0), ([3, 5, 6], 1)]
+    assert [(r.tolist(), y) for r, y in m.matured] == [([2], 0), ([3, 5, 6], 1)]
     # new defaults are borrowers: 3 once (for two loans), 5 again (a month after its last)
     assert m.new_defaults == 2
     assert pop.months_since_default[[3, 5]].tolist() == [0, 0]

@@ -63,27 +63,29 @@ def test_price_cap_adds_fees_only_to_an_interest_only_cap():
     model.close()
 
 
-def test_required_apr_calls_each_platforms_strategy():
+def test_quote_calls_each_platforms_strategy():
     model = _model(0)
 
-    class Flat(strategies.CostPlus):  # not registered: the platform holds an instance
+    class Flat(strategies.BreakEven):  # not registered: the platform holds an instance
         name = "flat_test"
 
-        def required_apr(self, pd_life, p, arrays, lgd):
-            return np.full(len(pd_life), 0.18)
+        def quote(self, pd_life, p, term, arrays, lgd):
+            return np.full(len(pd_life), 0.1), np.full(len(pd_life), 0.18)
 
     model.platforms[1].pricing = Flat()
     g = underwriting.platform_arrays(model)
     rng = np.random.default_rng(1)
     p = rng.integers(0, len(model.platforms), 50)
     pd_life = rng.uniform(0, 0.2, 50)
-    got = underwriting.required_apr(pd_life, p, g, 0.8)
+    term = rng.choice([1, 6, 12], 50)
+    floor, price = underwriting.quote(pd_life, p, term, g, 0.8)
     for i in range(50):
         pl = model.platforms[p[i]]
-        want = (0.18 if p[i] == 1 else
-                g.funding_cost[p[i]] + pd_life[i] * 0.8 * 24 / (pl.tp.term_months + 1)
-                + pl.tp.operating_cost + pl.margin)
-        assert got[i] == pytest.approx(want)
+        want = (0.1 if p[i] == 1 else
+                g.funding_cost[p[i]] + pd_life[i] * 0.8 * 24 / (term[i] + 1)
+                + pl.tp.operating_cost)
+        assert floor[i] == pytest.approx(want)
+        assert price[i] == pytest.approx(0.18 if p[i] == 1 else want + pl.margin)
     assert (p == 1).any()
     model.close()
 
@@ -101,7 +103,9 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
     again = np.flatnonzero(owed.any(axis=1) & (rng.random(400) < 0.5))
     p[again] = [rng.choice(np.flatnonzero(owed[i])) for i in again]  # a lender they owe
     request = rng.uniform(100, 20_000, 400)
-    ok, pd_life, apr, limit, X, own, visible = underwriting.assess(model, b, p, request, g)
+    term = g.term[p]
+    ok, pd_life, apr, limit, X, own, visible = underwriting.assess(model, b, p, request, g,
+                                                                   term)
     black = underwriting.is_blacklisted(model, b, p)
     debt = model.debt
     for i in range(len(b)):
@@ -111,14 +115,15 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
         covered = model.is_covered[x]
         assert visible[i] == (debt.total[x] if covered else own[i])
         others = debt.n_lenders[x] - (own[i] > 0) if covered else 0
-        assert apr[i] == pytest.approx(g.funding_cost[q] + pd_life[i] * model.params.platforms.lgd
-                                       * 24 / (pl.tp.term_months + 1)
-                                       + pl.tp.operating_cost + pl.margin)
+        floor = (g.funding_cost[q] + pd_life[i] * model.params.platforms.lgd
+                 * 24 / (pl.tp.term_months + 1) + pl.tp.operating_cost)
+        cap = 0.3 if model.regulator.policy.apr_cap_all_in else 0.3 + pl.tp.fee_rate
+        # the price asked, capped; approval rests on the floor
+        assert apr[i] == pytest.approx(min(floor + pl.margin, cap))
         want_limit = max(min(request[i], pl.tp.limit_income_multiple * pop.income[x] - own[i],
                              model.regulator.policy.max_loan - visible[i]), 0.0)
         assert limit[i] == pytest.approx(want_limit)
-        cap = 0.3 if model.regulator.policy.apr_cap_all_in else 0.3 + pl.tp.fee_rate
-        want = (pd_life[i] <= pl.pd_cutoff and apr[i] <= cap
+        want = (pd_life[i] <= pl.pd_cutoff and floor <= cap
                 and pop.is_employed[x] and not black[i] and (own[i] > 0 or others < 1)
                 and limit[i] >= model.params.borrowers.min_loan)
         assert ok[i] == want, i
@@ -130,45 +135,37 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
     model.close()
 
 
-def test_book_tops_up_an_account_and_adds_new_loans():
+def test_book_adds_a_new_loan_for_every_grant():
+    """Borrowing again where one already owes is a new loan: the earlier one runs to its
+    maturity untouched (no top-up, no re-amortisation)."""
     model = _model()
     _start_month(model)
-    L, A, pools = model.loans, model.accounts, model.pools
-    b_acc, p_acc = (int(x[0]) for x in np.nonzero(A.rows >= 0))
-    r = int(A.rows[b_acc, p_acc])
-    old_bal, old_pool, old_x = L.balance[r], int(L.pool_idx[r]), L.features[r].copy()
-    b_new = int(next(x for x in range(model.n_borrowers) if (A.rows[x] < 0).all()
-                     and x != b_acc))
-    p_new = 0
+    L, pools = model.loans, model.pools
+    r = int(np.flatnonzero((L.term > 1) & L.is_open())[0])
+    b_old, p_old = int(L.borrower_idx[r]), int(L.platform_idx[r])
+    before = {f: getattr(L, f)[r].copy() for f in ("balance", "apr", "term", "months_left",
+                                                   "instalment", "pool_idx")}
     n0 = L.n
     pool = model.month.pool_of
-    flows0 = {k: v[: pools.n].copy() for k, v in pools.flows.items()}
+    flows0 = pools.flows["originated"][: pools.n].copy()
     X = np.ones((3, L.features.shape[1]))
-    b = np.array([b_acc, b_new, b_new])
-    p = np.array([p_acc, p_new, p_new])
-    term = np.array([12, 12, 1])  # a one-month loan never tops up an account
-    underwriting.book(model, b, p, np.array([50.0, 80.0, 20.0]), np.array([0.2, 0.25, 0.3]),
-                      term, X, is_refinance=False)
-    # the account: same row, its balance plus the new amount, repriced and re-amortised
-    assert L.n == n0 + 2
-    assert L.balance[r] == pytest.approx(old_bal + 50) and L.principal[r] == L.balance[r]
-    assert L.apr[r] == 0.2 and L.term[r] == 12 and L.months_left[r] == 12
-    assert L.instalment[r] == pytest.approx(annuity_payment(np.array([old_bal + 50]),
-                                                            np.array([0.2]), np.array([12]))[0])
-    assert L.pool_idx[r] == pool[p_acc] and (L.features[r] == 1).all()
-    rows, label, feats = model.month.matured[0]  # it performed: trains as a good loan
-    assert rows.tolist() == [r] and label == 0 and np.array_equal(feats[0], old_x)
-    # the new loans: two rows; the instalment loan becomes the account
-    assert L.borrower_idx[n0:].tolist() == [b_new, b_new] and L.term[n0:].tolist() == [12, 1]
-    assert A.rows[b_new, p_new] == n0 and A.is_consistent(L)
-    # flows: the balance moves from the old pool to this month's; originations in full
-    d = {k: pools.flows[k][: pools.n] - np.r_[flows0[k], np.zeros(pools.n - len(flows0[k]))]
-         for k in pools.flows}
-    assert d["rolled_out"][old_pool] == pytest.approx(old_bal)
-    assert d["rolled_in"][pool[p_acc]] == pytest.approx(old_bal)
-    want_orig = np.zeros(pools.n)
-    np.add.at(want_orig, pool[p], [50.0, 80.0, 20.0])
-    np.testing.assert_allclose(d["originated"], want_orig)
+    b, p = np.array([b_old, 7, 7]), np.array([p_old, 0, 0])
+    amount, apr, term = np.array([50.0, 80.0, 20.0]), np.array([0.2, 0.25, 0.3]), \
+        np.array([12, 12, 1])
+    underwriting.book(model, b, p, amount, apr, term, X, is_refinance=False)
+    assert L.n == n0 + 3
+    for f, v in before.items():
+        assert getattr(L, f)[r] == v, f  # the earlier loan is as it was
+    new = np.arange(n0, n0 + 3)
+    assert L.borrower_idx[new].tolist() == b.tolist() and L.term[new].tolist() == [12, 12, 1]
+    assert L.balance[new].tolist() == amount.tolist() and (L.months_left[new] == term).all()
+    np.testing.assert_allclose(L.instalment[new], annuity_payment(amount, apr, term))
+    assert (L.pool_idx[new] == pool[p]).all() and (L.origination_step[new] == model.t).all()
+    assert model.month.matured == []  # nothing matured by lending
+    want = np.zeros(pools.n)
+    np.add.at(want, pool[p], amount)
+    np.testing.assert_allclose(pools.flows["originated"][: pools.n]
+                               - np.r_[flows0, np.zeros(pools.n - len(flows0))], want)
     model.close()
 
 

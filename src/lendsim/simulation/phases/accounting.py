@@ -76,8 +76,6 @@ def post_flows(model) -> None:
     for side, agents in ((0, model.platforms), (1, model.banks)):
         o, i, pd_, co, rc = (per[k][side] for k in ("originated", "interest", "paid",
                                                    "charged_off", "recovered"))
-        o = o + per["rolled_in"][side]  # funding an account's rolled-over balance
-        pd_ = pd_ + per["rolled_out"][side]  # repaid by the account's new pool
         for a in agents:
             j = a.idx
             a.post(**{a.LOANS: o[j] + i[j] - pd_[j] - co[j]}, cash=pd_[j] + rc[j] - o[j],

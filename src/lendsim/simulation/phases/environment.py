@@ -26,7 +26,8 @@ def step(model) -> None:
     due = model.scheduled.pop(model.t, [])
     for shock in due:
         shock.before_month(model)
-    model.macro = macro_state(model.params.macro, model.t, model.income_shock)
+    model.macro = macro_state(model.params.macro, model.t, model.income_shock,
+                              first_step=model.first_t)
     policy_changes(model)
     model.apr_cap = model.regulator.apr_cap(model.macro.benchmark_rate)
     pol = model.regulator.policy

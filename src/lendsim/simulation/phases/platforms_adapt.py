@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from lendsim.simulation import setup
-from lendsim.simulation.features import N_FEATURES
 from lendsim.simulation.ledger import LoanStatus
 from lendsim.simulation.phases.failures import fail_platform
+from lendsim.simulation.strategies import MarketSignals
 from lendsim.simulation.params import PLATFORM_TYPES
 
 #: Compact the loan book when more than this share of its rows are closed loans.
@@ -46,6 +46,10 @@ def step(model) -> None:
         pl.last_delinquency_30 = float(delinquency[pl.idx])
         pl.record_losses(net_co[pl.idx], managed[pl.idx])
     model.market_share = share
+    bp, reg = model.params.borrowers, model.regulator.policy
+    # the logit coefficient of APR in borrowers' choice (noise scale 0: choice is certain)
+    price_sensitivity = (bp.price_sensitivity / bp.choice_noise if bp.choice_noise > 0
+                         else np.inf)
     equity_now = model.platform_values("equity")
     prev = np.r_[model.prev_equity, equity_now[len(model.prev_equity):]]
     for pl in model.platforms:
@@ -53,7 +57,9 @@ def step(model) -> None:
             continue
         pl.roe_history.append(12.0 * (equity_now[pl.idx] - prev[pl.idx])
                               / max(prev[pl.idx], 1e-9))
-        pl.adapt(share[pl.idx], target[pl.idx], delinquency[pl.idx], pp)
+        pl.adapt(MarketSignals(share[pl.idx], target[pl.idx], delinquency[pl.idx],
+                               price_sensitivity, managed[pl.idx],
+                               pl.own_share(reg) / pl.leverage_limit(reg)), pp)
         if (model.t + pl.idx) % pp.retrain_every == 0:
             pl.retrain(pp)
         pl.reputation += model.params.contagion.reputation_recovery * (1.0 - pl.reputation)
@@ -78,37 +84,24 @@ def train_on_matured(model) -> None:
     """
     month = model.month
     queue, month.matured = month.matured, []
-    n = sum(len(rows) for rows, _, _ in queue)
+    n = sum(len(rows) for rows, _ in queue)
     if not n:
         return
     L, pp = model.loans, model.params.platforms
     stride = max(1, -(-n // (pp.training_window * len(model.platforms))))
-    plat, y, rows, cpos, copies, offset, n_copied = [], [], [], [], [], 0, 0
-    for r, label, X in queue:
+    rows, y, offset = [], [], 0
+    for r, label in queue:
         pick = np.arange((-offset) % stride, len(r), stride)  # every stride-th of the month
         offset += len(r)
-        plat.append(L.platform_idx[r[pick]])
+        rows.append(r[pick])
         y.append(np.full(len(pick), label, dtype=np.int8))
-        if X is None:  # features still in the book
-            rows.append(r[pick])
-            cpos.append(np.full(len(pick), -1))
-        else:  # a top-up's copy
-            rows.append(np.full(len(pick), -1))
-            cpos.append(n_copied + np.arange(len(pick)))
-            copies.append(np.take(X, pick, axis=0))
-            n_copied += len(pick)
-    plat, y = np.concatenate(plat), np.concatenate(y)
-    rows, cpos = np.concatenate(rows), np.concatenate(cpos)
-    copies = np.concatenate(copies) if copies else None
+    rows, y = np.concatenate(rows), np.concatenate(y)
+    plat = L.platform_idx[rows]
     order = np.argsort(plat.astype(np.int16), kind="stable")  # radix sort: small ints
     cuts = np.r_[0, np.flatnonzero(np.diff(plat[order])) + 1, len(order)]
     for a, b in zip(cuts[:-1], cuts[1:]):
         idx = order[max(a, b - pp.training_window):b]  # the rest would be overwritten
-        X = np.empty((len(idx), N_FEATURES), dtype=np.float32)
-        in_book = rows[idx] >= 0
-        X[in_book] = np.take(L.features, rows[idx[in_book]], axis=0)
-        if copies is not None:
-            X[~in_book] = np.take(copies, cpos[idx[~in_book]], axis=0)
+        X = np.take(L.features, rows[idx], axis=0)
         model.platforms[plat[idx[0]]].learn(X, y[idx], weight=float(stride))
 
 
@@ -120,7 +113,7 @@ def drop_closed_loans(model) -> None:
     L = model.loans
     if not L.n or (L.status > LoanStatus.DEFAULTED).mean() <= COMPACT_CLOSED_SHARE:
         return
-    model.accounts.remap(L, L.compact())
+    L.compact()
 
 
 def maybe_enter(model) -> None:

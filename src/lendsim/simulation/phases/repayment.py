@@ -101,7 +101,6 @@ def settle_loans(model, idx: np.ndarray, paid: np.ndarray, due: np.ndarray,
     pi, mi = idx[paid], idx[~paid]
     L.cause[mi] = cause[~paid]
     model.credit_lines.revoke(L.borrower_idx[mi])  # a missed payment closes the line
-    cured = pi[(L.status[pi] == LoanStatus.DELINQUENT) & (L.term[pi] > 1)]
     L.balance[pi] -= due[paid]
     L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0
     model.pools.record("paid", L.pool_idx[pi], due[paid])
@@ -114,9 +113,6 @@ def settle_loans(model, idx: np.ndarray, paid: np.ndarray, due: np.ndarray,
     L.status[repaid] = LoanStatus.REPAID
     defaulted = mi[L.n_missed[mi] >= pp.default_after_missed]
     L.status[defaulted] = LoanStatus.DEFAULTED
-    closed = np.concatenate([mi, repaid])
-    model.accounts.unlink(L, closed[L.term[closed] > 1])  # only instalment loans are accounts
-    model.accounts.relink(L, cured[L.status[cured] == LoanStatus.CURRENT])
     month.learn(repaid, 0)
     month.learn(defaulted, 1)
     db = L.borrower_idx[defaulted]

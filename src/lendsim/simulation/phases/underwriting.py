@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from lendsim.agents.banks import Bank
 from lendsim.agents.platforms import PlatformArrays
 from lendsim.agents.rules import choice, underwriting
 from lendsim.simulation.features import borrower_features
-from lendsim.simulation.ledger import put_rows
 
 #: A platform refuses, through the bureau, a covered borrower who defaulted with anyone this
 #: many months ago or less (the bureau's memory of a default).
@@ -37,8 +37,10 @@ def step(model) -> None:
 
 def platform_arrays(model) -> PlatformArrays:
     """What underwriting reads of every platform this month."""
+    reg = model.regulator.policy
     return PlatformArrays.of(model.platforms, model.macro.benchmark_rate,
-                             model.params.platforms)
+                             model.params.platforms, reg,
+                             Bank.hurdle_rate(model.params.banks, reg))
 
 
 def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refinance: bool,
@@ -81,15 +83,18 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         if not len(sel):
             break
         b = b_idx[sel]
-        ok, pd_life, apr, limit, X, own, visible_debt = assess(model, b, p, remaining[sel], g)
+        term = g.term[p]
+        if one_month is not None:  # convenience credit: one-month loans
+            term = np.where(one_month[sel], 1, term)
+        ok, pd_life, apr, limit, X, own, visible_debt = assess(model, b, p, remaining[sel], g,
+                                                               term)
         okk = np.flatnonzero(ok)
         fits = underwriting.allocate_capacity(p[okk], pd_life[okk], limit[okk], month.capacity)
         win = okk[fits]
         amt, pw = limit[win], p[win]
         use_capacity(model, pw, amt)
-        term = g.term[pw]
+        term = term[win]
         if one_month is not None:
-            term = np.where(one_month[sel[win]], 1, term)
             grant_lines(model, win[term == 1], b, p, own, visible_debt, pd_life, apr, X, g)
         book(model, b[win], pw, amt, apr[win], term, np.take(X, win, axis=0), is_refinance)
         granted[sel[win]] += amt
@@ -106,14 +111,18 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     return granted
 
 
-def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: PlatformArrays):
-    """Platforms ``p`` underwrite borrowers ``b`` asking for ``request`` (RMB): score,
-    price (each platform's pricing strategy), check the cap and the regulator's rules, set the
-    amount they would lend.
+def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: PlatformArrays,
+           term: np.ndarray):
+    """Platforms ``p`` underwrite borrowers ``b`` asking for ``request`` (RMB) over ``term``
+    months: score, price (each platform's pricing strategy), check the cap and the
+    regulator's rules, set the amount they would lend.
+
+    A lender approves when its floor price is within the cap and the estimated PD within its
+    cut-off, and charges its asking price, capped.
 
     Returns ``(ok, pd_life, apr, limit, X, own, visible_debt)``, one entry per borrower:
-    approved, estimated lifetime PD, required all-in APR, amount granted if approved (RMB),
-    features seen, the platform's own exposure and the debt it can see (RMB).
+    approved, estimated lifetime PD, the APR charged (all-in), amount granted if approved
+    (RMB), features seen, the platform's own exposure and the debt it can see (RMB).
     """
     pop, pp, reg = model.population, model.params.platforms, model.regulator.policy
     debt = model.debt
@@ -125,8 +134,10 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     # float64 operands and ``take``: einsum with a float32 operand and a fancy row
     # gather are each about twice as slow, for the same numbers
     pd_life = expit(np.einsum("ij,ij->i", X.astype(np.float64), np.take(g.coef, p, axis=0)))
-    apr = required_apr(pd_life, p, g, pp.lgd)
-    ok = underwriting.underwrite(pd_life, apr, g.pd_cutoff[p], price_cap(model, g)[p])
+    floor, price = quote(pd_life, p, term, g, pp.lgd)
+    cap = price_cap(model, g)[p]
+    ok = underwriting.underwrite(pd_life, floor, g.pd_cutoff[p], cap)
+    apr = np.minimum(price, cap)
     if reg.require_income:
         ok &= pop.is_employed[b]
     ok &= ~is_blacklisted(model, b, p)
@@ -141,18 +152,18 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     return ok, pd_life, apr, limit, X, own, visible_debt
 
 
-def required_apr(pd_life: np.ndarray, p: np.ndarray, g: PlatformArrays, lgd: float
-                 ) -> np.ndarray:
-    """Each applicant's required APR by the pricing strategy of its platform: each distinct
-    strategy is called once, on the applicants at the platforms that use it."""
+def quote(pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, g: PlatformArrays, lgd: float
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Each applicant's floor and asking APR by the pricing strategy of its platform: each
+    distinct strategy is called once, on the applicants at the platforms that use it."""
     groups = g.pricing_groups()
     if len(groups) == 1:
-        return groups[0][0].required_apr(pd_life, p, g, lgd)
-    apr = np.empty(len(pd_life))
+        return groups[0][0].quote(pd_life, p, term, g, lgd)
+    floor, price = np.empty(len(pd_life)), np.empty(len(pd_life))
     for strategy, uses in groups:
         sel = np.flatnonzero(uses[p])
-        apr[sel] = strategy.required_apr(pd_life[sel], p[sel], g, lgd)
-    return apr
+        floor[sel], price[sel] = strategy.quote(pd_life[sel], p[sel], term[sel], g, lgd)
+    return floor, price
 
 
 def price_cap(model, g: PlatformArrays) -> np.ndarray:
@@ -214,48 +225,13 @@ def grant_lines(model, w, b, p, own, visible_debt, pd_life, apr, X, g: PlatformA
 
 
 def book(model, b, p, amount, apr, term, X, is_refinance: bool) -> None:
-    """Book granted credit. An instalment loan at a platform where the borrower already has
-    a current instalment loan tops up that account: its balance moves to this month's
-    funding pool (the old pool's funders are repaid, the new pool's fund it), it is
-    repriced at today's APR and re-amortised over the term, and billed as before."""
-    L, pools, month = model.loans, model.pools, model.month
+    """Book granted credit: each loan is a new row of the loan book, funded by this month's
+    pool of its platform, repaid in equal instalments over its term (one month for a
+    credit-line draw). A borrower who borrows again at a lender takes a new loan: earlier
+    loans run to maturity, so the book of a borrower who stops borrowing runs off."""
+    L, month = model.loans, model.month
     pool = month.pool_of[p]
-    inst = term > 1
-    if inst.any():
-        row = model.accounts.lookup(b, p)[2]
-        top = np.flatnonzero((row >= 0) & inst)
-        r = row[top].astype(np.intp)  # (stored as int32) rows of the book
-    else:  # only one-month loans (credit-line draws): no account to top up
-        r = ()
-    if len(r):
-        month.learn(r, 0, np.take(L.features, r, axis=0))  # it has performed until now
-        old = L.balance[r]
-        pools.record("rolled_out", L.pool_idx[r], old)
-        pools.record("rolled_in", pool[top], old)
-        bal = old + amount[top]
-        L.principal[r] = bal
-        L.balance[r] = bal
-        L.apr[r] = apr[top]
-        L.term[r] = term[top]
-        L.months_left[r] = term[top]
-        L.instalment[r] = underwriting.annuity_payment(bal, apr[top], term[top])
-        L.pool_idx[r] = pool[top]
-        put_rows(L.features, r, np.take(X, top, axis=0))
-        L.is_refinance[r] |= is_refinance
-        # the rest are new loans
-        new = np.ones(len(b), dtype=bool)
-        new[top] = False
-        new = np.flatnonzero(new)
-        b, p, amount_new, apr, term, X, pool_new = (
-            b[new], p[new], amount[new], apr[new], term[new], np.take(X, new, axis=0),
-            pool[new])
-    else:
-        amount_new, pool_new = amount, pool
-    rows = L.add(borrower_idx=b, platform_idx=p, pool_idx=pool_new, principal=amount_new,
-                 apr=apr, instalment=underwriting.annuity_payment(amount_new, apr, term),
-                 term=term, step=model.t, is_refinance=is_refinance, features=X)
-    inst = np.flatnonzero(term > 1)
-    if len(inst):
-        model.accounts.link(b[inst], p[inst], rows[inst])
-    pools.record("originated", pool, amount)
-
+    L.add(borrower_idx=b, platform_idx=p, pool_idx=pool, principal=amount, apr=apr,
+          instalment=underwriting.annuity_payment(amount, apr, term), term=term,
+          step=model.t, is_refinance=is_refinance, features=X)
+    model.pools.record("originated", pool, amount)

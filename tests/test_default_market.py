@@ -1,4 +1,4 @@
-"""The default scenario looks like the market in CALIBRATION.md (issue: core model).
+"""The default scenario looks like the market of docs/calibration.md (issue: core model).
 
 A top embedded platform with low delinquency; riskier lenders with higher APR and delinquency;
 many borrowers with more than one lender; platforms funding a small share of their own loans.
@@ -33,22 +33,22 @@ def runs():
 def test_top_embedded_platform_has_the_lowest_delinquency_and_price(runs):
     for _, by_type, _ in runs:
         d30, apr = by_type["delinquency_30"], by_type["avg_apr"]
-        # CALIBRATION.md: 30+ delinquency of a top platform 1.08 % / 1.43 % / 1.56 %
+        # docs/calibration.md, 1: 30+ delinquency of a top platform 1.08 % / 1.43 % / 1.56 %
         assert 0.005 < d30["embedded"] < 0.025, d30
         assert d30["embedded"] < d30["consumer_finance"] < d30["micro_lender"], d30
-        # mainstream APR 5.5-24 %; the top platform's the lowest
+        # mainstream APR 5.5-24 % (docs/calibration.md, 2.2); the top platform's the lowest
         assert 0.055 < apr["embedded"] < apr["consumer_finance"] < apr["micro_lender"] < 0.24
 
 
 def test_stacking_is_common_and_platforms_fund_a_small_share(runs):
     for last_m, _, _ in runs:
-        assert last_m["multi_lender_share"].mean() > 0.3  # CALIBRATION.md: 44 %
-        assert last_m["platform_own_share"].mean() < 0.1  # CALIBRATION.md: ~2 %
+        assert last_m["multi_lender_share"].mean() > 0.3  # docs/calibration.md, 1: 44 %
+        assert last_m["platform_own_share"].mean() < 0.1  # docs/calibration.md, 1: ~2 %
 
 
 def test_figures_the_readme_reports_in_band_stay_in_band(runs):
     """README "How close to the data" (``lendsim calibrate`` on seeds 1-3): these four figures
-    are in their CALIBRATION.md bands; the others are reported as not yet matched."""
+    are in their docs/calibration.md bands; the others are reported as not yet matched."""
     table = calibration_table([f for _, _, f in runs]).set_index("figure")
     for key in ("top_delinquency_30", "avg_apr", "top_own_share", "multi_lenders_5plus"):
         assert table.loc[key, "verdict"] == "in band", table.loc[key]
@@ -56,7 +56,7 @@ def test_figures_the_readme_reports_in_band_stay_in_band(runs):
 
 def test_slow_chargeoff_variant_has_both_delinquency_figures_in_band(runs):
     """README and docs/ODD.md: the baseline_slow_chargeoff example brings the top
-    platform's 30+ and 90+ delinquency into their CALIBRATION.md bands (seeds 1-3)."""
+    platform's 30+ and 90+ delinquency into their docs/calibration.md bands (seeds 1-3)."""
     path = "baseline_slow_chargeoff"  # shipped with lendsim
     figs = []
     for s in SEEDS:

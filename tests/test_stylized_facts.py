@@ -1,4 +1,4 @@
-"""Stylized facts of CALIBRATION.md, each from a paired experiment at small size.
+"""Stylized facts of docs/calibration.md (section 3), each from a paired experiment at small size.
 
 Each test runs the two arms of a paired comparison on the same seeds (common random numbers),
 takes the per-replication difference of an outcome, and checks the direction of the effect
@@ -98,7 +98,7 @@ def test_fact3_data_sharing_reduces_loan_stacking():
 
 def test_fact4_top_platform_delinquency_doubles_under_an_income_shock():
     """Fact 4: the top platform's 30+ delinquency is low but can double within months of an
-    income shock (CALIBRATION.md: 1.76 % -> 3.01 %, January to May 2020)."""
+    income shock (docs/calibration.md, 2.1: 1.76 % -> 3.01 %, January to May 2020)."""
     base = scenario("episode_income_shock_2020.toml", **{"borrowers.n": 4000,
                                                          "macro.shock_start": 0})
     shock = base.with_overrides({"macro.shock_start": 13})

@@ -92,7 +92,7 @@ def test_table_means_over_runs_and_verdicts_at_the_band_edges():
 
 
 def test_bands_contain_the_published_values():
-    """Each band holds the figure CALIBRATION.md gives (every number in ``published`` that is
+    """Each band holds the figure docs/calibration.md gives (every number in ``published`` that is
     not an upper bound of a range of APRs)."""
     for t in TARGETS:
         assert 0 <= t.low < t.high <= 1, t

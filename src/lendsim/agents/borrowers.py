@@ -1,7 +1,7 @@
 """Borrowers: a struct of numpy arrays, and a Mesa agent that reads and writes one row.
 
 References:
-    DESIGN.md, "Agents: Borrower" and behaviour sketches; CALIBRATION.md, "Borrowers".
+    docs/ODD.md, section 2 (Borrower) and 7.2-7.3, 7.5, 7.9; docs/calibration.md, 2.3.
 """
 
 from __future__ import annotations

@@ -284,7 +284,7 @@ class Platform(Institution, mesa.Agent):
         raised at ``run_penalty`` per RMB (fire sale, emergency funding).
 
         References:
-            CALIBRATION.md, P2P platforms: runs spread between platforms through news
+            docs/calibration.md, 2.4 (fact 5): runs spread between platforms through news
             (Cheng, Leite & Caldieraro 2022).
         """
         if self.retail_funds <= 0 or not self.is_active:

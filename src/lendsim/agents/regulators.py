@@ -2,8 +2,8 @@
 supervises, and reports early warnings.
 
 References:
-    DESIGN.md, "Agents: Regulator" and "Policy instruments"; CALIBRATION.md, "Policy
-    instruments, before -> after"; early warning relative to an indicator's own history:
+    docs/ODD.md, section 2 (Regulator) and 7.18 (policy instruments); docs/calibration.md,
+    2.5 (policy instruments, before -> after); early warning relative to an indicator's own history:
     Drehmann & Juselius (2014), Int. J. Forecasting 30(3), 759-780.
 """
 

@@ -29,7 +29,8 @@ def add_parser(sub) -> None:
     """Register ``lendsim calibrate [FILE.toml | RUN_DIR | EXPERIMENT_DIR] [--seeds 1,2,3]
     [--window 24] [--set k=v ...] [--csv PATH] [--arm N] [--top 10]``."""
     p = sub.add_parser("calibrate",
-                       help="compare a run with the figures of CALIBRATION.md")
+                       help="compare a run with the published figures of "
+                            "docs/calibration.md")
     p.add_argument("source", nargs="?",
                    help="scenario file (.toml; default: baseline), or a run folder or an "
                         "experiment folder (lendsim sweep) to read; one of several arms is "

@@ -1,13 +1,14 @@
-"""How close a run is to the market in CALIBRATION.md (``lendsim calibrate``, whose command
-line is lendsim.cli.calibrate).
+"""How close a run is to the market of docs/calibration.md (``lendsim calibrate``, whose
+command line is lendsim.cli.calibrate).
 
 Runs a scenario (the default one unless told otherwise) on a few seeds, or reads what is already
 written: a run folder, or the runs of a one-arm experiment folder (``lendsim sweep`` with
 replications only, which runs them in parallel, on Dask if wanted). An experiment folder of
 several arms (a grid or a sampled design) gets a ranking of its arms instead (:func:`rank_arms`),
 and ``--arm N`` gives one arm's table: a search for settings close to the data. It sets each
-figure CALIBRATION.md gives for an outcome beside the same figure measured over the run's last
-``window`` months (mean over those months, then over seeds or runs):
+figure of docs/calibration.md, section 1 (where each one's source is given), beside the same
+figure measured over the run's last ``window`` months (mean over those months, then over seeds
+or runs):
 
 ==========================  =====================================================================
 figure                      measured as
@@ -33,7 +34,8 @@ association's members, users of one data company) differ from the model's; the b
 parameter of joint lending, so it is shown to confirm the outcome, not to test behaviour.
 
 Parameters are not fitted here: the command only reports, and ranks the arms a sweep ran.
-References: CALIBRATION.md, "Market structure" and "Borrowers".
+References: docs/calibration.md, section 1 (each figure's band, source and measurement) and
+sections 2.1-2.3.
 """
 
 from __future__ import annotations
@@ -58,14 +60,14 @@ DEFAULT_WINDOW = 24  # months: the last two years of the run, as in tests/test_d
 
 @dataclass(frozen=True)
 class Target:
-    """One figure of CALIBRATION.md.
+    """One figure of docs/calibration.md, section 1.
 
     Attributes:
         key: name of the figure (see the module docstring for how it is measured).
         label: what it is, in words.
         published: the source's value(s), as written there.
         low, high: the band the model's mean must lie in (fractions).
-        source: whom CALIBRATION.md cites.
+        source: the publication docs/calibration.md cites for it.
     """
 
     key: str

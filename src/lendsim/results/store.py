@@ -9,8 +9,8 @@ versions, steps, timings, plus the list of files) and the standard PNG charts::
         credit.png  risk.png  market.png  banks.png  borrowers.png
 
 Writing is atomic: everything is built in a hidden sibling directory and renamed into place at
-the end, so a run directory either is complete or does not exist (DESIGN.md, Principles:
-"nothing is half-written").
+the end, so a run directory either is complete or does not exist (nothing is half-written;
+docs/reliability.md).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ channels are losses passed to or caused at banks and platforms. Every channel ha
 ``losses_<channel>`` column in the model table, RMB per month.
 
 References:
-    DESIGN.md, "Contagion channels (each can be switched off; losses are attributed per
-    channel)".
+    docs/ODD.md, 7.17 (contagion channels: each can be switched off; losses are attributed per
+    channel).
 """
 
 from __future__ import annotations

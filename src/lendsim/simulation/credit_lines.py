@@ -17,8 +17,8 @@ when the borrower misses any payment or fails a review; it cannot be drawn while
 does not lend or when its price would break the cap.
 
 References:
-    DESIGN.md, "Agents: Platform" (credit limits) and contagion channel 3 ("its borrowers lose
-    credit lines"); CALIBRATION.md, embedded credit.
+    docs/ODD.md, 7.19 (convenience credit lines) and 7.17.3 (platform failure: its borrowers
+    lose their credit lines); docs/calibration.md, 2.2 (embedded credit).
 """
 
 from __future__ import annotations

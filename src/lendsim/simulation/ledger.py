@@ -8,8 +8,8 @@ lending). Flows (originations, interest, payments, charge-offs, recoveries) are 
 during a month and posted to the funders' balance sheets once, in the accounting phase.
 
 References:
-    DESIGN.md, "Funding" and "The monthly cycle"; CALIBRATION.md, joint lending (~2 % platform
-    share, ~98 % funded by ~100 partner banks).
+    docs/ODD.md, 7.4 (funding) and section 3 (the monthly cycle); docs/calibration.md, 2.1,
+    joint lending (~2 % platform share, ~98 % funded by ~100 partner banks).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class LoanStatus(IntEnum):
 
 class MissCause(IntEnum):
     """Why a loan's latest instalment was missed; a defaulted loan's credit loss is attributed
-    to the contagion channel of this cause (DESIGN.md: contagion channels)."""
+    to the contagion channel of this cause (docs/ODD.md, 7.17)."""
 
     FUNDAMENTAL = 0  # could not pay (or chose not to, for reasons of its own)
     SOCIAL = 1  # would have paid but for defaulted contacts

@@ -1,8 +1,8 @@
 """Macro environment: business cycle, benchmark rate, demand trend, seasonality, income shock.
 
 References:
-    DESIGN.md, "Environment"; CALIBRATION.md: delinquency under an income shock (30+ days
-    1.76 % in Jan 2020 -> 3.01 % in May 2020), LPR 3.85 %.
+    docs/ODD.md, 7.1; docs/calibration.md: delinquency under an income shock (2.1: 30+ days
+    1.76 % in Jan 2020 -> 3.01 % in May 2020), LPR 3.85 % (2.5).
 """
 
 from __future__ import annotations

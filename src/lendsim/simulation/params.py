@@ -9,7 +9,8 @@ Units: amounts in RMB, rates as fractions (0.05 = 5 %), ``annual_`` or ``monthly
 matters; one model step is one month.
 
 References:
-    Defaults come from shared CALIBRATION.md (cited per field as "CAL: <row>").
+    Real-world defaults come from docs/calibration.md, section 2 (cited per field as
+    "CAL: <figure>", the figure as that page gives it with its source).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _f(default, doc, **kw):
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BorrowerParams:
-    """Borrower population (DESIGN.md: Borrower; behaviour sketches: income and demand)."""
+    """Borrower population (docs/ODD.md: section 2, Borrowers; 7.2-7.3, 7.5, 7.9)."""
 
     n: int = _f(10_000, "number of borrowers", lo=10, hi=20_000_000)
     income_median: float = _f(6_000.0, "median base income", lo=0, lo_open=True,
@@ -106,7 +107,7 @@ class BorrowerParams:
 
 @dataclass(frozen=True)
 class PlatformTypeParams:
-    """One platform type: data, funding and risk appetite (DESIGN.md: Platform)."""
+    """One platform type: data, funding and risk appetite (docs/ODD.md: section 2, Platforms)."""
 
     tech_level: float = _f(0.6, "technology level 0..1; scoring noise falls with it", lo=0, hi=1)
     pd_cutoff: float = _f(0.12, "largest estimated lifetime default probability approved",
@@ -172,7 +173,7 @@ def _ptype(**kw):
 
 @dataclass(frozen=True)
 class PlatformParams:
-    """Lending platforms (DESIGN.md: Platform; behaviour sketches: scoring, pricing)."""
+    """Lending platforms (docs/ODD.md: section 2, Platforms; 7.6-7.7, 7.12)."""
 
     n: int = _f(10, "number of platforms at start", lo=1, hi=500)
     max_n: int = _f(30, "most platforms ever (entrants included)", lo=1, hi=1000)
@@ -244,7 +245,7 @@ class PlatformParams:
 
 @dataclass(frozen=True)
 class BankParams:
-    """Banks (DESIGN.md: Bank; behaviour sketches: banks, funding)."""
+    """Banks (docs/ODD.md: section 2, Banks; 7.4, 7.14)."""
 
     n: int = _f(20, "number of banks", lo=1, hi=1000)
     assets_per_borrower: float = _f(40_000.0, "banks' non-platform loans per borrower in the "
@@ -283,7 +284,7 @@ class BankParams:
 
 @dataclass(frozen=True)
 class RegulatorParams:
-    """Policy instruments (DESIGN.md: policy instruments; CAL: policy instruments table)."""
+    """Policy instruments (docs/ODD.md, 7.18; CAL: docs/calibration.md, 2.5)."""
 
     apr_cap: float = _f(0.36, "all-in APR cap when apr_cap_mode = 'fixed', a fraction (0.24 "
                         "= 24 %); CAL: court cap 24 % enforced / 36 % void (2015), cash-loan "
@@ -349,7 +350,7 @@ class RegulatorParams:
 
 @dataclass(frozen=True)
 class MacroParams:
-    """Macro environment (DESIGN.md: environment; behaviour sketches: employment)."""
+    """Macro environment (docs/ODD.md, 7.1-7.2)."""
 
     unemployment_rate: float = _f(0.05, "mean unemployment rate (China urban surveyed ~5 %)",
                                   lo=0, hi=0.9)
@@ -380,7 +381,7 @@ class MacroParams:
 
 @dataclass(frozen=True)
 class SocialNetworkParams:
-    """Borrower-borrower ties (DESIGN.md: networks)."""
+    """Borrower-borrower ties (docs/ODD.md: section 2, Networks)."""
 
     kind: str = _f("watts_strogatz", "network model", choices=SOCIAL_KINDS)
     mean_degree: float = _f(10.0, "average number of contacts", lo=0, hi=1000)
@@ -393,7 +394,7 @@ INTERBANK_KINDS = ("none", "random", "core_periphery", "file")
 
 @dataclass(frozen=True)
 class InterbankNetworkParams:
-    """Bank-bank exposures (DESIGN.md: networks; contagion channel 5)."""
+    """Bank-bank exposures (docs/ODD.md: section 2, Networks; 7.17.5)."""
 
     kind: str = _f("random", "interbank network model", choices=INTERBANK_KINDS)
     mean_degree: float = _f(3.0, "average number of banks each bank lends to; a value at or "
@@ -423,7 +424,7 @@ class NetworkParams:
 
 @dataclass(frozen=True)
 class ContagionParams:
-    """Contagion channels, each switchable (DESIGN.md: contagion channels 1-7).
+    """Contagion channels, each switchable (docs/ODD.md, 7.17.1-7.17.7).
 
     Borrower-layer channels (social, debt_spiral, platform_failure) split the month's credit
     losses by the cause of each defaulted loan's missed payments; institution-layer channels

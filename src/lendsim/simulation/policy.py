@@ -30,9 +30,10 @@ ahead); from ``step`` it moves the rest of the way linearly over ``phase_in`` mo
 when 0). Non-numeric instruments switch at ``step``.
 
 References:
-    DESIGN.md, "Policy instruments (regulator parameters; each can change on a schedule)";
-    CALIBRATION.md, "Policy instruments, before -> after"; dynamic early-warning thresholds as
-    in Drehmann & Juselius (2014), Int. J. Forecasting 30(3) (signals relative to history).
+    docs/ODD.md, 7.18 (policy instruments: regulator parameters, each can change on a schedule);
+    docs/calibration.md, 2.5 (policy instruments, before -> after); dynamic early-warning
+    thresholds as in Drehmann & Juselius (2014), Int. J. Forecasting 30(3) (signals relative to
+    history).
 """
 
 from __future__ import annotations

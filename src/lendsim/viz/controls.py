@@ -4,10 +4,11 @@ Every control is one keyword argument of :class:`lendsim.viz.model.DashboardMode
 SolaraViz can rebuild the model from the slider values) and one or more dotted scenario keys
 (``"regulator.apr_cap"``): the dashboard never invents a parameter, it sets the same ones a
 scenario file or ``lendsim run --set`` sets, on top of the default scenario (``baseline.toml``).
-Defaults are read from that scenario, so they follow the model's calibration (CALIBRATION.md).
+Defaults are read from that scenario, so they follow the model's calibration
+(docs/calibration.md).
 
 References:
-    DESIGN.md, "Policy instruments" and "Networks"; issue 6, item 2 (controls).
+    docs/ODD.md, 7.18 (policy instruments) and section 2 (networks); issue 6, item 2 (controls).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ chart needs into numpy arrays; the tests check them against ``model.tables()``. 
 are the results columns a researcher sees in ``model.parquet`` (README, "Outputs").
 
 References:
-    DESIGN.md, "Outputs"; issue 6, item 4 (live charts).
+    docs/ODD.md, 7.15 (outputs); issue 6, item 4 (live charts).
 """
 
 from __future__ import annotations

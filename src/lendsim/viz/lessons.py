@@ -8,8 +8,8 @@ same run without the lesson's change.
 
 References:
     issue 6, item 5; the income shock of early 2020 and the P2P and platform failures of
-    2018-2020 (CALIBRATION.md); Watts (2002), "A simple model of global cascades on random
-    networks", PNAS 99(9) (the cascade rule).
+    2018-2020 (docs/calibration.md, 2.1 and 2.4); Watts (2002), "A simple model of global
+    cascades on random networks", PNAS 99(9) (the cascade rule).
 """
 
 from __future__ import annotations

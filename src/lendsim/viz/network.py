@@ -13,8 +13,9 @@ Barabasi-Albert's, have no ordering that keeps most contacts close; there contac
 Everything here is plain numpy; :mod:`lendsim.viz.figures` draws it.
 
 References:
-    DESIGN.md, "Networks"; Cuthill & McKee (1969), "Reducing the bandwidth of sparse symmetric
-    matrices" (via ``scipy.sparse.csgraph.reverse_cuthill_mckee``); Watts & Strogatz (1998).
+    docs/ODD.md, section 2 (networks); Cuthill & McKee (1969), "Reducing the bandwidth of sparse
+    symmetric matrices" (via ``scipy.sparse.csgraph.reverse_cuthill_mckee``); Watts & Strogatz
+    (1998).
 """
 
 from __future__ import annotations

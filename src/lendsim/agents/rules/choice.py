@@ -2,7 +2,7 @@
 
 References:
     McFadden (1974) conditional logit: Gumbel noise on utilities gives logit choice shares.
-    DESIGN.md, behaviour sketch "Where to apply".
+    docs/ODD.md, 7.5 (platform choice).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Spending needs and credit demand (pure array functions).
 
 References:
-    DESIGN.md, behaviour sketch "Income and demand": demand = spending need minus cash.
+    docs/ODD.md, 7.3 (spending need and credit demand): demand = spending need minus cash.
 """
 
 from __future__ import annotations

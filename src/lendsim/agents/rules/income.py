@@ -1,7 +1,7 @@
 """Employment and income rules (pure array functions).
 
 References:
-    DESIGN.md, behaviour sketches "Employment" and "Income and demand".
+    docs/ODD.md, 7.2 (employment and income).
 """
 
 from __future__ import annotations

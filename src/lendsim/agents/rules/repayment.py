@@ -1,8 +1,8 @@
 """Repayment: what is due, who pays, strategic non-payment (pure array functions).
 
 References:
-    DESIGN.md, behaviour sketch "Ability and willingness to pay".
-    CALIBRATION.md: peer effect in default (Lien et al. 2023; Lu, Gu, Ye & Sheng 2012).
+    docs/ODD.md, 7.9 (ability and willingness to pay).
+    docs/calibration.md, 2.3: peer effect in default (Lien et al. 2023; Lu, Gu, Ye & Sheng 2012).
     Order of payment when short of cash: Cohen-Cole & Morse (2010); Andersson et al. (2013).
 """
 

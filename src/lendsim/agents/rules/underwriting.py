@@ -1,7 +1,7 @@
 """Scoring, pricing, limits and capacity rationing (pure array functions).
 
 References:
-    DESIGN.md, behaviour sketch "Pricing and rationing": required APR = funding cost + expected
+    docs/ODD.md, 7.7 (pricing and rationing): required APR = funding cost + expected
     loss + operating cost + margin; above the regulator's cap the applicant is declined.
     Bolen, Elliehausen & Miller (2023), Public Choice 197: caps ration the riskiest borrowers.
 """

@@ -37,6 +37,19 @@ def test_params_with_a_prefix_a_header_and_wrapped_lines(capsys):
     assert "did you mean 'regulator'?" in capsys.readouterr().err
 
 
+def test_params_spell_out_cal_where_a_description_uses_it(capsys):
+    """"CAL:" in a description points to docs/calibration.md, which holds the figure's source;
+    the note is printed only when a listed description uses the abbreviation."""
+    note = '"CAL:" names the real-world figure behind a default; its source is in ' \
+        "docs/calibration.md"
+    assert main(["params", "regulator.max_loan"]) == 0
+    out = capsys.readouterr().out
+    assert "CAL:" in out and note in out.splitlines()
+    assert main(["params", "simulation"]) == 0
+    out = capsys.readouterr().out
+    assert "CAL:" not in out
+
+
 def test_quiet_is_quiet_and_the_manifest_says_what_ran(tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["run", *TINY, "--quiet", "--out", str(out)]) == 0

@@ -110,6 +110,9 @@ def _params(args) -> int:
         rest = f"{allowed}; {doc}" if allowed else doc
         for line in textwrap.wrap(rest, width - 4):
             print("    " + line)
+    if any("CAL:" in doc for *_, doc in rows):  # the abbreviation, spelled out once
+        print('\n"CAL:" names the real-world figure behind a default; its source is in '
+              "docs/calibration.md")
     print(f"\n{plural(len(rows), 'parameter')}" + (f" starting with {args.prefix!r}"
                                                    if args.prefix else ""))
     return 0

@@ -142,23 +142,53 @@ def test_may_lend(model, pp):
     assert not pl.may_lend(10, reg) and pl.reputation == 0.0 and pl.failed_step == 9
 
 
-def test_learn_keeps_the_last_window_with_weights(model, pp):
-    """The ring buffer against a list that keeps the last ``training_window`` entries."""
+def test_learn_keeps_the_last_draws_and_the_last_loans_apart(model, pp):
+    """The training window against two lists: the last ``training_window // 2`` one-month
+    draws and, apart, the last ``training_window // 2`` instalment loans, with weights."""
+    from lendsim.agents.platforms import TrainingWindow
+
     pl = _platform(model, pp)
+    half = pp.training_window // 2
     rng = np.random.default_rng(0)
-    kept = []
-    for n, w in ((60, 1.0), (70, 3.0), (250, 2.0), (10, 5.0)):
+    kept = {True: [], False: []}
+    for n, w in ((20, 1.0), (30, 3.0), (half // 2, 2.0), (10, 5.0), (half // 3, 1.0)):
         X = rng.random((n, N_FEATURES)).astype(np.float32)
+        is_draw = rng.random(n) < 0.7
+        X[:, TrainingWindow.TERM] = np.where(is_draw, np.log(1 / 6), np.log(12 / 6))
         y = rng.integers(0, 2, n).astype(np.int8)
         pl.learn(X, y, weight=w)
-        kept += [(X[i], y[i], w) for i in range(n)]
-    kept = kept[-100:]
-    # ring position of entry k of all 390 seen is k mod 100
-    seen = 390
-    for j, (x, y, w) in enumerate(kept):
-        pos = (seen - 100 + j) % 100
-        np.testing.assert_array_equal(pl._X[pos], x)
-        assert pl._y[pos] == y and pl._w[pos] == w
+        for i in range(n):
+            kept[bool(is_draw[i])].append((X[i], y[i], w))
+    X, y, w = pl.window.rows()
+    want = kept[True][::-1][:half] + kept[False][::-1][:half]  # newest first, draws first
+    assert len(y) == len(want) == pl.window.size()
+    for j, (x, yy, ww) in enumerate(want):
+        np.testing.assert_array_equal(X[j], x.astype(float))
+        assert y[j] == yy and w[j] == ww
+    pl.window.mark_fit()
+    assert len(pl.window.rows(newest_only=True)[1]) == 0
+    pl.learn(X[:3].astype(np.float32), y[:3].astype(np.int8))  # three draws
+    assert len(pl.window.rows(newest_only=True)[1]) == 3
+
+
+def test_a_batch_larger_than_the_window_is_thinned_not_cut(model, pp):
+    """A month's matured loans arrive repaid first, defaulted last. When more arrive than
+    the window holds, every k-th stands for k, so the weighted default rate is the batch's;
+    keeping the last ones (as the window once did) kept every default and over-counted the
+    rate several times."""
+    from lendsim.agents.platforms import TrainingWindow
+
+    pl = _platform(model, pp)
+    half = pp.training_window // 2
+    n = 7 * half
+    X = np.zeros((n, N_FEATURES), dtype=np.float32)
+    X[:, TrainingWindow.TERM] = np.log(6 / 6)  # instalment loans
+    y = np.r_[np.zeros(n - n // 50), np.ones(n // 50)].astype(np.int8)  # 2 % defaulted
+    pl.learn(X, y, weight=3.0)
+    _, yy, w = pl.window.rows()
+    assert len(yy) <= half
+    assert np.average(yy, weights=w) == pytest.approx(y.mean(), rel=0.1)
+    assert w.sum() == pytest.approx(3.0 * n, rel=0.01)
 
 
 def _applicants(n, rng):
@@ -198,7 +228,8 @@ def test_retrain_learns_from_loans_that_never_defaulted(model, pp):
 
 def test_retrain_is_the_posterior_mode_under_a_prior_worth_prior_weight_loans(model, pp):
     """Against scipy on the penalised likelihood written per loan, with the prior's precision
-    built by a loop: prior_weight x one loan's Fisher information at the prior."""
+    built by a loop: prior_weight x one loan's Fisher information at the window's default
+    rate shrunk toward the prior's mean PD by prior_weight loans."""
     from scipy import optimize
 
     pp = dataclasses.replace(pp, training_window=5000, min_training=100, prior_weight=150.0)
@@ -212,10 +243,13 @@ def test_retrain_is_the_posterior_mode_under_a_prior_worth_prior_weight_loans(mo
     pl.retrain(pp)
     Xf = X.astype(float)
     info = np.zeros((N_FEATURES, N_FEATURES))
-    for x, w in zip(Xf, weight):
-        p0 = 1 / (1 + np.exp(-x @ PRIOR_COEF))
-        info += w * p0 * (1 - p0) * np.outer(x, x)
-    precision = 150.0 * info / weight.sum()
+    defaults = prior_pd = 0.0
+    for x, yy, w in zip(Xf, y, weight):
+        info += w * np.outer(x, x)
+        defaults += w * yy
+        prior_pd += w / (1 + np.exp(-x @ PRIOR_COEF))
+    rate = (defaults + 150.0 * prior_pd / weight.sum()) / (weight.sum() + 150.0)
+    precision = 150.0 * rate * (1 - rate) * info / weight.sum() + np.eye(N_FEATURES) / 2.5 ** 2
 
     def objective(coef):
         nll = sum(w * (np.logaddexp(0.0, x @ coef) - yy * (x @ coef))
@@ -270,3 +304,50 @@ def test_platform_arrays_and_pricing_groups(model):
     assert [s.name for s, _ in groups] == ["break_even", "flat_test"]
     assert groups[0][1].tolist() == [True, False, True]
     assert groups[1][1].tolist() == [False, True, False]
+
+
+def test_refits_are_calibrated_when_defaults_are_rare(model, pp):
+    """A prior worth ``prior_weight`` loans must not outweigh a full window of rare-default
+    data. Evaluated at the prior's 4 % PD, the information made a prior of 300 loans weigh
+    as much as thousands of loans at a 0.4 % default rate, and the mean estimated PD stayed
+    near twice the window's default rate (the top platform priced far more loss than it
+    realised). At the window's default rate (shrunk toward the prior's) the prior keeps the
+    pull of 300 loans against 5,000: the mean PD is within 25 % of the window's default rate
+    (a maximum-likelihood fit would match it exactly)."""
+    from lendsim.agents.rules import scoring
+
+    pp = dataclasses.replace(pp, training_window=10000, min_training=300, prior_weight=300.0)
+    pl = _platform(model, pp)
+    rng = np.random.default_rng(3)
+    X = _applicants(5000, rng)
+    true = PRIOR_COEF.copy()
+    true[0] = -6.0  # lifetime PD about 0.4 % on these rows
+    p_true = 1 / (1 + np.exp(-X.astype(float) @ true))
+    y = (rng.random(5000) < p_true).astype(np.int8)
+    pl.learn(X, y)
+    for _ in range(4):  # the same window refitted on schedule
+        pl.retrain(pp)
+    assert abs(_mean_pd(pl.coef, X) / y.mean() - 1) < 0.25, (_mean_pd(pl.coef, X), y.mean())
+    at_prior = scoring.fit_logistic(
+        X.astype(float), y.astype(float), prior_mean=PRIOR_COEF,
+        prior_precision=300.0 * scoring.unit_information(X.astype(float), PRIOR_COEF))
+    assert _mean_pd(at_prior, X) / y.mean() - 1 > 0.5  # the rule this replaced
+
+
+def test_loss_severity_is_net_charge_offs_over_principal_shrunk_toward_lgd(model, pp):
+    """By hand: no charge-off yet gives platforms.lgd; then (lgd x k + net charge-offs) /
+    (k + principal) with k = SEVERITY_PRIOR_LOANS x the mean principal charged off, over the
+    last 24 months only."""
+    from lendsim.agents.platforms import SEVERITY_PRIOR_LOANS as K
+
+    pp = dataclasses.replace(pp, lgd=0.9)
+    pl = _platform(model, pp)
+    assert pl.loss_severity(pp) == 0.9
+    pl.record_losses(300.0, 1e4, principal_charged_off=1000.0, n_charged_off=2)
+    pl.record_losses(0.0, 1e4)
+    k = K * 1000.0 / 2
+    assert pl.loss_severity(pp) == pytest.approx((0.9 * k + 300.0) / (k + 1000.0))
+    for _ in range(24):  # the first month drops out of the 24
+        pl.record_losses(50.0, 1e4, principal_charged_off=100.0, n_charged_off=1)
+    k = K * 100.0
+    assert pl.loss_severity(pp) == pytest.approx((0.9 * k + 24 * 50.0) / (k + 24 * 100.0))

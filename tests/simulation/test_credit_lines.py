@@ -7,6 +7,7 @@ from conftest import tiny
 
 from lendsim import MarketModel
 from lendsim.simulation.credit_lines import INCOME_DROP, CreditLines
+from lendsim.simulation.features import N_FEATURES
 from lendsim.simulation.ledger import LoanStatus
 from lendsim.simulation.policy import with_policy
 
@@ -17,7 +18,7 @@ def _random_lines(rng, n=400, P=4):
     b = np.flatnonzero(has)
     CL.grant(b, rng.integers(0, P, len(b)), rng.uniform(0.05, 0.4, len(b)),
              rng.uniform(0, 0.2, len(b)), rng.uniform(100, 5000, len(b)),
-             rng.normal(size=(len(b), 8)), until=rng.integers(1, 10, len(b)),
+             rng.normal(size=(len(b), N_FEATURES)), until=rng.integers(1, 10, len(b)),
              debt_seen=rng.uniform(0, 8000, len(b)), lenders_seen=rng.integers(0, 3, len(b)))
     return CL
 
@@ -69,7 +70,7 @@ def test_due_for_review_matches_a_per_borrower_loop():
 def test_hand_example_of_each_review_trigger():
     CL = CreditLines(6)
     CL.grant(np.arange(6), np.zeros(6, dtype=int), np.full(6, 0.2), np.full(6, 0.02),
-             np.full(6, 1000.0), np.zeros((6, 8)), until=np.array([9, 3, 9, 9, 9, 9]),
+             np.full(6, 1000.0), np.zeros((6, N_FEATURES)), until=np.array([9, 3, 9, 9, 9, 9]),
              debt_seen=np.full(6, 500.0), lenders_seen=np.ones(6, dtype=int))
     # feature 2 = log(income / median) = 0: income at grant = the median
     due = CL.due_for_review(

@@ -36,27 +36,35 @@ def _spy_on_book(monkeypatch, module, model, calls):
     monkeypatch.setattr(module, "book", spy)
 
 
-def test_tally_sums_amount_times_el_rate_by_platform():
+def test_tally_weighs_el_rates_by_expected_balance_months():
+    """An annual loss rate is per RMB of balance, so each loan's rate weighs by its amount
+    times its expected months on the book, (term + 1) / 2, as the realised rate's managed
+    balance does: a one-month draw of 100 weighs 100, a six-month loan of 100 weighs 350."""
     m = Month(5, 3)
     seg, q = np.array([0, 1, 2]), np.array([0, 1, 2])
     m.count_applications(seg, seg, np.array([100.0, 50.0, 10.0]), np.full(3, 0.2), False, 3,
-                         np.array([0, 2, 0]), q, q, el_rate=np.array([0.01, 0.04, 0.1]))
+                         np.array([0, 2, 0]), q, q, el_rate=np.array([0.01, 0.04, 0.1]),
+                         term=np.array([6, 12, 1]))
     m.count_applications(seg[:1], seg[:1], np.array([30.0]), np.array([0.3]), False, 3,
-                         np.array([2]), q[:1], q[:1], el_rate=np.array([0.02]))
+                         np.array([2]), q[:1], q[:1], el_rate=np.array([0.02]), term=1)
     m.tally()
-    np.testing.assert_allclose(m.el_by_platform, [100 * 0.01 + 10 * 0.1, 0.0,
-                                                  50 * 0.04 + 30 * 0.02])
+    np.testing.assert_allclose(m.exposure_by_platform, [100 * 3.5 + 10 * 1.0, 0.0,
+                                                        50 * 6.5 + 30 * 1.0])
+    np.testing.assert_allclose(m.el_by_platform, [350 * 0.01 + 10 * 0.1, 0.0,
+                                                  325 * 0.04 + 30 * 0.02])
     np.testing.assert_allclose(m.orig_by_platform, [110.0, 0.0, 80.0])
 
 
 def test_apply_records_each_loans_el_rate_on_its_own_term(monkeypatch):
     """Instalment loans at their platform's term, convenience loans at one month; the PD is
-    the platform's scorecard on the features it booked."""
+    the platform's scorecard on the features it booked, the loss given default its loss
+    severity."""
     model = MarketModel(tiny(**{"borrowers.n": 600}))
     model.run(3)
     _start_month(model)
-    m, lgd = model.month, model.params.platforms.lgd
+    m = model.month
     coef = np.array([pl.coef for pl in model.platforms])
+    severity = underwriting.platform_arrays(model).loss_severity
     calls = []
     _spy_on_book(monkeypatch, underwriting, model, calls)
     underwriting.apply(model, m.applicants, m.request, 3, is_refinance=False,
@@ -67,7 +75,9 @@ def test_apply_records_each_loans_el_rate_on_its_own_term(monkeypatch):
     for b, p, amount, term, X, _ in calls:
         for i in range(len(b)):
             pd_life = expit(X[i] @ coef[p[i]])
-            want[p[i]] += amount[i] * pd_life * lgd * 24.0 / (term[i] + 1.0)
+            # weight: amount x expected months on the book, (term + 1) / 2
+            want[p[i]] += amount[i] * (term[i] + 1.0) / 2.0 * (
+                pd_life * severity[p[i]] * 24.0 / (term[i] + 1.0))
             terms.add(int(term[i]))
     assert terms >= {1, int(model.platforms[0].tp.term_months)}  # both kinds were booked
     assert want.sum() > 0
@@ -79,7 +89,8 @@ def test_line_draws_record_the_lines_pd_at_a_one_month_term(monkeypatch):
     model = MarketModel(tiny(**{"borrowers.n": 600, "platforms.line_review_months": 6}))
     model.run(6)
     _start_month(model)
-    m, lgd = model.month, model.params.platforms.lgd
+    m = model.month
+    severity = underwriting.platform_arrays(model).loss_severity
     calls = []
     _spy_on_book(monkeypatch, credit_lines, model, calls)
     m.capacity[:] = 1e12
@@ -89,7 +100,7 @@ def test_line_draws_record_the_lines_pd_at_a_one_month_term(monkeypatch):
     want = np.zeros(len(model.platforms))
     for b, p, amount, term, _, line_pd in calls:
         assert (term == 1).all()
-        np.add.at(want, p, amount * line_pd * lgd * 12.0)  # 24 / (1 + 1)
+        np.add.at(want, p, amount * line_pd * severity[p] * 12.0)  # weight 1, 24 / (1 + 1)
     np.testing.assert_allclose(m.el_by_platform, want, rtol=1e-6)
     model.close()
 
@@ -106,13 +117,18 @@ def test_charge_off_tallies_net_charge_offs_by_originating_platform():
     old, young = open_[:60], open_[60:80]
     L.status[old] = L.status[young] = LoanStatus.DEFAULTED
     L.n_missed[old], L.n_missed[young] = 6, 5
-    want = np.zeros(3)
+    want, principal, n = np.zeros(3), np.zeros(3), np.zeros(3)
     for i in old:  # only loans past the charge-off point, net of what is recovered
         rate = 0.05 if L.platform_idx[i] == 1 else 0.1
         want[L.platform_idx[i]] += L.balance[i] * (1 - rate)
+        principal[L.platform_idx[i]] += L.principal[i]
+        n[L.platform_idx[i]] += 1
     assert (want > 0).sum() >= 2
     accounting.charge_off(model)
     np.testing.assert_allclose(model.month.net_charge_offs_by_platform, want)
+    # and what the loans charged off had been lent: each lender's loss severity reads it
+    np.testing.assert_allclose(model.month.principal_charged_off_by_platform, principal)
+    np.testing.assert_array_equal(model.month.n_charged_off_by_platform, n)
     # whoever funds them: the platforms' and banks' shares add up to the same total
     accounting.post_flows(model)
     m = model.month

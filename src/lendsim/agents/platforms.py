@@ -16,12 +16,18 @@ import numpy as np
 from lendsim.agents.institutions import Institution
 from lendsim.agents.rules import scoring
 from lendsim.simulation import strategies
-from lendsim.simulation.features import N_FEATURES, PRIOR_COEF
+from lendsim.simulation.features import FEATURES, N_FEATURES, PRIOR_COEF
 from lendsim.simulation.params import PlatformParams, PlatformTypeParams, RegulatorParams
 
 #: A refit scores the loans matured since the last one (out-of-sample AUC and KS) only when
 #: at least this many have matured: fewer give no stable estimate.
 MIN_NEW_FOR_VALIDATION = 50
+#: Sd of the independent part of every refit's prior on each coefficient, logit units (Gelman,
+#: Jakulin, Pittau & Su 2008 recommend a scale of 2.5 for inputs of unit scale).
+WEAK_PRIOR_SD = 2.5
+#: Weight of ``platforms.lgd`` in a platform's estimate of its loss severity, in charged-off
+#: loans: with fewer of its own the lender leans on the assumption.
+SEVERITY_PRIOR_LOANS = 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,9 @@ class PlatformArrays:
         own_funding_cost: the platform's own cost of funds, benchmark rate + its funding
             spread, annual.
         operating_cost, margin, fee_rate: annual fractions of the balance.
+        loss_severity: what a default costs, share of the loan's principal: each platform's
+            estimate from its own charge-offs (:meth:`Platform.loss_severity`), the loss
+            given default of its pricing.
         term: instalment-loan term, months.
         pd_cutoff: largest lifetime PD approved.
         limit_income_multiple: credit limit, multiple of monthly income.
@@ -53,6 +62,7 @@ class PlatformArrays:
     funding_cost: np.ndarray
     own_funding_cost: np.ndarray
     operating_cost: np.ndarray
+    loss_severity: np.ndarray
     margin: np.ndarray
     term: np.ndarray
     pd_cutoff: np.ndarray
@@ -80,6 +90,7 @@ class PlatformArrays:
             funding_cost=own_share * own_cost + (1.0 - own_share) * bank_hurdle,
             own_funding_cost=own_cost,
             operating_cost=np.array([pl.tp.operating_cost for pl in pls]),
+            loss_severity=np.array([pl.loss_severity(pp) for pl in pls]),
             margin=np.array([pl.margin for pl in pls]),
             term=np.array([pl.tp.term_months for pl in pls], dtype=np.int64),
             pd_cutoff=np.array([pl.pd_cutoff for pl in pls]),
@@ -96,6 +107,60 @@ class PlatformArrays:
         names = [s.name for s in self.pricing]
         return [(self.pricing[names.index(n)], np.array([m == n for m in names]))
                 for n in dict.fromkeys(names)]
+
+
+class TrainingWindow:
+    """The matured loans a platform keeps for its next refit: the last ``size // 2`` one-month
+    draws of credit lines and, apart, the last ``size // 2`` instalment loans, each with its
+    features at origination, its label (1 = defaulted) and its frequency weight.
+
+    One ring for both would fill with draws, which mature every month and by the thousand,
+    and hold a few hundred instalment loans with a handful of defaults: the PD of the loans
+    that carry most of the balance would rest on noise. With ``log_term`` among the features
+    the fit tells the two products apart, so keeping them in equal numbers costs no bias.
+    """
+
+    TERM = FEATURES.index("log_term")
+    #: a row is a draw when its log term is below this (terms of 1 month; loans have 3+)
+    DRAW_BELOW = float(np.log(1.5 / 6.0))
+
+    def __init__(self, size: int):
+        half = max(size // 2, 1)
+        self.X = np.zeros((2, half, N_FEATURES), dtype=np.float32)
+        self.y = np.zeros((2, half), dtype=np.int8)
+        self.w = np.ones((2, half), dtype=np.float32)
+        self.n_seen = np.zeros(2, dtype=np.int64)  # per ring: loans seen (write position)
+        self.n_at_fit = np.zeros(2, dtype=np.int64)
+
+    def add(self, X: np.ndarray, y: np.ndarray, weight: float = 1.0) -> None:
+        """Keep matured loans; each stands for ``weight`` matured loans."""
+        is_loan = X[:, self.TERM] >= self.DRAW_BELOW
+        half = self.y.shape[1]
+        for r, sel in enumerate((~is_loan, is_loan)):
+            # more than a ring's worth: every k-th stands for k. The last ones would be a
+            # biased sample: a month's defaulted loans come after its repaid ones.
+            k = max(-(-int(sel.sum()) // half), 1)
+            xs, ys = X[sel][::k], y[sel][::k]
+            pos = (self.n_seen[r] + np.arange(len(ys))) % half
+            self.X[r, pos], self.y[r, pos], self.w[r, pos] = xs, ys, weight * k
+            self.n_seen[r] += len(ys)
+
+    def size(self) -> int:
+        """Loans held now."""
+        return int(np.minimum(self.n_seen, self.y.shape[1]).sum())
+
+    def rows(self, newest_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(X, y, weight)`` of every loan held (float64), or only of those added since the
+        last :meth:`mark_fit` (newest first within each ring)."""
+        half, parts = self.y.shape[1], []
+        for r in range(2):
+            k = min(self.n_seen[r] - (self.n_at_fit[r] if newest_only else 0), half)
+            pos = (self.n_seen[r] - 1 - np.arange(k)) % half
+            parts.append((self.X[r, pos], self.y[r, pos], self.w[r, pos]))
+        return tuple(np.concatenate(a).astype(np.float64) for a in zip(*parts))
+
+    def mark_fit(self) -> None:
+        self.n_at_fit = self.n_seen.copy()
 
 
 class Platform(Institution, mesa.Agent):
@@ -139,11 +204,7 @@ class Platform(Institution, mesa.Agent):
         self.is_resolved = False  # failed, and handed to a resolver by the regulator
         self.last_delinquency_30 = 0.0
         self.coef = PRIOR_COEF.copy()
-        self._X = np.zeros((pp.training_window, N_FEATURES), dtype=np.float32)
-        self._y = np.zeros(pp.training_window, dtype=np.int8)
-        self._w = np.ones(pp.training_window, dtype=np.float32)  # frequency weights
-        self._n_seen = 0  # matured loans seen since start (ring-buffer position)
-        self._n_at_fit = 0
+        self.window = TrainingWindow(pp.training_window)
         self.auc = np.nan
         self.ks = np.nan
         self.months_unfunded = 0
@@ -152,6 +213,9 @@ class Platform(Institution, mesa.Agent):
         # of the expected loss priced in (loss_realised)
         self.net_charge_offs_12: deque[float] = deque(maxlen=12)
         self.managed_12: deque[float] = deque(maxlen=12)
+        # the last 24 months' net charge-offs and the principal of the loans charged off, RMB:
+        # the loss severity a default has had (Platform.loss_severity)
+        self.severity_24: deque[tuple[float, float]] = deque(maxlen=24)
         # the price borrowers see before the platform has lent: its costs, margin and a
         # guess of 5 % for expected loss
         self.posted_apr = tp.funding_spread + tp.operating_cost + tp.margin + 0.05
@@ -196,27 +260,27 @@ class Platform(Institution, mesa.Agent):
 
     def learn(self, X: np.ndarray, y: np.ndarray, weight: float = 1.0) -> None:
         """Keep matured loans (features at origination, 1 = defaulted) for the next refit;
-        ``weight`` is how many matured loans each one stands for."""
-        w = len(self._y)
-        for start in range(0, len(y), w):  # chunks no longer than the ring buffer
-            xs, ys = X[start:start + w], y[start:start + w]
-            pos = (self._n_seen + np.arange(len(ys))) % w
-            self._X[pos] = xs
-            self._y[pos] = ys
-            self._w[pos] = weight
-            self._n_seen += len(ys)
+        ``weight`` is how many matured loans each one stands for (:class:`TrainingWindow`)."""
+        self.window.add(X, y, weight)
 
     def retrain(self, pp: PlatformParams) -> None:
         """Score the loans matured since the last refit with the current model (out-of-sample
         AUC and KS), then refit the logistic model on the whole window.
 
         The refit is the posterior mode under a Gaussian prior centred on the scorecard every
-        platform starts with (``PRIOR_COEF``), worth ``platforms.prior_weight`` matured loans:
-        its precision is ``prior_weight`` times the Fisher information of one loan of the
-        window at the prior (:func:`scoring.unit_information`). So a platform learns from its
-        first matured loans whatever their labels (with no default yet its PD falls below the
-        prior's as loans mature), and the prior's pull fades as the window fills
-        (``prior_weight / (prior_weight + loans in the window)``, roughly).
+        platform starts with (``PRIOR_COEF``), worth ``platforms.prior_weight`` matured loans
+        (``m``): its precision is ``m`` times the Fisher information of one loan of the window
+        where defaults are as common as the window's default rate shrunk toward the prior's,
+        ``(defaults + m x prior PD) / (loans + m)`` (:func:`scoring.unit_information` with a
+        ``rate``). So a platform learns from its first matured loans whatever their labels
+        (with no default yet its PD falls below the prior's as loans mature), and the prior's
+        pull fades as the window fills (``m / (m + loans in the window)``, roughly). Two
+        other choices fail where defaults are rare: information at the prior's 4 % PD counts
+        a prior of 300 loans as thousands of loans at a 0.3 % default rate and holds every
+        estimate far above the realised rate; information at the current fit vanishes as a
+        fit nears separation (one-month draws that never default) and lets it diverge. An
+        independent prior of sd ``WEAK_PRIOR_SD`` on each coefficient keeps a feature that does
+        not vary in the window (the term, when every loan is a draw) at the prior's value.
 
         References:
             Gelman, Jakulin, Pittau & Su (2008), Ann. Appl. Stat. 2(4), 1360-1383 (a prior
@@ -224,30 +288,58 @@ class Platform(Institution, mesa.Agent):
             (1995), J. Am. Stat. Assoc. 90, 928-934 (a prior worth a number of observations:
             the unit-information prior).
         """
-        w = len(self._y)
-        n = min(self._n_seen, w)
-        if n < pp.min_training:
+        if self.window.size() < pp.min_training:
             return
-        new = min(self._n_seen - self._n_at_fit, w)
-        if new >= MIN_NEW_FOR_VALIDATION:
-            pos = (self._n_seen - 1 - np.arange(new)) % w
-            s = scoring.predict_pd(self._X[pos].astype(float), self.coef)
-            yy = self._y[pos]
-            if 0 < yy.sum() < len(yy):
-                self.auc, self.ks = scoring.discrimination(s, yy)
-        X, y = self._X[:n].astype(float), self._y[:n].astype(float)
-        weight = self._w[:n].astype(float)
-        precision = pp.prior_weight * scoring.unit_information(X, PRIOR_COEF, weight)
+        Xn, yn, _ = self.window.rows(newest_only=True)
+        if len(yn) >= MIN_NEW_FOR_VALIDATION and 0 < yn.sum() < len(yn):
+            self.auc, self.ks = scoring.discrimination(scoring.predict_pd(Xn, self.coef), yn)
+        X, y, weight = self.window.rows()
+        m = pp.prior_weight
+        prior_pd = np.average(scoring.predict_pd(X, PRIOR_COEF), weights=weight)
+        rate = (np.dot(weight, y) + m * prior_pd) / (weight.sum() + m)
+        # plus Gelman et al.'s weakly informative sd of 2.5 on each coefficient: a feature
+        # that does not vary in the window (every loan a one-month draw) stays identified
+        precision = (m * scoring.unit_information(X, None, weight, rate=rate)
+                     + np.eye(len(PRIOR_COEF)) / WEAK_PRIOR_SD ** 2)
         self.coef = scoring.fit_logistic(X, y, prior_mean=PRIOR_COEF, prior_precision=precision,
                                          coef0=self.coef, gtol=1e-5, sample_weight=weight)
-        self._n_at_fit = self._n_seen
+        self.window.mark_fit()
 
     # --- back-testing -------------------------------------------------------------------------
-    def record_losses(self, net_charge_offs: float, managed: float) -> None:
+    def record_losses(self, net_charge_offs: float, managed: float,
+                      principal_charged_off: float = 0.0, n_charged_off: int = 0) -> None:
         """Keep one month's net charge-offs (charged off less recovered) on the loans this
-        platform originated and its managed open balance at the month's end, RMB."""
+        platform originated, its managed open balance at the month's end, and the original
+        principal and number of the loans charged off, RMB."""
         self.net_charge_offs_12.append(float(net_charge_offs))
         self.managed_12.append(float(managed))
+        self.severity_24.append((float(net_charge_offs), float(principal_charged_off),
+                                 int(n_charged_off)))
+
+    def loss_severity(self, pp: PlatformParams) -> float:
+        """What a default costs, share of the loan's original principal: the net charge-offs
+        of the last 24 months over the principal of the loans charged off, shrunk toward
+        ``platforms.lgd`` as if the prior were ``SEVERITY_PRIOR_LOANS`` loans' worth of
+        evidence.
+
+        A loan defaults after some instalments are paid, so the balance lost is less than
+        the principal (exposure at default below 1), and interest accrues while it is in
+        arrears; ``platforms.lgd`` (the share of a defaulted balance not recovered) alone
+        would price the principal as if lost whole. Lenders estimate the two from their own
+        workouts; the product of the two is what the expected loss needs.
+
+        References:
+            Basel Committee on Banking Supervision (2005), *An Explanatory Note on the Basel
+            II IRB Risk Weight Functions* (EL = PD x LGD x EAD); Thomas, Edelman & Crook
+            (2002), *Credit Scoring and Its Applications*, ch. 12 (loss given default).
+        """
+        nco = sum(v[0] for v in self.severity_24)
+        principal = sum(v[1] for v in self.severity_24)
+        n = sum(v[2] for v in self.severity_24)
+        if n == 0:
+            return pp.lgd
+        k = SEVERITY_PRIOR_LOANS * principal / n  # the prior, in RMB of principal
+        return (pp.lgd * k + nco) / (k + principal)
 
     def loss_realised(self) -> float:
         """Annualised net charge-off rate of the managed book, trailing 12 months.

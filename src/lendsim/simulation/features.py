@@ -17,18 +17,24 @@ import numpy as np
 
 #: Features a platform sees, in order.
 FEATURES = ("intercept", "risk_signal", "log_income", "is_employed", "own_debt_income",
-            "bureau_debt_income", "bureau_lenders", "is_bureau_covered")
+            "bureau_debt_income", "bureau_lenders", "is_bureau_covered", "log_term")
 N_FEATURES = len(FEATURES)
+#: The loan's term enters as ``ln(term / REFERENCE_TERM)``: the prior's intercept is the logit
+#: of a six-month loan's lifetime PD.
+REFERENCE_TERM = 6.0
 #: Scoring model a new platform starts with (lifetime PD logit), before it has data, and the
 #: centre of the prior every refit shrinks toward (weight ``platforms.prior_weight``, in loans).
-PRIOR_COEF = np.array([-3.2, 0.8, -0.5, -1.0, 2.0, 2.0, 0.3, 0.0])
+#: The log-term coefficient 1 says that with a steady monthly hazard ``h`` a loan of ``T``
+#: months defaults over its life with probability ``1 - (1 - h)^T``, about ``h T`` when small
+#: (logit PD about ln h + ln T): a one-month draw is not as risky as a six-month loan.
+PRIOR_COEF = np.array([-3.2, 0.8, -0.5, -1.0, 2.0, 2.0, 0.3, 0.0, 1.0])
 assert len(PRIOR_COEF) == N_FEATURES
 
 
 def borrower_features(risk: np.ndarray, income: np.ndarray, is_employed: np.ndarray,
                       is_covered: np.ndarray, own: np.ndarray, total_debt: np.ndarray,
                       n_lenders: np.ndarray, noise_sd: np.ndarray, income_median: float,
-                      normal: np.ndarray) -> np.ndarray:
+                      normal: np.ndarray, term: np.ndarray) -> np.ndarray:
     """The features a lender sees of each applicant (one row each, float32).
 
     Args:
@@ -42,13 +48,15 @@ def borrower_features(risk: np.ndarray, income: np.ndarray, is_employed: np.ndar
         noise_sd: sd of the lender's noise on the risk signal (falls with technology).
         income_median: median base income, RMB (scales log income).
         normal: pre-drawn standard normal numbers, one per applicant.
+        term: the term of the loan asked for, months (1 for a credit line's draws).
 
     Examples:
         >>> X = borrower_features(np.array([0.5]), np.array([6000.0]), np.array([True]),
         ...                       np.array([False]), np.array([600.0]), np.array([900.0]),
-        ...                       np.array([2]), np.array([0.0]), 6000.0, np.array([0.3]))
+        ...                       np.array([2]), np.array([0.0]), 6000.0, np.array([0.3]),
+        ...                       np.array([12]))
         >>> X.astype(float).round(3).tolist()
-        [[1.0, 0.5, 0.0, 1.0, 0.008, 0.0, 0.0, 0.0]]
+        [[1.0, 0.5, 0.0, 1.0, 0.008, 0.0, 0.0, 0.0, 0.693]]
     """
     inc = np.maximum(income, 1.0)
     covered = is_covered.astype(float)
@@ -61,4 +69,5 @@ def borrower_features(risk: np.ndarray, income: np.ndarray, is_employed: np.ndar
     X[:, 5] = covered * total_debt / (12.0 * inc)
     X[:, 6] = covered * n_lenders
     X[:, 7] = covered
+    X[:, 8] = np.log(np.asarray(term, dtype=float) / REFERENCE_TERM)
     return X

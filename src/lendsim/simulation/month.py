@@ -37,11 +37,15 @@ class Month:
 
     Written by *accounting*, read by *platforms adapt*:
         net_charge_offs_by_platform: balances charged off this month less what was
-            recovered, by the platform that originated the loans, RMB (n_platforms,).
+            recovered, by the platform that originated the loans, RMB (n_platforms,);
+        principal_charged_off_by_platform, n_charged_off_by_platform: the original principal
+            (RMB) and the number of the loans charged off, by originating platform.
 
     Counters (read by data collection): applications and approvals by risk segment and by
     income quintile, originations, APRs and priced expected loss by platform
-    (``el_by_platform``: sum of amount x annualised expected-loss rate, RMB), defaults,
+    (``el_by_platform``: sum of exposure x annualised expected-loss rate, and
+    ``exposure_by_platform``: sum of exposure, each loan's amount x its expected months on the
+    book, ``(term + 1) / 2``, RMB-months), defaults,
     failures and losses by contagion channel (``losses``, RMB).
     """
 
@@ -60,6 +64,8 @@ class Month:
         # accounting -> failures
         self.run_cost = np.zeros(n_platforms)
         self.net_charge_offs_by_platform = np.zeros(n_platforms)
+        self.principal_charged_off_by_platform = np.zeros(n_platforms)
+        self.n_charged_off_by_platform = np.zeros(n_platforms, dtype=np.int64)
         # counters
         self.rationed = np.zeros(n, dtype=bool)
         self.apps = np.zeros(3)
@@ -85,6 +91,7 @@ class Month:
         self.apr_by_platform = np.zeros(n_platforms)
         self.n_new_by_platform = np.zeros(n_platforms)
         self.el_by_platform = np.zeros(n_platforms)
+        self.exposure_by_platform = np.zeros(n_platforms)
         self.originations = 0.0
         self.charge_offs = 0.0
         self.new_defaults = 0
@@ -114,12 +121,14 @@ class Month:
             self.matured.append((loans, label))
 
     def count_applications(self, seg_applied, seg_won, amount, apr, is_refinance, P, plat,
-                           q_applied, q_won, *, el_rate):
+                           q_applied, q_won, *, el_rate, term):
         """Record one round of applications (segments and income quintiles of applicants and
         winners; winners' amounts, APRs, platforms and the annualised expected-loss rates
-        their lenders priced in, ``el_rate``, fractions); :meth:`tally` sums them."""
+        their lenders priced in, ``el_rate``, fractions, and their terms, months);
+        :meth:`tally` sums them."""
         self._rounds.append((seg_applied, seg_won, amount, apr, plat, q_applied, q_won,
-                             np.broadcast_to(np.asarray(el_rate, dtype=float), amount.shape)))
+                             np.broadcast_to(np.asarray(el_rate, dtype=float), amount.shape),
+                             np.broadcast_to(np.asarray(term, dtype=float), amount.shape)))
         self._n_platforms = P
         if is_refinance:
             self.refinance_amount += float(amount.sum())
@@ -129,7 +138,7 @@ class Month:
         lending: one pass instead of one per round)."""
         if not self._rounds:
             return
-        seg_a, seg_w, amount, apr, plat, q_a, q_w, el = (np.concatenate(parts)
+        seg_a, seg_w, amount, apr, plat, q_a, q_w, el, term = (np.concatenate(parts)
                                                      for parts in zip(*self._rounds))
         self._rounds = []
         P, w = self._n_platforms, amount * apr
@@ -146,4 +155,8 @@ class Month:
         self.orig_by_platform += np.bincount(plat, weights=amount, minlength=P)
         self.apr_by_platform += np.bincount(plat, weights=w, minlength=P)
         self.n_new_by_platform += np.bincount(plat, minlength=P)
-        self.el_by_platform += np.bincount(plat, weights=amount * el, minlength=P)
+        # an annual loss rate is per RMB of balance: a loan weighs by its amount times its
+        # expected months on the book (a one-month draw a seventh of a six-month loan's)
+        exposure = amount * (term + 1.0) / 2.0
+        self.el_by_platform += np.bincount(plat, weights=exposure * el, minlength=P)
+        self.exposure_by_platform += np.bincount(plat, weights=exposure, minlength=P)

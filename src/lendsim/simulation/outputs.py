@@ -103,6 +103,7 @@ def collect_step(model) -> None:
     apr_p = pad_platforms(m.apr_by_platform, P)
     n_new = pad_platforms(m.n_new_by_platform, P)
     el_p = pad_platforms(m.el_by_platform, P)
+    expo_p = pad_platforms(m.exposure_by_platform, P)
     lines = model.lines[:, :P].sum(axis=0)
     for pl in model.platforms:
         i = pl.idx
@@ -121,7 +122,7 @@ def collect_step(model) -> None:
             "leverage": pl.loans_held / pl.equity if pl.equity > 0 else np.nan,
             "funding_lines": float(lines[i]), "auc": pl.auc, "ks": pl.ks,
             "reputation": pl.reputation, "retail_funds": pl.retail_funds,
-            "el_priced": el_p[i] / orig_p[i] if orig_p[i] > 0 else np.nan,
+            "el_priced": el_p[i] / expo_p[i] if expo_p[i] > 0 else np.nan,
             "loss_realised": pl.loss_realised(),
         })
     out = model.bank_outstanding()

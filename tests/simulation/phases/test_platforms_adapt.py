@@ -32,7 +32,9 @@ def _record_learning(model):
 def test_train_on_matured_samples_every_kth_loan_with_weight_k(sizes):
     """Against a loop: number the month's matured loans 0, 1, ... in the order they were
     handed over; every k-th (k = ceil(n / (window x platforms))) trains its platform, with
-    frequency weight k; each platform keeps its last ``window``."""
+    frequency weight k; a platform with more than ``window`` of them keeps every j-th of its
+    own (j = ceil(count / window)), with weight k x j: a thinned sample, not the last ones
+    (which would be the month's defaulted loans, handed over last)."""
     model = _model()
     L, rng = model.loans, np.random.default_rng(3)
     at0 = np.flatnonzero(L.platform_idx == 0)
@@ -53,15 +55,16 @@ def test_train_on_matured_samples_every_kth_loan_with_weight_k(sizes):
                 x = L.features[r]
                 picked.setdefault(int(L.platform_idx[r]), []).append((x, y))
             pos += 1
-    want = {p: v[-W:] for p, v in picked.items()}
+    thin = {p: -(-len(v) // W) for p, v in picked.items()}
+    want = {p: v[::thin[p]] for p, v in picked.items()}
     assert [c[0] for c in calls] == sorted(want)
     for p, X, y, w in calls:
-        assert w == float(k)
+        assert w == float(k * thin[p]) and len(y) <= W
         assert y.tolist() == [v[1] for v in want[p]]
         np.testing.assert_array_equal(X, np.array([v[0] for v in want[p]], dtype=np.float32))
     assert model.month.matured == []
     if k > 1:
-        assert len(picked[0]) > W  # the window's truncation is exercised
+        assert len(picked[0]) > W  # the window's thinning is exercised
 
 
 def test_nothing_matured_trains_nothing():

@@ -1,6 +1,7 @@
 """Phase 6, underwriting (simulation/phases/underwriting.py): refusals, prices, caps and
 booking against per-applicant loops and hand examples."""
 
+import dataclasses
 import numpy as np
 import pytest
 from conftest import tiny
@@ -78,11 +79,12 @@ def test_quote_calls_each_platforms_strategy():
     p = rng.integers(0, len(model.platforms), 50)
     pd_life = rng.uniform(0, 0.2, 50)
     term = rng.choice([1, 6, 12], 50)
-    floor, price = underwriting.quote(pd_life, p, term, g, 0.8)
+    g = dataclasses.replace(g, loss_severity=rng.uniform(0.4, 0.9, len(model.platforms)))
+    floor, price = underwriting.quote(pd_life, p, term, g)
     for i in range(50):
         pl = model.platforms[p[i]]
         want = (0.1 if p[i] == 1 else
-                g.funding_cost[p[i]] + pd_life[i] * 0.8 * 24 / (term[i] + 1)
+                g.funding_cost[p[i]] + pd_life[i] * g.loss_severity[p[i]] * 24 / (term[i] + 1)
                 + pl.tp.operating_cost)
         assert floor[i] == pytest.approx(want)
         assert price[i] == pytest.approx(0.18 if p[i] == 1 else want + pl.margin)
@@ -97,12 +99,12 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
     _start_month(model)
     g = underwriting.platform_arrays(model)
     pop, rng = model.population, np.random.default_rng(2)
-    b = rng.integers(0, model.n_borrowers, 400)
-    p = rng.integers(0, len(model.platforms), 400)
+    b = rng.integers(0, model.n_borrowers, 1500)
+    p = rng.integers(0, len(model.platforms), 1500)
     owed = model.debt.own[b] > 0
-    again = np.flatnonzero(owed.any(axis=1) & (rng.random(400) < 0.5))
+    again = np.flatnonzero(owed.any(axis=1) & (rng.random(1500) < 0.5))
     p[again] = [rng.choice(np.flatnonzero(owed[i])) for i in again]  # a lender they owe
-    request = rng.uniform(100, 20_000, 400)
+    request = rng.uniform(100, 20_000, 1500)
     term = g.term[p]
     ok, pd_life, apr, limit, X, own, visible = underwriting.assess(model, b, p, request, g,
                                                                    term)

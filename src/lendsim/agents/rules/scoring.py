@@ -142,8 +142,9 @@ def fit_logistic(
     return coef
 
 
-def unit_information(X: np.ndarray, coef: np.ndarray,
-                     sample_weight: np.ndarray | None = None) -> np.ndarray:
+def unit_information(X: np.ndarray, coef: np.ndarray | None,
+                     sample_weight: np.ndarray | None = None, *,
+                     rate: float | None = None) -> np.ndarray:
     """Fisher information of one observation in a logistic regression, averaged over a sample.
 
     ``sum_i w_i p_i (1 - p_i) x_i x_i' / sum_i w_i`` with ``p = expit(X @ coef)``: the
@@ -153,8 +154,13 @@ def unit_information(X: np.ndarray, coef: np.ndarray,
 
     Args:
         X: Design matrix, shape ``(n_samples, n_features)``.
-        coef: Coefficients at which the information is evaluated, shape ``(n_features,)``.
+        coef: Coefficients at which the information is evaluated, shape ``(n_features,)``;
+            ignored when ``rate`` is given.
         sample_weight: Frequency weights; ones if None.
+        rate: If given, every observation's default probability is taken as this one rate,
+            ``p (1 - p) sum_i w_i x_i x_i' / sum_i w_i`` (the form of Zellner's g-prior): the
+            information of one observation where defaults are as common as ``rate``, whatever
+            a fit says of each one (a fit near separation says p = 0 and has none).
 
     Returns:
         Symmetric positive semi-definite matrix ``(n_features, n_features)``.
@@ -171,6 +177,8 @@ def unit_information(X: np.ndarray, coef: np.ndarray,
               else np.asarray(sample_weight, dtype=np.float64))
     if weight.shape != (X.shape[0],) or not np.all(weight >= 0) or weight.sum() <= 0:
         raise ValueError("sample_weight must be non-negative, one per row of X, not all 0")
+    if rate is not None:
+        return rate * (1.0 - rate) * (X.T * weight) @ X / weight.sum()
     prob = special.expit(X @ np.asarray(coef, dtype=np.float64))
     return (X.T * (weight * prob * (1.0 - prob))) @ X / weight.sum()
 

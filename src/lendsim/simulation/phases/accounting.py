@@ -60,8 +60,12 @@ def charge_off(model) -> None:
     L.status[co] = LoanStatus.CHARGED_OFF
     month.charge_offs = float(bal.sum())
     # each lender's back-test of its priced loss (Platform.loss_realised) reads its own
-    month.net_charge_offs_by_platform = np.bincount(
-        L.platform_idx[co], weights=bal - rec, minlength=len(model.platforms))
+    P = len(model.platforms)
+    month.net_charge_offs_by_platform = np.bincount(L.platform_idx[co], weights=bal - rec,
+                                                    minlength=P)
+    month.principal_charged_off_by_platform = np.bincount(
+        L.platform_idx[co], weights=L.principal[co], minlength=P)
+    month.n_charged_off_by_platform = np.bincount(L.platform_idx[co], minlength=P)
     month.add_credit_losses(credit_loss_channels(
         bal - full_rec, full_rec - rec, L.cause[co], L.is_refinance[co]))
 

@@ -58,7 +58,7 @@ def draw_lines(model, b: np.ndarray, amount: np.ndarray, conv: np.ndarray) -> np
     seg, q = pop.risk_segment[bk], pop.income_quintile[bk]
     month.count_applications(seg, seg, amt, apr, False, P, pk, q, q,
                              el_rate=underwriting.expected_loss_rate(
-                                 CL.pd[bk], model.params.platforms.lgd, 1))
+                                 CL.pd[bk], g.loss_severity[pk], 1), term=1)
     month.granted_any[bk] = True
     month.applied[bk] = True
     return drawn

@@ -44,7 +44,9 @@ def step(model) -> None:
     net_co = month.net_charge_offs_by_platform
     for pl in model.platforms:
         pl.last_delinquency_30 = float(delinquency[pl.idx])
-        pl.record_losses(net_co[pl.idx], managed[pl.idx])
+        pl.record_losses(net_co[pl.idx], managed[pl.idx],
+                         month.principal_charged_off_by_platform[pl.idx],
+                         month.n_charged_off_by_platform[pl.idx])
     model.market_share = share
     bp, reg = model.params.borrowers, model.regulator.policy
     # the logit coefficient of APR in borrowers' choice (noise scale 0: choice is certain)
@@ -79,8 +81,8 @@ def train_on_matured(model) -> None:
 
     Platforms keep only their last ``platforms.training_window`` matured loans, so when far
     more mature in one month a systematic sample of every k-th stands for all of them, with
-    frequency weight k (the fitted default rate stays unbiased); of each platform's share
-    only the last window's worth can stay, so only that much is copied.
+    frequency weight k (the fitted default rate stays unbiased); a platform's share is
+    thinned the same way to at most a window's worth.
     """
     month = model.month
     queue, month.matured = month.matured, []
@@ -100,9 +102,12 @@ def train_on_matured(model) -> None:
     order = np.argsort(plat.astype(np.int16), kind="stable")  # radix sort: small ints
     cuts = np.r_[0, np.flatnonzero(np.diff(plat[order])) + 1, len(order)]
     for a, b in zip(cuts[:-1], cuts[1:]):
-        idx = order[max(a, b - pp.training_window):b]  # the rest would be overwritten
+        # more than a window's worth: every k-th stands for k (not the last ones: the
+        # defaulted rows come last, and keeping the tail would over-count defaults)
+        k = -(-(b - a) // pp.training_window)
+        idx = order[a:b:k]
         X = np.take(L.features, rows[idx], axis=0)
-        model.platforms[plat[idx[0]]].learn(X, y[idx], weight=float(stride))
+        model.platforms[plat[idx[0]]].learn(X, y[idx], weight=float(stride * k))
 
 
 def drop_closed_loans(model) -> None:

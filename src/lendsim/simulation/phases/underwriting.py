@@ -104,7 +104,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
                                  is_refinance, P, pw, pop.income_quintile[b],
                                  pop.income_quintile[b[win]],
                                  el_rate=underwriting.expected_loss_rate(
-                                     pd_life[win], model.params.platforms.lgd, term))
+                                     pd_life[win], g.loss_severity[pw], term), term=term)
         month.granted_any[b[win]] = True
     month.rationed[b_idx[remaining >= bp.min_loan]] = True
     month.applied[b_idx] = True
@@ -130,11 +130,11 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     X = borrower_features(pop.risk[b], pop.income[b], pop.is_employed[b], model.is_covered[b],
                           own, debt.total[b], debt.n_lenders[b], g.noise_sd[p],
                           model.params.borrowers.income_median,
-                          model.rng.standard_normal(len(b)))
+                          model.rng.standard_normal(len(b)), term)
     # float64 operands and ``take``: einsum with a float32 operand and a fancy row
     # gather are each about twice as slow, for the same numbers
     pd_life = expit(np.einsum("ij,ij->i", X.astype(np.float64), np.take(g.coef, p, axis=0)))
-    floor, price = quote(pd_life, p, term, g, pp.lgd)
+    floor, price = quote(pd_life, p, term, g)
     cap = price_cap(model, g)[p]
     ok = underwriting.underwrite(pd_life, floor, g.pd_cutoff[p], cap)
     apr = np.minimum(price, cap)
@@ -152,17 +152,19 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     return ok, pd_life, apr, limit, X, own, visible_debt
 
 
-def quote(pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, g: PlatformArrays, lgd: float
+def quote(pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, g: PlatformArrays
           ) -> tuple[np.ndarray, np.ndarray]:
     """Each applicant's floor and asking APR by the pricing strategy of its platform: each
-    distinct strategy is called once, on the applicants at the platforms that use it."""
+    distinct strategy is called once, on the applicants at the platforms that use it, with
+    its lender's loss severity as the loss given default."""
+    lgd = g.loss_severity[p]
     groups = g.pricing_groups()
     if len(groups) == 1:
         return groups[0][0].quote(pd_life, p, term, g, lgd)
     floor, price = np.empty(len(pd_life)), np.empty(len(pd_life))
     for strategy, uses in groups:
         sel = np.flatnonzero(uses[p])
-        floor[sel], price[sel] = strategy.quote(pd_life[sel], p[sel], term[sel], g, lgd)
+        floor[sel], price[sel] = strategy.quote(pd_life[sel], p[sel], term[sel], g, lgd[sel])
     return floor, price
 
 

@@ -157,3 +157,16 @@ def test_post_refuses_a_field_the_balance_sheet_does_not_have(model, bp):
     bk.provision(5.0)  # a release goes back to equity
     assert bk.allowance == 5.0 and bk.equity == pytest.approx(115.0)
     assert bk.balance_gap() == pytest.approx(0.0)
+
+
+def test_lines_together_stay_within_what_the_banks_capital_carries(model, bp, reg):
+    """By hand: equity 120 carries 120 / 0.08 = 1,500 of loans, 1,000 of them other loans, so
+    at most 500 of joint lines; lines that would grow past it are scaled down together."""
+    bk = Bank(model, 0, 1000.0, bp)
+    assert bk.joint_capacity(reg) == pytest.approx(120 / reg.bank_capital_requirement - 1000)
+    room = bk.joint_capacity(reg)
+    new = _lines(bk, [400, 200], [390, 190], [0, 0], reg, bp)  # both used: both would grow
+    assert sum(new) == pytest.approx(room)
+    assert new[0] / new[1] == pytest.approx(2.0)
+    small = _lines(bk, [40, 20], [39, 19], [0, 0], reg, bp)  # far inside: growth only
+    assert small == pytest.approx([40 * (1 + bp.line_growth), 20 * (1 + bp.line_growth)])

@@ -343,6 +343,9 @@ def test_loss_severity_is_net_charge_offs_over_principal_shrunk_toward_lgd(model
     pp = dataclasses.replace(pp, lgd=0.9)
     pl = _platform(model, pp)
     assert pl.loss_severity(pp) == 0.9
+    zero = _platform(model, pp)
+    zero.record_losses(0.0, 1e4, principal_charged_off=0.0, n_charged_off=1)  # a zero loan
+    assert zero.loss_severity(pp) == 0.9
     pl.record_losses(300.0, 1e4, principal_charged_off=1000.0, n_charged_off=2)
     pl.record_losses(0.0, 1e4)
     k = K * 1000.0 / 2
@@ -351,3 +354,34 @@ def test_loss_severity_is_net_charge_offs_over_principal_shrunk_toward_lgd(model
         pl.record_losses(50.0, 1e4, principal_charged_off=100.0, n_charged_off=1)
     k = K * 100.0
     assert pl.loss_severity(pp) == pytest.approx((0.9 * k + 24 * 50.0) / (k + 24 * 100.0))
+
+
+def test_manage_capital_by_hand(model, pp):
+    """Target equity = own loans / target leverage (at least a tenth of the initial equity).
+    Rationed by its own capacity and earning its target ROE, a platform raises a fifth of its
+    equity and pays the issue cost; otherwise it pays out, from cash, what exceeds 1.25 x the
+    target; in between it does nothing."""
+    reg = model.regulator.policy
+    pp = dataclasses.replace(pp, equity_issue_cost=0.05)
+    pl = _platform(model, pp, target_leverage=2.0, max_leverage=3.0, target_roe=0.15)
+    pl.post(cash=-800.0, loans_held=800.0)  # equity 1,000, own loans 800, cash 200
+    assert pl.target_equity(reg) == pytest.approx(400.0)
+    pl.manage_capital(rationed=True, roe=0.2, reg=reg, pp=pp)
+    assert pl.equity_raised == 200.0 and pl.dividends == 0.0
+    assert pl.equity == pytest.approx(1000 + 200 * 0.95)
+    assert pl.cash == pytest.approx(200 + 200 * 0.95)
+    pl.manage_capital(rationed=True, roe=0.1, reg=reg, pp=pp)  # below its target ROE
+    # no raise: pays out min(equity - 1.25 x 400, cash) = min(690, 390)
+    assert pl.equity_raised == 0.0 and pl.dividends == pytest.approx(390.0)
+    assert pl.equity == pytest.approx(1190 - 390) and pl.cash == pytest.approx(0.0)
+    pl.post(cash=100.0, loans_held=-100.0)  # a repayment: own loans 700, target 350
+    pl.post(cash=-250.0, equity=-250.0)  # a loss: equity 550 > 1.25 x 350 = 437.5
+    pl.manage_capital(rationed=False, roe=0.0, reg=reg, pp=pp)
+    assert pl.dividends == 0.0  # no cash to pay out of
+    pl.post(cash=300.0, equity=300.0)  # profit: equity 850, cash 150
+    pl.manage_capital(rationed=False, roe=0.3, reg=reg, pp=pp)
+    assert pl.dividends == pytest.approx(150.0)  # min(850 - 437.5, 150)
+    pl.post(allowance=300.0, equity=-300.0)  # a provision: equity 400, inside the band
+    pl.manage_capital(rationed=False, roe=0.3, reg=reg, pp=pp)
+    assert pl.dividends == 0.0 and pl.equity_raised == 0.0
+    assert pl.balance_gap() == pytest.approx(0.0, abs=1e-9)

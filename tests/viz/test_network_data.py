@@ -11,7 +11,7 @@ from lendsim.viz.model import DashboardModel, close_largest_platform
 @pytest.fixture(scope="module")
 def model():
     m = DashboardModel(n_borrowers=400, n_platforms=4, seed=2, social_rule="cascade (threshold)",
-                       social_threshold=0.2)
+                       social_threshold=0.3)
     for _ in range(10):
         if m.steps == 6:
             close_largest_platform(m)

@@ -49,8 +49,9 @@ def test_close_largest_platform_closes_the_largest_next_step():
     assert (step, kind) == (5, m.platforms[largest].kind) == (5, largest_platform_type(m))
     m.step()
     assert not m.platforms[largest].is_active
-    assert sum(pl.is_active for pl in m.platforms) >= len(m.platforms) - 1
     ev = pd.DataFrame(m.records["events"])
+    closed = ev[ev["detail"].str.contains("closed", na=False)]
+    assert closed["agent_id"].tolist() == [largest]  # that one only (others may fail too)
     assert ((ev["kind"] == "platform_failure") & (ev["agent_id"] == largest)
             & (ev["step"] == 5)).any()
 

@@ -62,6 +62,14 @@ class Bank(Institution, mesa.Agent):
             return np.inf
         return max(lim / (1.0 - lim) * self.other_loans - self.joint_loans, 0.0)
 
+    def joint_capacity(self, reg: RegulatorParams) -> float:
+        """Joint loans the bank's equity can carry beside its other loans at the capital
+        requirement, RMB: ``equity / requirement - other_loans`` (0 if none; unlimited
+        without a requirement)."""
+        if reg.bank_capital_requirement <= 0:
+            return np.inf
+        return max(self.equity / reg.bank_capital_requirement - self.other_loans, 0.0)
+
     @staticmethod
     def hurdle_rate(bp: BankParams, reg: RegulatorParams) -> float:
         """The annual rate a bank needs on its share of a joint loan, before credit losses:

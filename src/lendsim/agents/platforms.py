@@ -28,6 +28,14 @@ WEAK_PRIOR_SD = 2.5
 #: Weight of ``platforms.lgd`` in a platform's estimate of its loss severity, in charged-off
 #: loans: with fewer of its own the lender leans on the assumption.
 SEVERITY_PRIOR_LOANS = 20
+#: A platform pays out equity above ``(1 + PAYOUT_BAND)`` times its target (a band, so that
+#: it does not pay out and raise in turn).
+PAYOUT_BAND = 0.25
+#: A platform rationed by its own capacity raises at most this share of its equity in a
+#: month (an offering takes time; four months of raises double it).
+RAISE_SHARE = 0.2
+#: The least equity a platform keeps however small its book, share of its initial equity.
+MIN_EQUITY_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,8 @@ class Platform(Institution, mesa.Agent):
         self.ks = np.nan
         self.months_unfunded = 0
         self.roe_history: deque[float] = deque(maxlen=12)
+        self.equity_raised = 0.0  # this month's new equity, gross of its cost, RMB
+        self.dividends = 0.0  # this month's payout, RMB
         # the last 12 months' net charge-offs and managed open balance, RMB: the back-test
         # of the expected loss priced in (loss_realised)
         self.net_charge_offs_12: deque[float] = deque(maxlen=12)
@@ -249,6 +259,50 @@ class Platform(Institution, mesa.Agent):
         return (self.is_active and self.outage_step != step
                 and (self.suspended_until is None or step > self.suspended_until)
                 and not (self.tp.is_p2p and not reg.p2p_lending))
+
+    # --- capital ------------------------------------------------------------------------------
+    def target_leverage(self, reg: RegulatorParams) -> float:
+        """Own loans / equity the platform aims for: its type's target, within its limit."""
+        return min(self.tp.target_leverage, self.leverage_limit(reg))
+
+    def target_equity(self, reg: RegulatorParams) -> float:
+        """Equity the platform aims to hold, RMB: its own loans at its target leverage, and
+        at least ``MIN_EQUITY_SHARE`` of its initial equity."""
+        return max(self.loans_held / self.target_leverage(reg),
+                   MIN_EQUITY_SHARE * self.initial_equity)
+
+    def manage_capital(self, rationed: bool, roe: float, reg: RegulatorParams,
+                       pp: PlatformParams) -> None:
+        """Raise equity or pay it out, once a month.
+
+        A platform whose own capacity (equity x leverage limit) rationed this month's
+        lending raises ``RAISE_SHARE`` of its equity, paying ``platforms.equity_issue_cost``
+        of the amount, if its trailing return on equity is at least its type's
+        ``target_roe`` (growth that earns its cost of capital); a platform holding more than
+        ``1 + PAYOUT_BAND`` times its target equity pays the excess out of cash. Capital is
+        costly to raise and idle capital earns below its cost, so lenders hold a buffer over
+        what their loans need and adjust it with the cost in view.
+
+        References:
+            Capital buffers with costly issuance: Myers & Majluf (1984), J. Financ. Econ.
+            13, 187-221; Flannery & Rangan (2008), Rev. Finance 12, 391-429 (banks move
+            toward a target capital ratio); issue costs: Lee, Lochhead, Ritter & Zhao (1996),
+            J. Financ. Res. 19, 59-74.
+        """
+        self.equity_raised = self.dividends = 0.0
+        if not self.is_active or self.equity <= 0:
+            return
+        if rationed and roe >= self.tp.target_roe:
+            amount = RAISE_SHARE * self.equity
+            cost = pp.equity_issue_cost * amount
+            self.post(cash=amount - cost, equity=amount - cost)
+            self.equity_raised = amount
+            return
+        excess = min(self.equity - (1.0 + PAYOUT_BAND) * self.target_equity(reg),
+                     max(self.cash, 0.0))
+        if excess > 0:
+            self.post(cash=-excess, equity=-excess)
+            self.dividends = excess
 
     def leverage(self) -> float:
         return self.loans_held / self.equity if self.equity > 0 else np.inf
@@ -336,7 +390,7 @@ class Platform(Institution, mesa.Agent):
         nco = sum(v[0] for v in self.severity_24)
         principal = sum(v[1] for v in self.severity_24)
         n = sum(v[2] for v in self.severity_24)
-        if n == 0:
+        if n == 0 or principal <= 0:  # nothing charged off, or only loans of no principal
             return pp.lgd
         k = SEVERITY_PRIOR_LOANS * principal / n  # the prior, in RMB of principal
         return (pp.lgd * k + nco) / (k + principal)

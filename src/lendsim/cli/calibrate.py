@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from lendsim.errors import LendsimError
 from lendsim.results.calibration import (DEFAULT_WINDOW, TARGETS, calibration_figures,
                                          calibration_table, format_calibration,
-                                         format_ranking, rank_arms, run_dir_figures,
-                                         set_option)
+                                         format_lenders, format_ranking, lender_figures,
+                                         rank_arms, run_dir_figures, set_option)
 
 if TYPE_CHECKING:  # pandas is imported where used: `lendsim --help` stays fast
     import pandas as pd
@@ -73,6 +73,7 @@ def _calibrate(args) -> int:
     if args.top < 1:
         raise LendsimError(f"--top = {args.top}: allowed values are integers >= 1")
     start = time.perf_counter()
+    lenders: list[dict[str, float]] = []
     source = Path(args.source) if args.source else None
     from lendsim.results.folders import EXPERIMENT_FILE
 
@@ -91,7 +92,7 @@ def _calibrate(args) -> int:
         if source is not None and source.is_dir():
             runs, what = [_figures_of_folder(source, args)], f"run folder {source}"
         else:
-            runs, what = _figures_of_runs(args)
+            runs, what, lenders = _figures_of_runs(args)
     table = calibration_table(runs)
     print(format_calibration(table))
     if (table.set_index("figure").loc["multi_lenders_2", "verdict"]) == "n/a":
@@ -99,6 +100,9 @@ def _calibrate(args) -> int:
     n_in = int((table["verdict"] == "in band").sum())
     print(f"{n_in} of {len(table)} figures in band ({what}; means over the last {args.window} "
           f"months; {time.perf_counter() - start:.1f} s)")
+    if lenders:
+        print("\nby lender type (documented ranges: docs/calibration.md, 2.2)")
+        print(format_lenders(lenders))
     if args.csv:
         table.to_csv(args.csv, index=False)
         print(f"table: {args.csv}")
@@ -202,11 +206,12 @@ def _figures_of_runs(args) -> tuple[list[dict[str, float]], str]:
     _check_window(scen.simulation.steps, args.window)
     # snapshots for the multi-lender split: a few inside the window are enough (a stock)
     every = max(1, min(12, args.window // 2))
-    out = []
+    out, lenders = [], []
     for s in seeds:
         print(f"lendsim calibrate: scenario '{scen.name}', seed {s} ...", file=sys.stderr)
         res = run(scen, seed=s, overrides={"output.borrower_snapshot_every": every,
                                            "output.charts": False})
         out.append(calibration_figures(res.model, res.platforms, res.extra.get("borrowers"),
                                        window=args.window))
-    return out, f"scenario '{scen.name}', seeds {','.join(map(str, seeds))}"
+        lenders.append(lender_figures(res.model, res.platforms, window=args.window))
+    return out, f"scenario '{scen.name}', seeds {','.join(map(str, seeds))}", lenders

@@ -33,7 +33,8 @@ MAIN_OUTCOMES = ("credit_outstanding", "originations", "approval_rate", "avg_apr
                  "delinquency_30", "delinquency_90", "default_rate", "charge_offs",
                  "borrowers_rationed", "multi_lender_share", "lenders_per_borrower",
                  "overindebted_share", "hhi", "n_platforms_active", "platform_failures",
-                 "bank_capital_ratio_min", "bank_failures", "platform_own_share")
+                 "bank_capital_ratio_min", "bank_failures", "platform_own_share",
+                 "platform_equity", "platform_equity_raised", "platform_dividends")
 GROUPS = ("prime", "near_prime", "subprime", "q1", "q2", "q3", "q4", "q5")
 GROUP_METRICS = ("approval_rate", "new_loans", "originations", "avg_apr", "defaults",
                  "excluded", "debt")

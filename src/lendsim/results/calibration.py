@@ -51,9 +51,9 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported where used: `lendsim --help` stays fast
     import pandas as pd
 
-__all__ = ["TARGETS", "Target", "calibration_figures", "calibration_table", "distance_outside",
-           "format_calibration", "format_ranking", "rank_arms", "run_dir_figures",
-           "set_option"]
+__all__ = ["PRICE_TIERS", "TARGETS", "Target", "calibration_figures", "calibration_table",
+           "distance_outside", "format_calibration", "format_lenders", "format_ranking",
+           "lender_figures", "rank_arms", "run_dir_figures", "set_option"]
 
 DEFAULT_WINDOW = 24  # months: the last two years of the run, as in tests/test_default_market.py
 
@@ -136,6 +136,71 @@ def calibration_figures(model: pd.DataFrame, platforms: pd.DataFrame,
             out["multi_lenders_3"] = float(np.mean(k == 3))
             out["multi_lenders_5plus"] = float(np.mean(k >= 5))
     return out
+
+
+#: The APR range each lender type charged (docs/calibration.md, 2.2): the embedded platform's
+#: products 0.02-0.05 % a day, licensed consumer-finance companies about 10-24 %, micro-lenders
+#: and cash lenders 24-36 % before the 2017-2020 rules. Annual fractions.
+PRICE_TIERS = {"embedded": (0.073, 0.1825), "consumer_finance": (0.10, 0.24),
+               "micro_lender": (0.24, 0.36)}
+_LENDER_COLUMNS = ("apr", "el_priced", "loss_realised", "equity_book", "share")
+
+
+def lender_figures(model: pd.DataFrame, platforms: pd.DataFrame, *,
+                   window: int = DEFAULT_WINDOW) -> dict[str, float]:
+    """Prices, loss back-test and capital by lender type, and prices by risk segment, over
+    the last ``window`` steps of one run.
+
+    Keys ``<column>_<type>`` for each type with live platforms: ``apr`` (the type's
+    origination-weighted APR), ``el_priced`` and ``loss_realised`` (annual expected loss
+    priced in and net charge-off rate, weighted by managed balance), ``equity_book`` (equity
+    over managed book), ``share`` (of the market's managed balance); and ``avg_apr_<segment>``,
+    ``approval_rate_<segment>`` for prime and subprime (model table).
+    """
+    last = int(model["step"].max())
+    m = model[model["step"] > last - window]
+    p = platforms[(platforms["step"] > last - window) & platforms["is_active"]]
+    out: dict[str, float] = {}
+    total = float(p["loans_managed"].sum())
+    for kind, d in p.groupby("platform_type"):
+        w, orig = d["loans_managed"], d["originations"]
+        out[f"apr_{kind}"] = (float((d["avg_apr"].fillna(0) * orig).sum() / orig.sum())
+                              if orig.sum() > 0 else math.nan)
+        for col in ("el_priced", "loss_realised"):
+            out[f"{col}_{kind}"] = (float((d[col].fillna(0) * w).sum() / w.sum())
+                                    if w.sum() > 0 else math.nan)
+        out[f"equity_book_{kind}"] = float(d["equity"].sum() / w.sum()) if w.sum() > 0 else math.nan
+        out[f"share_{kind}"] = float(w.sum() / total) if total > 0 else math.nan
+    for seg in ("prime", "subprime"):
+        for col in ("avg_apr", "approval_rate"):
+            if f"{col}_{seg}" in m:
+                out[f"{col}_{seg}"] = float(m[f"{col}_{seg}"].mean())
+    return out
+
+
+def format_lenders(runs: list[dict[str, float]]) -> str:
+    """The table of :func:`lender_figures`, means over runs: one row per lender type with its
+    APR beside its documented price range, its priced and realised loss and their gap, its
+    equity over its book and its market share; then prime and subprime prices."""
+    import pandas as pd
+
+    mean = pd.DataFrame(runs).mean()
+    rows = []
+    for kind in sorted({k.split("_", 1)[1] for k in mean.index if k.startswith("apr_")}):
+        lo, hi = PRICE_TIERS.get(kind, (math.nan, math.nan))
+        el, real = mean.get(f"el_priced_{kind}"), mean.get(f"loss_realised_{kind}")
+        rows.append({"lender type": kind, "APR": _pct(mean[f"apr_{kind}"]),
+                     "documented range": (f"{100 * lo:.1f}-{100 * hi:.2f} %"
+                                          if not math.isnan(lo) else "-"),
+                     "loss priced": _pct(el), "loss realised": _pct(real),
+                     "priced / realised - 1": (f"{el / real - 1:+.0%}" if real else "n/a"),
+                     "equity / book": _pct(mean.get(f"equity_book_{kind}")),
+                     "share of book": _pct(mean.get(f"share_{kind}"))})
+    text = pd.DataFrame(rows).to_string(index=False)
+    seg = "  ".join(f"{s}: APR {_pct(mean.get(f'avg_apr_{s}', math.nan))}, approval "
+                    f"{_pct(mean.get(f'approval_rate_{s}', math.nan))}"
+                    for s in ("prime", "subprime"))
+    return f"{text}\nby risk segment  {seg}"
 
 
 def calibration_table(runs: list[dict[str, float]]) -> pd.DataFrame:

@@ -91,6 +91,9 @@ class Month:
         self.apr_by_platform = np.zeros(n_platforms)
         self.n_new_by_platform = np.zeros(n_platforms)
         self.el_by_platform = np.zeros(n_platforms)
+        # funding: platforms whose own capacity (equity x leverage limit), not their banks'
+        # lines, set this month's lending capacity
+        self.own_limited = np.zeros(n_platforms, dtype=bool)
         self.exposure_by_platform = np.zeros(n_platforms)
         self.originations = 0.0
         self.charge_offs = 0.0

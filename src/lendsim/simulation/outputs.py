@@ -76,6 +76,8 @@ def collect_step(model) -> None:
         "unemployment_rate": float(1.0 - pop.is_employed.mean()),
         # beyond the required columns
         "borrowers_with_debt": n_indebted,
+        # debt over annual base income, all borrowers: the market's leverage
+        "debt_income": _share(float(debt.sum()), 12.0 * float(pop.base_income.sum())),
         "refinance_originations": m.refinance_amount,
         "platform_entries": m.platform_entries,
         "losses_platforms": m.losses_platforms,
@@ -86,6 +88,9 @@ def collect_step(model) -> None:
         "data_sharing": model.regulator.policy.data_sharing,
         "is_income_shock": bool(model.macro.is_shock),
         "platform_own_share": _share(sum(pl.loans_held for pl in model.platforms), total),
+        "platform_equity": sum(pl.equity for pl in model.platforms if pl.is_active),
+        "platform_equity_raised": sum(pl.equity_raised for pl in model.platforms),
+        "platform_dividends": sum(pl.dividends for pl in model.platforms),
         "n_incidents": m.n_incidents,
         "retail_withdrawals": m.retail_withdrawals,
     }
@@ -123,6 +128,7 @@ def collect_step(model) -> None:
             "funding_lines": float(lines[i]), "auc": pl.auc, "ks": pl.ks,
             "reputation": pl.reputation, "retail_funds": pl.retail_funds,
             "el_priced": el_p[i] / expo_p[i] if expo_p[i] > 0 else np.nan,
+            "equity_raised": pl.equity_raised, "dividends": pl.dividends,
             "loss_realised": pl.loss_realised(),
         })
     out = model.bank_outstanding()

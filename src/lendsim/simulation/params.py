@@ -83,7 +83,11 @@ class BorrowerParams:
     max_applications_distressed: int = _f(5, "applications when borrowing to repay", lo=1,
                                           hi=20)
     min_loan: float = _f(100.0, "smallest loan anyone asks for or grants", lo=0, unit="RMB")
-    price_sensitivity: float = _f(8.0, "utility per unit of annual APR (choice)", lo=0, hi=200)
+    price_sensitivity: float = _f(12.0, "utility per unit of annual APR (choice); with "
+                                  "choice_noise 0.5 the top platform's own-price elasticity "
+                                  "b APR (1 - share) is about 1.8 in the settled default "
+                                  "market (Karlan & Zinman 2019: -1.9 over 29 months)",
+                                  lo=0, hi=200)
     trust_weight: float = _f(1.0, "utility weight of trust x platform reputation", lo=0, hi=20)
     brand_weight: float = _f(0.5, "utility weight of log market share (brand)", lo=0, hi=20)
     loyalty: float = _f(3.0, "utility bonus for a platform the borrower already owes "
@@ -161,6 +165,12 @@ class PlatformTypeParams:
                            "sets its margin no lower than target_roe x the equity a loan ties "
                            "up (own share / leverage limit)",
                            lo=0, hi=5, unit="annual")
+    target_leverage: float = _f(5.0, "own loans / equity the platform aims to hold (below its "
+                                "leverage limit): it pays out equity above it and raises "
+                                "equity, at platforms.equity_issue_cost, when its own "
+                                "capacity rations lending; CAL: the top platform about 1x "
+                                "(some RMB 35bn of capital behind about 2 % of 1.7tn)",
+                                lo=0, lo_open=True, hi=1000)
     is_licensed: bool = _f(True, "a licensed lender (a financial institution: bank-licensed "
                            "consumer-finance company, microcredit company); with "
                            "regulator.apr_cap_scope = 'private' the cap does not bind it")
@@ -201,6 +211,10 @@ class PlatformParams:
     cutoff_speed: float = _f(0.05, "relative monthly cut-off adjustment", lo=0, hi=1)
     min_margin: float = _f(0.0, "lowest margin a platform sets", lo=-1, hi=2, unit="annual")
     max_margin: float = _f(0.3, "highest margin a platform sets", lo=-1, hi=5, unit="annual")
+    equity_issue_cost: float = _f(0.05, "cost of raising new equity, share of the amount "
+                                  "raised (underwriting fees and the discount to sell new "
+                                  "shares; Lee, Lochhead, Ritter & Zhao 1996: about 7 % for "
+                                  "seasoned offerings)", lo=0, hi=1)
     fixed_cost_share: float = _f(0.002, "fixed monthly cost, share of initial equity", lo=0,
                                  hi=1)
     recovery_rate: float = _f(0.1, "share of a charged-off balance recovered", lo=0, hi=1)
@@ -221,23 +235,24 @@ class PlatformParams:
         tech_level=0.9, pd_cutoff=0.05, margin=0.03, operating_cost=0.02, funding_spread=0.01,
         term_months=6, own_share=0.02, bank_fee=0.025, max_leverage=10.0,
         limit_income_multiple=2.0, convenience=1.5, equity_per_borrower=400.0,
-        delinquency_target=0.03, weight=1.0, repayment_priority=0.5, partner_multiple=3)
+        delinquency_target=0.03, weight=1.0, repayment_priority=0.5, partner_multiple=3,
+        target_leverage=1.0)
     micro_lender: PlatformTypeParams = _ptype(
         tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
         term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,
         limit_income_multiple=1.0, convenience=0.5, equity_per_borrower=40.0,
-        delinquency_target=0.08, weight=5.0, may_enter=True)
+        delinquency_target=0.08, weight=5.0, may_enter=True, target_leverage=2.0)
     consumer_finance: PlatformTypeParams = _ptype(
         tech_level=0.6, pd_cutoff=0.12, margin=0.05, operating_cost=0.04, funding_spread=0.03,
         term_months=12, own_share=0.1, bank_fee=0.06, max_leverage=10.0,
         limit_income_multiple=1.5, convenience=0.0, equity_per_borrower=80.0,
-        delinquency_target=0.05, weight=4.0, may_enter=True)
+        delinquency_target=0.05, weight=4.0, may_enter=True, target_leverage=5.0)
     p2p: PlatformTypeParams = _ptype(
         tech_level=0.3, pd_cutoff=0.3, margin=0.1, operating_cost=0.07, funding_spread=0.05,
         term_months=12, own_share=1.0, bank_fee=0.06, max_leverage=8.0,
         limit_income_multiple=1.0, convenience=0.3, equity_per_borrower=20.0,
         delinquency_target=0.1, weight=0.0, retail_funding=6.0, is_p2p=True,
-        is_licensed=False)
+        is_licensed=False, target_leverage=4.0)
 
     def type_params(self, kind: str) -> PlatformTypeParams:
         return getattr(self, kind)

@@ -85,7 +85,8 @@ class MarketSignals:
             (per unit of annual APR).
         managed: its open managed book, RMB.
         capital_per_loan: the equity a loan ties up, per RMB lent: its own share funded at
-            its leverage limit (``own_share / leverage_limit``).
+            its target leverage (``own_share / target_leverage``, the leverage limit if
+            lower).
     """
 
     market_share: float
@@ -288,7 +289,8 @@ class UseAndQuality(LineRule):
     """A line grows by ``line_growth`` when more than ``line_use_target`` is used; it is cut
     in proportion to the platform's 30+ delinquency above the bank's tolerance (by
     ``line_cut`` at twice the tolerance); all lines shrink when capital is within
-    ``capital_buffer`` of the requirement; a line never exceeds
+    ``capital_buffer`` of the requirement, and together never exceed the joint loans the
+    bank's equity carries at the requirement (:meth:`Bank.joint_capacity`); a line never exceeds
     ``bank_platform_exposure_limit x equity``; lines to failed platforms, and all lines of a
     failed bank, are closed (the default).
 
@@ -311,5 +313,10 @@ class UseAndQuality(LineRule):
         if (common_funder
                 and bank.capital_ratio() < reg.bank_capital_requirement + bp.capital_buffer):
             new = np.minimum(new, outstanding) * (1.0 - bp.line_cut)
+        # all lines together stay within the joint loans the bank's capital carries at the
+        # requirement: lines follow capital, not use alone
+        room = bank.joint_capacity(reg)
+        if new.sum() > room:
+            new = new * (room / new.sum())
         new = np.minimum(new, reg.bank_platform_exposure_limit * max(bank.equity, 0.0))
         return np.where(is_active, new, 0.0)

@@ -164,7 +164,8 @@ def Headline(m):
     """The month and the latest headline figures, in words."""
     update_counter.get()  # components re-render on their own subscriptions, not the parent's
     h = data.headline(m)
-    parts = [f'<b class="lendsim-month">Month {m.t}</b>']
+    # before the first step (and its burn-in) the month is 0, not the burn-in's first
+    parts = [f'<b class="lendsim-month">Month {max(m.t, 0)}</b>']
     if h:
         parts += [f"credit RMB {h['credit_outstanding'] / 1e6:,.2f}m",
                   f"approval {100 * h['approval_rate']:.0f}%",

@@ -52,19 +52,21 @@ LESSONS: tuple[Lesson, ...] = (
            "and watch credit grow and borrowers turn from grey (never borrowed) to green; "
            "a few turn orange (a missed payment) and red (default)."),
     Lesson("rate_cap", "A rate cap",
-           "The all-in APR cap is cut from 36% to 20%. Platforms may not price risky "
-           "borrowers above the cap, so they decline them: watch the subprime approval rate "
-           "fall far below the overall rate and credit grow more slowly than in 'The market "
-           "as it is'. Over several seeds fewer borrowers default, but one run is noisy: "
-           "try seeds 1, 2 and 3.",
-           {"rate_cap": 0.20}),
+           "The all-in APR cap is cut from 36% to 12%. A lender approves a borrower only if "
+           "the price that just covers its costs and the borrower's expected loss is within "
+           "the cap, so riskier borrowers are declined while safer ones keep borrowing, at "
+           "most 12%: watch the subprime approval rate fall below the overall rate. Over "
+           "several seeds subprime approval is lower than in 'The market as it is', fewer "
+           "borrowers default and credit ends lower, but one run is noisy: try seeds 1, 2 "
+           "and 3.",
+           {"rate_cap": 0.12}),
     Lesson("default_wave", "A default wave",
-           "Borrowers stop paying once a fifth of their contacts are in default (a cascade "
-           "rule); contacts sit side by side around the picture. Press play, and after month "
+           "Borrowers stop paying once three in ten of their contacts are in default (a "
+           "cascade rule); contacts sit side by side around the picture. Press play, and after month "
            "12 press 'Income shock now': watch red spread along the ring, delinquency climb "
            "and a 'social' band grow in the losses chart. With another seed the wave may "
            "fizzle out: cascades are fragile.",
-           {"social_rule": "cascade (threshold)", "social_threshold": 0.2, "seed": "3"},
+           {"social_rule": "cascade (threshold)", "social_threshold": 0.3, "seed": "6"},
            action="income_shock", action_step=12),
     Lesson("platform_failure", "A platform failure",
            "After month 12 press 'Close the largest platform': the big embedded platform "

@@ -42,7 +42,7 @@ def _expected(model):
         own = max(pl.leverage_limit(reg) * pl.equity - pl.loans_held, 0.0)
         h = head[pl.idx].sum()
         cap = min(own / s, h / (1 - s))
-        want.append((s, cap, (1 - s) * head[pl.idx] / h))
+        want.append((s, cap, (1 - s) * head[pl.idx] / h, own / s <= h / (1 - s)))
     return want
 
 
@@ -53,8 +53,9 @@ def test_capacity_and_split_by_hand(over):
     want = _expected(model)
     funding.step(model)
     m, pools = model.month, model.pools
-    for pl, (s, cap, shares) in zip(model.platforms, want):
+    for pl, (s, cap, shares, own_binds) in zip(model.platforms, want):
         assert m.capacity[pl.idx] == pytest.approx(cap, rel=1e-12)
+        assert m.own_limited[pl.idx] == own_binds  # what the platform's capital decision reads
         k = m.pool_of[pl.idx]
         assert k == pools.n - len(model.platforms) + pl.idx  # one new pool each, in order
         assert pools.platform_idx[k] == pl.idx and pools.platform_share[k] == pytest.approx(s)
@@ -62,7 +63,8 @@ def test_capacity_and_split_by_hand(over):
     if over.get("regulator.joint_lending_min_share"):  # the own share binds somewhere
         assert any(cap == pytest.approx(
             max(pl.leverage_limit(model.regulator.policy) * pl.equity - pl.loans_held, 0) / s)
-                   for pl, (s, cap, _) in zip(model.platforms, want))
+                   for pl, (s, cap, *_) in zip(model.platforms, want))
+        assert m.own_limited.any()
     model.close()
 
 
@@ -73,7 +75,7 @@ def test_a_bank_below_its_requirement_lends_nothing_new():
     bk.post(cash=-cut, equity=-cut)
     want = _expected(model)
     funding.step(model)
-    for pl, (s, cap, shares) in zip(model.platforms, want):
+    for pl, (s, cap, shares, _) in zip(model.platforms, want):
         assert model.pools.bank_shares[model.month.pool_of[pl.idx], 0] == 0.0
         assert model.month.capacity[pl.idx] == pytest.approx(cap, rel=1e-12)
     model.close()

@@ -120,15 +120,16 @@ def test_each_platform_adapts_to_its_share_target_and_delinquency():
         s, target, dq = sig.market_share, sig.target_share, sig.delinquency_30
         assert sig.managed == pytest.approx(managed[i])
         pl, reg = model.platforms[i], model.regulator.policy
-        assert sig.capital_per_loan == pytest.approx(pl.own_share(reg) / pl.leverage_limit(reg))
+        assert sig.capital_per_loan == pytest.approx(pl.own_share(reg) / pl.target_leverage(reg))
         bp = model.params.borrowers
         assert sig.price_sensitivity == pytest.approx(bp.price_sensitivity / bp.choice_noise)
         assert s == pytest.approx(share[i]) and target == pytest.approx(w[i] / w.sum())
         assert dq == pytest.approx(d30[i] / managed[i] if n_open[i] >= min_book else 0.0)
         assert model.platforms[i].last_delinquency_30 == dq
-        eq = model.platforms[i].equity
-        assert model.platforms[i].roe_history[-1] == pytest.approx(
-            12 * (eq - prev[i]) / prev[i])
+        # the month's profit: equity before this month's raise or payout (7.12, Capital)
+        eq = pl.equity + pl.dividends - pl.equity_raised * (1 - pp.equity_issue_cost)
+        assert pl.roe_history[-1] == pytest.approx(12 * (eq - prev[i]) / prev[i])
+        assert model.prev_equity[i] == pl.equity
     assert min(n_open[[1, 2]]) < min_book <= max(n_open[[1, 2]]) and min(d30[[1, 2]]) > 0
     assert [pl.posted_apr for pl in model.platforms] == pytest.approx([posted, 0.2, 0.3])
     np.testing.assert_allclose(model.market_share, share)

@@ -25,7 +25,10 @@ def step(model) -> None:
     for pl in model.platforms:
         if not pl.may_lend(model.t, reg):
             continue
+        own_cap = pl.own_capacity(reg)
         s, bank_shares, cap = pl.funding_split.split(pl, head[pl.idx], reg)
+        # its own capacity binds when it allows no more than the capacity the split gives
+        month.own_limited[pl.idx] = s > 0 and own_cap <= s * cap * (1 + 1e-9) + 1e-6
         pl.months_unfunded = pl.months_unfunded + 1 if cap <= 0 else 0
         if cap > 0:
             month.pool_of[pl.idx] = model.pools.add(pl.idx, s, bank_shares)

@@ -61,7 +61,12 @@ def step(model) -> None:
                               / max(prev[pl.idx], 1e-9))
         pl.adapt(MarketSignals(share[pl.idx], target[pl.idx], delinquency[pl.idx],
                                price_sensitivity, managed[pl.idx],
-                               pl.own_share(reg) / pl.leverage_limit(reg)), pp)
+                               pl.own_share(reg) / pl.target_leverage(reg)), pp)
+        # rationed: its own capacity set the month's lending and it was used up
+        i = pl.idx
+        rationed = bool(i < len(month.own_limited) and month.own_limited[i]
+                        and month.capacity[i] < bp.min_loan)
+        pl.manage_capital(rationed, float(np.mean(pl.roe_history)), reg, pp)
         if (model.t + pl.idx) % pp.retrain_every == 0:
             pl.retrain(pp)
         pl.reputation += model.params.contagion.reputation_recovery * (1.0 - pl.reputation)
@@ -69,7 +74,7 @@ def step(model) -> None:
             fail_platform(model, pl, "platform_exit", "common_funder",
                           f"{pl.kind}: no funding for {pl.months_unfunded} months")
             month.platform_exits += 1
-    model.prev_equity = equity_now
+    model.prev_equity = model.platform_values("equity")  # after raises and payouts
     orig, apr_w = month.orig_by_platform, month.apr_by_platform
     for i in np.flatnonzero(orig > 0):
         model.platforms[i].posted_apr = float(apr_w[i] / orig[i])  # the price borrowers see

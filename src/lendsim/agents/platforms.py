@@ -426,20 +426,29 @@ class Platform(Institution, mesa.Agent):
 
         In normal times ``retail_base_withdrawal`` of the funds leave and as much comes back
         (scaled by reputation); on bad news (lost reputation) another
-        ``retail_run_sensitivity x (1 - reputation)`` leaves: a run. What cash cannot meet is
-        raised at ``run_penalty`` per RMB (fire sale, emergency funding).
+        ``retail_run_sensitivity x (1 - reputation)`` leaves: a run. Investors also bring
+        ``retail_refill x reputation`` of the gap between what the platform can take and what
+        it holds: the loans it holds beyond the equity it aims for (own loans / its type's
+        target leverage; investors fund loans, not idle cash), at most ``retail_funding x
+        equity``. Money comes back after a run as trust does, and
+        grows with the platform's book. What cash cannot meet is raised at
+        ``run_penalty`` per RMB (fire sale, emergency funding).
 
         References:
             docs/calibration.md, 2.4 (fact 5): runs spread between platforms through news
             (Cheng, Leite & Caldieraro 2022).
         """
-        if self.retail_funds <= 0 or not self.is_active:
+        if not self.is_active or (self.retail_funds <= 0 and self.tp.retail_funding <= 0):
             return 0.0, 0.0
         lost = 1.0 - self.reputation if cp.reputation else 0.0
         rep = 1.0 - lost
         out = self.retail_funds * min(cp.retail_base_withdrawal + cp.retail_run_sensitivity
                                       * lost, 1.0)
-        net = out - self.retail_funds * cp.retail_base_withdrawal * rep
+        equity = max(self.equity, 0.0)
+        aim = self.loans_held / self.tp.target_leverage
+        appetite = min(self.tp.retail_funding * equity, max(self.loans_held - aim, 0.0))
+        net = out - rep * (self.retail_funds * cp.retail_base_withdrawal
+                           + cp.retail_refill * max(appetite - self.retail_funds, 0.0))
         cost = cp.run_penalty * max(net - max(self.cash, 0.0), 0.0)
         self.post(retail_funds=-net, cash=-(net + cost), equity=-cost)
         return net, cost

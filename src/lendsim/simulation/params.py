@@ -472,6 +472,11 @@ class ContagionParams:
                                        "replaced) in normal times", lo=0, hi=1)
     retail_run_sensitivity: float = _f(0.5, "extra monthly withdrawal share per unit of lost "
                                        "reputation (a run)", lo=0, hi=1)
+    retail_refill: float = _f(0.1, "monthly share of the gap between what a platform can take "
+                              "from retail investors (the loans it holds beyond its equity, at "
+                              "most platforms.<type>.retail_funding x equity) and what it "
+                              "holds that investors bring, scaled by reputation: money "
+                              "returns after a run as trust does", lo=0, hi=1)
     run_penalty: float = _f(0.25, "cost of meeting withdrawals beyond cash (fire-sale "
                             "discount / emergency funding), per RMB", lo=0, hi=1)
     operational: bool = _f(True, "outages and data breaches at random")

@@ -73,11 +73,14 @@ def test_credit_requests_use_the_room_under_the_debt_tolerance(scen):
 def test_income_is_received_into_cash(scen):
     pop = _pop(scen)
     rng = np.random.default_rng(2)
-    cash, twin = pop.cash.copy(), copy.deepcopy(rng)
+    cash, twin, x = pop.cash.copy(), copy.deepcopy(rng), pop.income_state.copy()
     pop.receive_income(0.1, rng)
+    bp = scen.borrowers
+    x = income.persistent_step(x, bp.income_persistence, bp.income_persistent_sd,
+                               twin.standard_normal(pop.n))
     want = income.monthly_income(pop.base_income, pop.is_employed, twin.standard_normal(pop.n),
-                                 scen.borrowers.income_volatility, scen.borrowers.benefit_share,
-                                 0.1)
+                                 bp.income_volatility, bp.benefit_share, 0.1, x,
+                                 bp.income_persistent_sd)
     np.testing.assert_array_equal(pop.income, want)
     np.testing.assert_allclose(pop.cash, cash + want)
 

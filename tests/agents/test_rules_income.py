@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lendsim.agents.rules.income import employment_step, job_loss_prob, monthly_income
+from lendsim.agents.rules.income import (employment_step, job_loss_prob, monthly_income,
+                                        persistent_step)
 
 SIZES = [0, 1, 2, 7, 1000]
 
@@ -192,3 +193,44 @@ def test_monthly_income_shock_has_mean_one():
                          sigma, 0.3, 0.25)
     sd = 0.75 * math.sqrt(math.exp(sigma**2) - 1)
     assert abs(got.mean() - 0.75) < 5 * sd / math.sqrt(n)
+
+
+# ----------------------------------------------------------------- persistent_step (AR(1))
+
+
+def test_persistent_step_hand_example():
+    # rho = 0.8, sd = 0.5: x' = 0.8 x + sqrt(1 - 0.64) x 0.5 z = 0.8 x + 0.3 z
+    # x = 0.2, z = 1 -> 0.46; x = -1, z = -0.5 -> -0.95; rho = 0 -> 0.5 z (independent)
+    got = persistent_step(np.array([0.2, -1.0]), 0.8, 0.5, np.array([1.0, -0.5]))
+    np.testing.assert_allclose(got, [0.46, -0.95], rtol=1e-14)
+    np.testing.assert_allclose(persistent_step(np.array([3.0]), 0.0, 0.5, np.array([0.4])),
+                               [0.2], rtol=1e-14)
+    # three seeded steps, by hand: x1 = 0.8 x 0 + 0.3 z1, x2 = 0.8 x1 + 0.3 z2, ...
+    z = np.random.default_rng(11).standard_normal(3)
+    x = np.zeros(1)
+    for zi in z:
+        x = persistent_step(x, 0.8, 0.5, np.array([zi]))
+    want = 0.3 * (0.64 * z[0] + 0.8 * z[1] + z[2])
+    assert x[0] == pytest.approx(want, rel=1e-12)
+
+
+def test_persistent_component_keeps_its_stationary_law_and_autocorrelation():
+    """Started from N(0, s^2), the AR(1) stays N(0, s^2) and corr(x_t, x_{t+k}) = rho^k;
+    the income factor exp(x - s^2/2) has mean one."""
+    rng = np.random.default_rng(8)
+    n, rho, s = 200_000, 0.984, 0.3
+    x0 = s * rng.standard_normal(n)
+    x = x0
+    for _ in range(12):
+        x = persistent_step(x, rho, s, rng.standard_normal(n))
+    assert x.std() == pytest.approx(s, rel=0.01)
+    assert np.corrcoef(x0, x)[0, 1] == pytest.approx(rho ** 12, abs=0.005)
+    factor = np.exp(x - s * s / 2)
+    assert factor.mean() == pytest.approx(1.0, abs=5 * factor.std() / math.sqrt(n))
+
+
+def test_monthly_income_with_the_persistent_component_by_hand():
+    # employed: 1000 x exp(0.1 x 1 - 0.005) x exp(0.2 - 0.045) x 0.9; unemployed: benefit only
+    got = monthly_income(np.array([1000.0, 1000.0]), np.array([True, False]),
+                         np.array([1.0, 1.0]), 0.1, 0.3, 0.1, np.array([0.2, 0.2]), 0.3)
+    np.testing.assert_allclose(got, [900 * math.exp(0.095 + 0.155), 300.0], rtol=1e-14)

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lendsim.agents.rules.repayment import amount_due, pay_in_order, strategic_default_prob
+from lendsim.agents.rules.repayment import (amount_due, pay_amounts, pay_in_order,
+                                            payments_behind, strategic_default_prob)
 from lendsim.simulation.params import BorrowerParams
 
 SIZES = [0, 1, 2, 11, 1000]
@@ -25,10 +26,10 @@ def default_coefs() -> dict:
 # ----------------------------------------------------------------- slow reference versions
 
 
-def slow_amount_due(balance, instalment, n_missed, months_left):
+def slow_amount_due(balance, instalment, arrears, months_left):
     out = np.empty(len(balance))
     for i in range(len(balance)):
-        arrears_and_current = instalment[i] * (1 + n_missed[i])
+        arrears_and_current = instalment[i] + arrears[i]
         if months_left[i] <= 1 or balance[i] <= arrears_and_current:
             out[i] = balance[i]  # final month, or the loan is paid off with this payment
         else:
@@ -73,19 +74,19 @@ def slow_pay_in_order(borrower_idx, due, cash, rtol=0.0, first=None):
 def test_amount_due_matches_loop(n):
     rng = np.random.default_rng(1000 + n)
     instalment = rng.uniform(10, 5000, n)
-    n_missed = rng.integers(0, 4, n)
+    arrears = instalment * rng.uniform(0, 4, n)  # partial payments: any amount
     months_left = rng.integers(0, 13, n)
     balance = instalment * rng.uniform(0.1, 12, n)
     if n > 2:
-        balance[0] = instalment[0] * (1 + n_missed[0])  # exactly the sum due: all of it
-    np.testing.assert_array_equal(amount_due(balance, instalment, n_missed, months_left),
-                                  slow_amount_due(balance, instalment, n_missed, months_left))
+        balance[0] = instalment[0] + arrears[0]  # exactly the sum due: all of it
+    np.testing.assert_array_equal(amount_due(balance, instalment, arrears, months_left),
+                                  slow_amount_due(balance, instalment, arrears, months_left))
 
 
-@given(balance=st.floats(0, 1e6), instalment=st.floats(0, 1e5), n_missed=st.integers(0, 10),
+@given(balance=st.floats(0, 1e6), instalment=st.floats(0, 1e5), arrears=st.floats(0, 1e6),
        months_left=st.integers(-1, 60))
-def test_amount_due_matches_loop_hypothesis(balance, instalment, n_missed, months_left):
-    args = (np.array([balance]), np.array([instalment]), np.array([n_missed]),
+def test_amount_due_matches_loop_hypothesis(balance, instalment, arrears, months_left):
+    args = (np.array([balance]), np.array([instalment]), np.array([arrears]),
             np.array([months_left]))
     got = amount_due(*args)
     np.testing.assert_array_equal(got, slow_amount_due(*args))
@@ -95,12 +96,64 @@ def test_amount_due_matches_loop_hypothesis(balance, instalment, n_missed, month
 def test_amount_due_hand_cases():
     balance = np.array([1010.0, 1010.0, 150.0, 1010.0, 300.0])
     instalment = np.array([100.0, 100.0, 100.0, 100.0, 100.0])
-    n_missed = np.array([0, 2, 1, 0, 2])
+    arrears = np.array([0.0, 200.0, 100.0, 0.0, 200.0])
     months_left = np.array([10, 8, 5, 1, 4])
-    # 0: one instalment; 1: two missed + this month = 300; 2: 200 due > balance 150 -> 150;
+    # 0: one instalment; 1: 200 in arrears + this month = 300; 2: 200 due > balance 150 -> 150;
     # 3: final month -> whole balance; 4: 300 due = balance -> 300
-    np.testing.assert_array_equal(amount_due(balance, instalment, n_missed, months_left),
+    np.testing.assert_array_equal(amount_due(balance, instalment, arrears, months_left),
                                   [100.0, 300.0, 150.0, 1010.0, 300.0])
+    # a partial payment left 35 of arrears: 135 is due
+    assert amount_due(np.array([1010.0]), np.array([100.0]), np.array([35.0]),
+                      np.array([6])).tolist() == [135.0]
+
+
+# ----------------------------------------------------------------- payments_behind
+
+
+def slow_payments_behind(n_missed, paid, due, instalment):
+    """Per loan: all that is due paid -> current; less than this month's instalment (or the
+    amount due, if smaller) paid -> one more behind; else unchanged."""
+    out = []
+    for n, p, d, k in zip(n_missed.tolist(), paid.tolist(), due.tolist(), instalment.tolist()):
+        if p >= d:
+            out.append(0)
+        elif p < min(k, d):
+            out.append(n + 1)
+        else:
+            out.append(n)
+    return np.array(out, dtype=np.int16)
+
+
+def test_payments_behind_hand_cases():
+    # instalment 100; arrears before: 0, 100, 100, 200, 50 (after a partial payment)
+    n = np.array([0, 1, 1, 2, 1, 0], dtype=np.int16)
+    due = np.array([100.0, 200.0, 200.0, 300.0, 150.0, 40.0])  # last: balance 40 < instalment
+    paid = np.array([100.0, 150.0, 60.0, 0.0, 150.0, 30.0])
+    # 0 paid in full; 1 paid the instalment and half the arrears: still 1 behind;
+    # 2 paid 60 < 100: one more behind; 3 nothing: 3; 4 all of it: cured; 5 30 < 40: 1
+    assert payments_behind(n, paid, due, np.full(6, 100.0)).tolist() == [0, 1, 2, 3, 0, 1]
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_payments_behind_matches_loop(n):
+    rng = np.random.default_rng(7 + n)
+    n_missed = rng.integers(0, 6, n).astype(np.int16)
+    instalment = rng.uniform(10, 500, n)
+    due = instalment * rng.uniform(0.3, 4, n)
+    paid = due * rng.choice([0.0, 0.2, 0.5, 0.9, 1.0], n)
+    np.testing.assert_array_equal(payments_behind(n_missed, paid, due, instalment),
+                                  slow_payments_behind(n_missed, paid, due, instalment))
+
+
+def test_all_or_nothing_payments_count_consecutive_misses():
+    """With whole payments only, the count is the old rule: 0 when paid, +1 when missed."""
+    rng = np.random.default_rng(3)
+    n_missed = rng.integers(0, 5, 200).astype(np.int16)
+    instalment = rng.uniform(10, 500, 200)
+    due = instalment * (1 + n_missed)
+    pays = rng.random(200) < 0.5
+    got = payments_behind(n_missed, np.where(pays, due, 0.0), due, instalment)
+    np.testing.assert_array_equal(got, np.where(pays, 0, n_missed + 1))
 
 
 # ----------------------------------------------------------------- strategic_default_prob
@@ -209,6 +262,44 @@ def test_pay_in_order_exact_cash_survives_rounding():
     np.testing.assert_array_equal(got, [True, True])
 
 
+def slow_pay_amounts(borrower_idx, due, cash, first=None):
+    """Per borrower, in the order of ``slow_pay_in_order``: pay each loan in full while the
+    cash lasts, then what is left on the next, nothing on the rest."""
+    out = np.zeros(len(due))
+    first = np.zeros(len(due), dtype=bool) if first is None else first
+    for b in set(borrower_idx.tolist()):
+        left = cash[b]
+        for _, d, i in sorted((not first[i], due[i], i) for i in range(len(due))
+                              if borrower_idx[i] == b):
+            out[i] = min(d, max(left, 0.0))
+            left -= d
+    return out
+
+
+def test_pay_amounts_hand_example():
+    # borrower 0 has 100: pays 30 and 50 in full (smallest first), 20 of the 60;
+    # borrower 1 has 10: pays 10 of its 40, the protected loan (first) before the smaller one
+    b = np.array([0, 0, 0, 1, 1])
+    due = np.array([50.0, 60.0, 30.0, 40.0, 5.0])
+    first = np.array([False, False, False, True, False])
+    got = pay_amounts(b, due, np.array([100.0, 10.0]), first=first)
+    assert got.tolist() == [50.0, 20.0, 30.0, 10.0, 0.0]
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_pay_amounts_matches_loop(n):
+    rng = np.random.default_rng(50 + n)
+    borrower_idx = rng.integers(0, 7, n)
+    due = rng.uniform(1, 100, n)
+    cash = rng.uniform(0, 250, 7)
+    first = rng.random(n) < 0.3
+    got = pay_amounts(borrower_idx, due, cash, first=first)
+    np.testing.assert_allclose(got, slow_pay_amounts(borrower_idx, due, cash, first), atol=1e-9)
+    # never more than the cash, and in full exactly where pay_in_order says so
+    assert (np.bincount(borrower_idx, weights=got, minlength=7) <= cash + 1e-9).all()
+    np.testing.assert_array_equal(got >= due, pay_in_order(borrower_idx, due, cash, first=first))
+
+
 def test_pay_in_order_empty():
     got = pay_in_order(np.zeros(0, int), np.zeros(0), np.array([5.0]))
     assert got.shape == (0,) and got.dtype == bool
@@ -257,3 +348,46 @@ def test_pay_in_order_hypothesis(data, n, n_borrowers):
         unpaid = due[(borrower_idx == b) & ~paid]
         if len(unpaid):
             assert spent[b] + unpaid.min() > cash[b]
+
+
+# ----------------------------------------------------------------- persistence and roll rates
+
+
+def _roll_rate_1_2(persistence: float, seed: int, n: int = 5000, months: int = 48) -> float:
+    """Borrowers with the model's income (persistent AR(1) component with the default
+    stationary sd, plus the transitory shock), fixed spending of 0.7 of base income and one
+    open-ended loan with instalment 0.3, paying what they can each month (pay_amounts,
+    payments_behind): the share of loans one behind that are two behind the next month."""
+    from lendsim.agents.rules import income
+    rng = np.random.default_rng(seed)
+    sd, sigma, inst = 0.3, 0.15, 0.3
+    x = sd * rng.standard_normal(n)
+    cash, arrears = np.zeros(n), np.zeros(n)
+    behind = np.zeros(n, dtype=np.int16)
+    b, base, employed = np.arange(n), np.ones(n), np.ones(n, dtype=bool)
+    rolled = was_one = 0
+    for t in range(months):
+        x = income.persistent_step(x, persistence, sd, rng.standard_normal(n))
+        cash += income.monthly_income(base, employed, rng.standard_normal(n), sigma, 0.3, 0.0,
+                                      x, sd)
+        cash -= np.minimum(cash, 0.7)
+        due = inst + arrears
+        paid = pay_amounts(b, due, cash)
+        cash -= paid
+        new = payments_behind(behind, paid, due, np.full(n, inst))
+        arrears = np.where(new == 0, 0.0, due - paid)
+        if t >= 12:  # after a year: cash buffers have settled
+            rolled += int((new[behind == 1] == 2).sum())
+            was_one += int((behind == 1).sum())
+        behind = new
+    return rolled / was_one
+
+
+def test_persistent_income_raises_the_roll_rate_from_one_to_two_behind():
+    """Paired (same draws): with income falls that last (monthly autocorrelation 0.984) a
+    loan one payment behind is more often two behind the next month than with independent
+    monthly income of the same spread (autocorrelation 0). Measured on 2026-12-01: about
+    0.75 against 0.56 (n = 20,000)."""
+    for seed in (1, 2):
+        persistent, independent = _roll_rate_1_2(0.984, seed), _roll_rate_1_2(0.0, seed)
+        assert persistent > independent + 0.1

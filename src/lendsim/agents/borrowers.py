@@ -29,6 +29,7 @@ class BorrowerPopulation:
         risk: latent risk type, standard normal (higher = riskier); never observed directly.
         risk_segment: 0 prime, 1 near-prime, 2 subprime (terciles of ``risk``), for reporting.
         is_employed, income (RMB this month), cash (RMB), need (RMB, this month's spending need).
+        income_state: persistent log-income component (AR(1), log points; 7.2).
         trust: trust in online lenders, 0..1.
         bureau_u: a borrower is visible to lenders through the credit bureau when
             ``bureau_u < regulator.data_sharing``, so raising coverage only adds borrowers.
@@ -69,6 +70,8 @@ class BorrowerPopulation:
         self.bureau_u = rng.random(n)
         self.months_since_default = np.full(n, self.NEVER, dtype=np.int32)
         self.pay_first_u = rng.random(n)
+        # persistent log-income component, from its stationary law (7.2)
+        self.income_state = p.income_persistent_sd * rng.standard_normal(n)
 
     # -- decisions (vectorised) -------------------------------------------------------------
     def update_employment(self, unemployment_target: float, job_finding_rate: float,
@@ -80,9 +83,16 @@ class BorrowerPopulation:
                                                   rng.random(self.n))
 
     def receive_income(self, income_loss: float, rng: np.random.Generator) -> None:
+        """This month's income: the persistent component moves one AR(1) step, then the
+        transitory shock and the macro income loss apply (7.2)."""
+        p = self.p
+        self.income_state = income.persistent_step(self.income_state, p.income_persistence,
+                                                   p.income_persistent_sd,
+                                                   rng.standard_normal(self.n))
         self.income = income.monthly_income(
             self.base_income, self.is_employed, rng.standard_normal(self.n),
-            self.p.income_volatility, self.p.benefit_share, income_loss)
+            p.income_volatility, p.benefit_share, income_loss, self.income_state,
+            p.income_persistent_sd)
         self.cash += self.income
 
     def spending_needs(self, demand_level: float, rng: np.random.Generator) -> None:

@@ -27,7 +27,7 @@ class LoanStatus(IntEnum):
     """Life cycle of a loan. 30+ days past due = one missed month, 90+ = three."""
 
     CURRENT = 0
-    DELINQUENT = 1  # one or two missed instalments
+    DELINQUENT = 1  # one or two payments behind
     DEFAULTED = 2  # default_after_missed missed instalments; no more interest accrues
     CHARGED_OFF = 3
     REPAID = 4
@@ -47,7 +47,8 @@ class MissCause(IntEnum):
 _FIELDS = {
     "borrower_idx": np.intp, "platform_idx": np.intp, "pool_idx": np.intp,
     "principal": np.float64, "balance": np.float64, "apr": np.float64,
-    "instalment": np.float64, "term": np.int16, "months_left": np.int16,
+    "instalment": np.float64, "arrears": np.float64, "term": np.int16,
+    "months_left": np.int16,
     "n_missed": np.int16, "status": np.int8, "origination_step": np.int32,
     "is_refinance": np.bool_, "cause": np.int8,
 }
@@ -67,7 +68,9 @@ def put_rows(arr: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
 class LoanBook:
     """Struct of arrays, one row per loan; closed loans are dropped by :meth:`compact`.
 
-    Attributes mirror ``_FIELDS``; ``features`` (n, N_FEATURES) float32 keeps what the lender
+    Attributes mirror ``_FIELDS`` (``arrears``: what earlier months' payments left unpaid,
+    RMB, part of ``balance``; ``n_missed``: payments behind, docs/ODD.md 7.10); ``features``
+    (n, N_FEATURES) float32 keeps what the lender
     saw at origination, so the loan can train the lender's scoring model when it matures.
     """
 
@@ -114,6 +117,7 @@ class LoanBook:
         d["_term"][s] = term
         d["_months_left"][s] = term
         d["_n_missed"][s] = 0
+        d["_arrears"][s] = 0.0
         d["_status"][s] = LoanStatus.CURRENT
         d["_origination_step"][s] = step
         d["_is_refinance"][s] = is_refinance

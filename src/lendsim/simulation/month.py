@@ -32,6 +32,9 @@ class Month:
         matured: loans that matured (repaid or defaulted) and will train their lender's
             scoring model: ``(rows, label)``.
 
+    Written by *repayment*, read by data collection:
+        roll_base, rolled: the roll-rate counts by platform (docs/ODD.md 7.10), RMB.
+
     Written by *accounting*, read by *failures*:
         run_cost: the cost each platform paid to meet retail withdrawals, RMB.
 
@@ -112,6 +115,14 @@ class Month:
         self.shocked_banks: set[int] = set()
         self.breached: set[int] = set()  # platforms with a data breach this month
         self.retail_withdrawals = 0.0
+        # repayment: roll-rate counts by platform (phases/repayment.record_rolls), RMB:
+        # roll_base[k - 1] = last month's balance of loans k payments behind then,
+        # rolled[k - 1] = the part of it now k + 1 behind
+        self.roll_base = [np.zeros(n_platforms), np.zeros(n_platforms)]
+        self.rolled = [np.zeros(n_platforms), np.zeros(n_platforms)]
+        # underwriting: who is behind on a payment as of the end of last month
+        # (features.arrears_seen builds it at the month's first use)
+        self.arrears: tuple[np.ndarray, np.ndarray] | None = None
 
     def add_credit_losses(self, by_channel: dict[str, float]) -> None:
         for k, v in by_channel.items():

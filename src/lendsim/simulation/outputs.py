@@ -29,6 +29,11 @@ def _share(num: float, den: float) -> float:
     return float(num / den) if den > 0 else 0.0
 
 
+def _roll(rolled: float, base: float) -> float:
+    """A roll rate, NaN when no balance was in the bucket."""
+    return float(rolled / base) if base > 0 else np.nan
+
+
 def collect_step(model) -> None:
     """Append this step's rows to the model's records."""
     m, L, pop = model.month, model.loans, model.population
@@ -75,6 +80,9 @@ def collect_step(model) -> None:
         "overindebted_share": _share(int(over.sum()), n_indebted),
         "unemployment_rate": float(1.0 - pop.is_employed.mean()),
         # beyond the required columns
+        # share of last month's balance one (two) payments behind that is now one more behind
+        "roll_rate_1_2": _roll(m.rolled[0].sum(), m.roll_base[0].sum()),
+        "roll_rate_2_3": _roll(m.rolled[1].sum(), m.roll_base[1].sum()),
         "borrowers_with_debt": n_indebted,
         # debt over annual base income, all borrowers: the market's leverage
         "debt_income": _share(float(debt.sum()), 12.0 * float(pop.base_income.sum())),
@@ -104,6 +112,9 @@ def collect_step(model) -> None:
 
     d30_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
     d90_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 3))
+    d1_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed == 1))
+    d2_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed == 2))
+    roll = [(pad_platforms(m.rolled[k], P), pad_platforms(m.roll_base[k], P)) for k in (0, 1)]
     orig_p = pad_platforms(m.orig_by_platform, P)
     apr_p = pad_platforms(m.apr_by_platform, P)
     n_new = pad_platforms(m.n_new_by_platform, P)
@@ -122,6 +133,11 @@ def collect_step(model) -> None:
             "market_share": _share(act_bal[i], act_bal.sum()), "avg_apr": avg_apr,
             "delinquency_30": _share(d30_p[i], managed[i]),
             "delinquency_90": _share(d90_p[i], managed[i]),
+            "delinquency_1": _share(d1_p[i], managed[i]),
+            "delinquency_2": _share(d2_p[i], managed[i]),
+            "delinquency_3plus": _share(d90_p[i], managed[i]),
+            "roll_rate_1_2": _roll(roll[0][0][i], roll[0][1][i]),
+            "roll_rate_2_3": _roll(roll[1][0][i], roll[1][1][i]),
             "margin": pl.margin, "pd_cutoff": pl.pd_cutoff,
             "own_share": _share(pl.loans_held, managed[i]),
             "leverage": pl.loans_held / pl.equity if pl.equity > 0 else np.nan,

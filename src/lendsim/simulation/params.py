@@ -52,8 +52,17 @@ class BorrowerParams:
     income_dispersion: float = _f(0.6, "sigma of log base income across borrowers", lo=0, hi=3)
     tier_shares: tuple = _f((0.2, 0.35, 0.45), "population shares of city tiers 1..3")
     tier_income: tuple = _f((1.6, 1.0, 0.7), "base-income multipliers of city tiers 1..3")
-    income_volatility: float = _f(0.15, "sigma of the monthly log-normal income shock", lo=0,
-                                  hi=2)
+    income_volatility: float = _f(0.15, "sigma of the transitory monthly log-normal income "
+                                  "shock (independent from month to month)", lo=0, hi=2)
+    income_persistence: float = _f(0.984, "monthly autocorrelation of the persistent log-income "
+                                   "component (AR(1)); 0.821 a year (Guvenen 2009, 'An "
+                                   "empirical investigation of labor income processes', RED "
+                                   "12(1), HIP estimate) is 0.821^(1/12) a month; 0 makes it "
+                                   "independent from month to month", lo=0, hi=1)
+    income_persistent_sd: float = _f(0.3, "stationary sd of the persistent log-income component; "
+                                     "Guvenen 2009 (HIP): innovation variance 0.029 a year at "
+                                     "autocorrelation 0.821, sqrt(0.029 / (1 - 0.821^2)) = 0.30",
+                                     lo=0, hi=2)
     benefit_share: float = _f(0.3, "income when unemployed, as a share of base", lo=0, hi=1)
     essential_share: float = _f(0.45, "essential spending, share of base income", lo=0, hi=5)
     discretionary_share: float = _f(0.35, "mean discretionary spending, share of base income",
@@ -171,6 +180,9 @@ class PlatformTypeParams:
                                 "capacity rations lending; CAL: the top platform about 1x "
                                 "(some RMB 35bn of capital behind about 2 % of 1.7tn)",
                                 lo=0, lo_open=True, hi=1000)
+    chargeoff_after_missed: int = _f(0, "payments behind after which this type's defaulted "
+                                     "loans are charged off (its write-off practice); 0 = "
+                                     "platforms.chargeoff_after_missed", lo=0, hi=60)
     is_licensed: bool = _f(True, "a licensed lender (a financial institution: bank-licensed "
                            "consumer-finance company, microcredit company); with "
                            "regulator.apr_cap_scope = 'private' the cap does not bind it")
@@ -229,8 +241,13 @@ class PlatformParams:
     funding_exit_months: int = _f(3, "months without funding before a platform exits", lo=1)
     default_after_missed: int = _f(3, "missed instalments that make a loan defaulted (90+ "
                                    "days)", lo=1, hi=24)
-    chargeoff_after_missed: int = _f(6, "missed instalments after which a defaulted loan is "
-                                     "charged off", lo=1, hi=60)
+    chargeoff_after_missed: int = _f(6, "payments behind after which a defaulted loan is "
+                                     "charged off, for every type that does not set its own "
+                                     "(platforms.<type>.chargeoff_after_missed); 6 = 180 days "
+                                     "past due, the write-off point for open-end retail credit "
+                                     "of the FFIEC's Uniform Retail Credit Classification "
+                                     "policy (2000); that China's online lenders write off at "
+                                     "the same point is an assumption", lo=1, hi=60)
     embedded: PlatformTypeParams = _ptype(
         tech_level=0.9, pd_cutoff=0.05, margin=0.03, operating_cost=0.02, funding_spread=0.01,
         term_months=6, own_share=0.02, bank_fee=0.025, max_leverage=10.0,

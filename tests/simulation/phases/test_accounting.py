@@ -100,6 +100,24 @@ def test_charge_off_by_hand_with_a_failed_lender():
     assert sum(model.month.losses.values()) - losses0 == pytest.approx((bal - rec).sum())
 
 
+def test_charge_off_follows_each_types_write_off_point():
+    """A type's own chargeoff_after_missed (here 4 for micro-lenders) replaces the common
+    one (6) for its loans only; 0 keeps the common one."""
+    model = _model(**{"platforms.chargeoff_after_missed": 6,
+                      "platforms.micro_lender.chargeoff_after_missed": 4})
+    L = model.loans
+    kinds = np.array([pl.kind for pl in model.platforms])
+    assert {"micro_lender"} < set(kinds)
+    open_ = np.flatnonzero(L.is_open() & (L.balance > 0))[:300]
+    L.status[open_] = LoanStatus.DEFAULTED
+    L.n_missed[open_] = np.arange(len(open_)) % 4 + 3  # 3, 4, 5, 6
+    accounting.charge_off(model)
+    micro = kinds[L.platform_idx[open_]] == "micro_lender"
+    want = np.where(micro, L.n_missed[open_] >= 4, L.n_missed[open_] >= 6)
+    assert ((L.status[open_] == LoanStatus.CHARGED_OFF) == want).all()
+    assert (micro & (L.n_missed[open_] == 4)).any() and (~micro & want).any()
+
+
 def _loan_shares(model, i):
     return list(_funders(model, model.loans.pool_idx[i]))
 

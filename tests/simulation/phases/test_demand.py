@@ -22,6 +22,7 @@ def test_due_estimate_against_a_loop_over_loans(model):
     L = model.loans
     # every case: arrears, the final month, a balance below the instalment, closed loans
     L.n_missed[:L.n:5] = np.minimum(L.n_missed[:L.n:5] + 1, 2)
+    L.arrears[:L.n:5] = L.instalment[:L.n:5] * 0.7  # after a partial payment
     L.months_left[1:L.n:7] = 1
     L.status[2:L.n:11] = LoanStatus.DEFAULTED
     want = np.zeros(model.n_borrowers)
@@ -29,7 +30,7 @@ def test_due_estimate_against_a_loop_over_loans(model):
         if L.status[i] > LoanStatus.DELINQUENT:
             continue
         bal = L.balance[i] * (1 + L.apr[i] / 12)
-        due = L.instalment[i] * (1 + L.n_missed[i])
+        due = L.instalment[i] + L.arrears[i]
         want[L.borrower_idx[i]] += bal if (L.months_left[i] <= 1 or bal <= due) else due
     got = demand.due_estimate(model)
     np.testing.assert_allclose(got, want, rtol=1e-12)

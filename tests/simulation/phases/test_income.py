@@ -23,7 +23,7 @@ def test_income_step_by_hand(steps):
     pop, p = model.population, model.params
     pop.months_since_default[:3] = [0, 5, pop.NEVER]
     before = {k: getattr(pop, k).copy() for k in ("base_income", "cash", "is_employed",
-                                                  "months_since_default")}
+                                                  "months_since_default", "income_state")}
     twin = copy.deepcopy(model.rng)
     income.step(model)
     assert pop.months_since_default[:3].tolist() == [1, 6, pop.NEVER]  # capped at NEVER
@@ -34,9 +34,16 @@ def test_income_step_by_hand(steps):
     employed = rules.employment_step(before["is_employed"], p_eu, p.macro.job_finding_rate,
                                      twin.random(model.n_borrowers))
     np.testing.assert_array_equal(pop.is_employed, employed)
-    got = rules.monthly_income(pop.base_income, employed, twin.standard_normal(pop.n),
-                               p.borrowers.income_volatility, p.borrowers.benefit_share,
-                               model.macro.income_loss)
+    bp = p.borrowers
+    x = (bp.income_persistence * before["income_state"]
+         + np.sqrt(1 - bp.income_persistence ** 2) * bp.income_persistent_sd
+         * twin.standard_normal(pop.n))
+    np.testing.assert_allclose(pop.income_state, x)
+    z = twin.standard_normal(pop.n)
+    y = pop.base_income * np.exp(bp.income_volatility * z - bp.income_volatility ** 2 / 2
+                                 + x - bp.income_persistent_sd ** 2 / 2)
+    got = np.where(employed, y * (1 - model.macro.income_loss),
+                   bp.benefit_share * pop.base_income)
     np.testing.assert_allclose(pop.income, got)
     np.testing.assert_allclose(pop.cash, before["cash"] + got)
     model.close()

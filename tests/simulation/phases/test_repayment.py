@@ -2,6 +2,7 @@
 hand-built book, walking away from failed lenders, the first instalment's month."""
 
 import numpy as np
+import pytest
 from conftest import tiny
 
 from lendsim import MarketModel
@@ -38,6 +39,7 @@ def _hand_book():
           features=np.arange(7 * N_FEATURES, dtype=float).reshape(7, N_FEATURES))
     L.status[:] = status
     L.n_missed[:] = nm
+    L.arrears[:] = 20.0 * nm  # whole instalments missed
     model.default_keys = np.zeros(0, dtype=np.int64)
     pop = model.population
     pop.months_since_default[:] = pop.NEVER
@@ -56,10 +58,11 @@ def test_settle_loans_on_a_hand_built_book():
     paid = np.array([True, True, True, False, False, False, False])
     due = np.array([20.0, 40.0, 30.0, 20.0, 20.0, 20.0, 20.0])
     cause = np.array([0, 0, 0, MissCause.SOCIAL, 0, MissCause.PLATFORM_FAILURE, 0], np.int8)
-    repayment.settle_loans(model, idx, paid, due, cause)
+    repayment.settle_loans(model, idx, np.where(paid, due, 0.0), due, cause)
     assert L.balance.tolist() == [80.0, 50.0, 0.0, 60.0, 70.0, 40.0, 50.0]
     assert L.status.tolist() == [C, C, LoanStatus.REPAID, X, D, X, X]
     assert L.n_missed.tolist() == [0, 0, 0, 3, 1, 3, 3]
+    assert L.arrears.tolist() == [0.0, 0.0, 0.0, 20.0, 20.0, 20.0, 20.0]  # the amount missed
     assert L.months_left.tolist() == [5, 5, 0, 5, 5, 5, 5]
     assert L.cause.tolist()[3:] == [MissCause.SOCIAL, 0, MissCause.PLATFORM_FAILURE, 0]
     # payments are the pools' flows
@@ -129,4 +132,76 @@ def test_first_instalment_falls_due_the_month_after_origination():
     assert new.any()
     assert np.array_equal(L.balance[new], L.principal[new])
     assert (L.months_left[new] == L.term[new]).all() and (L.n_missed[new] == 0).all()
+    model.close()
+
+
+def test_partial_payment_by_hand():
+    """A borrower short of cash pays its loans in order and the first it cannot cover in
+    part: arrears accrue, and the loan is one more payment behind only if less than its
+    instalment was paid."""
+    model = _hand_book()
+    model.debt = DebtState.from_book(model.loans, model.n_borrowers, 2)
+    L, pop = model.loans, model.population
+    model.params = model.params.with_overrides({"borrowers.strategic_base": -30.0,
+                                                "contagion.debt_spiral": False})
+    L.apr[:] = 0.0  # no interest: the amounts stay round
+    pop.pay_first_u[:] = 1.0  # no lender paid first: smallest due first
+    pop.cash[:] = 0.0
+    pop.cash[[0, 1, 3, 4]] = [12.0, 25.0, 70.0, 1000.0]
+    repayment.step(model)
+    # loan 0: 20 due, borrower has 12: pays 12, 8 in arrears, one behind
+    # loan 1: 20 + 20 in arrears due, pays 25 >= its instalment: keeps pace, still one behind
+    # loan 2: its last month, 30 due, no cash: one behind, all 30 in arrears
+    # borrower 3 has 70 for loan 5 (40 due: its whole balance) and loan 3 (60 due): pays loan
+    # 5 off first (smallest due), then 30 on loan 3 (>= 20: still two behind, not three)
+    # loan 4: paid; loan 6: 50 due (its balance), nothing paid: third miss, defaulted
+    assert L.arrears.tolist() == [8.0, 15.0, 30.0, 30.0, 0.0, 0.0, 50.0]
+    assert L.n_missed.tolist() == [1, 1, 1, 2, 0, 0, 3]
+    assert L.status.tolist() == [D, D, D, D, C, LoanStatus.REPAID, X]
+    np.testing.assert_allclose(L.balance, [88.0, 65.0, 30.0, 30.0, 50.0, 0.0, 50.0])
+    assert pop.cash[[0, 1, 3, 4]].tolist() == [0.0, 0.0, 0.0, 980.0]
+    assert model.pools.flows["paid"][:2].tolist() == [12.0 + 25.0 + 20.0 + 40.0, 30.0]
+
+
+def test_roll_rates_against_a_loop_over_loans():
+    """roll_rate_1_2 / roll_rate_2_3 of the model and platform tables equal a loop over the
+    loans: last month's balance of loans k behind that are now k + 1 behind, over last
+    month's balance of loans k behind."""
+    model = MarketModel(tiny(**{"borrowers.n": 2000, "borrowers.strategic_base": -3.0}))
+    model.run(8)
+    seen = {}
+
+    class Spy:
+        @staticmethod
+        def step(m):
+            L = m.loans
+            seen["before"] = (L.n_missed.copy(), L.balance.copy(), L.platform_idx.copy())
+            repayment.step(m)
+            seen["after"] = L.n_missed[: len(seen["before"][0])].copy()
+
+    model.PHASES = tuple(Spy if ph is repayment else ph for ph in model.PHASES)
+    rolled_total = np.zeros(2)
+    for _ in range(4):
+        model.step()
+        nm, bal, plat = seen["before"]
+        now = seen["after"]
+        P = len(model.platforms)
+        num, den = np.zeros((2, P)), np.zeros((2, P))
+        for i in range(len(nm)):
+            for k in (1, 2):
+                if nm[i] == k:
+                    den[k - 1, plat[i]] += bal[i]
+                    num[k - 1, plat[i]] += bal[i] * (now[i] == k + 1)
+        rolled_total += num.sum(axis=1)
+        row = model.tables()["model"].iloc[-1]
+        for k, col in ((0, "roll_rate_1_2"), (1, "roll_rate_2_3")):
+            want = num[k].sum() / den[k].sum() if den[k].sum() > 0 else np.nan
+            assert row[col] == pytest.approx(want, rel=1e-12, nan_ok=True)
+        plat_rows = model.tables()["platforms"]
+        last = plat_rows[plat_rows.step == model.t].set_index("platform_id")
+        for p in range(P):
+            for k, col in ((0, "roll_rate_1_2"), (1, "roll_rate_2_3")):
+                want = num[k, p] / den[k, p] if den[k, p] > 0 else np.nan
+                assert last.loc[p, col] == pytest.approx(want, rel=1e-12, nan_ok=True)
+    assert (rolled_total > 0).all()  # both roll rates were exercised
     model.close()

@@ -92,6 +92,32 @@ def test_quote_calls_each_platforms_strategy():
     model.close()
 
 
+def test_arrears_seen_against_a_loop_over_loans():
+    """A lender sees a borrower behind on a payment on one of its own loans, or, through the
+    bureau for a covered borrower, on any loan; the feature ``arrears_seen`` carries it."""
+    model = _model(steps=6, **{"regulator.data_sharing": 0.5,
+                               "borrowers.strategic_base": -3.0})
+    _start_month(model)
+    L, P = model.loans, len(model.platforms)
+    rng = np.random.default_rng(4)
+    b = rng.integers(0, model.n_borrowers, 2000)
+    p = rng.integers(0, P, 2000)
+    late = [(int(L.borrower_idx[i]), int(L.platform_idx[i])) for i in range(L.n)
+            if L.status[i] <= LoanStatus.DEFAULTED and L.n_missed[i] > 0]
+    anywhere = {x for x, _ in late}
+    want = [(x in anywhere) if model.is_covered[x] else ((x, q) in set(late))
+            for x, q in zip(b.tolist(), p.tolist())]
+    from lendsim.simulation.features import FEATURES, arrears_seen
+    got = arrears_seen(model, b, p)
+    assert got.tolist() == want
+    assert 0 < got.sum() < len(b)
+    assert (~model.is_covered[b] & got).any()  # its own arrears, without the bureau
+    g = underwriting.platform_arrays(model)
+    X = underwriting.assess(model, b, p, np.full(2000, 1000.0), g, g.term[p])[4]
+    assert X[:, FEATURES.index("arrears_seen")].tolist() == [float(w) for w in want]
+    model.close()
+
+
 def test_assess_refuses_for_exactly_the_stated_reasons():
     model = _model(**{"regulator.data_sharing": 0.6, "regulator.require_income": True,
                       "regulator.apr_cap": 0.3})

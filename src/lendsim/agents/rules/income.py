@@ -37,13 +37,41 @@ def employment_step(is_employed: np.ndarray, p_eu: np.ndarray | float, p_ue: flo
     return np.where(is_employed, u >= p_eu, u < p_ue)
 
 
+def persistent_step(x: np.ndarray, persistence: float, sd: float,
+                    z: np.ndarray) -> np.ndarray:
+    """Next month's persistent log-income component, an AR(1) with stationary sd ``sd``.
+
+    ``x' = rho x + sqrt(1 - rho^2) sd z``: a draw from the stationary law N(0, sd^2) stays in
+    it, so the component's spread does not change over a run; its autocorrelation at lag k is
+    ``rho^k`` (with ``rho = 0`` each month is independent). Persistent and transitory income
+    components: Meghir & Pistaferri (2004), "Income variance dynamics and heterogeneity",
+    Econometrica 72(1); Guvenen (2009), RED 12(1).
+
+    Args:
+        x: this month's component, log points.
+        persistence: rho, monthly autocorrelation, 0..1.
+        sd: stationary standard deviation, log points.
+        z: standard normal draws, one per borrower.
+
+    Examples:
+        >>> persistent_step(np.array([0.2]), 0.8, 0.5, np.array([1.0])).round(6).tolist()
+        [0.46]
+    """
+    return persistence * x + np.sqrt(1.0 - persistence * persistence) * sd * z
+
+
 def monthly_income(base_income: np.ndarray, is_employed: np.ndarray, z: np.ndarray,
-                   volatility: float, benefit_share: float, shock_loss: float) -> np.ndarray:
+                   volatility: float, benefit_share: float, shock_loss: float,
+                   persistent: np.ndarray | float = 0.0, persistent_sd: float = 0.0
+                   ) -> np.ndarray:
     """Income this month, RMB.
 
-    Employed: ``base x exp(sigma z - sigma^2/2) x (1 - shock_loss)`` (mean-one log-normal shock);
-    unemployed: ``benefit_share x base``.
+    Employed: ``base x exp(x - s^2/2) x exp(sigma z - sigma^2/2) x (1 - shock_loss)``, with
+    ``x`` the persistent component (stationary sd ``s``, :func:`persistent_step`) and a
+    transitory mean-one log-normal shock; unemployed: ``benefit_share x base``. Both
+    log-normal factors have mean one over the stationary law, so mean income is ``base``.
     """
-    shock = np.exp(volatility * z - 0.5 * volatility * volatility)
+    shock = np.exp(volatility * z - 0.5 * volatility * volatility
+                   + persistent - 0.5 * persistent_sd * persistent_sd)
     return np.where(is_employed, base_income * shock * (1.0 - shock_loss),
                     benefit_share * base_income)

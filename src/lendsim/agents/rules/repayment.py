@@ -1,7 +1,8 @@
 """Repayment: what is due, who pays, strategic non-payment (pure array functions).
 
 References:
-    docs/ODD.md, 7.9 (ability and willingness to pay).
+    docs/ODD.md, 7.9 (ability and willingness to pay, partial payments) and 7.10 (payments
+    behind).
     docs/calibration.md, 2.3: peer effect in default (Lien et al. 2023; Lu, Gu, Ye & Sheng 2012).
     Order of payment when short of cash: Cohen-Cole & Morse (2010); Andersson et al. (2013).
 """
@@ -14,16 +15,48 @@ from scipy.special import expit
 from lendsim.agents.rules import cumsum_within_groups
 
 
-def amount_due(balance: np.ndarray, instalment: np.ndarray, n_missed: np.ndarray,
+def amount_due(balance: np.ndarray, instalment: np.ndarray, arrears: np.ndarray,
                months_left: np.ndarray) -> np.ndarray:
     """This month's amount due on each performing loan, RMB.
 
-    The instalment plus any missed ones (arrears are caught up in full), and the whole balance
-    in the final month or once the balance is below that sum. ``balance`` already includes this
-    month's interest.
+    The instalment plus the arrears (what earlier months left unpaid, RMB), and the whole
+    balance in the final month or once the balance is below that sum. ``balance`` already
+    includes this month's interest.
+
+    Examples:
+        >>> amount_due(np.array([500.0, 30.0]), np.array([20.0, 20.0]), np.array([15.0, 15.0]),
+        ...            np.array([6, 6])).tolist()
+        [35.0, 30.0]
     """
-    due = instalment * (1.0 + n_missed)
+    due = instalment + arrears
     return np.where((months_left <= 1) | (balance <= due), balance, due)
+
+
+def payments_behind(n_missed: np.ndarray, paid: np.ndarray, due: np.ndarray,
+                    instalment: np.ndarray) -> np.ndarray:
+    """Payments behind after this month's payment (the loan's delinquency count).
+
+    A loan whose payment covers all that is due is current (0). Otherwise it is one more
+    payment behind when it paid less than this month's instalment (``min(instalment, due)``):
+    a month without a full instalment adds a month of delinquency even if part was paid. A
+    payment of at least the instalment but less than the arrears keeps the count (the loan
+    kept pace without catching up). With all-or-nothing payments this is the count of
+    consecutive missed months.
+
+    Args:
+        n_missed: payments behind before this month's payment.
+        paid: amount paid this month, RMB (0 <= paid <= due).
+        due: amount due this month (:func:`amount_due`), RMB.
+        instalment: the loan's level instalment, RMB.
+
+    Examples:
+        >>> payments_behind(np.array([0, 1, 1, 2]), np.array([20.0, 10.0, 25.0, 0.0]),
+        ...                 np.array([20.0, 40.0, 40.0, 60.0]), np.full(4, 20.0)).tolist()
+        [0, 2, 1, 3]
+    """
+    tol = 1.0 - 1e-12  # payments equal to the amount up to rounding count as full
+    behind = np.where(paid < np.minimum(instalment, due) * tol, n_missed + 1, n_missed)
+    return np.where(paid >= due * tol, 0, behind).astype(n_missed.dtype, copy=False)
 
 
 def strategic_default_prob(risk: np.ndarray, debt_to_income: np.ndarray,
@@ -38,11 +71,12 @@ def strategic_default_prob(risk: np.ndarray, debt_to_income: np.ndarray,
                  + peer_coef * defaulted_contacts + trust_coef * (0.5 - trust))
 
 
-def pay_in_order(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray,
-                 first: np.ndarray | None = None) -> np.ndarray:
-    """Which loans a short-of-cash borrower pays: loans marked ``first`` before the others,
-    then the smallest due first, each in full, while the cumulative total stays within the
-    borrower's cash. Returns a mask over loans.
+def pay_amounts(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray,
+                first: np.ndarray | None = None) -> np.ndarray:
+    """What a short-of-cash borrower pays on each loan, RMB: loans marked ``first`` before the
+    others, then the smallest due first, each in full while the borrower's cash lasts; the
+    first loan the cash does not cover gets what is left (a partial payment), the rest
+    nothing.
 
     Borrowers protect the credit they pay with: they keep paying a credit card, which gives
     them liquidity, before other debts (Cohen-Cole & Morse 2010, "Your house or your credit
@@ -54,14 +88,38 @@ def pay_in_order(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray,
         due: amount due on each loan.
         cash: cash of every borrower (indexed by ``borrower_idx``).
         first: optional mask over loans paid before all the borrower's other loans.
+
+    Examples:
+        >>> pay_amounts(np.array([0, 0, 0]), np.array([50.0, 30.0, 40.0]),
+        ...             np.array([100.0])).tolist()
+        [30.0, 30.0, 40.0]
     """
-    n = len(due)
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    keys = (due, borrower_idx) if first is None else (due, ~np.asarray(first, bool), borrower_idx)
-    order = np.lexsort(keys)
-    b_sorted = borrower_idx[order]
-    paid_sorted = cumsum_within_groups(b_sorted, due[order]) <= cash[b_sorted] * (1 + 1e-12)
-    out = np.empty(n, dtype=bool)
+    if len(due) == 0:
+        return np.zeros(0)
+    order, b_sorted, d_sorted, cum = _in_order(borrower_idx, due, first)
+    covered = cum <= cash[b_sorted] * (1 + 1e-12)
+    left = cash[b_sorted] - (cum - d_sorted)  # cash left when the loan's turn comes
+    paid_sorted = np.where(covered, d_sorted, np.clip(left, 0.0, d_sorted))
+    out = np.empty(len(due))
     out[order] = paid_sorted
     return out
+
+
+def pay_in_order(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray,
+                 first: np.ndarray | None = None) -> np.ndarray:
+    """Which loans :func:`pay_amounts` pays in full (mask over loans): in the order it pays
+    them, while the cumulative total stays within the borrower's cash."""
+    out = np.zeros(len(due), dtype=bool)
+    if len(due):
+        order, b_sorted, _, cum = _in_order(borrower_idx, due, first)
+        out[order] = cum <= cash[b_sorted] * (1 + 1e-12)
+    return out
+
+
+def _in_order(borrower_idx, due, first):
+    """The order of payment (protected loans first, then smallest due, per borrower), the
+    borrowers and amounts due in that order, and the running total due per borrower."""
+    keys = (due, borrower_idx) if first is None else (due, ~np.asarray(first, bool), borrower_idx)
+    order = np.lexsort(keys)
+    b_sorted, d_sorted = borrower_idx[order], due[order]
+    return order, b_sorted, d_sorted, cumsum_within_groups(b_sorted, d_sorted)

@@ -42,12 +42,20 @@ def step(model) -> None:
         agent.settle_cash()
 
 
+def chargeoff_after(model) -> np.ndarray:
+    """Payments behind after which each platform charges off a defaulted loan: its type's
+    ``chargeoff_after_missed``, or the platforms' common one where the type sets none (0)."""
+    common = model.params.platforms.chargeoff_after_missed
+    return np.array([pl.tp.chargeoff_after_missed or common for pl in model.platforms],
+                    dtype=np.int64)
+
+
 def charge_off(model) -> None:
-    """Defaulted loans past ``chargeoff_after_missed`` are written off; recoveries are lower
-    at a failed platform's book that no resolver took over."""
+    """Defaulted loans past their lender's ``chargeoff_after_missed`` are written off;
+    recoveries are lower at a failed platform's book that no resolver took over."""
     L, pp, month = model.loans, model.params.platforms, model.month
     old = np.flatnonzero(L.status == LoanStatus.DEFAULTED)
-    co = old[L.n_missed[old] >= pp.chargeoff_after_missed]
+    co = old[L.n_missed[old] >= chargeoff_after(model)[L.platform_idx[old]]]
     bal = L.balance[co].copy()
     live = (model.platform_values("is_active", bool)
             | model.platform_values("is_resolved", bool))[L.platform_idx[co]]

@@ -30,5 +30,5 @@ def due_estimate(model) -> np.ndarray:
     L = model.loans
     idx = np.flatnonzero(L.status <= LoanStatus.DELINQUENT)
     bal = L.balance[idx] * (1.0 + L.apr[idx] / 12.0)
-    due = repayment.amount_due(bal, L.instalment[idx], L.n_missed[idx], L.months_left[idx])
+    due = repayment.amount_due(bal, L.instalment[idx], L.arrears[idx], L.months_left[idx])
     return np.bincount(L.borrower_idx[idx], weights=due, minlength=model.n_borrowers)

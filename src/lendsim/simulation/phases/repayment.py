@@ -1,7 +1,7 @@
 """Phase 7, repayment: interest accrues, instalments fall due; borrowers choose whether to
 pay (strategic non-payment, walking away from failed lenders), borrow elsewhere to cover a
-shortfall (the debt spiral) or pay in order of priority; loans become current, delinquent,
-defaulted or repaid.
+shortfall (the debt spiral) or pay in order of priority, the last loan they reach in part;
+loans become current, delinquent, defaulted or repaid; the month's roll rates are counted.
 
 References:
     docs/ODD.md, 3. Process overview, phase 7; 7. Submodels, "Repayment and default" and
@@ -21,6 +21,8 @@ from lendsim.simulation.phases.underwriting import apply, platform_arrays
 def step(model) -> None:
     bp = model.params.borrowers
     pop, L = model.population, model.loans
+    behind_before = L.n_missed.copy()  # last month's payments behind, for the roll rates
+    balance_before = L.balance.copy()
     L.n_missed[L.status == LoanStatus.DEFAULTED] += 1  # defaulted loans pay nothing
     # the first instalment falls due the month after origination
     idx = np.flatnonzero((L.status <= LoanStatus.DELINQUENT)
@@ -29,7 +31,7 @@ def step(model) -> None:
     interest = L.balance[idx] * L.apr[idx] / 12.0
     L.balance[idx] += interest
     model.pools.record("interest", L.pool_idx[idx], interest)
-    due = repayment.amount_due(L.balance[idx], L.instalment[idx], L.n_missed[idx],
+    due = repayment.amount_due(L.balance[idx], L.instalment[idx], L.arrears[idx],
                                L.months_left[idx])
     # willingness: strategic non-payment and walking away from failed lenders
     strategic, social = strategic_nonpayment(model)
@@ -51,17 +53,34 @@ def step(model) -> None:
         got = apply(model, refi, ask, bp.max_applications_distressed, is_refinance=True)
         pop.cash[refi] += got
     full = (pop.cash >= owed * (1 - 1e-12))[b]
-    paid = payable & full
+    amount = np.where(payable & full, due, 0.0)
+    # short of cash: pay in order of priority, the last loan reached in part (7.9)
     part = np.flatnonzero(payable & ~full)
     if len(part):
         prio = platform_arrays(model).repayment_priority[L.platform_idx[idx[part]]]
-        paid[part] = repayment.pay_in_order(b[part], due[part], pop.cash,
-                                            first=pop.pay_first_u[b[part]] < prio)
-    pop.cash -= np.bincount(b[paid], weights=due[paid], minlength=model.n_borrowers)
+        amount[part] = repayment.pay_amounts(b[part], due[part], pop.cash,
+                                             first=pop.pay_first_u[b[part]] < prio)
+    pop.cash -= np.bincount(b, weights=amount, minlength=model.n_borrowers)
     np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
     cause = np.where(walk, MissCause.PLATFORM_FAILURE,
                      np.where(social[b], MissCause.SOCIAL, MissCause.FUNDAMENTAL))
-    settle_loans(model, idx, paid, due, cause.astype(np.int8))
+    settle_loans(model, idx, amount, due, cause.astype(np.int8))
+    record_rolls(model, behind_before, balance_before)
+
+
+def record_rolls(model, behind_before: np.ndarray, balance_before: np.ndarray) -> None:
+    """The month's roll-rate counts by platform (7.10): the balance, at the end of last month,
+    of loans then ``k`` = 1 or 2 payments behind, and of those among them now ``k + 1``
+    behind."""
+    L, P = model.loans, len(model.platforms)
+    n = len(behind_before)  # loans booked this month are not behind
+    now = L.n_missed[:n]
+    for k in (1, 2):
+        was = np.flatnonzero(behind_before == k)
+        p, w = L.platform_idx[was], balance_before[was]
+        rolled = now[was] == k + 1
+        model.month.roll_base[k - 1] = np.bincount(p, weights=w, minlength=P)
+        model.month.rolled[k - 1] = np.bincount(p[rolled], weights=w[rolled], minlength=P)
 
 
 def strategic_nonpayment(model) -> tuple[np.ndarray, np.ndarray]:
@@ -93,21 +112,25 @@ def strategic_nonpayment(model) -> tuple[np.ndarray, np.ndarray]:
     return strategic, social
 
 
-def settle_loans(model, idx: np.ndarray, paid: np.ndarray, due: np.ndarray,
+def settle_loans(model, idx: np.ndarray, amount: np.ndarray, due: np.ndarray,
                  cause: np.ndarray) -> None:
-    """Apply this month's payments and misses (with their ``MissCause``) to the loans
-    ``idx``."""
+    """Apply this month's payments (``amount`` paid of ``due`` on the loans ``idx``, RMB) and
+    misses (with their ``MissCause``): a loan paid in full is current, one paid less than its
+    instalment is one more payment behind (7.10)."""
     L, pp, month, pop = model.loans, model.params.platforms, model.month, model.population
+    paid = amount >= due * (1 - 1e-12)
+    behind = repayment.payments_behind(L.n_missed[idx], amount, due, L.instalment[idx])
     pi, mi = idx[paid], idx[~paid]
     L.cause[mi] = cause[~paid]
     model.credit_lines.revoke(L.borrower_idx[mi])  # a missed payment closes the line
-    L.balance[pi] -= due[paid]
+    L.balance[idx] -= amount
     L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0
-    model.pools.record("paid", L.pool_idx[pi], due[paid])
-    L.n_missed[pi] = 0
+    got = amount > 0
+    model.pools.record("paid", L.pool_idx[idx[got]], amount[got])
+    L.arrears[idx] = np.where(paid, 0.0, due - amount)
+    L.n_missed[idx] = behind
     L.status[pi] = LoanStatus.CURRENT
-    L.n_missed[mi] += 1
-    L.status[mi] = LoanStatus.DELINQUENT
+    L.status[mi] = np.where(behind[~paid] > 0, LoanStatus.DELINQUENT, LoanStatus.CURRENT)
     L.months_left[idx] = np.maximum(L.months_left[idx] - 1, 0)
     repaid = pi[L.balance[pi] <= 0.0]
     L.status[repaid] = LoanStatus.REPAID

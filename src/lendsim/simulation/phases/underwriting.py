@@ -17,7 +17,7 @@ from scipy.special import expit
 from lendsim.agents.banks import Bank
 from lendsim.agents.platforms import PlatformArrays
 from lendsim.agents.rules import choice, underwriting
-from lendsim.simulation.features import borrower_features
+from lendsim.simulation.features import arrears_seen, borrower_features
 
 #: A platform refuses, through the bureau, a covered borrower who defaulted with anyone this
 #: many months ago or less (the bureau's memory of a default).
@@ -130,7 +130,8 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     X = borrower_features(pop.risk[b], pop.income[b], pop.is_employed[b], model.is_covered[b],
                           own, debt.total[b], debt.n_lenders[b], g.noise_sd[p],
                           model.params.borrowers.income_median,
-                          model.rng.standard_normal(len(b)), term)
+                          model.rng.standard_normal(len(b)), term,
+                          arrears_seen(model, b, p))
     # float64 operands and ``take``: einsum with a float32 operand and a fancy row
     # gather are each about twice as slow, for the same numbers
     pd_life = expit(np.einsum("ij,ij->i", X.astype(np.float64), np.take(g.coef, p, axis=0)))

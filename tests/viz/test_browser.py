@@ -104,10 +104,10 @@ def test_dashboard_in_chromium(dashboard, tmp_path):
             assert net_before != page.locator(".lendsim-network").screenshot()
             assert _month(page) == 3
 
-            # a lesson sets the controls: the rate-cap lesson moves the slider to 20%
+            # a lesson sets the controls: the rate-cap lesson moves the slider to 12%
             page.locator(".v-select", has_text="Lesson").click()
             page.get_by_role("option", name="A rate cap").click()
-            expect(cap).to_have_attribute("aria-valuenow", "0.2", timeout=30_000)
+            expect(cap).to_have_attribute("aria-valuenow", "0.12", timeout=30_000)
             expect(page.locator(".lendsim-month")).to_have_text("Month 0", timeout=30_000)
             for month in range(1, 13):
                 page.get_by_role("button", name="Step").click()

@@ -27,7 +27,7 @@ MIN_NEW_FOR_VALIDATION = 50
 WEAK_PRIOR_SD = 2.5
 #: Weight of ``platforms.lgd`` in a platform's estimate of its loss severity, in charged-off
 #: loans: with fewer of its own the lender leans on the assumption.
-SEVERITY_PRIOR_LOANS = 20
+SEVERITY_PRIOR_LOANS = 5
 #: A platform pays out equity above ``(1 + PAYOUT_BAND)`` times its target (a band, so that
 #: it does not pay out and raise in turn).
 PAYOUT_BAND = 0.25

@@ -5,8 +5,9 @@ with 95 % intervals.
     python scripts/episode_table.py [--replications 8] [--workers 2] [--out results/episodes]
 
 Prints a Markdown table (one row per episode); each row's command reproduces its numbers
-(``lendsim compare <episode> --replications N``). Effects are the means over each run's last
-12 months, policy minus base.
+(``lendsim compare <episode> --replications N``, with ``--steps 20 --last 8`` for the income
+shock). Effects are the means over each run's last 12 months (the income shock: months
+13-20), policy minus base.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ EPISODES = {
          ("effects", None, "credit_outstanding", "credit", False)],
         "top platform's 30+ delinquency 1.76 % (Jan 2020) -> 3.01 % (May)"),
 }
+#: episodes measured over other months than the last 12 of the file's run: (steps, last)
+#: (the income shock lasts months 13-16: its effect is measured over months 13-20)
+WINDOWS = {"episode_income_shock_2020": (20, 8)}
 
 
 def _effect(cmp, table, group, outcome, is_share):
@@ -89,8 +93,10 @@ def main() -> None:
     print("| episode | model: policy - base, 95 % interval | what happened |")
     print("| --- | --- | --- |")
     for name, (effects, happened) in EPISODES.items():
+        steps, last = WINDOWS.get(name, (None, 12))
         cmp = lendsim.compare(name, replications=args.replications, out=f"{args.out}/{name}",
-                              executor="processes", workers=args.workers)
+                              steps=steps, last_steps=last, executor="processes",
+                              workers=args.workers)
         cells = "; ".join(f"{label} {_effect(cmp, t, g, o, s)}" for t, g, o, label, s in effects)
         print(f"| `{name}` | {cells} | {happened} |", flush=True)
 

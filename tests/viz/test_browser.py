@@ -113,7 +113,7 @@ def test_dashboard_in_chromium(dashboard, tmp_path):
                 page.get_by_role("button", name="Step").click()
                 expect(page.locator(".lendsim-month")).to_have_text(f"Month {month}",
                                                                     timeout=30_000)
-            expect(page.locator(".lendsim-headline")).to_contain_text("APR cap 20%")
+            expect(page.locator(".lendsim-headline")).to_contain_text("APR cap 12%")
             page.wait_for_timeout(800)
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)

@@ -55,10 +55,10 @@ LESSONS: tuple[Lesson, ...] = (
            "The all-in APR cap is cut from 36% to 12%. A lender approves a borrower only if "
            "the price that just covers its costs and the borrower's expected loss is within "
            "the cap, so riskier borrowers are declined while safer ones keep borrowing, at "
-           "most 12%: watch the subprime approval rate fall below the overall rate. Over "
-           "several seeds subprime approval is lower than in 'The market as it is', fewer "
-           "borrowers default and credit ends lower, but one run is noisy: try seeds 1, 2 "
-           "and 3.",
+           "most 12%: watch the subprime approval rate fall below the overall rate and below "
+           "that of 'The market as it is', and credit end lower. More borrowers default, "
+           "not fewer: those refused can no longer borrow to repay, so try seeds 1, 2 and 3 "
+           "and compare the default rate.",
            {"rate_cap": 0.12}),
     Lesson("default_wave", "A default wave",
            "Borrowers stop paying once three in ten of their contacts are in default (a "

@@ -20,7 +20,8 @@ import numpy as np
 from lendsim.simulation.ledger import MissCause
 
 CREDIT_CHANNELS = ("social", "debt_spiral", "platform_failure")
-INSTITUTION_CHANNELS = ("common_funder", "interbank", "reputation", "operational")
+INSTITUTION_CHANNELS = ("common_funder", "interbank", "reputation", "operational",
+                        "guarantee")
 CHANNELS = CREDIT_CHANNELS + INSTITUTION_CHANNELS
 #: model-table columns: credit losses split into fundamental + the credit channels, and the
 #: institution-layer channels
@@ -93,8 +94,10 @@ class Cascade:
     def event(self, ongoing: bool = False) -> dict:
         """The cascade as a row of the event log (``size`` = number of failures)."""
         n_plat = sum(1 for f in self.failures if f[1] == "platform")
+        n_guar = sum(1 for f in self.failures if f[1] == "guarantor")
+        guar = f", {n_guar} guarantors" if n_guar else ""
         detail = (f"trigger: {self.trigger}; duration {self.duration} months; "
-                  f"{n_plat} platforms, {self.size - n_plat} banks; channels: "
+                  f"{n_plat} platforms, {self.size - n_plat - n_guar} banks{guar}; channels: "
                   f"{', '.join(self.channels())}" + ("; ongoing" if ongoing else ""))
         return {"step": self.start_step, "kind": "cascade", "agent_type": "system",
                 "agent_id": -1, "size": float(self.size), "detail": detail}

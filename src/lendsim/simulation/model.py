@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from lendsim.agents import guarantors
 from lendsim.agents.borrowers import RISK_SEGMENTS, Borrower, BorrowerPopulation
 from lendsim.agents.platforms import Platform
 from lendsim.agents.regulators import Regulator
@@ -109,6 +110,7 @@ class MarketModel(mesa.Model):
         self.target_weight = np.zeros(p.platforms.max_n)  # exp(convenience) of each platform
         self.credit_lines = CreditLines(n)
         self.lines_policy = None  # the rules in force last month (a change reviews lines)
+        self.guarantors = guarantors.create(self)  # guarantee.n (default none)
         for kind in setup.initial_types(self):
             setup.add_platform(self, kind, initial=True)
         self.borrower_agents: dict[int, Borrower] = {}
@@ -172,6 +174,7 @@ class MarketModel(mesa.Model):
     def _run_month(self) -> None:
         self.t += 1
         self.month = Month(self.n_borrowers, len(self.platforms))
+        guarantors.start_month(self)
         for phase in self.PHASES:
             phase.step(self)
         if self.check:

@@ -123,6 +123,10 @@ class Month:
         # underwriting: who is behind on a payment as of the end of last month
         # (features.arrears_seen builds it at the month's first use)
         self.arrears: tuple[np.ndarray, np.ndarray] | None = None
+        # guarantee pools (agents/guarantors.py): claims guarantors could not pay, by platform
+        # (RMB), and the month's guarantor failures
+        self.lost_cover = np.zeros(n_platforms)
+        self.guarantor_failures = 0
 
     def add_credit_losses(self, by_channel: dict[str, float]) -> None:
         for k, v in by_channel.items():

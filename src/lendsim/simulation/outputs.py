@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from lendsim.agents.borrowers import RISK_SEGMENTS
+from lendsim.agents import guarantors
 from lendsim.errors import InvariantError
 from lendsim.simulation.ledger import LoanStatus
 
@@ -103,6 +104,7 @@ def collect_step(model) -> None:
         "retail_withdrawals": m.retail_withdrawals,
     }
     row.update({f"losses_{k}": v for k, v in m.losses.items()})
+    row.update(guarantors.month_row(model))
     prev = model.records["model"][-1]["credit_outstanding"] if model.records["model"] else 0.0
     row["credit_growth"] = total / prev - 1.0 if prev > 0 else np.nan
     row.update(_by_group(m, pop, debt))
@@ -231,8 +233,9 @@ def build_tables(model) -> dict[str, pd.DataFrame]:
 def cascade_row(c, ongoing: bool) -> dict:
     """A row of the cascades table for cascade ``c``."""
     n_plat = sum(1 for f in c.failures if f[1] == "platform")
+    n_bank = sum(1 for f in c.failures if f[1] == "bank")  # size counts guarantors too
     return {"start_step": c.start_step, "trigger": c.trigger, "size": c.size,
-            "n_platforms": n_plat, "n_banks": c.size - n_plat, "duration": c.duration,
+            "n_platforms": n_plat, "n_banks": n_bank, "duration": c.duration,
             "channels": ",".join(c.channels()), "is_ongoing": ongoing}
 
 
@@ -280,7 +283,7 @@ def check_invariants(model, rtol: float = 1e-9) -> None:
 
     1. What borrowers owe equals what platforms and banks hold against them, in total and for
        every funder (flow-updated holdings = share of open balances by funding pool).
-    2. For every platform and bank: assets = liabilities + equity.
+    2. For every platform, bank and guarantor: assets = liabilities + equity.
     3. No NaN or inf in balances, cash, or balance sheets; no negative balance or cash.
     """
     L, pools = model.loans, model.pools
@@ -305,7 +308,8 @@ def check_invariants(model, rtol: float = 1e-9) -> None:
     shares = pools.platform_share + pools.bank_shares.sum(axis=1)
     if len(shares) and not np.allclose(shares, 1.0, rtol=0, atol=1e-12):
         raise InvariantError("funding shares of a pool do not add up to 1")
-    for kind, agents in (("platform", model.platforms), ("bank", model.banks)):
+    for kind, agents in (("platform", model.platforms), ("bank", model.banks),
+                         ("guarantor", model.guarantors)):
         for a in agents:
             size = max(abs(a.equity), abs(a.cash), 1.0) + getattr(a, "other_loans", 0.0)
             gap = a.balance_gap()

@@ -456,11 +456,11 @@ class NetworkParams:
 
 @dataclass(frozen=True)
 class ContagionParams:
-    """Contagion channels, each switchable (docs/ODD.md, 7.17.1-7.17.7).
+    """Contagion channels, each switchable (docs/ODD.md, 7.17.1-7.17.7, 7.17.10).
 
     Borrower-layer channels (social, debt_spiral, platform_failure) split the month's credit
     losses by the cause of each defaulted loan's missed payments; institution-layer channels
-    (common_funder, interbank, reputation, operational) are losses passed to or caused at
+    (common_funder, interbank, reputation, operational, guarantee) are losses passed to or caused at
     banks and platforms. Each has a ``losses_<channel>`` column in the model table.
     """
 
@@ -506,6 +506,56 @@ class ContagionParams:
     incident_reputation_hit: float = _f(0.15, "relative reputation an incident costs the "
                                         "platform (breach: double), and a third of it to its "
                                         "type", lo=0, hi=1)
+    guarantee: bool = _f(True, "a failed guarantor stops paying claims beyond its cash and "
+                         "its insured platforms lose reputation (no effect without "
+                         "guarantors: guarantee.n)")
+
+
+@dataclass(frozen=True)
+class GuaranteeParams:
+    """Guarantee and insurance pools, off by default (docs/ODD.md, 7.17.10).
+
+    ``n`` third-party guarantors (credit insurers) each cover ``cover_share`` of the net
+    charge-offs on the loans of the platforms they insure (every funder of a covered pool is
+    paid its share), for a premium the platform pays, up to their capital; a guarantor whose
+    equity is gone fails (contagion.guarantee). ``kind = 'reserve'``: each insured platform
+    holds its own P2P-style risk reserve fund instead (the same mechanism, one fund per
+    platform). Sources: Katsamakas & Sanchez-Cartas 2024 (insurance pools and screening
+    rules); docs/calibration.md, 2.4 (depleted reserve and guarantee funds in the 2018-19 P2P
+    runs).
+    """
+
+    n: int = _f(0, "number of guarantors (0 = none; with kind = 'reserve', any number > 0 "
+                "gives every insured platform its own reserve fund)", lo=0, hi=100)
+    kind: str = _f("guarantor", "'guarantor': third-party guarantors, each insuring several "
+                   "platforms (platform i is insured by guarantor i mod n); 'reserve': a risk "
+                   "reserve fund per insured platform", choices=("guarantor", "reserve"))
+    insured_type: str = _f("p2p", "platform type insured ('all': every type)",
+                           choices=("embedded", "micro_lender", "consumer_finance", "p2p",
+                                    "all"))
+    cover_share: float = _f(0.8, "share of a covered loan's net charge-off the guarantor pays "
+                            "its funders", lo=0, hi=1)
+    premium_rate: float = _f(0.02, "premium the insured platform pays on the open balance of "
+                             "its covered loans", lo=0, hi=1, unit="annual")
+    capital_per_borrower: float = _f(10.0, "initial capital of each guarantor (or reserve "
+                                     "fund) per borrower in the market", lo=0, unit="RMB")
+    max_leverage: float = _f(10.0, "covered open balance / equity above which a guarantor "
+                             "covers no new loans (China's 2017 Regulations on Financing "
+                             "Guarantee Companies: at most 10x net assets)", lo=0,
+                             lo_open=True, hi=1000)
+    target_leverage: float = _f(5.0, "covered open balance / equity a guarantor aims for: "
+                                "it pays out equity above covered balance / target_leverage "
+                                "(and above its initial capital) as dividends", lo=0,
+                                lo_open=True, hi=1000)
+    policy: str = _f("pool", "'pool': cover every loan of an insured platform; 'screening': "
+                     "cover only loans with an estimated lifetime PD at or below "
+                     "screening_pd (the insured platform's cut-off is held at it)",
+                     choices=("pool", "screening"))
+    screening_pd: float = _f(0.1, "largest lifetime PD covered under policy = 'screening'",
+                             lo=0, lo_open=True, hi=1)
+    reputation_hit: float = _f(0.5, "relative reputation each platform a failed guarantor "
+                               "insured loses (its retail investors run: contagion.guarantee)",
+                               lo=0, hi=1)
 
 
 @dataclass(frozen=True)
@@ -550,7 +600,8 @@ class OutputParams:
 SECTIONS: dict[str, type] = {
     "borrowers": BorrowerParams, "platforms": PlatformParams, "banks": BankParams,
     "regulator": RegulatorParams, "macro": MacroParams, "network": NetworkParams,
-    "contagion": ContagionParams, "shocks": ShockParams, "simulation": SimulationParams,
+    "contagion": ContagionParams, "guarantee": GuaranteeParams, "shocks": ShockParams,
+    "simulation": SimulationParams,
     "output": OutputParams,
 }
 
@@ -567,6 +618,7 @@ class Scenario:
     macro: MacroParams = field(default_factory=MacroParams)
     network: NetworkParams = field(default_factory=NetworkParams)
     contagion: ContagionParams = field(default_factory=ContagionParams)
+    guarantee: GuaranteeParams = field(default_factory=GuaranteeParams)
     shocks: ShockParams = field(default_factory=ShockParams)
     simulation: SimulationParams = field(default_factory=SimulationParams)
     output: OutputParams = field(default_factory=OutputParams)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim.agents import guarantors
 from lendsim.agents.banks import Bank
 from lendsim.agents.platforms import Platform
 from lendsim.simulation import interbank
@@ -106,4 +107,5 @@ def add_platform(model, kind: str, initial: bool) -> Platform:
     lim = model.regulator.policy.bank_platform_exposure_limit
     for b in partners:
         model.lines[b, idx] = min(line / k, lim * max(model.banks[b].equity, 0.0))
+    guarantors.insure(model, pl)
     return pl

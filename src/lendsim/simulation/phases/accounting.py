@@ -1,6 +1,7 @@
 """Phase 8, accounting: charge-offs and recoveries, the month's flows posted to every funder
-in proportion to its share of each pool, servicing fees, provisions, operating and funding
-costs, banks' income and dividends, retail withdrawals; cash shortfalls are funded.
+in proportion to its share of each pool, guarantors' claims, servicing fees, provisions,
+guarantee premiums and claims reserves, operating and funding costs, banks' income and
+dividends, retail withdrawals; cash shortfalls are funded.
 
 Every posting goes through the agents' own ``post`` (and ``provision``), so each balance
 sheet adds up after every phase (``MarketModel.check_invariants``).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim.agents import guarantors
 from lendsim.simulation.channels import credit_loss_channels
 from lendsim.simulation.ledger import LoanStatus
 
@@ -27,18 +29,20 @@ PROVISION_DEFAULTED = 0.8
 
 def step(model) -> None:
     month = model.month
+    guarantors.attach_pools(model)
     charge_off(model)
     post_flows(model)
     by_status = pool_balances(model)
     servicing_fees(model, by_status[:, 0] + by_status[:, 1])
     provisions(model, by_status)
+    guarantors.premiums_and_reserves(model, by_status)
     model.pool_balances = by_status.sum(axis=1)  # valid until next month's funding
     costs_and_bank_income(model)
     for pl in model.platforms:
         net, month.run_cost[pl.idx] = pl.retail_flows(model.params.contagion)
         month.retail_withdrawals += net
     month.losses["reputation"] += float(month.run_cost.sum())
-    for agent in (*model.platforms, *model.banks):
+    for agent in (*model.platforms, *model.banks, *model.guarantors):
         agent.settle_cash()
 
 
@@ -98,6 +102,8 @@ def post_flows(model) -> None:
     # platform-originated credit losses passing to banks (channel 4, common funder)
     month.bank_joint_losses = bank_loss
     month.losses["common_funder"] += float(bank_loss.sum())
+    # guarantors pay their share of covered pools' net charge-offs (channel 8, guarantee)
+    guarantors.pay_claims(model, flows["charged_off"] - flows["recovered"])
 
 
 def pool_balances(model) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""Phase 9, failures: platforms whose equity is gone fail; banks whose equity is gone fail,
-and their interbank creditors take losses that can fail them in turn.
+"""Phase 9, failures: guarantors whose equity is gone fail (their insured platforms lose
+reputation); platforms whose equity is gone fail; banks whose equity is gone fail, and their
+interbank creditors take losses that can fail them in turn.
 
 References:
     docs/ODD.md, 3. Process overview, phase 9; 7. Submodels, "Contagion channels" (platform
@@ -10,15 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim.agents import guarantors
 from lendsim.simulation.clearing import eisenberg_noe
 from lendsim.simulation.contagion import interbank_cascade
 
 
 def step(model) -> None:
     month = model.month
+    guarantors.fail_guarantors(model)
     for pl in model.platforms:
         if pl.is_active and pl.equity <= 0:
-            channel = ("reputation" if month.run_cost[pl.idx] > 0 else
+            hit = month.run_cost[pl.idx] > 0 or month.lost_cover[pl.idx] > 0
+            channel = ("guarantee" if hit and guarantors.lost_cover(model, pl) else
+                       "reputation" if month.run_cost[pl.idx] > 0 else
                        "operational" if pl.idx in month.breached else "credit")
             fail_platform(model, pl, "platform_failure", channel,
                           f"{pl.kind}: equity exhausted")

@@ -1,0 +1,165 @@
+"""Guarantee and insurance pools (agents/guarantors.py; docs/ODD.md, 7.17.10): a hand example of
+a small guarantor's premiums, claims, capital exhaustion and failure; claims in a run checked
+loan by loan; the contagion.guarantee switch."""
+
+import mesa
+import numpy as np
+import pytest
+from conftest import tiny
+
+from lendsim import MarketModel
+from lendsim.agents.guarantors import Guarantor
+from lendsim.simulation.ledger import LoanStatus
+from lendsim.simulation.month import Month
+
+#: a P2P market of thin platforms with one thin guarantor insuring every one of them
+P2P = {"borrowers.n": 600, "platforms.n": 6, "platforms.max_n": 6,
+       "platforms.embedded.weight": 1.0, "platforms.micro_lender.weight": 0.0,
+       "platforms.consumer_finance.weight": 0.0, "platforms.p2p.weight": 10.0,
+       "platforms.p2p.equity_per_borrower": 10.0, "platforms.p2p.retail_funding": 15.0,
+       "guarantee.n": 1, "guarantee.capital_per_borrower": 2.0,
+       "guarantee.cover_share": 0.9, "macro.shock_start": 2, "macro.shock_months": 6,
+       "macro.shock_income_loss": 0.5, "macro.shock_unemployment": 0.3}
+#: ... and a guarantor too thin to survive the shock's claims
+THIN = {**P2P, "guarantee.capital_per_borrower": 0.5, "guarantee.target_leverage": 1000.0,
+        "guarantee.max_leverage": 1000.0}
+
+
+def test_hand_example_premiums_claims_exhaustion_and_failure():
+    g = Guarantor(mesa.Model(), 0, capital=100.0)
+    steps = []
+
+    def check(cash, reserve, equity, debt=0.0):
+        assert (g.cash, g.reserve, g.equity, g.debt) == pytest.approx((cash, reserve, equity,
+                                                                       debt))
+        assert g.balance_gap() == pytest.approx(0.0, abs=1e-12)  # every step adds up
+        steps.append(g.equity)
+
+    g.collect_premium(10.0)  # month 1: a premium
+    check(110.0, 0.0, 110.0)
+    g.set_reserve(30.0)  # covered loans default: reserve for their claims
+    check(110.0, 30.0, 80.0)
+    assert g.pay_claims(50.0, backstop=False) == 50.0  # month 2: charge-offs, paid in full
+    g.set_reserve(0.0)  # the defaulted loans are charged off: the reserve is released
+    check(60.0, 0.0, 60.0)
+    # month 3: more claims than capital; the 40 it cannot pay fall on the lenders
+    # (losses_guarantee), not on its books
+    assert g.pay_claims(100.0, backstop=False) == 60.0
+    check(0.0, 0.0, 0.0)
+    assert g.equity <= 0  # capital exhausted: the failures phase fails it
+    assert (g.claims_due, g.claims_paid, g.premiums) == (150.0, 110.0, 10.0)
+    g.pay_dividend(5.0)  # nothing to pay out
+    check(0.0, 0.0, 0.0)
+    # with a backstop (contagion.guarantee off) the claim is paid in full and funded
+    h = Guarantor(mesa.Model(), 1, capital=20.0)
+    assert h.pay_claims(50.0, backstop=True) == 50.0
+    h.settle_cash()
+    assert (h.cash, h.debt, h.equity) == (0.0, 30.0, -30.0)
+    assert h.balance_gap() == 0.0
+
+
+def test_dividend_pays_out_above_the_target_leverage():
+    g = Guarantor(mesa.Model(), 0, capital=10.0)
+    g.collect_premium(90.0)
+    g.covered_balance = 200.0
+    g.pay_dividend(5.0)  # keeps 200 / 5 = 40 > initial 10
+    assert (g.equity, g.cash, g.dividends) == (40.0, 40.0, 60.0)
+
+
+def test_default_market_has_no_guarantor_and_no_guarantee_losses():
+    model = MarketModel(tiny())
+    model.run(6)
+    m = model.tables()["model"]
+    assert model.guarantors == []
+    assert (m["losses_guarantee"] == 0).all() and (m["guarantee_premiums"] == 0).all()
+
+
+def _run_checking_claims(model, months):
+    """Step the model by hand; before each accounting phase note the loans it will charge off,
+    and after it compare each guarantor's claims with a loop over those loans."""
+    gp, pp = model.params.guarantee, model.params.platforms
+    checked, total = 0, 0.0
+    for _ in range(months):
+        model.t += 1
+        model.month = Month(model.n_borrowers, len(model.platforms))
+        from lendsim.agents import guarantors
+        guarantors.start_month(model)
+        for phase in model.PHASES:
+            if phase.__name__.endswith("accounting"):
+                guarantors.attach_pools(model)  # (idempotent: accounting attaches none more)
+                L = model.loans
+                rows = [i for i in range(L.n) if L.status[i] == LoanStatus.DEFAULTED
+                        and L.n_missed[i] >= pp.chargeoff_after_missed]
+                want = np.zeros(len(model.guarantors))
+                for i in rows:
+                    g = model.pool_cover[L.pool_idx[i]]
+                    if g < 0:
+                        continue
+                    pl = model.platforms[L.platform_idx[i]]
+                    live = pl.is_active or pl.is_resolved
+                    rec = L.balance[i] * pp.recovery_rate * (1.0 if live else
+                                                              pp.resolver_recovery)
+                    want[g] += gp.cover_share * (L.balance[i] - rec)
+                phase.step(model)
+                got = np.array([g.claims_due for g in model.guarantors])
+                np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
+                checked += len(rows)
+                total += float(got.sum())
+            else:
+                phase.step(model)
+        model.check_invariants()
+    return checked, total
+
+
+def test_claims_match_a_loop_over_charged_off_loans():
+    model = MarketModel(tiny(**P2P))
+    checked, claims = _run_checking_claims(model, 40)
+    assert checked > 20 and claims > 0
+
+
+def test_a_failed_guarantor_stops_paying_and_its_platforms_lose_reputation():
+    model = MarketModel(tiny(**THIN))
+    model.run(40)
+    t = model.tables()
+    ev, m = t["events"], t["model"]
+    fail = ev[ev["kind"] == "guarantor_failure"]
+    assert len(fail) == 1
+    step = int(fail["step"].iloc[0])
+    assert m.loc[m["step"] == step, "guarantor_failures"].item() == 1
+    # after its failure claims go unpaid: losses_guarantee, and the failure is in a cascade
+    assert m.loc[m["step"] > step, "losses_guarantee"].sum() > 0
+    assert m.loc[m["step"] < step, "losses_guarantee"].sum() == 0
+    casc = ev[ev["kind"] == "cascade"]
+    assert casc["detail"].str.contains("guarantor").any()
+    # the platforms it insured lost reputation that month
+    p = t["platforms"]
+    insured = model.guarantors[0].insured
+    before = p[(p["step"] == step - 1) & p["platform_id"].isin(insured) & p["is_active"]]
+    at = p[(p["step"] == step) & p["platform_id"].isin(before["platform_id"])]
+    assert (at["reputation"].to_numpy() < before["reputation"].to_numpy()).all()
+
+
+def test_switch_off_pays_every_claim_and_attributes_nothing():
+    model = MarketModel(tiny(**THIN, **{"contagion.guarantee": False}))
+    model.run(40)
+    m = model.tables()["model"]
+    assert (m["losses_guarantee"] == 0).all()
+    g = model.guarantors[0]
+    assert g.claims_paid == pytest.approx(g.claims_due)
+
+
+def test_screening_holds_insured_cutoffs_at_the_threshold():
+    model = MarketModel(tiny(**P2P, **{"guarantee.policy": "screening",
+                                       "guarantee.screening_pd": 0.05}))
+    model.run(6)
+    for i in model.guarantors[0].insured:
+        pl = model.platforms[i]
+        assert pl.pd_cutoff <= 0.05 * (1 + model.params.platforms.cutoff_speed)
+
+
+def test_reserve_funds_one_per_insured_platform():
+    model = MarketModel(tiny(**P2P, **{"guarantee.kind": "reserve"}))
+    model.run(12)
+    p2p = [pl.idx for pl in model.platforms if pl.kind == "p2p"]
+    assert sorted(g.owner for g in model.guarantors) == p2p
+    assert all(g.insured == [g.owner] for g in model.guarantors)

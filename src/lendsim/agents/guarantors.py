@@ -122,6 +122,7 @@ def create(model) -> list[Guarantor]:
     :func:`insure`. Also the maps platform -> guarantor and pool -> guarantor (-1: none)."""
     gp = model.params.guarantee
     model.insurer = np.full(model.params.platforms.max_n, -1, dtype=np.intp)
+    model.cutoff_before = {}  # insured platforms' own cut-offs while moral hazard raises them
     model.pool_cover = np.zeros(0, dtype=np.intp)
     if gp.n == 0 or gp.kind == "reserve":
         return []
@@ -151,18 +152,35 @@ def is_on(model) -> bool:
 
 
 def enforce_terms(model) -> None:
-    """Under the screening policy a live guarantor covers only loans with an estimated
-    lifetime PD at or below ``screening_pd``: its insured platforms lend at a cut-off no
-    higher (the condition of cover), before the month's lending."""
+    """The cover's terms for the month's lending, at each live guarantor's insured platforms.
+
+    Screening policy: it covers only loans with an estimated lifetime PD at or below
+    ``screening_pd``, so they lend at a cut-off no higher (the condition of cover). Pool
+    policy with ``moral_hazard`` m > 0: each screens on the loss it keeps and approves up to
+    ``pd_cutoff / (1 - m x cover_share)`` (at most 1) this month; :func:`restore_cutoffs`
+    puts its own cut-off back before it adapts it.
+    """
     gp = model.params.guarantee
-    if gp.policy != "screening":
-        return
+    model.cutoff_before = {}
+    relief = 1.0 - gp.moral_hazard * gp.cover_share
     for g in model.guarantors:
         if g.is_failed:
             continue
         for i in g.insured:
             pl = model.platforms[i]
-            pl.pd_cutoff = min(pl.pd_cutoff, gp.screening_pd)
+            if gp.policy == "screening":
+                pl.pd_cutoff = min(pl.pd_cutoff, gp.screening_pd)
+            elif relief < 1.0 and pl.is_active:
+                model.cutoff_before[i] = pl.pd_cutoff
+                pl.pd_cutoff = min(1.0, pl.pd_cutoff / max(relief, 1e-12))
+
+
+def restore_cutoffs(model) -> None:
+    """The insured platforms' own cut-offs again, after the month's lending (moral hazard
+    raises them for the lending only)."""
+    for i, c in model.cutoff_before.items():
+        model.platforms[i].pd_cutoff = c
+    model.cutoff_before = {}
 
 
 def attach_pools(model) -> None:
@@ -170,6 +188,7 @@ def attach_pools(model) -> None:
     unless its covered balance is already above ``max_leverage x`` its equity."""
     if not is_on(model):
         return
+    restore_cutoffs(model)  # the month's lending is done
     old = len(model.pool_cover)
     new = model.insurer[model.pools.platform_idx[old:]]
     lev = model.params.guarantee.max_leverage

@@ -551,6 +551,11 @@ class GuaranteeParams:
                      "cover only loans with an estimated lifetime PD at or below "
                      "screening_pd (the insured platform's cut-off is held at it)",
                      choices=("pool", "screening"))
+    moral_hazard: float = _f(0.0, "under policy = 'pool', the share of its cover an insured "
+                             "platform counts as relief when it screens: during the month's "
+                             "lending it approves up to pd_cutoff / (1 - moral_hazard x "
+                             "cover_share), at most 1 (insured lending is less careful: "
+                             "Katsamakas & Sanchez-Cartas 2024)", lo=0, hi=1)
     screening_pd: float = _f(0.1, "largest lifetime PD covered under policy = 'screening'",
                              lo=0, lo_open=True, hi=1)
     reputation_hit: float = _f(0.5, "relative reputation each platform a failed guarantor "

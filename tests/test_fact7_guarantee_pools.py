@@ -4,6 +4,17 @@ Sanchez-Cartas 2024). Paired runs of the arms of guarantee_pools.toml on common 
 effect read from its 95 % t-interval across seeds (docs/ODD.md, 7.17.10).
 
 Slow: run with ``pytest -m slow tests/test_fact7_guarantee_pools.py``.
+
+The model does not reproduce fact 7 yet: both tests are strict expected failures (each turns
+into a failure, to be looked at, the day it passes). On 8 seeds (101-108), 2026-12-01: with the
+pool, 2.0 fewer platform failures from month 13 on than without a guarantor (95 % interval
+-4.19 to 0.19): the cover absorbs losses before the thin guarantor fails, and the run its
+failure sets off does not outweigh that; the screening guarantor does worse than the pool (its
+unpaid claims in RMB million plus platform failures, +1.49, 0.19 to 2.80): it fails about as
+often (its capital follows its smaller book) and its platforms, held to a 10 % cut-off, earn
+less. Insured platforms price their loans as if uninsured (pricing does not see the cover,
+docs/ODD.md, 7.17.10), and at the APR cap the cut-off seldom binds, so the moral hazard of
+guarantee.moral_hazard has little to act on here.
 """
 
 from __future__ import annotations
@@ -49,11 +60,15 @@ def unpaid_and_failures(t):
     return float(after["losses_guarantee"].sum() / 1e6 + after["platform_failures"].sum())
 
 
+@pytest.mark.xfail(strict=True, reason="the model does not reproduce it yet: the pool arm has "
+                   "fewer platform failures (module docstring)")
 def test_fact7_a_guarantee_pool_fuels_platform_failures_under_a_p2p_shock():
     mean, lo, hi = paired(arm(0), arm(1, "pool"), failures_after_shock)
     assert lo > 0, (mean, lo, hi)
 
 
+@pytest.mark.xfail(strict=True, reason="the model does not reproduce it yet: the screening "
+                   "guarantor fails as often and its platforms earn less (module docstring)")
 def test_fact7_screening_does_better_than_the_pool_for_the_same_premium():
     mean, lo, hi = paired(arm(1, "pool"), arm(1, "screening"), unpaid_and_failures)
     assert hi < 0, (mean, lo, hi)

@@ -157,6 +157,19 @@ def test_screening_holds_insured_cutoffs_at_the_threshold():
         assert pl.pd_cutoff <= 0.05 * (1 + model.params.platforms.cutoff_speed)
 
 
+def test_moral_hazard_raises_the_cutoff_for_the_months_lending_only():
+    from lendsim.agents import guarantors
+
+    model = MarketModel(tiny(**P2P, **{"guarantee.moral_hazard": 0.5}))
+    model.run(2)
+    pl = model.platforms[model.guarantors[0].insured[0]]
+    own = pl.pd_cutoff
+    guarantors.enforce_terms(model)  # as a month starts
+    assert pl.pd_cutoff == pytest.approx(min(1.0, own / (1 - 0.5 * 0.9)))
+    guarantors.attach_pools(model)  # accounting, after the month's lending
+    assert pl.pd_cutoff == own
+
+
 def test_reserve_funds_one_per_insured_platform():
     model = MarketModel(tiny(**P2P, **{"guarantee.kind": "reserve"}))
     model.run(12)

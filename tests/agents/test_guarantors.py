@@ -113,7 +113,7 @@ def _run_checking_claims(model, months):
 
 def test_claims_match_a_loop_over_charged_off_loans():
     model = MarketModel(tiny(**P2P))
-    checked, claims = _run_checking_claims(model, 40)
+    checked, claims = _run_checking_claims(model, 60)
     assert checked > 20 and claims > 0
 
 

@@ -2,8 +2,8 @@
 
 Each test runs the two arms of a paired comparison on the same seeds (common random numbers),
 takes the per-replication difference of an outcome, and checks the direction of the effect
-with its 95 % t-interval across replications. Fact 7 (guarantee or insurance pools) is not
-covered: the model has no guarantee pools.
+with its 95 % t-interval across replications. Fact 7 (guarantee or insurance pools) has its
+own file, tests/test_fact7_guarantee_pools.py.
 
 Slow: run with ``pytest -m slow tests/test_stylized_facts.py`` (CI runs them).
 """

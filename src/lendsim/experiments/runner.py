@@ -204,7 +204,9 @@ def _run_processes(tasks: list[RunTask], workers: int, tasks_per_child: int,
             # leaves only a temp folder, and the next sweep runs it again
             for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 proc.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
+            # wait for the pool's manager thread to see them gone: left running, the
+            # interpreter's exit hook joins it mid-teardown and can print a traceback
+            pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
 

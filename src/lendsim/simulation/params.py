@@ -490,7 +490,8 @@ class ContagionParams:
     retail_run_sensitivity: float = _f(0.5, "extra monthly withdrawal share per unit of lost "
                                        "reputation (a run)", lo=0, hi=1)
     retail_refill: float = _f(0.1, "monthly share of the gap between what a platform can take "
-                              "from retail investors (the loans it holds beyond its equity, at "
+                              "from retail investors (the loans it holds beyond the equity it "
+                              "aims for, at "
                               "most platforms.<type>.retail_funding x equity) and what it "
                               "holds that investors bring, scaled by reputation: money "
                               "returns after a run as trust does", lo=0, hi=1)

@@ -85,9 +85,12 @@ def test_break_even_quote_by_hand(model):
     g = PlatformArrays.of(model.platforms, 0.04, model.params.platforms,
                           model.regulator.policy, 0.035)
     p, pd_life, term = np.array([0, 1, 1]), np.array([0.02, 0.05, 0.05]), np.array([6, 6, 1])
-    floor, price = strategies.BreakEven().quote(pd_life, p, term, g, 0.9)
+    amount = np.array([1400.0, 1400.0, 1400.0])
+    floor, price = strategies.BreakEven().quote(pd_life, p, term, g, 0.9, amount)
     el = pd_life * 0.9 * 24 / (term + 1)  # annualised on each loan's own term
-    want = g.funding_cost[p] + el + g.operating_cost[p]
+    # the origination cost of an instalment loan, over its (term + 1) / 2 months on average
+    cost = np.array([model.platforms[i].tp.cost_per_loan for i in p]) * (term > 1)
+    want = g.funding_cost[p] + el + g.operating_cost[p] + cost / amount * 12 / ((term + 1) / 2)
     np.testing.assert_allclose(floor, want)
     np.testing.assert_allclose(price, want + g.margin[p])
     assert floor[2] > floor[1]  # a one-month loan's loss is priced over one month

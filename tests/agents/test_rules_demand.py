@@ -42,18 +42,26 @@ def slow_spending_need(base, risk, cash, z, shock_u, shock_z, *, essential_share
 
 
 def slow_credit_demand(need, disc, cash, due, room, *, convenience_credit, min_loan):
-    """(amount asked, is it only convenience credit, i.e. cash would have covered more)."""
-    out = np.empty(len(need))
+    """(purchase credit asked, cash loan asked, is the purchase credit only convenience
+    credit), one borrower at a time: cash goes to the needs only cash meets first."""
+    purchase = np.empty(len(need))
+    in_cash = np.empty(len(need))
     is_convenience = np.empty(len(need), dtype=bool)
     for i in range(len(need)):
         spendable = max(cash[i] - due[i], 0.0)
-        shortfall = need[i] - spendable
+        cash_needs = need[i] - disc[i]  # essentials and shocks
+        cash_short = max(cash_needs - spendable, 0.0)
+        left = max(spendable - cash_needs, 0.0)  # cash left for purchases
+        buy_short = max(disc[i] - left, 0.0)
         convenience = convenience_credit * disc[i]
-        ask = max(shortfall, convenience)
-        ask = min(ask, max(room[i], 0.0))
-        out[i] = ask if ask >= min_loan else 0.0
-        is_convenience[i] = shortfall < convenience
-    return out, is_convenience
+        is_convenience[i] = need[i] - spendable < convenience  # cash would have covered it
+        p = convenience if is_convenience[i] else buy_short
+        r = max(room[i], 0.0)
+        p = min(p, r)
+        c = min(cash_short, r - p)
+        purchase[i] = p if p >= min_loan else 0.0
+        in_cash[i] = c if c >= min_loan else 0.0
+    return purchase, in_cash, is_convenience
 
 
 def fast_need(base, risk, cash, z, shock_u, shock_z, **kw):
@@ -64,79 +72,11 @@ def fast_need(base, risk, cash, z, shock_u, shock_z, **kw):
 
 
 def check_demand(got, want):
-    assert isinstance(got, tuple) and len(got) == 2
-    np.testing.assert_array_equal(got[0], want[0])
-    assert got[1].dtype == bool
-    np.testing.assert_array_equal(got[1], want[1])
-
-
-def need_inputs(rng, n):
-    base = rng.lognormal(np.log(6000), 0.6, n)
-    return dict(base_income=base, risk=rng.normal(size=n),
-                cash=rng.uniform(0, 8, n) * base, z=rng.standard_normal(n),
-                shock_u=rng.random(n), shock_z=rng.standard_normal(n))
-
-
-# ----------------------------------------------------------------- spending_need
-
-
-@pytest.mark.parametrize("n", SIZES)
-def test_spending_need_matches_loop(n):
-    rng = np.random.default_rng(100 + n)
-    args = need_inputs(rng, n)
-    for kw in [NEED_KW, dict(NEED_KW, shock_prob=0.5, spend_down=1.0, buffer_months=0.0),
-               dict(NEED_KW, volatility=0.0, risk_spending=-1.0, shock_prob=1.0)]:
-        need, disc = fast_need(*args.values(), **kw)
-        want_need, want_disc = slow_spending_need(*args.values(), **kw)
-        assert need.shape == disc.shape == (n,)
-        np.testing.assert_allclose(need, want_need, rtol=1e-12, atol=0)
-        np.testing.assert_allclose(disc, want_disc, rtol=1e-12, atol=0)
-
-
-@given(base=st.floats(1.0, 1e6), risk=st.floats(-4, 4), cash_months=st.floats(0, 50),
-       z=st.floats(-6, 6), shock_u=st.floats(0, 1, exclude_max=True), shock_z=st.floats(-6, 6),
-       shock_prob=st.floats(0, 1), spend_down=st.floats(0, 1), buffer=st.floats(0, 24))
-def test_spending_need_matches_loop_hypothesis(base, risk, cash_months, z, shock_u, shock_z,
-                                               shock_prob, spend_down, buffer):
-    args = [np.array([x]) for x in (base, risk, cash_months * base, z, shock_u, shock_z)]
-    kw = dict(NEED_KW, shock_prob=shock_prob, spend_down=spend_down, buffer_months=buffer)
-    need, disc = fast_need(*args, **kw)
-    want_need, want_disc = slow_spending_need(*args, **kw)
-    np.testing.assert_allclose(need, want_need, rtol=1e-12)
-    np.testing.assert_allclose(disc, want_disc, rtol=1e-12)
-    assert 0 <= disc[0] <= need[0]
-
-
-def test_spending_need_hand_case():
-    # base 1000, risk 0, cash 5000 (2000 above a 3-month buffer), z = 0, no expense shock
-    need, disc = fast_need(np.array([1000.0]), np.array([0.0]), np.array([5000.0]),
-                               np.array([0.0]), np.array([0.9]), np.array([0.0]),
-                               essential_share=0.5, discretionary_share=0.3, volatility=0.0,
-                               risk_spending=0.25, demand_level=1.0, shock_prob=0.1,
-                               shock_size=2.0, buffer_months=3.0, spend_down=0.1)
-    # discretionary = 0.3 x 1000 + 0.1 x 2000 = 500; essential = 500
-    assert disc[0] == pytest.approx(500.0, rel=1e-14)
-    assert need[0] == pytest.approx(1000.0, rel=1e-14)
-    # same borrower hit by the expense shock (draw 0.05 < 0.1) with shock_z = 0.25, where the
-    # shock multiplier exp(0.5 z - 0.125) is exactly 1: + 2 x 1000
-    need2, _ = fast_need(np.array([1000.0]), np.array([0.0]), np.array([5000.0]),
-                             np.array([0.0]), np.array([0.05]), np.array([0.25]),
-                             essential_share=0.5, discretionary_share=0.3, volatility=0.0,
-                             risk_spending=0.25, demand_level=1.0, shock_prob=0.1,
-                             shock_size=2.0, buffer_months=3.0, spend_down=0.1)
-    assert need2[0] == pytest.approx(3000.0, rel=1e-14)
-
-
-def test_spending_need_shocks_are_mean_one():
-    """Mean need of identical borrowers (below the buffer) is essential + discretionary +
-    shock_prob x shock_size, in units of base income."""
-    rng = np.random.default_rng(7)
-    n = 400_000
-    kw = dict(NEED_KW, risk_spending=0.0, demand_level=1.0, shock_prob=0.2)
-    need, disc = fast_need(np.ones(n), np.zeros(n), np.zeros(n), rng.standard_normal(n),
-                               rng.random(n), rng.standard_normal(n), **kw)
-    assert disc.mean() == pytest.approx(0.35, rel=0.01)
-    assert need.mean() == pytest.approx(0.45 + 0.35 + 0.2 * 1.5, rel=0.01)
+    assert isinstance(got, tuple) and len(got) == 3
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-6)
+    assert got[2].dtype == bool
+    np.testing.assert_array_equal(got[2], want[2])
 
 
 # ----------------------------------------------------------------- credit_demand
@@ -168,29 +108,33 @@ def test_credit_demand_matches_loop_hypothesis(need, disc_share, cash, due, room
     got = credit_demand(*args, convenience_credit=conv, min_loan=min_loan)
     want = slow_credit_demand(*args, convenience_credit=conv, min_loan=min_loan)
     check_demand(got, want)
-    ask = got[0][0]
-    # never negative, never above the room, zero or at least min_loan
-    assert ask >= 0
-    assert ask <= max(room, 0.0)
-    assert ask == 0 or ask >= min_loan
+    purchase, in_cash = got[0][0], got[1][0]
+    # never negative, together never above the room, each zero or at least min_loan
+    assert purchase >= 0 and in_cash >= 0
+    assert purchase + in_cash <= max(room, 0.0) * (1 + 1e-12)
+    assert purchase == 0 or purchase >= min_loan
+    assert in_cash == 0 or in_cash >= min_loan
 
 
 def test_credit_demand_hand_cases():
-    need = np.array([1000.0, 1000.0, 1000.0, 1000.0, 1000.0])
-    disc = np.array([400.0, 400.0, 400.0, 400.0, 400.0])
-    cash = np.array([700.0, 5000.0, 700.0, 700.0, 100.0])
-    due = np.array([200.0, 0.0, 200.0, 200.0, 500.0])
-    room = np.array([10_000.0, 10_000.0, 300.0, -50.0, 10_000.0])
-    ask, is_convenience = credit_demand(need, disc, cash, due, room, convenience_credit=0.25,
-                                        min_loan=100.0)
-    # 0: spendable 500, shortfall 500 > 0.25 x 400 = 100 -> 500
+    need = np.array([1000.0, 1000.0, 1000.0, 1000.0, 1000.0, 1000.0])
+    disc = np.array([400.0, 400.0, 400.0, 400.0, 400.0, 400.0])
+    cash = np.array([700.0, 5000.0, 700.0, 700.0, 100.0, 1000.0])
+    due = np.array([200.0, 0.0, 200.0, 200.0, 500.0, 200.0])
+    room = np.array([10_000.0, 10_000.0, 300.0, -50.0, 10_000.0, 10_000.0])
+    purchase, in_cash, is_convenience = credit_demand(need, disc, cash, due, room,
+                                                      convenience_credit=0.25, min_loan=100.0)
+    # 0: spendable 500 pays the 600 of cash needs but 100 (= min_loan, asked as a cash
+    #    loan); the 400 of purchases on credit
     # 1: cash suffices: convenience credit 0.25 x 400 = 100 (= min_loan, asked)
-    # 2: shortfall 500, room 300 -> 300
-    # 3: no room -> 0
-    # 4: cash below due: spendable 0, shortfall the whole 1000
-    np.testing.assert_array_equal(ask, [500.0, 100.0, 300.0, 0.0, 1000.0])
-    np.testing.assert_array_equal(is_convenience, [False, True, False, False, False])
+    # 2: room 300 goes to purchases first; nothing left for cash
+    # 3: no room -> nothing
+    # 4: cash below due: spendable 0; purchases 400 on credit, 600 in cash
+    # 5: spendable 800 pays the 600 of cash needs; 200 of purchases on credit
+    np.testing.assert_array_equal(purchase, [400.0, 100.0, 300.0, 0.0, 400.0, 200.0])
+    np.testing.assert_array_equal(in_cash, [100.0, 0.0, 0.0, 0.0, 600.0, 0.0])
+    np.testing.assert_array_equal(is_convenience, [False, True, False, False, False, False])
     # convenience credit just under the minimum loan is not asked for
-    ask, is_convenience = credit_demand(need[1:2], disc[1:2], cash[1:2], due[1:2], room[1:2],
-                                        convenience_credit=0.2, min_loan=100.0)
-    np.testing.assert_array_equal(ask, [0.0])
+    purchase, in_cash, _ = credit_demand(need[1:2], disc[1:2], cash[1:2], due[1:2],
+                                         room[1:2], convenience_credit=0.2, min_loan=100.0)
+    np.testing.assert_array_equal(purchase, [0.0])

@@ -203,7 +203,10 @@ def test_retail_flows_by_hand():
 def test_p2p_run_spreads_through_reputation():
     over = {"platforms.p2p.weight": 1.0, "platforms.embedded.weight": 0.0,
             "platforms.micro_lender.weight": 0.0, "platforms.consumer_finance.weight": 0.0,
-            "platforms.n": 5, "platforms.max_n": 5, "contagion.operational": False}
+            "platforms.n": 5, "platforms.max_n": 5, "contagion.operational": False,
+            # the only lenders: they serve purchases too, so their books are big enough
+            # for a run to cost them (a cash-only P2P market holds cash enough to pay out)
+            "platforms.p2p.products": "both"}
     results = {}
     for on in (True, False):
         model = MarketModel(tiny(**over, **{"contagion.reputation": on}))

@@ -108,9 +108,10 @@ class BorrowerPopulation:
             buffer_months=p.buffer_months, spend_down=p.spend_down)
 
     def credit_requests(self, due: np.ndarray, debt: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-        """What each borrower asks to borrow this month (0 = no application), RMB, and whether
-        it is convenience credit (repaid next month)."""
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What each borrower asks to borrow this month for purchases and in cash (0 = no
+        application), RMB, and whether the purchase credit is convenience credit (repaid next
+        month)."""
         p = self.p
         room = self.debt_tolerance * 12.0 * self.base_income - debt
         return demand.credit_demand(self.need, self.discretionary, self.cash, due, room,

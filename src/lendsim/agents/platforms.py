@@ -59,6 +59,10 @@ class PlatformArrays:
         noise_sd: sd of the noise on the platform's risk signal.
         repayment_priority: share of short borrowers who pay this platform first.
         is_licensed: licensed lenders (outside a cap that binds private lending only).
+        serves_purchase, serves_cash: whether it lends for purchases in its ecosystem, and
+            cash loans (the type's ``products``).
+        cost_per_loan: cost of originating an underwritten loan, RMB.
+        requires_income: lends only to borrowers with a job.
         pricing: each platform's pricing strategy.
     """
 
@@ -79,6 +83,10 @@ class PlatformArrays:
     fee_rate: np.ndarray
     repayment_priority: np.ndarray
     is_licensed: np.ndarray
+    serves_purchase: np.ndarray
+    serves_cash: np.ndarray
+    cost_per_loan: np.ndarray
+    requires_income: np.ndarray
     pricing: tuple
 
     @classmethod
@@ -107,8 +115,18 @@ class PlatformArrays:
             fee_rate=np.array([pl.tp.fee_rate for pl in pls]),
             repayment_priority=np.array([pl.tp.repayment_priority for pl in pls]),
             is_licensed=np.array([pl.tp.is_licensed for pl in pls], dtype=bool),
+            serves_purchase=np.array([pl.tp.products != "cash" for pl in pls], dtype=bool),
+            serves_cash=np.array([pl.tp.products != "purchase" for pl in pls], dtype=bool),
+            cost_per_loan=np.array([pl.tp.cost_per_loan for pl in pls]),
+            requires_income=np.array([pl.tp.requires_income for pl in pls], dtype=bool),
             pricing=tuple(pl.pricing for pl in pls),
         )
+
+    def cost_per_loan_of(self, p: np.ndarray, term: np.ndarray) -> np.ndarray:
+        """The origination cost of loans of ``term`` months at platforms ``p``, RMB each:
+        instalment loans pay their platform's ``cost_per_loan``; one-month credit (credit
+        lines, opened and drawn inside the app) pays none."""
+        return np.where(np.asarray(term) > 1, self.cost_per_loan[p], 0.0)
 
     def pricing_groups(self) -> list[tuple[strategies.Pricing, np.ndarray]]:
         """Each distinct pricing strategy with the platforms that use it (a boolean mask)."""

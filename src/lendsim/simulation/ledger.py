@@ -163,6 +163,7 @@ class FundingPools:
         self._platform_idx = np.zeros(capacity, dtype=np.int32)
         self._platform_share = np.zeros(capacity)
         self._bank_shares = np.zeros((capacity, n_banks))
+        self._fee_rate = np.zeros(capacity)
         self.flows = {k: np.zeros(capacity) for k in FLOW_KINDS}
 
     @property
@@ -177,12 +178,20 @@ class FundingPools:
     def bank_shares(self):
         return self._bank_shares[: self.n]
 
-    def add(self, platform_idx: int, platform_share: float, bank_shares: np.ndarray) -> int:
+    @property
+    def fee_rate(self):
+        """The servicing fee the banks pay the platform on their performing share of each
+        pool, annual (writable: accounting sets it once the month's loans are known)."""
+        return self._fee_rate[: self.n]
+
+    def add(self, platform_idx: int, platform_share: float, bank_shares: np.ndarray,
+            fee_rate: float = 0.0) -> int:
         """Register a split; ``platform_share + bank_shares.sum()`` must be 1."""
         if self.n == len(self._platform_idx):
             cap = 2 * self.n
             self._platform_idx = np.resize(self._platform_idx, cap)
             self._platform_share = np.resize(self._platform_share, cap)
+            self._fee_rate = np.resize(self._fee_rate, cap)
             bs = np.zeros((cap, self.n_banks))
             bs[: self.n] = self._bank_shares
             self._bank_shares = bs
@@ -194,6 +203,7 @@ class FundingPools:
         self._platform_idx[i] = platform_idx
         self._platform_share[i] = platform_share
         self._bank_shares[i] = bank_shares
+        self._fee_rate[i] = fee_rate
         self.n += 1
         return i
 

@@ -17,9 +17,10 @@ class Month:
 
     Written by *demand*:
         due_estimate: each borrower's instalments due this month, RMB (n_borrowers,).
-        applicants: borrowers asking for credit (indices).
+        applicants: borrowers asking for purchase credit (indices).
         request: what each applicant asks for, RMB.
         is_convenience: whether each request is convenience credit (one-month, a line draw).
+        cash_applicants, cash_request: borrowers asking for a cash loan, and how much, RMB.
 
     Written by *funding*:
         capacity: each platform's lending capacity left this month, RMB (n_platforms,);
@@ -34,6 +35,10 @@ class Month:
 
     Written by *repayment*, read by data collection:
         roll_base, rolled: the roll-rate counts by platform (docs/ODD.md 7.10), RMB.
+
+    Written by *underwriting*, read by *accounting*:
+        origination_cost_by_platform: what the month's underwritten loans cost each platform
+            to originate, RMB (``platforms.<type>.cost_per_loan`` each).
 
     Written by *accounting*, read by *failures*:
         run_cost: the cost each platform paid to meet retail withdrawals, RMB.
@@ -58,6 +63,8 @@ class Month:
         self.applicants = np.zeros(0, dtype=np.intp)
         self.request = np.zeros(0)
         self.is_convenience = np.zeros(0, dtype=bool)
+        self.cash_applicants = np.zeros(0, dtype=np.intp)
+        self.cash_request = np.zeros(0)
         # funding
         self.capacity = np.zeros(n_platforms)
         self.pool_of = np.full(n_platforms, -1, dtype=np.int32)
@@ -98,6 +105,8 @@ class Month:
         # lines, set this month's lending capacity
         self.own_limited = np.zeros(n_platforms, dtype=bool)
         self.exposure_by_platform = np.zeros(n_platforms)
+        # origination costs of the month's underwritten loans, RMB (charged in accounting)
+        self.origination_cost_by_platform = np.zeros(n_platforms)
         self.originations = 0.0
         self.charge_offs = 0.0
         self.new_defaults = 0

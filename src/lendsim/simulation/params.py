@@ -183,6 +183,17 @@ class PlatformTypeParams:
     chargeoff_after_missed: int = _f(0, "payments behind after which this type's defaulted "
                                      "loans are charged off (its write-off practice); 0 = "
                                      "platforms.chargeoff_after_missed", lo=0, hi=60)
+    products: str = _f("both", "credit needs the type serves: 'purchase' (credit that pays "
+                       "for purchases inside its ecosystem), 'cash' (cash loans: needs only "
+                       "cash meets, and borrowing to repay) or 'both'",
+                       choices=("purchase", "cash", "both"))
+    cost_per_loan: float = _f(0.0, "cost of originating an underwritten loan (acquisition, "
+                              "verification, data), priced over the loan's amount and term; "
+                              "draws on a credit line do not pay it", lo=0, hi=1e6,
+                              unit="RMB")
+    requires_income: bool = _f(False, "lends only to borrowers with a job (income proof): "
+                               "licensed consumer-finance companies did; regulator."
+                               "require_income makes every lender do so (the 2017 clean-up)")
     is_licensed: bool = _f(True, "a licensed lender (a financial institution: bank-licensed "
                            "consumer-finance company, microcredit company); with "
                            "regulator.apr_cap_scope = 'private' the cap does not bind it")
@@ -253,23 +264,25 @@ class PlatformParams:
         term_months=6, own_share=0.02, bank_fee=0.025, max_leverage=10.0,
         limit_income_multiple=2.0, convenience=1.5, equity_per_borrower=400.0,
         delinquency_target=0.03, weight=1.0, repayment_priority=0.5, partner_multiple=3,
-        target_leverage=1.0)
+        target_leverage=1.0, products="purchase")
     micro_lender: PlatformTypeParams = _ptype(
         tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
         term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,
         limit_income_multiple=1.0, convenience=0.5, equity_per_borrower=40.0,
-        delinquency_target=0.08, weight=5.0, may_enter=True, target_leverage=2.0)
+        delinquency_target=0.08, weight=5.0, may_enter=True, target_leverage=2.0,
+        products="cash", cost_per_loan=50.0)
     consumer_finance: PlatformTypeParams = _ptype(
         tech_level=0.6, pd_cutoff=0.12, margin=0.05, operating_cost=0.04, funding_spread=0.03,
         term_months=12, own_share=0.1, bank_fee=0.06, max_leverage=10.0,
         limit_income_multiple=1.5, convenience=0.0, equity_per_borrower=80.0,
-        delinquency_target=0.05, weight=4.0, may_enter=True, target_leverage=5.0)
+        delinquency_target=0.05, weight=4.0, may_enter=True, target_leverage=5.0,
+        cost_per_loan=30.0, requires_income=True)
     p2p: PlatformTypeParams = _ptype(
         tech_level=0.3, pd_cutoff=0.3, margin=0.1, operating_cost=0.07, funding_spread=0.05,
         term_months=12, own_share=1.0, bank_fee=0.06, max_leverage=8.0,
         limit_income_multiple=1.0, convenience=0.3, equity_per_borrower=20.0,
         delinquency_target=0.1, weight=0.0, retail_funding=6.0, is_p2p=True,
-        is_licensed=False, target_leverage=4.0)
+        is_licensed=False, target_leverage=4.0, products="cash", cost_per_loan=50.0)
 
     def type_params(self, kind: str) -> PlatformTypeParams:
         return getattr(self, kind)

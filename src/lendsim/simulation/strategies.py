@@ -22,8 +22,8 @@ Example (docs/extending.md has a fuller one, which a test runs)::
     class FlatPricing(strategies.BreakEven):
         name = "flat"
 
-        def quote(self, pd_life, p, term, arrays, lgd):
-            floor, _ = super().quote(pd_life, p, term, arrays, lgd)
+        def quote(self, pd_life, p, term, arrays, lgd, amount):
+            floor, _ = super().quote(pd_life, p, term, arrays, lgd, amount)
             return floor, np.full(len(pd_life), 0.18)
 
 References:
@@ -110,12 +110,13 @@ class Pricing(Strategy):
     kind = "pricing"
 
     def quote(self, pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, arrays,
-              lgd: float) -> tuple[np.ndarray, np.ndarray]:
+              lgd: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(floor, price)``, all-in annual APRs (fees included), fractions, for applicants
-        with lifetime default probability ``pd_life`` asking for loans of ``term`` months at
-        platforms ``p``: the lowest price the lender accepts (it approves only if the floor is
-        within the cap and the PD within its cut-off) and the price it asks, before the cap
-        (the borrower pays ``min(price, cap)``)."""
+        with lifetime default probability ``pd_life`` asking for loans of ``amount`` RMB over
+        ``term`` months at platforms ``p`` (``lgd``: each lender's loss given default): the
+        lowest price the lender accepts (it approves only if the floor is within the cap and
+        the PD within its cut-off) and the price it asks, before the cap (the borrower pays
+        ``min(price, cap)``)."""
         raise NotImplementedError
 
     def adapt(self, platform, signals: MarketSignals, pp: PlatformParams) -> None:
@@ -163,9 +164,11 @@ class BreakEven(Pricing):
     #: finite markup, and the cap and ``max_margin`` bind long before
     MAX_SHARE = 0.95
 
-    def quote(self, pd_life, p, term, arrays, lgd):
+    def quote(self, pd_life, p, term, arrays, lgd, amount):
         floor = (arrays.funding_cost[p] + underwriting.expected_loss_rate(pd_life, lgd, term)
-                 + arrays.operating_cost[p])
+                 + arrays.operating_cost[p]
+                 + underwriting.origination_cost_rate(arrays.cost_per_loan_of(p, term), amount,
+                                                      term))
         return floor, floor + arrays.margin[p]
 
     def adapt(self, platform, signals, pp):
@@ -195,10 +198,11 @@ class CostPlus(Pricing):
 
     name = "cost_plus"
 
-    def quote(self, pd_life, p, term, arrays, lgd):
+    def quote(self, pd_life, p, term, arrays, lgd, amount):
         price = underwriting.required_apr(
             pd_life, funding_cost=arrays.own_funding_cost[p],
-            operating_cost=arrays.operating_cost[p],
+            operating_cost=arrays.operating_cost[p] + underwriting.origination_cost_rate(
+                arrays.cost_per_loan_of(p, term), amount, term),
             margin=arrays.margin[p], lgd=lgd, term_months=arrays.term[p])
         return price, price
 

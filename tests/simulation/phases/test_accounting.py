@@ -137,7 +137,7 @@ def test_pool_balances_provisions_and_fees_against_a_loop_over_loans():
             LoanStatus.DEFAULTED: accounting.PROVISION_DEFAULTED}
     target, fee = {}, {}
     for i in np.flatnonzero(L.is_open()):
-        fee_rate = model.platforms[L.platform_idx[i]].tp.bank_fee / 12
+        fee_rate = model.pools.fee_rate[L.pool_idx[i]] / 12  # set by set_fee_rates
         for agent, s in _loan_shares(model, i):
             target[id(agent)] = target.get(id(agent), 0.0) + s * L.balance[i] * rate[L.status[i]]
             if agent in model.banks and L.status[i] != LoanStatus.DEFAULTED:
@@ -157,6 +157,40 @@ def test_pool_balances_provisions_and_fees_against_a_loop_over_loans():
         assert a.equity - b["equity"] == pytest.approx(fee.get(id(a), 0.0), rel=1e-9, abs=1e-9)
         assert a.cash - b["cash"] == pytest.approx(fee.get(id(a), 0.0), rel=1e-9, abs=1e-9)
     assert sum(fee.values()) == pytest.approx(0.0, abs=1e-6) and max(fee.values()) > 0
+
+
+def test_fee_rates_cover_what_the_months_loans_cost_to_make_by_hand():
+    """A month's pool pays the type's fee or, when higher, the platform's operating cost plus
+    its origination costs spread over the pool's expected balance-months."""
+    model = MarketModel(tiny(**{"platforms.n": 3, "banks.n": 3,
+                                "network.interbank.kind": "none"}))
+    model.run(2)
+    from lendsim.simulation.phases import credit_lines, demand, funding, income, underwriting
+    model.t += 1
+    model.month = Month(model.n_borrowers, len(model.platforms))
+    for phase in (income, demand, funding, credit_lines, underwriting):
+        phase.step(model)
+    m, L, pools = model.month, model.loans, model.pools
+    accounting.set_fee_rates(model)
+    checked = 0
+    for pl in model.platforms:
+        k = m.pool_of[pl.idx]
+        if k < 0:
+            continue
+        new = [i for i in range(L.n) if L.pool_idx[i] == k and L.origination_step[i] == model.t]
+        exposure = sum(L.principal[i] * (L.term[i] + 1) / 2 for i in new)
+        # each instalment loan cost cost_per_loan to make; one-month credit nothing
+        n_loans = sum(L.term[i] > 1 for i in new)
+        assert m.origination_cost_by_platform[pl.idx] == pytest.approx(
+            n_loans * pl.tp.cost_per_loan)
+        if exposure <= 0:
+            assert pools.fee_rate[k] == pl.tp.bank_fee
+            continue
+        cost = pl.tp.operating_cost + 12 * m.origination_cost_by_platform[pl.idx] / exposure
+        assert pools.fee_rate[k] == pytest.approx(max(pl.tp.bank_fee, cost), rel=1e-12)
+        checked += cost > pl.tp.bank_fee  # the cost side binds for some
+    assert checked >= 1
+    model.close()
 
 
 def test_costs_and_bank_income_by_hand():

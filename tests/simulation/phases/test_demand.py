@@ -46,9 +46,13 @@ def test_step_lists_the_applicants_and_their_requests():
     m = model.month
     np.testing.assert_allclose(model.debt.total, model.borrower_debt())
     np.testing.assert_allclose(m.due_estimate, demand.due_estimate(model))
-    request, conv = model.population.credit_requests(m.due_estimate, model.debt.total)
+    request, in_cash, conv = model.population.credit_requests(m.due_estimate,
+                                                              model.debt.total)
     assert m.applicants.tolist() == np.flatnonzero(request > 0).tolist()
     np.testing.assert_array_equal(m.request, request[m.applicants])
     np.testing.assert_array_equal(m.is_convenience, conv[m.applicants])
     assert len(m.applicants) > 0 and (m.request > 0).all()
+    assert m.cash_applicants.tolist() == np.flatnonzero(in_cash > 0).tolist()
+    np.testing.assert_array_equal(m.cash_request, in_cash[m.cash_applicants])
+    assert len(m.cash_applicants) > 0 and (m.cash_request > 0).all()
     model.close()

@@ -53,12 +53,18 @@ def test_capacity_and_split_by_hand(over):
     want = _expected(model)
     funding.step(model)
     m, pools = model.month, model.pools
+    funded = [pl.idx for pl, (_, cap, *_) in zip(model.platforms, want) if cap > 0]
     for pl, (s, cap, shares, own_binds) in zip(model.platforms, want):
         assert m.capacity[pl.idx] == pytest.approx(cap, rel=1e-12)
         assert m.own_limited[pl.idx] == own_binds  # what the platform's capital decision reads
         k = m.pool_of[pl.idx]
-        assert k == pools.n - len(model.platforms) + pl.idx  # one new pool each, in order
+        if cap <= 0:  # nothing to lend: no pool this month
+            assert k == -1
+            continue
+        # one new pool for each platform that can lend, in order
+        assert k == pools.n - len(funded) + funded.index(pl.idx)
         assert pools.platform_idx[k] == pl.idx and pools.platform_share[k] == pytest.approx(s)
+        assert pools.fee_rate[k] == pl.tp.bank_fee  # until accounting sets the month's rate
         np.testing.assert_allclose(pools.bank_shares[k], shares, rtol=1e-12)
     if over.get("regulator.joint_lending_min_share"):  # the own share binds somewhere
         assert any(cap == pytest.approx(

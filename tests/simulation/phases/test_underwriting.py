@@ -70,7 +70,7 @@ def test_quote_calls_each_platforms_strategy():
     class Flat(strategies.BreakEven):  # not registered: the platform holds an instance
         name = "flat_test"
 
-        def quote(self, pd_life, p, term, arrays, lgd):
+        def quote(self, pd_life, p, term, arrays, lgd, amount):
             return np.full(len(pd_life), 0.1), np.full(len(pd_life), 0.18)
 
     model.platforms[1].pricing = Flat()
@@ -80,12 +80,16 @@ def test_quote_calls_each_platforms_strategy():
     pd_life = rng.uniform(0, 0.2, 50)
     term = rng.choice([1, 6, 12], 50)
     g = dataclasses.replace(g, loss_severity=rng.uniform(0.4, 0.9, len(model.platforms)))
-    floor, price = underwriting.quote(pd_life, p, term, g)
+    amount = rng.uniform(100, 5000, 50)
+    floor, price = underwriting.quote(pd_life, p, term, g, amount)
     for i in range(50):
         pl = model.platforms[p[i]]
+        # an instalment loan's origination cost is spread over its expected balance-months
+        origination = (pl.tp.cost_per_loan / amount[i] * 12 / ((term[i] + 1) / 2)
+                       if term[i] > 1 else 0.0)
         want = (0.1 if p[i] == 1 else
                 g.funding_cost[p[i]] + pd_life[i] * g.loss_severity[p[i]] * 24 / (term[i] + 1)
-                + pl.tp.operating_cost)
+                + pl.tp.operating_cost + origination)
         assert floor[i] == pytest.approx(want)
         assert price[i] == pytest.approx(0.18 if p[i] == 1 else want + pl.margin)
     assert (p == 1).any()
@@ -143,14 +147,24 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
         covered = model.is_covered[x]
         assert visible[i] == (debt.total[x] if covered else own[i])
         others = debt.n_lenders[x] - (own[i] > 0) if covered else 0
-        floor = (g.funding_cost[q] + pd_life[i] * model.params.platforms.lgd
-                 * 24 / (pl.tp.term_months + 1) + pl.tp.operating_cost)
+        T = pl.tp.term_months
+        room = max(min(pl.tp.limit_income_multiple * pop.income[x] - own[i],
+                       model.regulator.policy.max_loan - visible[i]), 0.0)
+        amt = min(request[i], room)
+        # before origination cost: funding, loss on the loan's term, operating cost
+        base = (g.funding_cost[q] + pd_life[i] * model.params.platforms.lgd * 24 / (T + 1)
+                + pl.tp.operating_cost)
+        per_year = pl.tp.cost_per_loan * 24 / (T + 1)  # RMB a year per RMB-of-balance unit
+        floor = base + per_year / max(amt, 1.0)
         cap = 0.3 if model.regulator.policy.apr_cap_all_in else 0.3 + pl.tp.fee_rate
+        if floor > cap and per_year > 0 and cap > base:
+            # too small to pay its origination cost under the cap: the smallest loan that does
+            bigger = per_year / (cap - base) * (1 + 1e-9)
+            if bigger <= room:
+                amt, floor = bigger, base + per_year / bigger
         # the price asked, capped; approval rests on the floor
         assert apr[i] == pytest.approx(min(floor + pl.margin, cap))
-        want_limit = max(min(request[i], pl.tp.limit_income_multiple * pop.income[x] - own[i],
-                             model.regulator.policy.max_loan - visible[i]), 0.0)
-        assert limit[i] == pytest.approx(want_limit)
+        assert limit[i] == pytest.approx(amt)
         want = (pd_life[i] <= pl.pd_cutoff and floor <= cap
                 and pop.is_employed[x] and not black[i] and (own[i] > 0 or others < 1)
                 and limit[i] >= model.params.borrowers.min_loan)
@@ -213,8 +227,16 @@ def test_apply_grants_within_capacity_and_books_every_grant():
     cap0, n0, debt0 = m.capacity.copy(), L.n, model.debt.total.copy()
     bal0 = L.balance.sum()
     b, amount = m.applicants, m.request
-    granted = underwriting.apply(model, b, amount, 3, is_refinance=False)
-    assert (granted <= amount + 1e-9).all() and granted.sum() > 0
+    granted = underwriting.apply(model, b, amount, 3, is_refinance=False, product="purchase")
+    assert granted.sum() > 0
+    # more than asked only from a lender with origination costs, sizing a loan up to the
+    # smallest worth making under the cap (size_up)
+    over = np.flatnonzero(granted > amount + 1e-9)
+    new = np.arange(n0, L.n)
+    costly = {pl.idx for pl in model.platforms if pl.tp.cost_per_loan > 0}
+    for k in over:
+        lenders = L.platform_idx[new[L.borrower_idx[new] == b[k]]]
+        assert costly & set(lenders.tolist())
     # capacity used = credit granted = new balances on the book = new debt seen by lenders
     assert cap0.sum() - m.capacity.sum() == pytest.approx(granted.sum(), rel=1e-9)
     assert L.balance.sum() - bal0 == pytest.approx(granted.sum(), rel=1e-9)
@@ -225,7 +247,6 @@ def test_apply_grants_within_capacity_and_books_every_grant():
     assert m.granted_any[b].tolist() == (granted > 0).tolist()
     short = amount - granted >= model.params.borrowers.min_loan
     assert m.rationed[b].tolist() == short.tolist()
-    new = np.arange(n0, L.n)
     assert (L.origination_step[new] == model.t).all()
     assert (L.status[new] == LoanStatus.CURRENT).all()
     model.close()
@@ -248,3 +269,63 @@ def test_max_lenders_with_full_data_sharing_prevents_stacking():
                       steps=10)
     assert (on.model["multi_lender_share"] == 0).all()
     assert off.model["multi_lender_share"].max() > 0  # invisible to lenders without sharing
+
+
+def _recording_assess(monkeypatch, calls):
+    """Record every round of ``assess``: borrowers, platforms and who was too risky."""
+    real = underwriting.assess
+
+    def assess(model, b, p, request, g, term):
+        out = real(model, b, p, request, g, term)
+        calls.append((b.copy(), p.copy(), out[1] > g.pd_cutoff[p], out[0].copy()))
+        return out
+
+    monkeypatch.setattr(underwriting, "assess", assess)
+
+
+def test_turned_down_as_too_risky_a_borrower_tries_only_bolder_lenders(monkeypatch):
+    model = _model()
+    _start_month(model)
+    # spread the cut-offs so that a refusal for risk rules some lenders out
+    for k, pl in enumerate(model.platforms):
+        pl.pd_cutoff = 0.01 + 0.02 * k
+    calls = []
+    _recording_assess(monkeypatch, calls)
+    b = np.arange(model.n_borrowers)
+    underwriting.apply(model, b, np.full(len(b), 2000.0), 4, is_refinance=False,
+                       product="cash")
+    cutoff = np.array([pl.pd_cutoff for pl in model.platforms])
+    bar = {}  # borrower -> the cut-off of the lender that found it too risky
+    checked = 0
+    for bb, pp, risky, _ in calls:
+        for x, q, r in zip(bb.tolist(), pp.tolist(), risky.tolist()):
+            if x in bar:
+                assert cutoff[q] > bar[x], (x, q)
+                checked += 1
+            if r:
+                bar[x] = max(bar.get(x, 0.0), cutoff[q])
+    assert bar and checked > 0
+    model.close()
+
+
+def test_products_and_income_proof_decide_who_may_lend(monkeypatch):
+    """Purchase credit only at lenders that offer it, cash loans only at cash lenders; a
+    lender that asks for income proof refuses the jobless even without the regulator's rule."""
+    model = _model(**{"regulator.require_income": False})
+    _start_month(model)
+    g = underwriting.platform_arrays(model)
+    assert g.serves_purchase.any() and g.serves_cash.any() and g.requires_income.any()
+    for product, serves in (("purchase", g.serves_purchase), ("cash", g.serves_cash)):
+        calls = []
+        _recording_assess(monkeypatch, calls)
+        b = np.arange(model.n_borrowers)
+        underwriting.apply(model, b, np.full(len(b), 800.0), 3, is_refinance=False,
+                           product=product)
+        tried = np.concatenate([pp for _, pp, _, _ in calls])
+        assert serves[tried].all() and len(tried)
+        jobless = ~model.population.is_employed
+        for bb, pp, _, ok in calls:
+            assert not (ok & jobless[bb] & g.requires_income[pp]).any()
+        if product == "cash":  # the jobless did ask such a lender
+            assert any((jobless[bb] & g.requires_income[pp]).any() for bb, pp, _, _ in calls)
+    model.close()

@@ -35,17 +35,39 @@ def spending_need(base_income: np.ndarray, risk: np.ndarray, cash: np.ndarray,
 
 def credit_demand(need: np.ndarray, discretionary: np.ndarray, cash: np.ndarray,
                   due: np.ndarray, debt_room: np.ndarray, *, convenience_credit: float,
-                  min_loan: float) -> tuple[np.ndarray, np.ndarray]:
-    """Credit a borrower asks for, RMB, and whether it is only convenience credit.
+                  min_loan: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Credit a borrower asks for, RMB: for purchases, in cash, and whether the purchase
+    credit is only convenience credit.
 
-    The need not covered by the cash left after this month's instalments, or, when cash
-    suffices, the ``convenience_credit`` share of discretionary spending (embedded credit used
-    as a means of payment); never more than the borrower's own ``debt_room`` (tolerated debt
-    minus current debt); zero below ``min_loan``. Convenience credit (cash would have
-    sufficed) is billed and repaid the next month, like embedded credit's interest period.
+    Discretionary spending is purchases, which purchase credit (an embedded platform's, a
+    consumer-finance company's) can pay for; essential spending and large expense shocks (rent,
+    bills, medical costs) need cash. A borrower spends the cash left after this month's
+    instalments on the needs only cash meets first, since purchase credit is the cheaper
+    credit, so the shortfall ``need - cash`` is asked first as purchase credit, up to the
+    month's purchases, and the rest as a cash loan (the order that keeps the dear cash loan
+    smallest; an assumption of the model, docs/ODD.md 7.3). When cash suffices the borrower
+    may still pay ``convenience_credit`` of its purchases with credit (embedded credit as a
+    means of payment, billed and repaid the next month). Both asks stay within the borrower's
+    ``debt_room`` (tolerated debt minus current debt), purchases first; an ask below
+    ``min_loan`` is dropped.
+
+    Examples:
+        Need 1,000 (400 of it purchases), cash 300 after instalments: 400 of purchase credit
+        and 300 in cash.
+
+        >>> p, c, conv = credit_demand(np.array([1000.0]), np.array([400.0]),
+        ...                            np.array([300.0]), np.zeros(1), np.array([1e9]),
+        ...                            convenience_credit=0.3, min_loan=100)
+        >>> float(p[0]), float(c[0]), bool(conv[0])
+        (400.0, 300.0, False)
     """
     spendable = np.maximum(cash - due, 0.0)
     gap = need - spendable
     conv = convenience_credit * discretionary
-    ask = np.minimum(np.maximum(gap, conv), np.maximum(debt_room, 0.0))
-    return np.where(ask >= min_loan, ask, 0.0), gap < conv
+    is_conv = gap < conv
+    purchase = np.where(is_conv, conv, np.minimum(gap, discretionary))
+    room = np.maximum(debt_room, 0.0)
+    purchase = np.minimum(purchase, room)
+    in_cash = np.minimum(np.maximum(gap - discretionary, 0.0), room - purchase)
+    return (np.where(purchase >= min_loan, purchase, 0.0),
+            np.where(in_cash >= min_loan, in_cash, 0.0), is_conv)

@@ -33,6 +33,7 @@ def step(model) -> None:
     charge_off(model)
     post_flows(model)
     by_status = pool_balances(model)
+    set_fee_rates(model)
     servicing_fees(model, by_status[:, 0] + by_status[:, 1])
     provisions(model, by_status)
     guarantors.premiums_and_reserves(model, by_status)
@@ -116,11 +117,39 @@ def pool_balances(model) -> np.ndarray:
                        minlength=3 * model.pools.n).reshape(model.pools.n, 3)
 
 
+#: the fee's gross-up for balances that pay no fee counts at most this share of the book behind
+MAX_NONPERFORMING = 0.5
+
+
+def set_fee_rates(model) -> None:
+    """The servicing fee on this month's pools: the type's fee (``bank_fee``), or, when
+    higher, what originating and servicing the loans costs the platform, its operating cost
+    plus its origination costs as an annual rate on the pool's expected balance-months, over
+    the share of its book that performs (fees are paid on performing balances). The
+    price a borrower pays covers these costs (break-even pricing); a partner bank whose share
+    of the loan earns that price pays the platform at least what the loan costs it to make and
+    service (a bank lending alone would bear the same costs)."""
+    L, month, pools = model.loans, model.month, model.pools
+    new = np.flatnonzero(L.origination_step == model.t)
+    exposure = np.bincount(L.pool_idx[new], weights=L.principal[new] * (L.term[new] + 1) / 2,
+                           minlength=pools.n)
+    for pl in model.platforms:
+        q = month.pool_of[pl.idx]
+        if q < 0 or exposure[q] <= 0:
+            continue
+        cost = (pl.tp.operating_cost
+                + 12.0 * month.origination_cost_by_platform[pl.idx] / exposure[q])
+        # the fee is paid on performing balances only: grossed up by the share of its book
+        # that is behind (last month's), it covers the costs in expectation
+        performing = 1.0 - min(pl.last_delinquency_30, MAX_NONPERFORMING)
+        pools.fee_rate[q] = max(pl.tp.bank_fee, cost / performing)
+
+
 def servicing_fees(model, perf: np.ndarray) -> None:
-    """Banks pay each platform a servicing fee on the performing balance they fund."""
-    by_pb = model.pools.bank_by_platform(perf, len(model.platforms))  # P x B
-    fee_rate = np.array([pl.tp.bank_fee for pl in model.platforms]) / 12.0
-    fees = by_pb * fee_rate[:, None]
+    """Banks pay each platform a servicing fee on the performing balance they fund, at each
+    pool's fee rate (:func:`set_fee_rates`)."""
+    fees = model.pools.bank_by_platform(perf * model.pools.fee_rate / 12.0,
+                                        len(model.platforms))  # P x B
     for pl in model.platforms:
         f = fees[pl.idx].sum()
         pl.post(cash=f, equity=f)
@@ -141,13 +170,14 @@ def provisions(model, by_status: np.ndarray) -> None:
 
 
 def costs_and_bank_income(model) -> None:
-    """Platforms pay operating, fixed and funding costs; banks earn on their other loans, pay
+    """Platforms pay operating, origination, fixed and funding costs; banks earn on their other loans, pay
     deposit and operating costs, and pay out dividends."""
     pp, bp = model.params.platforms, model.params.banks
     managed = model.loans.balance_by(model.loans.platform_idx, len(model.platforms))
     bench = model.macro.benchmark_rate
     for pl in model.platforms:
         cost = (pl.tp.operating_cost / 12.0 * managed[pl.idx]
+                + model.month.origination_cost_by_platform[pl.idx]
                 + (pp.fixed_cost_share * pl.initial_equity if pl.is_active else 0.0)
                 + (bench + pl.tp.funding_spread) / 12.0 * pl.debt)
         pl.post(cash=-cost, equity=-cost)

@@ -1,4 +1,5 @@
-"""Phase 3, demand: spending needs, instalments due, and who asks for how much credit.
+"""Phase 3, demand: spending needs, instalments due, and who asks for how much credit,
+for purchases and in cash.
 
 References:
     docs/ODD.md, 3. Process overview, phase 3; 7. Submodels, "Demand for credit".
@@ -19,10 +20,12 @@ def step(model) -> None:
     month.due_estimate = due_estimate(model)
     if model.debt is None:
         model.debt = DebtState.from_book(model.loans, model.n_borrowers, len(model.platforms))
-    request, is_conv = pop.credit_requests(month.due_estimate, model.debt.total)
+    request, in_cash, is_conv = pop.credit_requests(month.due_estimate, model.debt.total)
     month.applicants = np.flatnonzero(request > 0)
     month.request = request[month.applicants]
     month.is_convenience = is_conv[month.applicants]
+    month.cash_applicants = np.flatnonzero(in_cash > 0)
+    month.cash_request = in_cash[month.cash_applicants]
 
 
 def due_estimate(model) -> np.ndarray:

@@ -31,6 +31,6 @@ def step(model) -> None:
         month.own_limited[pl.idx] = s > 0 and own_cap <= s * cap * (1 + 1e-9) + 1e-6
         pl.months_unfunded = pl.months_unfunded + 1 if cap <= 0 else 0
         if cap > 0:
-            month.pool_of[pl.idx] = model.pools.add(pl.idx, s, bank_shares)
+            month.pool_of[pl.idx] = model.pools.add(pl.idx, s, bank_shares, pl.tp.bank_fee)
             month.capacity[pl.idx] = cap
     model.pool_balances = None  # balances change from here to accounting

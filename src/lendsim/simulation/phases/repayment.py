@@ -50,7 +50,8 @@ def step(model) -> None:
     if len(refi) and model.params.contagion.debt_spiral:
         # lenders see debt as of the start of the month plus its new loans
         ask = np.maximum(short[refi], bp.min_loan)
-        got = apply(model, refi, ask, bp.max_applications_distressed, is_refinance=True)
+        got = apply(model, refi, ask, bp.max_applications_distressed, is_refinance=True,
+                    product="cash")
         pop.cash[refi] += got
     full = (pop.cash >= owed * (1 - 1e-12))[b]
     amount = np.where(payable & full, due, 0.0)

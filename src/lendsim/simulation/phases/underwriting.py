@@ -28,10 +28,14 @@ def step(model) -> None:
     month = model.month
     b, amount, conv = month.applicants, month.request, month.is_convenience
     granted = month.granted
+    n_choices = model.params.borrowers.max_applications
     rest = np.flatnonzero(granted == 0)
-    granted[rest] = apply(model, b[rest], amount[rest], model.params.borrowers.max_applications,
-                          is_refinance=False, one_month=conv[rest])
+    granted[rest] = apply(model, b[rest], amount[rest], n_choices, is_refinance=False,
+                          one_month=conv[rest], product="purchase")
     model.population.cash[b] += granted
+    bc = month.cash_applicants
+    model.population.cash[bc] += apply(model, bc, month.cash_request, n_choices,
+                                       is_refinance=False, product="cash")
     month.consumption = float(model.population.spend(month.due_estimate).sum())
 
 
@@ -44,9 +48,10 @@ def platform_arrays(model) -> PlatformArrays:
 
 
 def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refinance: bool,
-          one_month: np.ndarray | None = None) -> np.ndarray:
-    """Applicants ``b_idx`` ask for ``amount`` each; they apply to platforms in order of
-    preference until served or out of choices. Returns the amount granted to each, RMB."""
+          one_month: np.ndarray | None = None, product: str = "cash") -> np.ndarray:
+    """Applicants ``b_idx`` ask for ``amount`` each of ``product`` credit (``"purchase"`` or
+    ``"cash"``); they apply to the platforms that offer it, in order of preference, until
+    served or out of choices. Returns the amount granted to each, RMB."""
     granted = np.zeros(len(b_idx))
     if not len(b_idx):
         return granted
@@ -54,7 +59,8 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     pop, P = model.population, len(model.platforms)
     debt = model.debt_now()
     g = platform_arrays(model)
-    is_open = g.is_active & (month.capacity > 0)
+    is_open = (g.is_active & (month.capacity > 0)
+               & (g.serves_purchase if product == "purchase" else g.serves_cash))
     has_account = np.take(debt.own, b_idx, axis=0) > 0
     util = choice.platform_utility(
         g.posted_apr, g.reputation, model.market_share_or_prior(), g.convenience,
@@ -94,6 +100,8 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         amt, pw = limit[win], p[win]
         use_capacity(model, pw, amt)
         term = term[win]
+        month.origination_cost_by_platform += np.bincount(
+            pw, weights=g.cost_per_loan_of(pw, term), minlength=P)
         if one_month is not None:
             grant_lines(model, win[term == 1], b, p, own, visible_debt, pd_life, apr, X, g)
         book(model, b[win], pw, amt, apr[win], term, np.take(X, win, axis=0), is_refinance)
@@ -106,6 +114,12 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
                                  el_rate=underwriting.expected_loss_rate(
                                      pd_life[win], g.loss_severity[pw], term), term=term)
         month.granted_any[b[win]] = True
+        # turned down as too risky, a borrower next tries only lenders that take riskier
+        # borrowers than the one that refused it (directed search, 7.5)
+        risky = np.flatnonzero(pd_life > g.pd_cutoff[p])
+        if len(risky):
+            tamer = g.pd_cutoff[None, :] <= g.pd_cutoff[p[risky]][:, None]
+            util[risky] = np.where(tamer, -np.inf, util[risky])
     month.rationed[b_idx[remaining >= bp.min_loan]] = True
     month.applied[b_idx] = True
     return granted
@@ -135,37 +149,61 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     # float64 operands and ``take``: einsum with a float32 operand and a fancy row
     # gather are each about twice as slow, for the same numbers
     pd_life = expit(np.einsum("ij,ij->i", X.astype(np.float64), np.take(g.coef, p, axis=0)))
-    floor, price = quote(pd_life, p, term, g)
+    visible_debt, other_lenders = debt.seen_by_lender(b, own, model.is_covered)
+    room = underwriting.credit_limit(
+        np.full(len(b), np.inf), pop.income[b], own, visible_debt,
+        limit_income_multiple=g.limit_income_multiple[p], max_loan=reg.max_loan,
+        max_debt_income=reg.max_debt_income)
+    limit = np.minimum(request, room)
+    floor, price = quote(pd_life, p, term, g, limit)  # priced on the amount it would lend
     cap = price_cap(model, g)[p]
+    limit, floor, price = size_up(pd_life, p, term, g, limit, room, floor, price, cap)
     ok = underwriting.underwrite(pd_life, floor, g.pd_cutoff[p], cap)
     apr = np.minimum(price, cap)
     if reg.require_income:
         ok &= pop.is_employed[b]
+    else:
+        ok &= pop.is_employed[b] | ~g.requires_income[p]
     ok &= ~is_blacklisted(model, b, p)
-    visible_debt, other_lenders = debt.seen_by_lender(b, own, model.is_covered)
     if reg.max_lenders > 0:  # a new lender counts itself too
         ok &= (own > 0) | (other_lenders < reg.max_lenders)
-    limit = underwriting.credit_limit(
-        request, pop.income[b], own, visible_debt,
-        limit_income_multiple=g.limit_income_multiple[p], max_loan=reg.max_loan,
-        max_debt_income=reg.max_debt_income)
     ok &= limit >= model.params.borrowers.min_loan
     return ok, pd_life, apr, limit, X, own, visible_debt
 
 
-def quote(pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, g: PlatformArrays
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Each applicant's floor and asking APR by the pricing strategy of its platform: each
-    distinct strategy is called once, on the applicants at the platforms that use it, with
-    its lender's loss severity as the loss given default."""
+def size_up(pd_life, p, term, g: PlatformArrays, limit, room, floor, price, cap):
+    """Loans too small to pay their origination cost under the cap are offered at the
+    smallest amount that does, if the lender's room allows (the borrower takes it: it would
+    otherwise go unserved); returns ``(limit, floor, price)``."""
+    cost = g.cost_per_loan_of(p, term)
+    short = np.flatnonzero((floor > cap) & (cost > 0))
+    if not len(short):
+        return limit, floor, price
+    oc = underwriting.origination_cost_rate(cost[short], limit[short], term[short])
+    amount = underwriting.smallest_viable_loan(floor[short] - oc, cost[short], term[short],
+                                               cap[short]) * (1 + 1e-9)
+    fit = short[amount <= room[short]]
+    if len(fit):
+        limit, floor, price = limit.copy(), floor.copy(), price.copy()
+        limit[fit] = amount[amount <= room[short]]
+        floor[fit], price[fit] = quote(pd_life[fit], p[fit], term[fit], g, limit[fit])
+    return limit, floor, price
+
+
+def quote(pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, g: PlatformArrays,
+          amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each applicant's floor and asking APR for a loan of ``amount`` RMB by the pricing
+    strategy of its platform: each distinct strategy is called once, on the applicants at the
+    platforms that use it, with its lender's loss severity as the loss given default."""
     lgd = g.loss_severity[p]
     groups = g.pricing_groups()
     if len(groups) == 1:
-        return groups[0][0].quote(pd_life, p, term, g, lgd)
+        return groups[0][0].quote(pd_life, p, term, g, lgd, amount)
     floor, price = np.empty(len(pd_life)), np.empty(len(pd_life))
     for strategy, uses in groups:
         sel = np.flatnonzero(uses[p])
-        floor[sel], price[sel] = strategy.quote(pd_life[sel], p[sel], term[sel], g, lgd[sel])
+        floor[sel], price[sel] = strategy.quote(pd_life[sel], p[sel], term[sel], g, lgd[sel],
+                                                amount[sel])
     return floor, price
 
 

@@ -119,7 +119,7 @@ def test_claims_match_a_loop_over_charged_off_loans():
 
 def test_a_failed_guarantor_stops_paying_and_its_platforms_lose_reputation():
     model = MarketModel(tiny(**THIN))
-    model.run(40)
+    model.run(48)
     t = model.tables()
     ev, m = t["events"], t["model"]
     fail = ev[ev["kind"] == "guarantor_failure"]

@@ -55,10 +55,13 @@ def slow_underwrite(pd, apr, cutoff, cap):
                     dtype=bool)
 
 
-def slow_credit_limit(request, income, own, visible, mult, max_loan, max_debt_income):
+def slow_credit_limit(request, income, own, visible, mult, max_loan, max_debt_income,
+                      lender_dti=math.inf):
     out = np.empty(len(request))
     for i in range(len(request)):
         own_room = mult[i] * income[i] - own[i]
+        if not math.isinf(lender_dti):  # the lender's own limit on the debt it sees
+            own_room = min(own_room, lender_dti * 12.0 * income[i] - visible[i])
         # max_debt_income = inf means no debt-to-income limit at all
         debt_cap = max_loan if math.isinf(max_debt_income) else min(
             max_loan, max_debt_income * 12.0 * income[i])
@@ -262,13 +265,15 @@ def test_credit_limit_zero_income_gets_zero_not_nan():
 
 @given(request=st.floats(-1e3, 1e6), income=st.floats(0, 1e5), own=st.floats(0, 1e6),
        other=st.floats(0, 1e6), mult=st.floats(0, 10), max_loan=st.floats(1, 1e6),
-       max_debt_income=st.one_of(st.just(math.inf), st.floats(0.01, 5)))
+       max_debt_income=st.one_of(st.just(math.inf), st.floats(0.01, 5)),
+       lender_dti=st.one_of(st.just(math.inf), st.floats(0.01, 5)))
 def test_credit_limit_respects_every_limit(request, income, own, other, mult, max_loan,
-                                           max_debt_income):
+                                           max_debt_income, lender_dti):
     visible = own + other
     granted = credit_limit(np.array([request]), np.array([income]), np.array([own]),
                            np.array([visible]), limit_income_multiple=np.array([mult]),
-                           max_loan=max_loan, max_debt_income=max_debt_income)[0]
+                           max_loan=max_loan, max_debt_income=max_debt_income,
+                           lender_debt_income=np.array([lender_dti]))[0]
     assert not math.isnan(granted)
     assert granted >= 0.0
     assert granted <= max(request, 0.0)
@@ -278,8 +283,10 @@ def test_credit_limit_respects_every_limit(request, income, own, other, mult, ma
         assert visible + granted <= max_loan + tol
         if not math.isinf(max_debt_income):
             assert visible + granted <= max_debt_income * 12 * income + tol
+        if not math.isinf(lender_dti):  # what the lender sees stays within its own limit
+            assert visible + granted <= lender_dti * 12 * income + tol
     want = slow_credit_limit([request], [income], [own], [visible], [mult], max_loan,
-                             max_debt_income)[0]
+                             max_debt_income, lender_dti)[0]
     assert granted == pytest.approx(want, rel=1e-12, abs=tol)
 
 

@@ -63,6 +63,7 @@ class PlatformArrays:
             cash loans (the type's ``products``).
         cost_per_loan: cost of originating an underwritten loan, RMB.
         requires_income: lends only to borrowers with a job.
+        max_debt_income: largest visible debt / annual income it lends up to.
         pricing: each platform's pricing strategy.
     """
 
@@ -87,6 +88,7 @@ class PlatformArrays:
     serves_cash: np.ndarray
     cost_per_loan: np.ndarray
     requires_income: np.ndarray
+    max_debt_income: np.ndarray
     pricing: tuple
 
     @classmethod
@@ -119,6 +121,7 @@ class PlatformArrays:
             serves_cash=np.array([pl.tp.products != "purchase" for pl in pls], dtype=bool),
             cost_per_loan=np.array([pl.tp.cost_per_loan for pl in pls]),
             requires_income=np.array([pl.tp.requires_income for pl in pls], dtype=bool),
+            max_debt_income=np.array([pl.tp.max_debt_income for pl in pls]),
             pricing=tuple(pl.pricing for pl in pls),
         )
 

@@ -134,6 +134,8 @@ class MarketModel(mesa.Model):
         self.macro = macro_state(p.macro, 1)
         self.apr_cap = self.regulator.apr_cap(self.macro.benchmark_rate)
         self.is_covered = np.zeros(n, dtype=bool)  # visible through the credit bureau
+        # applications each borrower made last month, as the bureau recorded them
+        self.inquiries = np.zeros(n, dtype=np.int32)
         self.income_shock: IncomeShockWindow | None = None
         self.scheduled: dict[int, list[shocks.Shock]] = {}
         for shock, step in shocks.from_scenario(p):

@@ -90,6 +90,7 @@ class Month:
         self.defaults_by_segment = np.zeros(3, dtype=np.int64)
         self.defaults_by_quintile = np.zeros(5, dtype=np.int64)
         self.applied = np.zeros(n, dtype=bool)
+        self.inquiries = np.zeros(n, dtype=np.int32)  # applications made this month
         self.granted_any = np.zeros(n, dtype=bool)
         self._rounds: list[tuple] = []  # application rounds not yet tallied
         self._n_platforms = n_platforms

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+from dataclasses import field
 from typing import Any
 
 from lendsim.errors import ScenarioError
@@ -132,3 +133,14 @@ def _range_text(m: dict) -> str:
     if hi is not None:
         return f" <= {hi:g}"
     return ""
+
+
+def spec(doc: str, *, lo: float | None = None, hi: float | None = None,
+         lo_open: bool = False, choices: tuple | None = None, unit: str = "") -> dict:
+    """Field metadata: documentation, unit and the allowed range or choices."""
+    return {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices,
+            "unit": unit}
+
+
+def _f(default, doc, **kw):
+    return field(default=default, metadata=spec(doc, **kw))

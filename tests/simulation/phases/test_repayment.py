@@ -205,3 +205,33 @@ def test_roll_rates_against_a_loop_over_loans():
                 assert last.loc[p, col] == pytest.approx(want, rel=1e-12, nan_ok=True)
     assert (rolled_total > 0).all()  # both roll rates were exercised
     model.close()
+
+
+def test_borrowing_to_repay_stays_within_the_debt_a_borrower_tolerates(monkeypatch):
+    """Short of cash, a borrower asks for the shortfall (at least the minimum loan) but no
+    more than its tolerated debt allows, and does not borrow at all past it (7.9)."""
+    model = MarketModel(tiny(**{"borrowers.n": 400}))
+    model.run(4)
+    model.t += 1
+    model.month = Month(model.n_borrowers, len(model.platforms))
+    pop = model.population
+    pop.cash[:] = 0.0  # everyone with an instalment due is short
+    pop.debt_tolerance[::3] = 0.0  # and a third of them tolerate no debt at all
+    asked = {}
+
+    def apply(model, b, ask, n_choices, is_refinance, product="cash", **kw):
+        asked.update(zip(b.tolist(), ask.tolist()))
+        assert is_refinance and product == "cash"
+        return np.zeros(len(b))
+
+    monkeypatch.setattr(repayment, "apply", apply)
+    debt = model.debt_now().total.copy()
+    room = pop.debt_tolerance * 12 * pop.base_income - debt
+    repayment.step(model)
+    owing = set(model.loans.borrower_idx[:model.loans.n].tolist())
+    assert asked
+    for x in asked:
+        assert model.params.borrowers.min_loan <= asked[x] <= room[x] + 1e-9
+    past = [x for x in owing if room[x] < model.params.borrowers.min_loan]
+    assert past and not set(past) & set(asked)  # past its tolerance: no borrowing to repay
+    model.close()

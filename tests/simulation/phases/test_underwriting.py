@@ -127,6 +127,7 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
                       "regulator.apr_cap": 0.3})
     model.regulator.set_policy(max_lenders=1)  # after borrowers took loans from several
     _start_month(model)
+    model.inquiries[::7] = model.params.platforms.max_inquiries + 1  # asked many lenders
     g = underwriting.platform_arrays(model)
     pop, rng = model.population, np.random.default_rng(2)
     b = rng.integers(0, model.n_borrowers, 1500)
@@ -149,6 +150,7 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
         others = debt.n_lenders[x] - (own[i] > 0) if covered else 0
         T = pl.tp.term_months
         room = max(min(pl.tp.limit_income_multiple * pop.income[x] - own[i],
+                       pl.tp.max_debt_income * 12 * pop.income[x] - visible[i],
                        model.regulator.policy.max_loan - visible[i]), 0.0)
         amt = min(request[i], room)
         # before origination cost: funding, loss on the loan's term, operating cost
@@ -165,9 +167,10 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
         # the price asked, capped; approval rests on the floor
         assert apr[i] == pytest.approx(min(floor + pl.margin, cap))
         assert limit[i] == pytest.approx(amt)
+        asked_around = covered and model.inquiries[x] > model.params.platforms.max_inquiries
         want = (pd_life[i] <= pl.pd_cutoff and floor <= cap
                 and pop.is_employed[x] and not black[i] and (own[i] > 0 or others < 1)
-                and limit[i] >= model.params.borrowers.min_loan)
+                and not asked_around and limit[i] >= model.params.borrowers.min_loan)
         assert ok[i] == want, i
     assert 0 < ok.sum() < len(b)
     # a lender already owed may lend again to a borrower with other lenders; a new one not
@@ -328,4 +331,23 @@ def test_products_and_income_proof_decide_who_may_lend(monkeypatch):
             assert not (ok & jobless[bb] & g.requires_income[pp]).any()
         if product == "cash":  # the jobless did ask such a lender
             assert any((jobless[bb] & g.requires_income[pp]).any() for bb, pp, _, _ in calls)
+    model.close()
+
+
+def test_every_application_is_an_inquiry_the_bureau_keeps_for_next_month(monkeypatch):
+    model = _model()
+    _start_month(model)
+    calls = []
+    _recording_assess(monkeypatch, calls)
+    b = np.arange(model.n_borrowers)
+    underwriting.apply(model, b, np.full(len(b), 3000.0), 3, is_refinance=False,
+                       product="cash")
+    want = np.zeros(model.n_borrowers, dtype=int)
+    for bb, *_ in calls:
+        for x in bb.tolist():
+            want[x] += 1
+    assert model.month.inquiries.tolist() == want.tolist() and want.max() >= 2
+    from lendsim.simulation.phases import supervise
+    supervise.step(model)
+    assert model.inquiries.tolist() == want.tolist()  # what lenders read next month
     model.close()

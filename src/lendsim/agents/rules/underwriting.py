@@ -100,14 +100,21 @@ def underwrite(pd_life: np.ndarray, apr: np.ndarray, cutoff: np.ndarray,
 
 def credit_limit(request: np.ndarray, monthly_income: np.ndarray, own_debt: np.ndarray,
                  visible_debt: np.ndarray, *, limit_income_multiple: np.ndarray,
-                 max_loan: float, max_debt_income: float) -> np.ndarray:
+                 max_loan: float, max_debt_income: float,
+                 lender_debt_income: np.ndarray | float = np.inf) -> np.ndarray:
     """Amount granted, RMB: the request within the platform's and the regulator's limits.
 
     Platform: its own exposure to the borrower stays within ``limit_income_multiple x monthly
-    income``. Regulator: the debt the platform can see (its own, plus the bureau's when shared)
-    stays within ``max_loan`` and ``max_debt_income x annual income``.
+    income``, and the debt it can see (its own, plus the bureau's when shared) within
+    ``lender_debt_income x annual income``. Regulator: the debt the platform can see stays
+    within ``max_loan`` and ``max_debt_income x annual income``. A lender that sees only its own
+    exposure cannot limit what a borrower owes elsewhere: data sharing is what lets it.
     """
-    own_room = limit_income_multiple * monthly_income - own_debt
+    ldi = np.asarray(lender_debt_income, dtype=float)
+    lender_cap = np.where(np.isinf(ldi), np.inf,  # inf x 0 income would be NaN
+                          np.where(np.isinf(ldi), 0.0, ldi) * 12.0 * monthly_income)
+    own_room = np.minimum(limit_income_multiple * monthly_income - own_debt,
+                          lender_cap - visible_debt)
     income_cap = (np.inf if np.isinf(max_debt_income)  # inf x 0 income would be NaN
                   else max_debt_income * 12.0 * monthly_income)
     reg_room = np.minimum(max_loan, income_cap) - visible_debt

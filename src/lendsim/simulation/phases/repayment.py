@@ -48,8 +48,13 @@ def step(model) -> None:
     short = owed - pop.cash
     refi = np.flatnonzero(short > 0)
     if len(refi) and model.params.contagion.debt_spiral:
-        # lenders see debt as of the start of the month plus its new loans
-        ask = np.maximum(short[refi], bp.min_loan)
+        # a borrower borrows to repay only within the debt it tolerates (7.9); lenders see
+        # debt as of the start of the month plus its new loans
+        room = (pop.debt_tolerance[refi] * 12.0 * pop.base_income[refi]
+                - model.debt_now().total[refi])
+        ask = np.minimum(np.maximum(short[refi], bp.min_loan), room)
+        keep = ask >= bp.min_loan
+        refi, ask = refi[keep], ask[keep]
         got = apply(model, refi, ask, bp.max_applications_distressed, is_refinance=True,
                     product="cash")
         pop.cash[refi] += got

@@ -14,6 +14,8 @@ def step(model) -> None:
     L = model.loans
     # debt as lenders will see it next month (and as data collection reports it)
     model.debt = DebtState.from_book(L, model.n_borrowers, len(model.platforms))
+    # the bureau's record of the month's applications, which lenders read next month
+    model.inquiries = model.month.inquiries
     is_open = L.is_open()
     total = L.balance[is_open].sum()
     d90 = L.balance[is_open & (L.n_missed >= 3)].sum() / total if total > 0 else 0.0

@@ -89,6 +89,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         if not len(sel):
             break
         b = b_idx[sel]
+        month.inquiries[b] += 1  # one application each this round (b holds no repeats)
         term = g.term[p]
         if one_month is not None:  # convenience credit: one-month loans
             term = np.where(one_month[sel], 1, term)
@@ -153,7 +154,7 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     room = underwriting.credit_limit(
         np.full(len(b), np.inf), pop.income[b], own, visible_debt,
         limit_income_multiple=g.limit_income_multiple[p], max_loan=reg.max_loan,
-        max_debt_income=reg.max_debt_income)
+        max_debt_income=reg.max_debt_income, lender_debt_income=g.max_debt_income[p])
     limit = np.minimum(request, room)
     floor, price = quote(pd_life, p, term, g, limit)  # priced on the amount it would lend
     cap = price_cap(model, g)[p]
@@ -165,6 +166,9 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     else:
         ok &= pop.is_employed[b] | ~g.requires_income[p]
     ok &= ~is_blacklisted(model, b, p)
+    n_inq = model.params.platforms.max_inquiries
+    if n_inq > 0:  # applications elsewhere last month, seen through the bureau
+        ok &= ~(model.is_covered[b] & (model.inquiries[b] > n_inq))
     if reg.max_lenders > 0:  # a new lender counts itself too
         ok &= (own > 0) | (other_lenders < reg.max_lenders)
     ok &= limit >= model.params.borrowers.min_loan
@@ -256,7 +260,7 @@ def grant_lines(model, w, b, p, own, visible_debt, pd_life, apr, X, g: PlatformA
         limit = underwriting.credit_limit(
             np.full(len(w), np.inf), model.population.income[bw], own[w], visible_debt[w],
             limit_income_multiple=g.limit_income_multiple[pw], max_loan=reg.max_loan,
-            max_debt_income=reg.max_debt_income)
+            max_debt_income=reg.max_debt_income, lender_debt_income=g.max_debt_income[pw])
     # each borrower's review falls in a month of its own (b mod review), so reviews are
     # spread evenly over the months instead of coming in waves
     until = model.t + review - (model.t + bw) % review

@@ -203,17 +203,21 @@ def test_fact5_runs_spread_through_news_and_failures_cluster():
     # 12 pairs: the spread across seeds is wide (with 5 the interval reached below 0)
     mean, lo, hi = paired(quiet, base, failures, 24, [101 + r for r in range(12)])
     assert lo > 0 and mean > 1, (mean, lo, hi)  # more failures: over one more on average
-    # clustered in time: every cascade of two or more failures is over within four months,
-    # and in at least a third of the runs one has three or more (runs are fragile: on some
-    # paths one failure sets off none or one more)
-    big, durations = 0, []
+    # clustered in time: in every run with two or more platform failures they all fall
+    # within four months, and in at least a third of the runs a cascade has three or more
+    # failures (runs are fragile: on some paths one failure sets off none or one more). The
+    # cascades themselves can run longer: banks that funded the failed platforms fail later
+    # (a cascade counts every institution).
+    big, spans = 0, []
     seeds = [101 + r for r in range(12)]
     for s in seeds:
-        casc = lendsim.run(base, steps=24, seed=s).tables()["cascades"]
-        several = casc[casc["size"] >= 2]
-        durations += several["duration"].tolist()
+        t = lendsim.run(base, steps=24, seed=s).tables()
+        ev, casc = t["events"], t["cascades"]
+        steps = ev.loc[ev["kind"] == "platform_failure", "step"]
+        if len(steps) >= 2:
+            spans.append(int(steps.max() - steps.min() + 1))
         big += bool((casc["size"] >= 3).any())
-    assert durations and max(durations) <= 4, durations
+    assert spans and max(spans) <= 4, spans
     assert big >= len(seeds) / 3, big
 
 

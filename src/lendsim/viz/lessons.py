@@ -56,9 +56,10 @@ LESSONS: tuple[Lesson, ...] = (
            "the price that just covers its costs and the borrower's expected loss is within "
            "the cap, so riskier borrowers are declined while safer ones keep borrowing, at "
            "most 12%: watch the subprime approval rate fall below the overall rate and below "
-           "that of 'The market as it is', and credit end lower. More borrowers default, "
-           "not fewer: those refused can no longer borrow to repay, so try seeds 1, 2 and 3 "
-           "and compare the default rate.",
+           "that of 'The market as it is', and credit end lower. Fewer borrowers default: "
+           "the riskiest are no longer lent to, although those refused can no longer borrow "
+           "to repay, which pushes the other way; try seeds 1, 2 and 3 and compare the "
+           "default rate.",
            {"rate_cap": 0.12}),
     Lesson("default_wave", "A default wave",
            "Borrowers stop paying once three in ten of their contacts are in default (a "

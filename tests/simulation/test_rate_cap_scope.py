@@ -20,10 +20,11 @@ def test_price_cap_by_hand(scope):
     caps = price_cap(model, platform_arrays(model))
     for pl, cap in zip(model.platforms, caps):
         bound = scope == "all" or pl.kind == "p2p"
-        assert cap == (0.10 if bound else np.inf), pl.kind
+        # licensed lenders keep their own cap (the 2017 notice's 36 %) under a private-only cap
+        assert cap == (0.10 if bound else 0.36), pl.kind
 
 
-def test_a_private_only_cap_leaves_licensed_lenders_above_it():
+def test_a_private_only_cap_leaves_licensed_lenders_above_it_within_their_own():
     res = {scope: lendsim.run(tiny(**MIXED, **{"regulator.apr_cap_scope": scope}), steps=6)
            for scope in ("all", "private")}
     for scope, r in res.items():
@@ -35,5 +36,6 @@ def test_a_private_only_cap_leaves_licensed_lenders_above_it():
             assert (licensed["avg_apr"] <= 0.10 + 1e-12).all()
         else:
             assert (licensed["avg_apr"] > 0.10).any()
+            assert (licensed["avg_apr"] <= 0.36 + 1e-12).all()
     assert (res["private"].model["originations"].sum()
             > res["all"].model["originations"].sum())

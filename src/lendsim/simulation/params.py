@@ -282,6 +282,10 @@ class RegulatorParams:
     apr_cap_scope: str = _f("all", "which lenders the cap binds: 'all', or 'private': only "
                             "unlicensed ones (platforms.<type>.is_licensed; Supreme People's "
                             "Court, December 2020)", choices=("all", "private"))
+    licensed_apr_cap: float = _f(0.36, "the all-in cap licensed lenders keep while the cap "
+                                 "binds private lending only (apr_cap_scope = 'private'): "
+                                 "the December 2017 notice held their cash loans to 36 %",
+                                 lo=0, lo_open=True, hi=10, unit="annual")
     apr_cap_all_in: bool = _f(True, "the cap covers the all-in cost, fees included (CAL: the "
                               "2017 cash-loan clean-up); when false, platforms' fees "
                               "(platforms.<type>.fee_rate) come on top of the capped rate")

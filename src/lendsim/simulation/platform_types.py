@@ -100,4 +100,5 @@ class PlatformTypeParams:
                                "require_income makes every lender do so (the 2017 clean-up)")
     is_licensed: bool = _f(True, "a licensed lender (a financial institution: bank-licensed "
                            "consumer-finance company, microcredit company); with "
-                           "regulator.apr_cap_scope = 'private' the cap does not bind it")
+                           "regulator.apr_cap_scope = 'private' the private-lending cap does "
+                           "not bind it, regulator.licensed_apr_cap does")

@@ -213,12 +213,14 @@ def quote(pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, g: PlatformArray
 
 def price_cap(model, g: PlatformArrays) -> np.ndarray:
     """The APR cap each platform's price must meet: fees outside an interest-only cap let
-    the all-in price exceed it; a cap that binds private lending only
-    (``regulator.apr_cap_scope = 'private'``) does not bind licensed lenders."""
+    the all-in price exceed it; under a cap that binds private lending only
+    (``regulator.apr_cap_scope = 'private'``) licensed lenders keep their own cap
+    (``regulator.licensed_apr_cap``)."""
     reg = model.regulator.policy
-    cap = model.apr_cap + (np.zeros(len(g.fee_rate)) if reg.apr_cap_all_in else g.fee_rate)
+    fees = np.zeros(len(g.fee_rate)) if reg.apr_cap_all_in else g.fee_rate
+    cap = model.apr_cap + fees
     if reg.apr_cap_scope == "private":
-        cap = np.where(g.is_licensed, np.inf, cap)
+        cap = np.where(g.is_licensed, reg.licensed_apr_cap + fees, cap)
     return cap
 
 

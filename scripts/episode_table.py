@@ -3,6 +3,7 @@ vs off on the same seeds, from the settled market the baseline burns in), its ma
 with 95 % intervals.
 
     python scripts/episode_table.py [--replications 8] [--workers 2] [--out results/episodes]
+                                    [--only EPISODE ...]
 
 Prints a Markdown table (one row per episode); each row's command reproduces its numbers
 (``lendsim compare <episode> --replications N``, with ``--steps 20 --last 8`` for the income
@@ -89,10 +90,14 @@ def main() -> None:
     ap.add_argument("--replications", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default="results/episodes")
+    ap.add_argument("--only", nargs="+", choices=list(EPISODES), metavar="EPISODE",
+                    help="only these episodes' rows (default: all)")
     args = ap.parse_args()
     print("| episode | model: policy - base, 95 % interval | what happened |")
     print("| --- | --- | --- |")
     for name, (effects, happened) in EPISODES.items():
+        if args.only and name not in args.only:
+            continue
         steps, last = WINDOWS.get(name, (None, 12))
         cmp = lendsim.compare(name, replications=args.replications, out=f"{args.out}/{name}",
                               steps=steps, last_steps=last, executor="processes",

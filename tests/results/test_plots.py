@@ -35,7 +35,7 @@ def make_tables(n_steps: int = 18, n_platforms: int = 12, n_banks: int = 4) -> d
             "overindebted_share": rng.uniform(0.02, 0.08, n_steps),
             "unemployment_rate": rng.uniform(0.04, 0.06, n_steps),
             "losses_fundamental": rng.uniform(1e5, 2e5, n_steps),
-            "losses_debt_spiral": rng.uniform(1e5, 2e5, n_steps),
+            "losses_social": rng.uniform(1e5, 2e5, n_steps),
             "losses_common_funder": rng.uniform(1e5, 2e5, n_steps),
         }
     )

@@ -7,13 +7,16 @@
 
 The command line is ``lendsim sweep FILE``, ``lendsim status DIR`` and ``lendsim report DIR``
 (``lendsim.cli.sweep``); the folder layout is ``lendsim.results.folders``.
+``channel_attribution`` sets each credit channel's attributed losses beside what switching it
+off removes, on common seeds.
 """
 
+from lendsim.experiments.attribution import channel_attribution
 from lendsim.experiments.runner import EXECUTORS, SweepSummary, execute_run, run_experiment
 from lendsim.experiments.spec import (Experiment, RunSpec, is_experiment_file,
                                       load_experiment, replication_seeds)
 from lendsim.results.folders import folder_status
 
-__all__ = ["EXECUTORS", "Experiment", "RunSpec", "SweepSummary", "execute_run",
-           "folder_status", "is_experiment_file", "load_experiment", "replication_seeds",
+__all__ = ["EXECUTORS", "Experiment", "RunSpec", "SweepSummary", "channel_attribution",
+           "execute_run", "folder_status", "is_experiment_file", "load_experiment", "replication_seeds",
            "run_experiment"]

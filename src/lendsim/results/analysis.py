@@ -131,7 +131,8 @@ _SHARES = re.compile(r"(approval_rate|delinquency_\d+|default_rate|hhi|multi_len
 #: Amounts, counts and prices: never negative.
 _NONNEGATIVE = re.compile(r"(credit_outstanding|originations|avg_apr|charge_offs|n_[a-z_]+|"
                           r"[a-z_]+_failures|borrowers_[a-z_]+|lenders_per_borrower|"
-                          r"refinance_originations|losses_[a-z_]+|consumption|applications|"
+                          r"refinance_originations|refinance_loan_losses|losses_[a-z_]+|"
+                          r"consumption|applications|"
                           r"new_loans|defaults|debt|joint_loans|loans_managed|apr_cap|"
                           r"retail_withdrawals|platform_entries|benchmark_rate)(_[a-z0-9_]+)?")
 

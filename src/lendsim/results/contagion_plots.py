@@ -21,11 +21,12 @@ from lendsim.simulation.channels import CHANNELS
 __all__ = ["CHANNELS", "STACKED", "cascade_ccdf", "loss_columns", "plot_cascade_ccdf", "plot_losses_by_channel"]
 
 #: What the losses chart stacks by default: credit losses split by cause (fundamental and the
-#: borrower-layer channels) and the institution-layer losses that are not credit losses.
+#: borrower-layer channels attributed within the run; the debt spiral's loss comes from paired
+#: runs) and the institution-layer losses that are not credit losses.
 #: ``losses_common_funder`` is left out: it is the banks' share of the credit losses already
 #: stacked, and would count them twice.
-STACKED = ("fundamental", "social", "debt_spiral", "platform_failure", "interbank",
-           "reputation", "operational")
+STACKED = ("fundamental", "social", "platform_failure", "interbank", "reputation",
+           "operational")
 
 
 def _new_axes(ax: Axes | None, figsize=(6.4, 4.0)) -> Axes:

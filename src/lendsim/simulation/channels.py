@@ -1,9 +1,15 @@
 """Contagion channels: names, attribution of credit losses, and cascade records.
 
 Borrower-layer channels split each month's credit losses (charge-offs net of recoveries) by the
-cause of the missed payments that made each loan default; what is left is ``fundamental``
-(borrowers who could not pay, or chose not to for reasons of their own). Institution-layer
-channels are losses passed to or caused at banks and platforms. Every channel has a
+cause of the missed payments that made each loan default, decided within the month on common
+random numbers: a miss is social if the same draw would have been paid without defaulted
+contacts, a walk-away if it came from the lender's failure; what is left is ``fundamental``.
+The debt spiral cannot be attributed that way: a loan taken to repay another lender changes
+what the borrower owes and whether it defaults for months afterwards, so its loss is measured
+by switching the channel off on common seeds (:func:`lendsim.experiments.channel_attribution`);
+the model table only records ``refinance_loan_losses``, the losses on refinancing loans, which
+says where losses sit, not what the spiral caused. Institution-layer channels are losses passed
+to or caused at banks and platforms. Every channel but the debt spiral has a
 ``losses_<channel>`` column in the model table, RMB per month.
 
 References:
@@ -20,46 +26,89 @@ import numpy as np
 from lendsim.simulation.ledger import MissCause
 
 CREDIT_CHANNELS = ("social", "debt_spiral", "platform_failure")
+#: credit channels whose losses the model attributes within the run (the debt spiral's come
+#: from paired runs, ``lendsim.experiments.channel_attribution``)
+IN_RUN_CREDIT_CHANNELS = ("social", "platform_failure")
 INSTITUTION_CHANNELS = ("common_funder", "interbank", "reputation", "operational",
                         "guarantee")
 CHANNELS = CREDIT_CHANNELS + INSTITUTION_CHANNELS
-#: model-table columns: credit losses split into fundamental + the credit channels, and the
-#: institution-layer channels
-LOSS_COLUMNS = tuple(f"losses_{c}" for c in ("fundamental",) + CHANNELS)
+#: model-table columns: credit losses split into fundamental + the credit channels attributed
+#: within the run, and the institution-layer channels
+LOSS_COLUMNS = tuple(f"losses_{c}" for c in ("fundamental",) + IN_RUN_CREDIT_CHANNELS
+                     + INSTITUTION_CHANNELS)
 
 
-def credit_loss_channels(loss: np.ndarray, resolver_loss: np.ndarray, cause: np.ndarray,
-                         is_refinance: np.ndarray) -> dict[str, float]:
-    """Split charged-off loans' credit losses by channel, RMB.
+def spell_cause(cause: np.ndarray, n_missed: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Each missing loan's cause after this month's miss: the cause of the spell of misses
+    that may end in default.
+
+    A loan defaults after ``platforms.default_after_missed`` payments behind without catching
+    up (7.10); a channel that made any miss of that spell is a but-for cause of the default:
+    without that miss the loan would have been a payment less behind. So a miss by a channel
+    (social, walk-away) marks the spell; a fundamental miss marks it only when it opens the
+    spell (the loan was current); of several channels the latest counts. Labelling by the last
+    miss alone gave the default to the fundamental miss that a channel's arrears led to.
+
+    Args:
+        cause: the loans' ``MissCause`` so far.
+        n_missed: payments behind before this month's miss (0: the loan was current).
+        new: ``MissCause`` of this month's miss.
+
+    Examples:
+        >>> F, S, W = MissCause.FUNDAMENTAL, MissCause.SOCIAL, MissCause.PLATFORM_FAILURE
+        >>> spell_cause(np.array([S, S, F, W]), np.array([1, 0, 2, 1]),
+        ...             np.array([F, F, S, S])).tolist()
+        [1, 0, 1, 1]
+    """
+    return np.where((n_missed == 0) | (new != MissCause.FUNDAMENTAL), new, cause).astype(
+        cause.dtype, copy=False)
+
+
+def credit_loss_channels(loss: np.ndarray, resolver_loss: np.ndarray, cause: np.ndarray
+                         ) -> dict[str, float]:
+    """Split charged-off loans' credit losses by the cause of their missed payments, RMB.
 
     Args:
         loss: each loan's charge-off net of the recovery a live lender would make.
         resolver_loss: recovery lost because the lender had failed (its resolver collects less).
-        cause: ``MissCause`` of each loan's last missed instalment.
-        is_refinance: the loan was taken to repay another lender.
+        cause: ``MissCause`` of each loan's spell of misses (:func:`spell_cause`).
 
     Returns:
-        ``{"fundamental", "social", "debt_spiral", "platform_failure"}`` -> RMB; they add up to
-        ``loss.sum() + resolver_loss.sum()``. A walk-away from a failed lender counts as
-        platform failure, a peer-tipped miss as social, and any other default of a loan taken
-        to repay another lender as debt spiral (Lan 2024: borrowing to repay predicts default).
+        ``{"fundamental", "social", "platform_failure"}`` -> RMB; they add up to
+        ``loss.sum() + resolver_loss.sum()``. A walk-away from a failed lender and the
+        resolver's shortfall count as platform failure, a peer-tipped miss as social. Both are
+        counterfactuals on common random numbers: without the channel the same draw pays
+        (social, 7.17.1), the lender does not fail into a walk-away or a resolver (7.17.3).
+        Loans taken to repay another lender (the debt spiral) are split like any other: what
+        the spiral causes is measured by paired runs (``channel_attribution``).
 
     Examples:
         >>> out = credit_loss_channels(np.array([10.0, 20, 30, 40]), np.array([0, 0, 0, 5.0]),
-        ...     np.array([0, 1, 0, 2]), np.array([False, True, True, False]))
+        ...     np.array([0, 1, 0, 2]))
         >>> {k: float(v) for k, v in out.items()}
-        {'fundamental': 10.0, 'social': 20.0, 'debt_spiral': 30.0, 'platform_failure': 45.0}
+        {'fundamental': 40.0, 'social': 20.0, 'platform_failure': 45.0}
     """
     social = cause == MissCause.SOCIAL
     walk = cause == MissCause.PLATFORM_FAILURE
-    spiral = ~social & ~walk & is_refinance.astype(bool)
-    fundamental = ~social & ~walk & ~spiral
     return {
-        "fundamental": float(loss[fundamental].sum()),
+        "fundamental": float(loss[~social & ~walk].sum()),
         "social": float(loss[social].sum()),
-        "debt_spiral": float(loss[spiral].sum()),
         "platform_failure": float(loss[walk].sum() + resolver_loss.sum()),
     }
+
+
+def refinance_loan_losses(loss: np.ndarray, resolver_loss: np.ndarray,
+                          is_refinance: np.ndarray) -> float:
+    """Credit losses on loans taken to repay another lender, RMB: where losses sit, not what
+    the debt spiral caused (part of the other channels' losses, not added to them).
+
+    Examples:
+        >>> float(refinance_loan_losses(np.array([10.0, 20]), np.array([1.0, 2]),
+        ...                             np.array([False, True])))
+        22.0
+    """
+    m = is_refinance.astype(bool)
+    return float(loss[m].sum() + resolver_loss[m].sum())
 
 
 @dataclass

@@ -120,6 +120,7 @@ class Month:
         self.losses_banks = 0.0
         self.bank_joint_losses = np.zeros(0)
         self.losses = {c[len("losses_"):]: 0.0 for c in LOSS_COLUMNS}  # by channel, RMB
+        self.refinance_loan_losses = 0.0  # on loans taken to repay (a location, not a cause)
         self.failures: list[tuple[str, int, str, str]] = []  # (type, idx, channel, detail)
         self.n_incidents = 0
         self.shocked_banks: set[int] = set()

@@ -104,6 +104,7 @@ def collect_step(model) -> None:
         "retail_withdrawals": m.retail_withdrawals,
     }
     row.update({f"losses_{k}": v for k, v in m.losses.items()})
+    row["refinance_loan_losses"] = m.refinance_loan_losses
     row.update(guarantors.month_row(model))
     prev = model.records["model"][-1]["credit_outstanding"] if model.records["model"] else 0.0
     row["credit_growth"] = total / prev - 1.0 if prev > 0 else np.nan

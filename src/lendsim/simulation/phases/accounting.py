@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from lendsim.agents import guarantors
-from lendsim.simulation.channels import credit_loss_channels
+from lendsim.simulation.channels import credit_loss_channels, refinance_loan_losses
 from lendsim.simulation.ledger import LoanStatus
 
 #: Allowance on loans one or two payments behind (30+), fraction of balance; performing loans
@@ -79,8 +79,9 @@ def charge_off(model) -> None:
     month.principal_charged_off_by_platform = np.bincount(
         L.platform_idx[co], weights=L.principal[co], minlength=P)
     month.n_charged_off_by_platform = np.bincount(L.platform_idx[co], minlength=P)
-    month.add_credit_losses(credit_loss_channels(
-        bal - full_rec, full_rec - rec, L.cause[co], L.is_refinance[co]))
+    month.add_credit_losses(credit_loss_channels(bal - full_rec, full_rec - rec, L.cause[co]))
+    month.refinance_loan_losses = refinance_loan_losses(bal - full_rec, full_rec - rec,
+                                                        L.is_refinance[co])
 
 
 def post_flows(model) -> None:

@@ -1,0 +1,93 @@
+"""Credit losses by channel: what the run attributes to a channel against what switching the
+channel off removes, on common seeds (docs/ODD.md 7.17)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tiny
+
+import lendsim
+from lendsim.errors import ScenarioError
+from lendsim.experiments import channel_attribution
+from lendsim.experiments.attribution import format_table, summarise
+
+
+def test_summarise_by_hand():
+    # seed 1: total 200, attributed 20 (10 %), removed 40 (20 %); seed 2: total 100,
+    # attributed 30 (30 %), removed 20 (20 %). Gaps -0.1 and +0.1.
+    per_seed = pd.DataFrame({"seed": [1, 2, 1, 2], "channel": ["social"] * 2 + ["debt_spiral"] * 2,
+                             "total": [200.0, 100.0, 200.0, 100.0],
+                             "attributed": [20.0, 30.0, -50.0, 10.0],
+                             "removed": [40.0, 20.0, -50.0, 10.0],
+                             "label": [np.nan, np.nan, 8.0, 2.0]})
+    t = summarise(per_seed).set_index("channel")
+    s = t.loc["social"]
+    assert s["method"] == "in-run" and s["n"] == 2
+    assert (s["total"], s["attributed"], s["removed"]) == (150.0, 25.0, 30.0)
+    assert s["attributed_share"] == pytest.approx(0.2)
+    assert s["removed_share"] == pytest.approx(0.2)
+    assert s["removed_share_lo"] == pytest.approx(0.2)  # no spread between seeds
+    # gap sd = 0.1 * sqrt(2), t(0.975, 1) = 12.7062: half-width 12.7062 * 0.1
+    assert s["gap_share"] == pytest.approx(0.0, abs=1e-12)
+    assert s["gap_share_hi"] == pytest.approx(1.27062, abs=1e-4)
+    d = t.loc["debt_spiral"]  # shares -0.25 and 0.1: the spiral can save loans
+    assert d["method"] == "paired runs"
+    assert d["removed_share"] == pytest.approx(-0.075)
+    assert d["label_share"] == pytest.approx((0.04 + 0.02) / 2)
+    assert "| debt_spiral | paired runs | 2 |" in format_table(t.reset_index())
+
+
+def test_channel_attribution_is_the_paired_difference_of_separate_runs():
+    scen = tiny(**{"borrowers.n": 600, "macro.shock_start": 3, "macro.shock_income_loss": 0.5,
+                   "simulation.steps": 18})
+    t = channel_attribution(scen, seeds=[5, 6], channels=["debt_spiral", "social"])
+    t = t.set_index("channel")
+    removed, attributed, label, total = [], [], [], []
+    for seed in (5, 6):
+        on = lendsim.run(scen, seed=seed).model
+        off = lendsim.run(scen, seed=seed, overrides={"contagion.debt_spiral": False}).model
+        tot = (on["losses_platforms"] + on["losses_banks"]).sum()
+        removed.append(tot - (off["losses_platforms"] + off["losses_banks"]).sum())
+        attributed.append(on["losses_social"].sum())
+        label.append(on["refinance_loan_losses"].sum() / tot)
+        total.append(tot)
+    assert removed[0] != 0
+    assert t.loc["debt_spiral", "removed"] == pytest.approx(np.mean(removed))
+    assert t.loc["debt_spiral", "attributed"] == pytest.approx(np.mean(removed))
+    assert t.loc["debt_spiral", "label_share"] == pytest.approx(np.mean(label))
+    assert t.loc["social", "attributed"] == pytest.approx(np.mean(attributed))
+    assert t.loc["social", "total"] == pytest.approx(np.mean(total))
+
+
+@pytest.mark.parametrize("kw, allowed", [
+    ({"channels": ["interbank"]}, "not a credit channel"),
+    ({"seeds": []}, "seeds: none given"),
+    ({"overrides": {"contagion.social": False}}, "contagion.social: false"),
+])
+def test_channel_attribution_refuses_bad_input(kw, allowed):
+    with pytest.raises(ScenarioError, match=allowed):
+        channel_attribution(tiny(), **kw)
+
+
+# Scenarios where each channel loses something: the income shock with peer effects strong enough
+# for strategic non-payment to spread, and the failure of the largest consumer-finance platform.
+SOCIAL = ("contagion_income_shock", {"borrowers.peer_effect": 6.0,
+                                     "borrowers.strategic_base": -5.0})
+FAILURE = ("contagion_platform_failure", {})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("channel, case, max_width", [
+    ("social", SOCIAL, 0.3), ("platform_failure", FAILURE, 0.15)])
+def test_attributed_share_agrees_with_switching_the_channel_off(channel, case, max_width):
+    """The in-run attribution (common random numbers within each month) against the paired-run
+    truth: the 95 % interval of (attributed share - removed share) over 10 seeds covers 0, and
+    is narrow enough to tell a label from a cause (losses on refinancing loans are about 3 %
+    of the default run's, while switching the debt spiral off doubles them)."""
+    name, over = case
+    t = channel_attribution(name, seeds=range(1, 11), channels=[channel], overrides=over)
+    r = t.iloc[0]
+    msg = format_table(t)
+    assert r["removed_share"] > 0.01 or r["attributed_share"] > 0.01, msg  # something to test
+    assert r["gap_share_lo"] <= 0.0 <= r["gap_share_hi"], msg
+    assert r["gap_share_hi"] - r["gap_share_lo"] < max_width, msg

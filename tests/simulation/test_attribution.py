@@ -62,7 +62,11 @@ def test_channel_attribution_is_the_paired_difference_of_separate_runs():
 @pytest.mark.parametrize("kw, allowed", [
     ({"channels": ["interbank"]}, "not a credit channel"),
     ({"seeds": []}, "seeds: none given"),
-    ({"overrides": {"contagion.social": False}}, "contagion.social: false"),
+    ({"overrides": {"contagion.social": False}, "channels": ["social"]},
+     "contagion.social: false"),
+    ({"overrides": {f"contagion.{c}": False for c in ("social", "debt_spiral",
+                                                      "platform_failure")}},
+     "every credit channel is off"),
 ])
 def test_channel_attribution_refuses_bad_input(kw, allowed):
     with pytest.raises(ScenarioError, match=allowed):

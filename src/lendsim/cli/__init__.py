@@ -2,7 +2,7 @@
 
     lendsim run [FILE.toml] [--steps N] [--seed S] [--set k=v ...] [--out DIR]   (cli/run.py)
     lendsim params                                                               (cli/run.py)
-    lendsim validate | sweep | status | report | compare | calibrate | dashboard
+    lendsim validate | sweep | status | report | compare | calibrate | attribute | dashboard
 
 Each module listed in ``SUBCOMMANDS`` parses its own arguments and prints; the work is done by
 library functions elsewhere in lendsim (``lendsim.api``, ``lendsim.experiments``,
@@ -33,6 +33,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "lendsim.viz.cli:add_parser",
     "lendsim.cli.compare:add_parser",
     "lendsim.cli.calibrate:add_parser",
+    "lendsim.cli.attribute:add_parser",
     "lendsim.cli.examples:add_parser",
 )
 

@@ -45,7 +45,7 @@ COLUMNS = ("channel", "method", "n", "total", "attributed", "removed", "attribut
 
 
 def channel_attribution(scenario=None, *, seeds: Iterable[int] = (1, 2, 3),
-                        channels: Sequence[str] = CREDIT_CHANNELS, steps: int | None = None,
+                        channels: Sequence[str] | None = None, steps: int | None = None,
                         overrides: dict[str, Any] | None = None, level: float = 0.95,
                         progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Run the scenario with every channel on and with each channel off, on common seeds, and
@@ -56,7 +56,7 @@ def channel_attribution(scenario=None, *, seeds: Iterable[int] = (1, 2, 3),
             an experiment file (or name) gives its first arm, with its steps.
         seeds: model seeds (``simulation.seed``); each runs ``1 + len(channels)`` times.
         channels: credit channels to measure (``social``, ``debt_spiral``,
-            ``platform_failure``); each must be on in the scenario.
+            ``platform_failure``); each must be on in the scenario. Default: those on.
         steps: months per run (default ``simulation.steps``).
         overrides: dotted parameter keys applied to every run.
         level: confidence level of the intervals.
@@ -79,8 +79,7 @@ def channel_attribution(scenario=None, *, seeds: Iterable[int] = (1, 2, 3),
     from lendsim.simulation.model import MarketModel
 
     seeds = [int(s) for s in seeds]
-    channels = list(channels)
-    bad = [c for c in channels if c not in CREDIT_CHANNELS]
+    bad = [c for c in channels or () if c not in CREDIT_CHANNELS]
     if bad:
         raise ScenarioError(f"channels: {bad[0]!r} is not a credit channel; allowed: "
                             f"{', '.join(CREDIT_CHANNELS)}")
@@ -92,6 +91,12 @@ def channel_attribution(scenario=None, *, seeds: Iterable[int] = (1, 2, 3),
     if steps is not None:
         scen = scen.with_overrides({"simulation.steps": steps})
     scen = scen.with_overrides({"output.charts": False})
+    if channels is None:
+        channels = [c for c in CREDIT_CHANNELS if getattr(scen.contagion, c)]
+        if not channels:
+            raise ScenarioError("contagion: every credit channel is off in the scenario; "
+                                "switch on at least one of " + ", ".join(CREDIT_CHANNELS))
+    channels = list(channels)
     for c in channels:
         if not getattr(scen.contagion, c):
             raise ScenarioError(f"contagion.{c}: false in the scenario; the channel must be on "

@@ -34,9 +34,8 @@ class LoanStatus(IntEnum):
 
 
 class MissCause(IntEnum):
-    """Why a loan's instalments were missed since it was last current (``channels.spell_cause``);
-    a defaulted loan's credit loss is attributed to the contagion channel of this cause
-    (docs/ODD.md, 7.9 and 7.17)."""
+    """Why a loan's latest instalment was missed; a defaulted loan's credit loss is attributed
+    to the contagion channel of this cause (docs/ODD.md, 7.17)."""
 
     FUNDAMENTAL = 0  # could not pay (or chose not to, for reasons of its own)
     SOCIAL = 1  # would have paid but for defaulted contacts

@@ -7,8 +7,7 @@ from conftest import tiny
 import lendsim
 from lendsim import MarketModel
 from lendsim.simulation.channels import (CHANNELS, IN_RUN_CREDIT_CHANNELS, LOSS_COLUMNS,
-                                         credit_loss_channels, refinance_loan_losses,
-                                         spell_cause)
+                                         credit_loss_channels, refinance_loan_losses)
 from lendsim.simulation.ledger import MissCause
 from lendsim.simulation.month import Month
 from lendsim.simulation.phases import banks_adapt, failures, repayment
@@ -76,26 +75,6 @@ def test_credit_loss_channels_against_a_loop():
         on_refi += (loss[i] + res_loss[i]) * refi[i]
     assert got == pytest.approx(want)
     assert refinance_loan_losses(loss, res_loss, refi) == pytest.approx(on_refi)
-
-
-def test_a_channel_owns_the_spell_of_misses_it_takes_part_in():
-    """Hand-worked spells (default after 3 payments behind): the cause a defaulted loan keeps
-    is that of any channel's miss since it was last current, else fundamental."""
-    F, S, W = MissCause.FUNDAMENTAL, MissCause.SOCIAL, MissCause.PLATFORM_FAILURE
-    spells = {  # misses month by month, payments behind before each; the cause at default
-        "social, then two it could not pay": ([S, F, F], S),
-        "two it could not pay, then social": ([F, F, S], S),
-        "walk-away, then social": ([W, S, F], S),
-        "fundamental throughout": ([F, F, F], F),
-    }
-    for name, (misses, want) in spells.items():
-        cause = np.array([F], dtype=np.int8)
-        for behind, new in enumerate(misses):
-            cause = spell_cause(cause, np.array([behind]), np.array([new], dtype=np.int8))
-        assert cause[0] == want, name
-    # a new spell (the loan caught up, 0 behind) forgets the old cause
-    assert spell_cause(np.array([S], dtype=np.int8), np.array([0]),
-                       np.array([F], dtype=np.int8))[0] == F
 
 
 def test_refinancing_flag_marks_only_credit_taken_to_repay():
@@ -178,7 +157,6 @@ def test_debt_spiral_switch():
     _, off = _run(24, **over, **{"contagion.debt_spiral": False})
     assert on["model"]["refinance_originations"].sum() > 0
     assert off["model"]["refinance_originations"].sum() == 0
-    assert on["model"]["refinance_loan_losses"].sum() > 0
     assert off["model"]["refinance_loan_losses"].sum() == 0
 
 

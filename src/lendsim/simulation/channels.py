@@ -38,40 +38,14 @@ LOSS_COLUMNS = tuple(f"losses_{c}" for c in ("fundamental",) + IN_RUN_CREDIT_CHA
                      + INSTITUTION_CHANNELS)
 
 
-def spell_cause(cause: np.ndarray, n_missed: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Each missing loan's cause after this month's miss: the cause of the spell of misses
-    that may end in default.
-
-    A loan defaults after ``platforms.default_after_missed`` payments behind without catching
-    up (7.10); a channel that made any miss of that spell is a but-for cause of the default:
-    without that miss the loan would have been a payment less behind. So a miss by a channel
-    (social, walk-away) marks the spell; a fundamental miss marks it only when it opens the
-    spell (the loan was current); of several channels the latest counts. Labelling by the last
-    miss alone gave the default to the fundamental miss that a channel's arrears led to.
-
-    Args:
-        cause: the loans' ``MissCause`` so far.
-        n_missed: payments behind before this month's miss (0: the loan was current).
-        new: ``MissCause`` of this month's miss.
-
-    Examples:
-        >>> F, S, W = MissCause.FUNDAMENTAL, MissCause.SOCIAL, MissCause.PLATFORM_FAILURE
-        >>> spell_cause(np.array([S, S, F, W]), np.array([1, 0, 2, 1]),
-        ...             np.array([F, F, S, S])).tolist()
-        [1, 0, 1, 1]
-    """
-    return np.where((n_missed == 0) | (new != MissCause.FUNDAMENTAL), new, cause).astype(
-        cause.dtype, copy=False)
-
-
 def credit_loss_channels(loss: np.ndarray, resolver_loss: np.ndarray, cause: np.ndarray
                          ) -> dict[str, float]:
-    """Split charged-off loans' credit losses by the cause of their missed payments, RMB.
+    """Split charged-off loans' credit losses by the cause of their last missed payment, RMB.
 
     Args:
         loss: each loan's charge-off net of the recovery a live lender would make.
         resolver_loss: recovery lost because the lender had failed (its resolver collects less).
-        cause: ``MissCause`` of each loan's spell of misses (:func:`spell_cause`).
+        cause: ``MissCause`` of each loan's last missed instalment.
 
     Returns:
         ``{"fundamental", "social", "platform_failure"}`` -> RMB; they add up to

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from lendsim.agents.rules import repayment
-from lendsim.simulation.channels import spell_cause
 from lendsim.simulation.ledger import LoanStatus, MissCause
 from lendsim.simulation.networks import neighbour_share
 from lendsim.simulation.phases.underwriting import apply, platform_arrays
@@ -122,14 +121,13 @@ def strategic_nonpayment(model) -> tuple[np.ndarray, np.ndarray]:
 def settle_loans(model, idx: np.ndarray, amount: np.ndarray, due: np.ndarray,
                  cause: np.ndarray) -> None:
     """Apply this month's payments (``amount`` paid of ``due`` on the loans ``idx``, RMB) and
-    misses (with their ``MissCause``, kept per spell of misses by ``channels.spell_cause``): a
-    loan paid in full is current, one paid less than its instalment is one more payment behind
-    (7.10)."""
+    misses (with their ``MissCause``): a loan paid in full is current, one paid less than its
+    instalment is one more payment behind (7.10)."""
     L, pp, month, pop = model.loans, model.params.platforms, model.month, model.population
     paid = amount >= due * (1 - 1e-12)
     behind = repayment.payments_behind(L.n_missed[idx], amount, due, L.instalment[idx])
     pi, mi = idx[paid], idx[~paid]
-    L.cause[mi] = spell_cause(L.cause[mi], L.n_missed[mi], cause[~paid])
+    L.cause[mi] = cause[~paid]
     model.credit_lines.revoke(L.borrower_idx[mi])  # a missed payment closes the line
     L.balance[idx] -= amount
     L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0

@@ -61,8 +61,9 @@ def test_rate_cap_lesson():
 @pytest.mark.slow
 def test_default_wave_lesson():
     """With the lesson's seed, the shock sets off a wave, as the lesson's text says:
-    delinquency climbs well above the calm market's peak on the same seed (1.5 times, with
-    the libraries of 2026-12), and a social band grows in the losses."""
+    delinquency climbs well above the calm market's peak on the same seed (4.75 times on
+    2026-12-01; seed 4 has no social losses before the shock), and a social band grows in the
+    losses."""
     seed = LESSON_BY_KEY["default_wave"].settings["seed"]
     wave, calm = run("default_wave"), run("market", seed=seed)
     assert wave["delinquency_30"].max() > 1.3 * calm["delinquency_30"].max()
@@ -72,12 +73,15 @@ def test_default_wave_lesson():
 
 @pytest.mark.slow
 def test_platform_failure_lesson():
-    """After the largest platform closes: platform-failure losses appear (none before) and
-    approval falls below the same market's without the closure."""
+    """After the largest platform closes: platform-failure losses rise above those of the
+    same market without the closure (the same until the press: a small lender may fail on
+    its own in either) and approval falls below it."""
     for seed in (1, 2):
         closed, kept = run("platform_failure", seed), run("platform_failure", seed, press=False)
-        assert closed["losses_platform_failure"].iloc[:12].sum() == 0
-        assert closed["losses_platform_failure"].iloc[12:].sum() > 0
+        before = closed["losses_platform_failure"].iloc[:12].to_numpy()
+        assert before.tolist() == kept["losses_platform_failure"].iloc[:12].tolist()
+        assert (closed["losses_platform_failure"].iloc[12:].sum()
+                > kept["losses_platform_failure"].iloc[12:].sum())
         after = slice(12, 24)
         assert (closed["approval_rate"].iloc[after].mean()
                 < kept["approval_rate"].iloc[after].mean())

@@ -67,7 +67,7 @@ LESSONS: tuple[Lesson, ...] = (
            "12 press 'Income shock now': watch red spread along the ring, delinquency climb "
            "and a 'social' band grow in the losses chart. With another seed the wave may "
            "fizzle out: cascades are fragile.",
-           {"social_rule": "cascade (threshold)", "social_threshold": 0.3, "seed": "6"},
+           {"social_rule": "cascade (threshold)", "social_threshold": 0.3, "seed": "4"},
            action="income_shock", action_step=12),
     Lesson("platform_failure", "A platform failure",
            "After month 12 press 'Close the largest platform': the big embedded platform "

@@ -113,10 +113,17 @@ class BorrowerPopulation:
         application), RMB, and whether the purchase credit is convenience credit (repaid next
         month)."""
         p = self.p
-        room = self.debt_tolerance * 12.0 * self.base_income - debt
-        return demand.credit_demand(self.need, self.discretionary, self.cash, due, room,
+        return demand.credit_demand(self.need, self.discretionary, self.cash, due,
+                                    self.debt_room(debt),
                                     convenience_credit=p.convenience_credit,
                                     min_loan=p.min_loan)
+
+    def debt_room(self, debt: np.ndarray, idx: np.ndarray | slice = slice(None)
+                  ) -> np.ndarray:
+        """What borrowers ``idx`` (all by default) owing ``debt`` (RMB, aligned with ``idx``)
+        would still borrow: their tolerated debt, ``debt_tolerance x annual base income``,
+        minus what they owe, RMB (negative past it)."""
+        return self.debt_tolerance[idx] * 12.0 * self.base_income[idx] - debt
 
     def spend(self, due: np.ndarray) -> np.ndarray:
         """Spend on needs what is left after this month's instalments; returns consumption."""

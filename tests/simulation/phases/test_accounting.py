@@ -171,6 +171,7 @@ def test_fee_rates_cover_what_the_months_loans_cost_to_make_by_hand():
     for phase in (income, demand, funding, credit_lines, underwriting):
         phase.step(model)
     m, L, pools = model.month, model.loans, model.pools
+    m.tally()  # as accounting does before setting the rates
     accounting.set_fee_rates(model)
     checked = 0
     for pl in model.platforms:

@@ -33,6 +33,7 @@ def step(model) -> None:
     charge_off(model)
     post_flows(model)
     by_status = pool_balances(model)
+    month.tally()  # the month's lending is done: its counters give each pool's exposure
     set_fee_rates(model)
     servicing_fees(model, by_status[:, 0] + by_status[:, 1])
     provisions(model, by_status)
@@ -130,16 +131,16 @@ def set_fee_rates(model) -> None:
     price a borrower pays covers these costs (break-even pricing); a partner bank whose share
     of the loan earns that price pays the platform at least what the loan costs it to make and
     service (a bank lending alone would bear the same costs)."""
-    L, month, pools = model.loans, model.month, model.pools
-    new = np.flatnonzero(L.origination_step == model.t)
-    exposure = np.bincount(L.pool_idx[new], weights=L.principal[new] * (L.term[new] + 1) / 2,
-                           minlength=pools.n)
+    month, pools = model.month, model.pools
+    # a platform's month's loans are its month's pool: their expected balance-months, as
+    # tallied (Month.exposure_by_platform; call Month.tally first)
+    exposure = month.exposure_by_platform
     for pl in model.platforms:
         q = month.pool_of[pl.idx]
-        if q < 0 or exposure[q] <= 0:
+        if q < 0 or exposure[pl.idx] <= 0:
             continue
         cost = (pl.tp.operating_cost
-                + 12.0 * month.origination_cost_by_platform[pl.idx] / exposure[q])
+                + 12.0 * month.origination_cost_by_platform[pl.idx] / exposure[pl.idx])
         # the fee is paid on performing balances only: grossed up by the share of its book
         # that is behind (last month's), it covers the costs in expectation
         performing = 1.0 - min(pl.last_delinquency_30, MAX_NONPERFORMING)
@@ -171,8 +172,8 @@ def provisions(model, by_status: np.ndarray) -> None:
 
 
 def costs_and_bank_income(model) -> None:
-    """Platforms pay operating, origination, fixed and funding costs; banks earn on their other loans, pay
-    deposit and operating costs, and pay out dividends."""
+    """Platforms pay operating, origination, fixed and funding costs; banks earn on their other
+    loans, pay deposit and operating costs, and pay out dividends."""
     pp, bp = model.params.platforms, model.params.banks
     managed = model.loans.balance_by(model.loans.platform_idx, len(model.platforms))
     bench = model.macro.benchmark_rate

@@ -50,8 +50,7 @@ def step(model) -> None:
     if len(refi) and model.params.contagion.debt_spiral:
         # a borrower borrows to repay only within the debt it tolerates (7.9); lenders see
         # debt as of the start of the month plus its new loans
-        room = (pop.debt_tolerance[refi] * 12.0 * pop.base_income[refi]
-                - model.debt_now().total[refi])
+        room = pop.debt_room(model.debt_now().total[refi], refi)
         ask = np.minimum(np.maximum(short[refi], bp.min_loan), room)
         keep = ask >= bp.min_loan
         refi, ask = refi[keep], ask[keep]

@@ -350,3 +350,28 @@ def test_cli_run_folder_refuses_run_options(tmp_path, capsys):
     empty.mkdir()
     assert main(["calibrate", str(empty)]) == 2
     assert "manifest.json" in capsys.readouterr().err
+
+
+def test_price_tiers_by_type_and_segment_by_hand():
+    """A type's price to a segment weighs each platform's segment APR by its originations to
+    that segment; months outside the window and platforms lending nothing to it do not count."""
+    from lendsim.results.calibration import format_lenders, lender_figures
+
+    model = pd.DataFrame({"step": [1, 2, 3], "avg_apr_prime": [0.1] * 3,
+                          "avg_apr_subprime": [0.2] * 3})
+    rows = []
+    for step in (1, 2, 3):
+        for pid, (op, ap, os_, as_) in enumerate([(100.0, 0.10, 50.0, 0.20),
+                                                  (300.0, 0.14, 0.0, math.nan)]):
+            rows.append({"step": step, "platform_id": pid, "platform_type": "cf",
+                         "is_active": True, "loans_managed": 1000.0, "equity": 50.0,
+                         "originations": op + os_, "avg_apr": 0.15, "el_priced": 0.02,
+                         "loss_realised": 0.02, "originations_prime": op * step,
+                         "avg_apr_prime": ap + (0.5 if step == 1 else 0.0),
+                         "originations_subprime": os_, "avg_apr_subprime": as_})
+    f = lender_figures(model, pd.DataFrame(rows), window=2)
+    # steps 2-3: prime (100*2*0.10 + 300*2*0.14 + 100*3*0.10 + 300*3*0.14) / (200+600+300+900)
+    assert f["tier_prime_cf"] == pytest.approx((20 + 84 + 30 + 126) / 2000)
+    assert f["tier_subprime_cf"] == pytest.approx(0.20)
+    text = format_lenders([f])
+    assert "APR prime" in text and "13.00%" in text and "20.00%" in text

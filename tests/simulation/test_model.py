@@ -236,3 +236,23 @@ def test_a_cascade_after_an_earlier_bank_failure_runs_among_the_banks_standing()
     assert [f[2] for f in model.month.failures] == ["credit", "interbank"]
     assert model.banks[0].failed_step == 1  # the earlier failure is left as it was
     model.check_invariants()
+
+
+def test_platform_prices_by_segment_add_up_to_the_platform_and_market_figures():
+    """Each platform's originations by risk segment add up to its originations, its price
+    tiers average (weighted by those originations) to its APR, and summed over platforms each
+    segment's originations equal the model table's (counted by segment, not by platform)."""
+    res = lendsim.run(tiny(**{"simulation.steps": 8}))
+    p, m = res.platforms, res.model
+    segs = ("prime", "near_prime", "subprime")
+    orig = sum(p[f"originations_{s}"] for s in segs)
+    assert np.allclose(orig, p["originations"])
+    lent = p["originations"] > 0
+    apr = sum(p[f"avg_apr_{s}"].fillna(0) * p[f"originations_{s}"] for s in segs)
+    assert np.allclose(apr[lent] / p.loc[lent, "originations"], p.loc[lent, "avg_apr"])
+    for s in segs:
+        by_step = p.groupby("step")[f"originations_{s}"].sum()
+        assert np.allclose(by_step.to_numpy(), m.set_index("step")[f"originations_{s}"]
+                           .loc[by_step.index].to_numpy())
+        assert p.loc[p[f"originations_{s}"] == 0, f"avg_apr_{s}"].isna().all()
+    assert (p["originations_subprime"] > 0).any() and (p["originations_prime"] > 0).any()

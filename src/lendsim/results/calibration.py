@@ -155,7 +155,9 @@ def lender_figures(model: pd.DataFrame, platforms: pd.DataFrame, *,
     origination-weighted APR), ``el_priced`` and ``loss_realised`` (annual expected loss
     priced in and net charge-off rate, weighted by managed balance), ``equity_book`` (equity
     over managed book), ``share`` (of the market's managed balance); and ``avg_apr_<segment>``,
-    ``approval_rate_<segment>`` for prime and subprime (model table).
+    ``approval_rate_<segment>`` for prime and subprime (model table); ``tier_<segment>_<type>``,
+    the type's origination-weighted APR to prime and to subprime borrowers (its price tiers
+    by segment).
     """
     last = int(model["step"].max())
     m = model[model["step"] > last - window]
@@ -171,6 +173,11 @@ def lender_figures(model: pd.DataFrame, platforms: pd.DataFrame, *,
                                     if w.sum() > 0 else math.nan)
         out[f"equity_book_{kind}"] = float(d["equity"].sum() / w.sum()) if w.sum() > 0 else math.nan
         out[f"share_{kind}"] = float(w.sum() / total) if total > 0 else math.nan
+        for seg in ("prime", "subprime"):
+            if f"avg_apr_{seg}" in d:  # run folders written before these columns lack them
+                o = d[f"originations_{seg}"]
+                out[f"tier_{seg}_{kind}"] = (float((d[f"avg_apr_{seg}"].fillna(0) * o).sum()
+                                                   / o.sum()) if o.sum() > 0 else math.nan)
     for seg in ("prime", "subprime"):
         for col in ("avg_apr", "approval_rate"):
             if f"{col}_{seg}" in m:
@@ -181,7 +188,8 @@ def lender_figures(model: pd.DataFrame, platforms: pd.DataFrame, *,
 def format_lenders(runs: list[dict[str, float]]) -> str:
     """The table of :func:`lender_figures`, means over runs: one row per lender type with its
     APR beside its documented price range, its priced and realised loss and their gap, its
-    equity over its book and its market share; then prime and subprime prices."""
+    prices to prime and to subprime borrowers, its equity over its book and its market share;
+    then prime and subprime prices over the market."""
     import pandas as pd
 
     mean = pd.DataFrame(runs).mean()
@@ -194,6 +202,8 @@ def format_lenders(runs: list[dict[str, float]]) -> str:
                                           if not math.isnan(lo) else "-"),
                      "loss priced": _pct(el), "loss realised": _pct(real),
                      "priced / realised - 1": (f"{el / real - 1:+.0%}" if real else "n/a"),
+                     "APR prime": _pct(mean.get(f"tier_prime_{kind}", math.nan)),
+                     "APR subprime": _pct(mean.get(f"tier_subprime_{kind}", math.nan)),
                      "equity / book": _pct(mean.get(f"equity_book_{kind}")),
                      "share of book": _pct(mean.get(f"share_{kind}"))})
     text = pd.DataFrame(rows).to_string(index=False)

@@ -100,6 +100,9 @@ class Month:
         # per platform; entrants join in *platforms adapt*, after the month's lending
         self.orig_by_platform = np.zeros(n_platforms)
         self.apr_by_platform = np.zeros(n_platforms)
+        # originations and APR-weighted originations by platform and risk segment
+        self.orig_by_platform_segment = np.zeros((n_platforms, 3))
+        self.apr_by_platform_segment = np.zeros((n_platforms, 3))
         self.n_new_by_platform = np.zeros(n_platforms)
         self.el_by_platform = np.zeros(n_platforms)
         # funding: platforms whose own capacity (equity x leverage limit), not their banks'
@@ -183,6 +186,11 @@ class Month:
         self.orig_amount += float(amount.sum())
         self.orig_by_platform += np.bincount(plat, weights=amount, minlength=P)
         self.apr_by_platform += np.bincount(plat, weights=w, minlength=P)
+        cell = plat * 3 + seg_w
+        self.orig_by_platform_segment += np.bincount(cell, weights=amount,
+                                                     minlength=3 * P).reshape(P, 3)
+        self.apr_by_platform_segment += np.bincount(cell, weights=w,
+                                                    minlength=3 * P).reshape(P, 3)
         self.n_new_by_platform += np.bincount(plat, minlength=P)
         # an annual loss rate is per RMB of balance: a loan weighs by its amount times its
         # expected months on the book (a one-month draw a seventh of a six-month loan's)

@@ -123,6 +123,8 @@ def collect_step(model) -> None:
     n_new = pad_platforms(m.n_new_by_platform, P)
     el_p = pad_platforms(m.el_by_platform, P)
     expo_p = pad_platforms(m.exposure_by_platform, P)
+    orig_ps = pad_platforms(m.orig_by_platform_segment, P)
+    apr_ps = pad_platforms(m.apr_by_platform_segment, P)
     lines = model.lines[:, :P].sum(axis=0)
     for pl in model.platforms:
         i = pl.idx
@@ -149,6 +151,10 @@ def collect_step(model) -> None:
             "el_priced": el_p[i] / expo_p[i] if expo_p[i] > 0 else np.nan,
             "equity_raised": pl.equity_raised, "dividends": pl.dividends,
             "loss_realised": pl.loss_realised(),
+            **{f"originations_{seg}": float(orig_ps[i, k]) for k, seg in enumerate(RISK_SEGMENTS)},
+            **{f"avg_apr_{seg}": (apr_ps[i, k] / orig_ps[i, k] if orig_ps[i, k] > 0
+                                  else np.nan)
+               for k, seg in enumerate(RISK_SEGMENTS)},
         })
     out = model.bank_outstanding()
     for bk in model.banks:
@@ -205,8 +211,9 @@ def _by_group(m, pop, debt: np.ndarray) -> dict[str, float]:
 
 
 def pad_platforms(arr, n):
-    """Per-platform counters, with zeros for a platform that entered this month."""
-    return np.r_[arr, np.zeros(n - len(arr))]
+    """Per-platform counters (one row per platform), with zeros for a platform that entered
+    this month."""
+    return np.concatenate([arr, np.zeros((n - len(arr),) + np.shape(arr)[1:])])
 
 
 def build_tables(model) -> dict[str, pd.DataFrame]:

@@ -61,16 +61,37 @@ def step(model) -> None:
     amount = np.where(payable & full, due, 0.0)
     # short of cash: pay in order of priority, the last loan reached in part (7.9)
     part = np.flatnonzero(payable & ~full)
+    prio = platform_arrays(model).repayment_priority if len(part) or walk.any() else None
     if len(part):
-        prio = platform_arrays(model).repayment_priority[L.platform_idx[idx[part]]]
         amount[part] = repayment.pay_amounts(b[part], due[part], pop.cash,
-                                             first=pop.pay_first_u[b[part]] < prio)
+                                             first=pop.pay_first_u[b[part]] < prio[
+                                                 L.platform_idx[idx[part]]])
+    # a walk-away is the failure's loss only if the borrower would have paid that loan had
+    # the lender not failed (same cash, same draws): otherwise the miss is its own (7.17.3)
+    lost_to_failure = walk & would_pay(model, b, due, ~strategic[b], idx, prio)
     pop.cash -= np.bincount(b, weights=amount, minlength=model.n_borrowers)
     np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
-    cause = np.where(walk, MissCause.PLATFORM_FAILURE,
+    cause = np.where(lost_to_failure, MissCause.PLATFORM_FAILURE,
                      np.where(social[b], MissCause.SOCIAL, MissCause.FUNDAMENTAL))
     settle_loans(model, idx, amount, due, cause.astype(np.int8))
     record_rolls(model, behind_before, balance_before)
+
+
+def would_pay(model, b: np.ndarray, due: np.ndarray, payable: np.ndarray, idx: np.ndarray,
+              prio: np.ndarray | None) -> np.ndarray:
+    """Which of the month's billed loans (``idx``, borrowers ``b``, ``due`` RMB) would be
+    paid in full if their borrowers paid every loan in ``payable`` from the cash they hold
+    now, in the order of :func:`repayment.pay_amounts` (the counterfactual of a walk-away,
+    on common random numbers; ``prio``: each platform's repayment priority)."""
+    out = np.zeros(len(b), dtype=bool)
+    sel = np.flatnonzero(payable)
+    if prio is None or not len(sel):
+        return out
+    pop = model.population
+    out[sel] = repayment.pay_in_order(b[sel], due[sel], pop.cash,
+                                      first=pop.pay_first_u[b[sel]]
+                                      < prio[model.loans.platform_idx[idx[sel]]])
+    return out
 
 
 def record_rolls(model, behind_before: np.ndarray, balance_before: np.ndarray) -> None:

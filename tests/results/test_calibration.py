@@ -375,3 +375,20 @@ def test_price_tiers_by_type_and_segment_by_hand():
     assert f["tier_subprime_cf"] == pytest.approx(0.20)
     text = format_lenders([f])
     assert "APR prime" in text and "13.00%" in text and "20.00%" in text
+
+
+def test_figures_out_of_band_say_why_and_the_others_do_not():
+    """Every target the default market misses has its reason on record, naming the command
+    that shows it; the reasons are printed for out-of-band figures only."""
+    from lendsim.results.calibration import format_misses
+
+    t = {x.key: x for x in TARGETS}
+    for key in ("top_delinquency_30", "top_delinquency_90", "multi_lender_share",
+                "multi_lenders_2", "multi_lenders_3", "multi_lenders_5plus"):
+        assert "lendsim " in t[key].why, key
+    runs = [{k: (t[k].low + t[k].high) / 2 for k in KEYS}]
+    assert format_misses(calibration_table(runs)) == ""
+    runs[0]["multi_lender_share"] = 0.9
+    text = format_misses(calibration_table(runs))
+    assert text.count("\n- ") == 1 and "borrowers with several lenders (high)" in text
+    assert "baseline_embedded_cash" in text

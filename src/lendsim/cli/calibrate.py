@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from lendsim.errors import LendsimError
 from lendsim.results.calibration import (DEFAULT_WINDOW, TARGETS, calibration_figures,
                                          calibration_table, format_calibration,
-                                         format_lenders, format_ranking, lender_figures,
+                                         format_lenders, format_misses, format_ranking,
+                                         lender_figures,
                                          rank_arms, run_dir_figures, set_option)
 
 if TYPE_CHECKING:  # pandas is imported where used: `lendsim --help` stays fast
@@ -100,6 +101,8 @@ def _calibrate(args) -> int:
     n_in = int((table["verdict"] == "in band").sum())
     print(f"{n_in} of {len(table)} figures in band ({what}; means over the last {args.window} "
           f"months; {time.perf_counter() - start:.1f} s)")
+    if args.source in (None, "baseline") and not args.sets and (misses := format_misses(table)):
+        print(misses)  # the reasons on record are the default market's
     if lenders:
         print("\nby lender type (documented ranges: docs/calibration.md, 2.2)")
         print(format_lenders(lenders))

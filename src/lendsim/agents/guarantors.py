@@ -9,10 +9,13 @@ retail investors' money, so paying "the investors first" from the reserve is pay
 platform's own share of each loss. The premium stands for the share of interest a platform
 puts into its reserve: a rate on the covered balance is the same money at a given price.
 
-Who pays the premium: the insured platform, as a cost out of its income (like its operating
-cost), not added to the price. The pricing strategy is a separate choice; a paired comparison
-with and without cover then changes only the cover (raise ``platforms.<type>.operating_cost``
-by the premium rate to price it in).
+Who pays the premium: the insured platform, out of its income. Its pricing sees the cover
+(:func:`pricing_terms`): while its guarantor is live and within its leverage limit, a lender
+on break-even pricing counts ``(1 - cover_share) x EL + premium_rate`` for a loan's credit
+risk instead of ``EL`` (the loss it keeps, and the premium), so it prices and approves as an
+insured lender: risky loans (``cover_share x EL > premium_rate``) get cheaper, safe ones
+dearer (moral hazard, Holmstrom 1979; adverse selection against a flat premium, Rothschild &
+Stiglitz 1976).
 
 Cover attaches to a funding pool (one platform's loans of one month) when the pool is first
 posted, if the platform's guarantor is live and within its leverage limit; a guarantor that
@@ -173,6 +176,29 @@ def enforce_terms(model) -> None:
             elif relief < 1.0 and pl.is_active:
                 model.cutoff_before[i] = pl.pd_cutoff
                 pl.pd_cutoff = min(1.0, pl.pd_cutoff / max(relief, 1e-12))
+
+
+def pricing_terms(model) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each platform's ``(cover_share, premium_rate)`` on the loans it makes now, as its
+    pricing sees them (``PlatformArrays.retained_loss_rate``): the covered weight of a new
+    pool (``cover_share``; for a reserve fund times the platform's own share) and the
+    premium rate, where the platform's guarantor is live and within its leverage limit
+    (:func:`attach_pools` will then cover the month's pool); 0 and 0 elsewhere. None
+    without guarantors (the default market: its pricing is untouched)."""
+    if not is_on(model):
+        return None
+    gp = model.params.guarantee
+    P = len(model.platforms)
+    cover, premium = np.zeros(P), np.zeros(P)
+    reg = model.regulator.policy
+    for g in model.guarantors:
+        if g.is_failed or g.covered_balance > gp.max_leverage * max(g.equity, 0.0):
+            continue
+        for i in g.insured:
+            share = model.platforms[i].own_share(reg) if gp.kind == "reserve" else 1.0
+            cover[i] = gp.cover_share * share
+            premium[i] = gp.premium_rate
+    return cover, premium
 
 
 def restore_cutoffs(model) -> None:

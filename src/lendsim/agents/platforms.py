@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 
 from lendsim.agents.institutions import Institution
-from lendsim.agents.rules import scoring
+from lendsim.agents.rules import scoring, underwriting
 from lendsim.simulation import strategies
 from lendsim.simulation.features import FEATURES, N_FEATURES, PRIOR_COEF
 from lendsim.simulation.params import PlatformParams, PlatformTypeParams, RegulatorParams
@@ -65,6 +65,11 @@ class PlatformArrays:
         requires_income: lends only to borrowers with a job.
         max_debt_income: largest visible debt / annual income it lends up to.
         pricing: each platform's pricing strategy.
+        cover_share: share of a new loan's loss a live guarantor will pay back to the
+            lender's funders (0 without cover; docs/ODD.md, 7.17.10), None when no platform
+            is insured (the default market).
+        premium_rate: the guarantee premium on a new loan's balance, annual (0 without
+            cover), None when no platform is insured.
     """
 
     is_active: np.ndarray
@@ -90,12 +95,17 @@ class PlatformArrays:
     requires_income: np.ndarray
     max_debt_income: np.ndarray
     pricing: tuple
+    cover_share: np.ndarray | None = None
+    premium_rate: np.ndarray | None = None
 
     @classmethod
     def of(cls, platforms: list[Platform], benchmark_rate: float, pp: PlatformParams,
-           reg: RegulatorParams, bank_hurdle: float) -> PlatformArrays:
+           reg: RegulatorParams, bank_hurdle: float,
+           cover: tuple[np.ndarray, np.ndarray] | None = None) -> PlatformArrays:
         """The arrays of ``platforms``; ``bank_hurdle`` is the partner banks' hurdle rate on
-        their share of a loan, annual (:meth:`lendsim.agents.banks.Bank.hurdle_rate`)."""
+        their share of a loan, annual (:meth:`lendsim.agents.banks.Bank.hurdle_rate`);
+        ``cover`` each platform's ``(cover_share, premium_rate)`` on new loans, None when no
+        platform is insured (:func:`lendsim.agents.guarantors.pricing_terms`)."""
         pls = platforms
         own_cost = np.array([benchmark_rate + pl.tp.funding_spread for pl in pls])
         own_share = np.array([pl.own_share(reg) for pl in pls])
@@ -123,7 +133,19 @@ class PlatformArrays:
             requires_income=np.array([pl.tp.requires_income for pl in pls], dtype=bool),
             max_debt_income=np.array([pl.tp.max_debt_income for pl in pls]),
             pricing=tuple(pl.pricing for pl in pls),
+            cover_share=None if cover is None else cover[0],
+            premium_rate=None if cover is None else cover[1],
         )
+
+    def retained_loss_rate(self, el: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """What a loss of ``el`` (annual rate on the balance) costs the lenders of platforms
+        ``p`` net of their guarantee: ``(1 - cover_share) x el + premium_rate`` where a live
+        guarantor covers the platform's new loans, ``el`` elsewhere (and everywhere when no
+        platform is insured). An insured lender keeps only the uncovered part of the loss
+        and pays the premium instead (docs/ODD.md, 7.17.10)."""
+        if self.cover_share is None:
+            return el
+        return underwriting.retained_loss_rate(el, self.cover_share[p], self.premium_rate[p])
 
     def cost_per_loan_of(self, p: np.ndarray, term: np.ndarray) -> np.ndarray:
         """The origination cost of loans of ``term`` months at platforms ``p``, RMB each:

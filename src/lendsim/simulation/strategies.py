@@ -141,7 +141,10 @@ class BreakEven(Pricing):
 
     *Approval.* The lender's break-even APR is its funding cost (by the funding split: its own
     share at its own cost, the banks' share at their hurdle rate), plus the annualised
-    expected loss on the loan's own term, plus operating cost. It approves when the break-even
+    expected loss on the loan's own term, plus operating cost. An insured lender counts the
+    loss it keeps and the premium instead of the expected loss
+    (:meth:`~lendsim.agents.platforms.PlatformArrays.retained_loss_rate`: ``(1 - cover) x EL
+    + premium``; docs/ODD.md, 7.17.10). It approves when the break-even
     price is within the cap and the estimated PD within its cut-off, and charges
     ``min(break-even + margin, cap)``: a cap squeezes its margin before it turns borrowers
     away.
@@ -165,8 +168,8 @@ class BreakEven(Pricing):
     MAX_SHARE = 0.95
 
     def quote(self, pd_life, p, term, arrays, lgd, amount):
-        floor = (arrays.funding_cost[p] + underwriting.expected_loss_rate(pd_life, lgd, term)
-                 + arrays.operating_cost[p]
+        el = arrays.retained_loss_rate(underwriting.expected_loss_rate(pd_life, lgd, term), p)
+        floor = (arrays.funding_cost[p] + el + arrays.operating_cost[p]
                  + underwriting.origination_cost_rate(arrays.cost_per_loan_of(p, term), amount,
                                                       term))
         return floor, floor + arrays.margin[p]

@@ -44,6 +44,27 @@ def expected_loss_rate(pd_life: np.ndarray, lgd: float, term_months: np.ndarray)
     return pd_life * lgd * 24.0 / (np.asarray(term_months, dtype=float) + 1.0)
 
 
+def retained_loss_rate(el: np.ndarray, cover_share: np.ndarray,
+                       premium_rate: np.ndarray) -> np.ndarray:
+    """The expected loss an insured lender keeps, with the premium it pays for the rest,
+    annual rates on the balance: ``(1 - cover_share) x el + premium_rate``.
+
+    A guarantor pays back ``cover_share`` of each covered loan's net loss for a premium on
+    its balance, so the lender's own cost of the loan's credit risk is the uncovered loss
+    plus the premium; it prices and approves on that (moral hazard: Holmstrom 1979, Bell J.
+    Econ. 10, 74-91; Katsamakas & Sanchez-Cartas 2024 on insured P2P lending). A flat
+    premium makes cover cheap for risky loans (``cover_share x el > premium_rate``) and dear
+    for safe ones: the insured book tilts toward risk (adverse selection: Rothschild &
+    Stiglitz 1976, Q. J. Econ. 90, 629-649).
+
+    Examples:
+        >>> round(float(retained_loss_rate(np.array([0.10]), np.array([0.8]),
+        ...                                np.array([0.02]))[0]), 12)
+        0.04
+    """
+    return (1.0 - cover_share) * el + premium_rate
+
+
 def origination_cost_rate(cost_per_loan: np.ndarray, amount: np.ndarray,
                           term_months: np.ndarray) -> np.ndarray:
     """A per-loan origination cost as an annual rate on the loan's average balance.

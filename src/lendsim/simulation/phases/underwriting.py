@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from lendsim.agents import guarantors
 from lendsim.agents.banks import Bank
 from lendsim.agents.platforms import PlatformArrays
 from lendsim.agents.rules import choice, underwriting
@@ -44,7 +45,8 @@ def platform_arrays(model) -> PlatformArrays:
     reg = model.regulator.policy
     return PlatformArrays.of(model.platforms, model.macro.benchmark_rate,
                              model.params.platforms, reg,
-                             Bank.hurdle_rate(model.params.banks, reg))
+                             Bank.hurdle_rate(model.params.banks, reg),
+                             guarantors.pricing_terms(model))
 
 
 def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refinance: bool,

@@ -42,7 +42,7 @@ tables are cleared):
   lenders now approve applicants with estimated PDs of 0.1-0.3 (61 % and 45 % of them, against
   5 % and 0 % without cover; seed 101, months 1-12). The guarantors' claims come after the
   closure, from loans of failed platforms run off at the resolver's recovery
-  (``losses_platform_failure``, 4-323 thousand RMB in the pool arms of seeds 101-104); the
+  (``losses_platform_failure``, 4-322 thousand RMB in the pool arms of seeds 101-104); the
   income shock alone brings few defaults (without the closure, 5 of the 8 no-guarantor arms
   charged off less than 5 thousand RMB in 36 months). Screening borrowers by PD cannot select
   against a lender's failure: the screening guarantor failed on all 8 seeds (once in the

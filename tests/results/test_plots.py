@@ -56,7 +56,14 @@ def make_tables(n_steps: int = 18, n_platforms: int = 12, n_banks: int = 4) -> d
         }
     )
     banks.loc[(banks["bank_id"] == 1) & (banks["step"] >= 12), "is_failed"] = True
-    return {"model": model, "platforms": platforms, "banks": banks}
+    # two refits of two platforms, three bands of predicted PD each
+    refits = [(s, p, sc) for s in (6, 12) for p, sc in ((0, "logistic"), (1, "trees"))]
+    validation = pd.DataFrame(
+        [{"step": s, "platform_id": p, "platform_type": "embedded", "scoring": sc,
+          "auc_test": rng.uniform(0.6, 0.8), "band": b, "n": 100.0,
+          "defaults": float(rng.integers(0, 10)), "pd_predicted": pd_b}
+         for s, p, sc in refits for b, pd_b in enumerate((0.005, 0.03, 0.08))])
+    return {"model": model, "platforms": platforms, "banks": banks, "validation": validation}
 
 
 def assert_valid_png(path, min_bytes: int = 5_000) -> None:

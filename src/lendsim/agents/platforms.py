@@ -22,9 +22,9 @@ from lendsim.simulation.params import PlatformParams, PlatformTypeParams, Regula
 #: A refit scores the loans matured since the last one (out-of-sample AUC and KS) only when
 #: at least this many have matured: fewer give no stable estimate.
 MIN_NEW_FOR_VALIDATION = 50
-#: Sd of the independent part of every refit's prior on each coefficient, logit units (Gelman,
-#: Jakulin, Pittau & Su 2008 recommend a scale of 2.5 for inputs of unit scale).
-WEAK_PRIOR_SD = 2.5
+#: Edges of the bands of predicted lifetime PD in which a refit's held-out validation compares
+#: predicted and realised default rates (the validation table).
+CALIBRATION_BANDS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 1.0)
 #: Weight of ``platforms.lgd`` in a platform's estimate of its loss severity, in charged-off
 #: loans: with fewer of its own the lender leans on the assumption.
 SEVERITY_PRIOR_LOANS = 5
@@ -70,6 +70,9 @@ class PlatformArrays:
             is insured (the default market).
         premium_rate: the guarantee premium on a new loan's balance, annual (0 without
             cover), None when no platform is insured.
+        scorers: ``(platform index, scoring model, fitted state)`` of every platform whose
+            score is not the logistic ``coef`` (a fitted tree or network model); empty when
+            every platform scores with its coefficients.
     """
 
     is_active: np.ndarray
@@ -97,6 +100,7 @@ class PlatformArrays:
     pricing: tuple
     cover_share: np.ndarray | None = None
     premium_rate: np.ndarray | None = None
+    scorers: tuple = ()
 
     @classmethod
     def of(cls, platforms: list[Platform], benchmark_rate: float, pp: PlatformParams,
@@ -135,6 +139,8 @@ class PlatformArrays:
             pricing=tuple(pl.pricing for pl in pls),
             cover_share=None if cover is None else cover[0],
             premium_rate=None if cover is None else cover[1],
+            scorers=tuple((pl.idx, pl.scoring, pl.scorer) for pl in pls
+                          if pl.scorer is not None),
         )
 
     def retained_loss_rate(self, el: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -210,6 +216,20 @@ class TrainingWindow:
             parts.append((self.X[r, pos], self.y[r, pos], self.w[r, pos]))
         return tuple(np.concatenate(a).astype(np.float64) for a in zip(*parts))
 
+    def split(self, test_share: float) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+        """``((X, y, weight) of the training part, (X, y, weight) of the test part)``
+        (float64): in each ring, the newest ``test_share`` of the loans held (rounded) are
+        the test window, the older ones the training window; no loan is in both."""
+        half, train, test = self.y.shape[1], [], []
+        for r in range(2):
+            k = int(min(self.n_seen[r], half))
+            pos = (self.n_seen[r] - 1 - np.arange(k)) % half  # newest first
+            n_test = int(round(test_share * k))
+            for part, sel in ((test, pos[:n_test]), (train, pos[n_test:])):
+                part.append((self.X[r, sel], self.y[r, sel], self.w[r, sel]))
+        return tuple(tuple(np.concatenate(a).astype(np.float64) for a in zip(*part))
+                     for part in (train, test))
+
     def mark_fit(self) -> None:
         self.n_at_fit = self.n_seen.copy()
 
@@ -255,9 +275,20 @@ class Platform(Institution, mesa.Agent):
         self.is_resolved = False  # failed, and handed to a resolver by the regulator
         self.last_delinquency_30 = 0.0
         self.coef = PRIOR_COEF.copy()
+        # the scoring model (a strategy) and, for a tree or network model, its fitted state
+        # (None: score with ``coef``, the prior scorecard until a logistic refit)
+        self.scoring = strategies.create("scoring", tp.scoring)
+        self.scorer = None
         self.window = TrainingWindow(pp.training_window)
         self.auc = np.nan
         self.ks = np.nan
+        # held-out validation at the last refit (``retrain``): AUC and KS on the test window,
+        # the refit's month, and its calibration by band of predicted PD
+        self.auc_test = np.nan
+        self.ks_test = np.nan
+        self.validated_step: int | None = None
+        self.validation_sizes = (0, 0)  # loans in its training and test windows
+        self.calibration: list[dict[str, float]] = []
         self.months_unfunded = 0
         self.roe_history: deque[float] = deque(maxlen=12)
         self.equity_raised = 0.0  # this month's new equity, gross of its cost, RMB
@@ -360,47 +391,74 @@ class Platform(Institution, mesa.Agent):
         ``weight`` is how many matured loans each one stands for (:class:`TrainingWindow`)."""
         self.window.add(X, y, weight)
 
-    def retrain(self, pp: PlatformParams) -> None:
-        """Score the loans matured since the last refit with the current model (out-of-sample
-        AUC and KS), then refit the logistic model on the whole window.
+    @property
+    def is_logistic(self) -> bool:
+        return self.scoring.name == "logistic"
 
-        The refit is the posterior mode under a Gaussian prior centred on the scorecard every
-        platform starts with (``PRIOR_COEF``), worth ``platforms.prior_weight`` matured loans
-        (``m``): its precision is ``m`` times the Fisher information of one loan of the window
-        where defaults are as common as the window's default rate shrunk toward the prior's,
-        ``(defaults + m x prior PD) / (loans + m)`` (:func:`scoring.unit_information` with a
-        ``rate``). So a platform learns from its first matured loans whatever their labels
-        (with no default yet its PD falls below the prior's as loans mature), and the prior's
-        pull fades as the window fills (``m / (m + loans in the window)``, roughly). Two
-        other choices fail where defaults are rare: information at the prior's 4 % PD counts
-        a prior of 300 loans as thousands of loans at a 0.3 % default rate and holds every
-        estimate far above the realised rate; information at the current fit vanishes as a
-        fit nears separation (one-month draws that never default) and lets it diverge. An
-        independent prior of sd ``WEAK_PRIOR_SD`` on each coefficient keeps a feature that does
-        not vary in the window (the term, when every loan is a draw) at the prior's value.
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """Lifetime PD of each row of ``X`` by the model in use."""
+        if self.scorer is None:
+            return scoring.predict_pd(X, self.coef)
+        return self.scoring.predict(self.scorer, X)
+
+    def retrain(self, pp: PlatformParams, rng: np.random.Generator | None = None,
+                step: int | None = None) -> None:
+        """Score the loans matured since the last refit with the current model (``auc``,
+        ``ks``), validate the model family on a held-out test window (:meth:`validate`), then
+        refit the model on the whole window.
+
+        A logistic platform refits its coefficients (:class:`lendsim.simulation.
+        scoring_models.Logistic`); a tree or network platform fits its model with a
+        ``random_state`` drawn from ``rng`` (the model's generator; logistic platforms draw
+        nothing; ``rng`` defaults to the model's) and keeps its current model when the window
+        holds a single class. ``step``: the month, for the validation table (default: the
+        model's).
 
         References:
-            Gelman, Jakulin, Pittau & Su (2008), Ann. Appl. Stat. 2(4), 1360-1383 (a prior
-            keeps a logistic fit defined with one class or separated data); Kass & Wasserman
-            (1995), J. Am. Stat. Assoc. 90, 928-934 (a prior worth a number of observations:
-            the unit-information prior).
+            Thomas, Edelman & Crook (2002), *Credit Scoring and Its Applications*, ch. 7
+            (validation on a holdout sample, then the scorecard built on all the data).
         """
         if self.window.size() < pp.min_training:
             return
         Xn, yn, _ = self.window.rows(newest_only=True)
         if len(yn) >= MIN_NEW_FOR_VALIDATION and 0 < yn.sum() < len(yn):
-            self.auc, self.ks = scoring.discrimination(scoring.predict_pd(Xn, self.coef), yn)
+            self.auc, self.ks = scoring.discrimination(self.score(Xn), yn)
+        if not self.is_logistic:
+            rng = self.model.rng if rng is None else rng
+            seed = int(rng.integers(2 ** 31 - 1))
+        else:
+            seed = None
+        if pp.test_share > 0:
+            self.validate(pp, seed, self.model.t if step is None else step)
         X, y, weight = self.window.rows()
-        m = pp.prior_weight
-        prior_pd = np.average(scoring.predict_pd(X, PRIOR_COEF), weights=weight)
-        rate = (np.dot(weight, y) + m * prior_pd) / (weight.sum() + m)
-        # plus Gelman et al.'s weakly informative sd of 2.5 on each coefficient: a feature
-        # that does not vary in the window (every loan a one-month draw) stays identified
-        precision = (m * scoring.unit_information(X, None, weight, rate=rate)
-                     + np.eye(len(PRIOR_COEF)) / WEAK_PRIOR_SD ** 2)
-        self.coef = scoring.fit_logistic(X, y, prior_mean=PRIOR_COEF, prior_precision=precision,
-                                         coef0=self.coef, gtol=1e-5, sample_weight=weight)
+        if self.is_logistic:
+            self.coef = self.scoring.fit(X, y, weight, pp=pp, start=self.coef,
+                                         random_state=None)
+        else:
+            fitted = self.scoring.fit(X, y, weight, pp=pp, start=self.scorer, random_state=seed)
+            self.scorer = fitted if fitted is not None else self.scorer
         self.window.mark_fit()
+
+    def validate(self, pp: PlatformParams, seed: int | None, step: int | None) -> None:
+        """Out-of-sample validation: fit the platform's model family on the training part of
+        the window and score the test part, its most recently matured loans
+        (``platforms.test_share`` of them; :meth:`TrainingWindow.split`): weighted AUC and KS
+        (``auc_test``, ``ks_test``) and predicted against realised default rates by band of
+        predicted PD (``calibration``; ``CALIBRATION_BANDS``). Out of time as well as out of
+        sample: the test loans came after every training loan. Left unchanged when the test
+        window is too small or holds one class."""
+        (X, y, w), (Xt, yt, wt) = self.window.split(pp.test_share)
+        if len(yt) < MIN_NEW_FOR_VALIDATION or not 0 < yt.sum() < len(yt) or len(y) == 0:
+            return
+        start = self.coef if self.is_logistic else None
+        fitted = self.scoring.fit(X, y, w, pp=pp, start=start, random_state=seed)
+        if fitted is None:
+            return
+        pd_test = self.scoring.predict(fitted, Xt)
+        self.auc_test, self.ks_test = scoring.discrimination(pd_test, yt, wt)
+        self.calibration = scoring.calibration_by_band(pd_test, yt, wt, CALIBRATION_BANDS)
+        self.validation_sizes = (len(y), len(yt))
+        self.validated_step = step
 
     # --- back-testing -------------------------------------------------------------------------
     def record_losses(self, net_charge_offs: float, managed: float,

@@ -15,6 +15,10 @@ market.png     platform market shares (stacked; largest platforms named, rest "o
                and the Herfindahl-Hirschman index
 banks.png      each bank's capital ratio, the minimum across banks highlighted
 borrowers.png  approval rate, multi-lender share, over-indebted share, unemployment rate
+contagion.png  credit losses by contagion channel
+validation.png the scoring models' held-out AUC at each refit, by platform (its drift over
+               time), and predicted against realised default rates by band of predicted PD
+               on the test windows, pooled over the run, by scoring model (calibration)
 ============== ===========================================================================
 """
 
@@ -41,6 +45,7 @@ CHART_FILES: tuple[str, ...] = (
     "banks.png",
     "borrowers.png",
     "contagion.png",
+    "validation.png",
 )
 
 STEP_LABEL = "step (month)"
@@ -357,6 +362,7 @@ def plot_run(tables: Mapping[str, pd.DataFrame] | Any, out_dir: str | Path) -> l
         "share (%)",
     )
     _plot_contagion(model, out / "contagion.png", written)
+    _plot_validation(_table(tables, "validation"), out / "validation.png", written)
     return written
 
 
@@ -373,4 +379,37 @@ def _plot_contagion(model: pd.DataFrame, path: Path, written: list[Path]) -> Non
         ax.plot(by_step.index, by_step.to_numpy(), color="black", linestyle="--",
                 label="of which borne by banks (common funder)")
         ax.legend(loc="upper left", fontsize="small")
+    _save(fig, path, written)
+
+
+def _plot_validation(validation: pd.DataFrame, path: Path, written: list[Path]) -> None:
+    """Held-out AUC by platform over time, and calibration by band pooled by scoring model."""
+    if not _has_data(validation, "auc_test"):
+        return
+    fig = Figure(figsize=(8.0, 7.0), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 1)  # not sharing x: the calibration panel's x axis is a PD
+    ax_cal = axes[1]
+    fits = _by_step(validation).drop_duplicates(["step", "platform_id"])
+    labels = _platform_labels(fits)
+    ids = list(pd.unique(fits["platform_id"]))
+    for k, pid in enumerate(ids[:MAX_NAMED_PLATFORMS]):
+        rows = fits[fits["platform_id"] == pid]
+        axes[0].plot(rows["step"], _numeric(rows, "auc_test"), marker="o", markersize=3,
+                     label=labels.get(pid, str(pid)))
+    axes[0].set_xlabel(STEP_LABEL)
+    _finish(axes[0], "Scoring models: held-out AUC at each refit", "AUC (test window)")
+    pooled = (validation.assign(pred_n=_numeric(validation, "pd_predicted") * validation["n"])
+              .groupby(["scoring", "band"], sort=True)[["n", "defaults", "pred_n"]].sum())
+    top = 0.0
+    for scoring, g in pooled.groupby(level="scoring"):
+        pred, real = g["pred_n"] / g["n"], g["defaults"] / g["n"]
+        ax_cal.plot(pred, real, marker="o", label=str(scoring))
+        top = max(top, float(pred.max()), float(real.max()))
+    ax_cal.plot([0, top], [0, top], color="grey", linestyle=":", label="calibrated")
+    ax_cal.xaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    _percent_axis(ax_cal)
+    ax_cal.set_xlabel("predicted default rate (band of predicted PD)")
+    _finish(ax_cal, "Calibration on the test windows, pooled over the run", "realised default "
+            "rate")
     _save(fig, path, written)

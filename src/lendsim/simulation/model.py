@@ -122,7 +122,7 @@ class MarketModel(mesa.Model):
         self.default_keys = np.zeros(0, dtype=np.int64)
         # outputs: one dict per step (model), per platform and bank and step, events, snapshots
         self.records: dict[str, list] = {"model": [], "platforms": [], "banks": [],
-                                         "events": [], "borrowers": []}
+                                         "events": [], "borrowers": [], "validation": []}
         self.cascade: Cascade | None = None  # institution failures still spreading
         self.cascades: list[dict] = []  # rows of the cascades table, closed cascades
         self.prev_equity = self.platform_values("equity")  # for platforms' trailing ROE

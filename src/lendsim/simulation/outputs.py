@@ -22,6 +22,11 @@ MODEL_COLUMNS = (
     "multi_lender_share", "lenders_per_borrower", "overindebted_share", "unemployment_rate",
 )
 EVENT_COLUMNS = ("step", "kind", "agent_type", "agent_id", "size", "detail")
+#: The validation table: one row per band of predicted PD of each held-out validation (a
+#: platform's refit; ``Platform.validate``).
+VALIDATION_COLUMNS = ("step", "platform_id", "platform_type", "scoring", "n_train", "n_test",
+                      "auc_test", "ks_test", "band", "pd_low", "pd_high", "n", "defaults",
+                      "pd_predicted", "default_rate")
 CASCADE_COLUMNS = ("start_step", "trigger", "size", "n_platforms", "n_banks", "duration",
                    "channels", "is_ongoing")
 
@@ -147,6 +152,7 @@ def collect_step(model) -> None:
             "own_share": _share(pl.loans_held, managed[i]),
             "leverage": pl.loans_held / pl.equity if pl.equity > 0 else np.nan,
             "funding_lines": float(lines[i]), "auc": pl.auc, "ks": pl.ks,
+            "auc_test": pl.auc_test, "ks_test": pl.ks_test,
             "reputation": pl.reputation, "retail_funds": pl.retail_funds,
             "el_priced": el_p[i] / expo_p[i] if expo_p[i] > 0 else np.nan,
             "equity_raised": pl.equity_raised, "dividends": pl.dividends,
@@ -156,6 +162,8 @@ def collect_step(model) -> None:
                                   else np.nan)
                for k, seg in enumerate(RISK_SEGMENTS)},
         })
+        if pl.validated_step == model.t:
+            model.records["validation"].extend(validation_rows(model.t, pl))
     out = model.bank_outstanding()
     for bk in model.banks:
         j = bk.idx
@@ -177,6 +185,14 @@ def collect_step(model) -> None:
         snap["n_lenders"] = lenders
         snap.insert(0, "step", model.t)
         model.records["borrowers"].append(snap)
+
+
+def validation_rows(step: int, pl) -> list[dict]:
+    """The validation table's rows of platform ``pl``'s held-out validation this month."""
+    head = {"step": step, "platform_id": pl.idx, "platform_type": pl.kind,
+            "scoring": pl.scoring.name, "n_train": pl.validation_sizes[0],
+            "n_test": pl.validation_sizes[1], "auc_test": pl.auc_test, "ks_test": pl.ks_test}
+    return [{**head, **band} for band in pl.calibration]
 
 
 QUINTILES = ("q1", "q2", "q3", "q4", "q5")
@@ -223,6 +239,7 @@ def build_tables(model) -> dict[str, pd.DataFrame]:
         "platforms": pd.DataFrame(r["platforms"]),
         "banks": pd.DataFrame(r["banks"]),
         "events": pd.DataFrame(r["events"], columns=list(EVENT_COLUMNS)),
+        "validation": pd.DataFrame(r["validation"], columns=list(VALIDATION_COLUMNS)),
     }
     if r["borrowers"]:
         tables["borrowers"] = pd.concat(r["borrowers"], ignore_index=True)

@@ -64,6 +64,11 @@ class PlatformTypeParams:
     funding_split: str = _f("headroom", "funding-split strategy: own share, banks' shares and "
                             "capacity (lendsim.simulation.strategies)",
                             choices=registry.FUNDING_SPLIT)
+    scoring: str = _f("logistic", "scoring model, refitted on the platform's own matured loans "
+                      "every platforms.retrain_every months: 'logistic' (a scorecard under a "
+                      "prior), 'trees' (gradient-boosted trees) or 'neural_net' (a small "
+                      "network); the last two need the 'risk' extra "
+                      "(lendsim.simulation.scoring_models)", choices=registry.SCORING)
     partner_multiple: int = _f(1, "partner banks, multiple of banks.partners_per_platform (the "
                                "embedded platform works with more banks: Ant Group's "
                                "prospectus, 2020, about 100 partner banks)", lo=1, hi=100)

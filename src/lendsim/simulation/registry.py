@@ -61,4 +61,5 @@ class Registry:
 PRICING = Registry("pricing strategy", "lendsim.simulation.strategies")
 FUNDING_SPLIT = Registry("funding-split strategy", "lendsim.simulation.strategies")
 LINE_RULE = Registry("bank line rule", "lendsim.simulation.strategies")
+SCORING = Registry("scoring model", "lendsim.simulation.scoring_models")
 SHOCKS = Registry("shock", "lendsim.simulation.shocks")

@@ -160,11 +160,29 @@ def check_files(scen: Scenario) -> None:
     Raises:
         ScenarioError: naming the parameter and what is wrong with its file.
     """
+    check_extras(scen)
     social, interbank = scen.network.social, scen.network.interbank
     if social.kind == "edge_list":
         _check_file("network.social.edge_list", social.edge_list, scen.borrowers.n)
     if interbank.kind == "file":
         _check_file("network.interbank.file", interbank.file, scen.banks.n)
+
+
+def check_extras(scen: Scenario) -> None:
+    """A scoring model that needs an optional package (``platforms.<type>.scoring =
+    'trees'``) stops the scenario, before anything runs, with one line naming the extra.
+
+    Raises:
+        lendsim.extras.MissingExtraError: naming the setting and the extra to install.
+    """
+    from lendsim.simulation import strategies
+    from lendsim.simulation.params import PLATFORM_TYPES
+
+    for kind in PLATFORM_TYPES:
+        name = scen.platforms.type_params(kind).scoring
+        if name != "logistic":
+            strategies.create("scoring", name).check_available(
+                f"platforms.{kind}.scoring = {name!r}")
 
 
 def _check_file(key: str, file: str, n: int) -> None:

@@ -7,7 +7,10 @@ Three kinds of decision are strategies:
   month;
 - ``funding_split`` (per platform type, ``platforms.<type>.funding_split``): how a platform
   splits the month's new loans between itself and its partner banks, and how much it can lend;
-- ``line_rule`` (``banks.line_rule``): how a bank sets its funding line to each platform.
+- ``line_rule`` (``banks.line_rule``): how a bank sets its funding line to each platform;
+- ``scoring`` (per platform type, ``platforms.<type>.scoring``): the model that estimates an
+  applicant's probability of default, refitted on the platform's matured loans
+  (:mod:`lendsim.simulation.scoring_models`).
 
 A new strategy is a subclass of :class:`Pricing`, :class:`FundingSplit` or :class:`LineRule`
 with a ``name``, registered with :func:`register`; the scenario then names it. No phase needs
@@ -51,22 +54,22 @@ class Strategy:
 
 
 _REGISTRIES = {"pricing": registry.PRICING, "funding_split": registry.FUNDING_SPLIT,
-               "line_rule": registry.LINE_RULE}
+               "line_rule": registry.LINE_RULE, "scoring": registry.SCORING}
 
 
 def register(cls: type) -> type:
     """Register a strategy class under its ``name`` (use as a class decorator); the scenario
     can then name it."""
     if not (isinstance(cls, type) and issubclass(cls, Strategy) and cls.kind in _REGISTRIES):
-        raise TypeError(f"{cls!r}: a strategy is a subclass of Pricing, FundingSplit or "
-                        "LineRule")
+        raise TypeError(f"{cls!r}: a strategy is a subclass of Pricing, FundingSplit, "
+                        "LineRule or ScoringModel")
     _REGISTRIES[cls.kind].add(cls.name, cls)
     return cls
 
 
 def create(kind: str, name: str) -> Strategy:
     """A new instance of the strategy ``name`` of ``kind`` (``pricing``, ``funding_split``,
-    ``line_rule``)."""
+    ``line_rule``, ``scoring``)."""
     return _REGISTRIES[kind].get(name)()
 
 

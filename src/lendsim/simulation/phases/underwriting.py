@@ -152,6 +152,10 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     # float64 operands and ``take``: einsum with a float32 operand and a fancy row
     # gather are each about twice as slow, for the same numbers
     pd_life = expit(np.einsum("ij,ij->i", X.astype(np.float64), np.take(g.coef, p, axis=0)))
+    for i, model_i, state in g.scorers:  # tree and network models: each on its applicants
+        at = np.flatnonzero(p == i)
+        if len(at):
+            pd_life[at] = model_i.predict(state, np.take(X, at, axis=0))
     visible_debt, other_lenders = debt.seen_by_lender(b, own, model.is_covered)
     room = underwriting.credit_limit(
         np.full(len(b), np.inf), pop.income[b], own, visible_debt,

@@ -16,7 +16,7 @@ import numpy as np
 from lendsim.agents.institutions import Institution
 from lendsim.agents.rules import scoring, underwriting
 from lendsim.simulation import strategies
-from lendsim.simulation.features import FEATURES, N_FEATURES, PRIOR_COEF
+from lendsim.simulation.features import FEATURES, N_FEATURES, prior_coef
 from lendsim.simulation.params import PlatformParams, PlatformTypeParams, RegulatorParams
 
 #: A refit scores the loans matured since the last one (out-of-sample AUC and KS) only when
@@ -73,6 +73,8 @@ class PlatformArrays:
         scorers: ``(platform index, scoring model, fitted state)`` of every platform whose
             score is not the logistic ``coef`` (a fitted tree or network model); empty when
             every platform scores with its coefficients.
+        sees: which of the run's alternative features each platform's type sees,
+            (n_platforms, n_alternative) booleans (no columns without alternative data).
     """
 
     is_active: np.ndarray
@@ -101,6 +103,7 @@ class PlatformArrays:
     cover_share: np.ndarray | None = None
     premium_rate: np.ndarray | None = None
     scorers: tuple = ()
+    sees: np.ndarray | None = None
 
     @classmethod
     def of(cls, platforms: list[Platform], benchmark_rate: float, pp: PlatformParams,
@@ -141,6 +144,7 @@ class PlatformArrays:
             premium_rate=None if cover is None else cover[1],
             scorers=tuple((pl.idx, pl.scoring, pl.scorer) for pl in pls
                           if pl.scorer is not None),
+            sees=np.array([pl.sees for pl in pls], dtype=bool).reshape(len(pls), -1),
         )
 
     def retained_loss_rate(self, el: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -181,9 +185,9 @@ class TrainingWindow:
     #: a row is a draw when its log term is below this (terms of 1 month; loans have 3+)
     DRAW_BELOW = float(np.log(1.5 / 6.0))
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, n_features: int = N_FEATURES):
         half = max(size // 2, 1)
-        self.X = np.zeros((2, half, N_FEATURES), dtype=np.float32)
+        self.X = np.zeros((2, half, n_features), dtype=np.float32)
         self.y = np.zeros((2, half), dtype=np.int8)
         self.w = np.ones((2, half), dtype=np.float32)
         self.n_seen = np.zeros(2, dtype=np.int64)  # per ring: loans seen (write position)
@@ -274,12 +278,16 @@ class Platform(Institution, mesa.Agent):
         self.suspended_until: int | None = None
         self.is_resolved = False  # failed, and handed to a resolver by the regulator
         self.last_delinquency_30 = 0.0
-        self.coef = PRIOR_COEF.copy()
+        # the run's features: the base ones and any alternative data a type sees; this
+        # type's scoring model gets the alternative ones it sees (``sees``), 0 otherwise
+        names = getattr(model, "features", FEATURES)
+        self.sees = np.array([f in tp.alt_data_names() for f in names[N_FEATURES:]], dtype=bool)
+        self.coef = prior_coef(len(names))
         # the scoring model (a strategy) and, for a tree or network model, its fitted state
         # (None: score with ``coef``, the prior scorecard until a logistic refit)
         self.scoring = strategies.create("scoring", tp.scoring)
         self.scorer = None
-        self.window = TrainingWindow(pp.training_window)
+        self.window = TrainingWindow(pp.training_window, len(names))
         self.auc = np.nan
         self.ks = np.nan
         # held-out validation at the last refit (``retrain``): AUC and KS on the test window,

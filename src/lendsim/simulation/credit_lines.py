@@ -47,11 +47,11 @@ class CreditLines:
             bureau's when the borrower is covered.
         lenders_seen: other lenders the platform could see at grant, through the bureau
             (int16; 0 for borrowers the bureau does not cover).
-        features: what the platform saw at grant, ``(n, N_FEATURES)`` float32; draws train the
+        features: what the platform saw at grant, ``(n, n_features)`` float32; draws train the
             scoring model with these when they mature.
     """
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, n_features: int = N_FEATURES):
         self.platform = np.full(n, -1, dtype=np.int16)
         self.apr = np.zeros(n, dtype=np.float32)
         self.pd = np.zeros(n, dtype=np.float32)
@@ -59,7 +59,7 @@ class CreditLines:
         self.until = np.zeros(n, dtype=np.int32)
         self.debt_seen = np.zeros(n, dtype=np.float32)
         self.lenders_seen = np.zeros(n, dtype=np.int16)
-        self.features = np.zeros((n, N_FEATURES), dtype=np.float32)
+        self.features = np.zeros((n, n_features), dtype=np.float32)
 
     def grant(self, b, p, apr, pd, limit, features, until, debt_seen, lenders_seen) -> None:
         """Open (or replace) the lines of borrowers ``b`` at platforms ``p``."""

@@ -15,11 +15,39 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Features a platform sees, in order.
+#: Features every platform sees, in order (the first columns of every feature matrix).
 FEATURES = ("intercept", "risk_signal", "log_income", "is_employed", "own_debt_income",
             "bureau_debt_income", "bureau_lenders", "is_bureau_covered", "log_term",
             "arrears_seen")
 N_FEATURES = len(FEATURES)
+#: Alternative data: features a platform type sees only if its ``platforms.<type>.alt_data``
+#: names them; in a run they follow ``FEATURES``, in this order, when any type sees them.
+ALT_FEATURES = ("spending_income", "contacts_in_arrears")
+#: The feature registry: every feature a lender may see, what it is and who sees it.
+REGISTRY = {
+    "intercept": "1 (every platform)",
+    "risk_signal": "latent risk plus noise that falls with the type's technology level: what "
+                   "the platform's own data and verification tell it (every platform)",
+    "log_income": "log of this month's income over the median base income (every platform)",
+    "is_employed": "has a job (every platform)",
+    "own_debt_income": "the borrower's debt at this platform over annual income: repayment "
+                       "behaviour and exposure at the platform (every platform)",
+    "bureau_debt_income": "total debt over annual income, through the credit bureau (bureau "
+                          "data when shared: regulator.data_sharing; 0 for borrowers it does "
+                          "not cover)",
+    "bureau_lenders": "number of lenders, through the bureau (as above)",
+    "is_bureau_covered": "the bureau covers the borrower (as above)",
+    "log_term": "log of the loan's term over 6 months (every platform)",
+    "arrears_seen": "behind on a payment at this platform, or at any lender through the "
+                    "bureau (repayment behaviour; every platform)",
+    "spending_income": "this month's discretionary spending over income: consumption "
+                       "behaviour, as an e-commerce or payment platform sees its users' "
+                       "purchases (alternative data: platforms.<type>.alt_data)",
+    "contacts_in_arrears": "share of the borrower's social contacts behind on a payment: the "
+                           "social-network signal of a platform that sees the social graph "
+                           "(alternative data: platforms.<type>.alt_data)",
+}
+assert set(REGISTRY) == set(FEATURES) | set(ALT_FEATURES)
 #: The loan's term enters as ``ln(term / REFERENCE_TERM)``: the prior's intercept is the logit
 #: of a six-month loan's lifetime PD.
 REFERENCE_TERM = 6.0
@@ -33,6 +61,52 @@ REFERENCE_TERM = 6.0
 #: every refit learns the coefficient from the lender's own loans.
 PRIOR_COEF = np.array([-3.2, 0.8, -0.5, -1.0, 2.0, 2.0, 0.3, 0.0, 1.0, 2.0])
 assert len(PRIOR_COEF) == N_FEATURES
+
+
+def feature_names(alt_data: set[str] | tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The columns of a run's feature matrices: ``FEATURES``, then the alternative features
+    any platform type sees (``alt_data``), in registry order."""
+    return FEATURES + tuple(f for f in ALT_FEATURES if f in alt_data)
+
+
+def prior_coef(n_features: int) -> np.ndarray:
+    """The prior scorecard for feature matrices of ``n_features`` columns: ``PRIOR_COEF``, and
+    0 on every alternative feature (the generic scorecard a platform starts with uses none:
+    each platform learns their weight from its own loans)."""
+    return np.r_[PRIOR_COEF, np.zeros(n_features - N_FEATURES)]
+
+
+def alt_features(model, b: np.ndarray, p: np.ndarray, sees: np.ndarray) -> np.ndarray:
+    """The alternative features of borrowers ``b`` as platforms ``p`` see them, one column
+    per alternative feature of the run (``model.features[N_FEATURES:]``), float32: 0 where the
+    platform's type does not see it (``sees``: (n_platforms, n_alt) booleans).
+
+    ``spending_income``: this month's discretionary spending need over income (income floored
+    at 1 RMB). ``contacts_in_arrears``: share of the borrower's contacts behind on a payment
+    at the end of last month (found once a month, ``Month.contacts_in_arrears``).
+    """
+    names = model.features[N_FEATURES:]
+    out = np.zeros((len(b), len(names)), dtype=np.float32)
+    pop = model.population
+    for k, name in enumerate(names):
+        if name == "spending_income":
+            out[:, k] = pop.need[b] / np.maximum(pop.income[b], 1.0)
+        else:  # contacts_in_arrears
+            out[:, k] = contacts_in_arrears(model)[b]
+    out *= sees[p]
+    return out
+
+
+def contacts_in_arrears(model) -> np.ndarray:
+    """Each borrower's share of social contacts behind on a payment, as of the end of last
+    month (one pass over the network a month, at the first call)."""
+    from lendsim.simulation.networks import neighbour_share
+
+    m = model.month
+    if m.contacts_in_arrears is None:
+        arrears_seen(model, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        m.contacts_in_arrears = neighbour_share(model.social, m.arrears[0])
+    return m.contacts_in_arrears
 
 
 def borrower_features(risk: np.ndarray, income: np.ndarray, is_employed: np.ndarray,

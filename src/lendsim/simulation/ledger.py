@@ -70,16 +70,16 @@ class LoanBook:
 
     Attributes mirror ``_FIELDS`` (``arrears``: what earlier months' payments left unpaid,
     RMB, part of ``balance``; ``n_missed``: payments behind, docs/ODD.md 7.10); ``features``
-    (n, N_FEATURES) float32 keeps what the lender
+    (n, n_features) float32 (``N_FEATURES``, more with alternative data) keeps what the lender
     saw at origination, so the loan can train the lender's scoring model when it matures.
     """
 
-    def __init__(self, capacity: int = 1024):
+    def __init__(self, capacity: int = 1024, n_features: int = N_FEATURES):
         self.n = 0
         self._cap = capacity
         for name, dt in _FIELDS.items():
             setattr(self, "_" + name, np.zeros(capacity, dtype=dt))
-        self._features = np.zeros((capacity, N_FEATURES), dtype=np.float32)
+        self._features = np.zeros((capacity, n_features), dtype=np.float32)
 
     def __getattr__(self, name):  # views of the used part: book.balance, book.status, ...
         if name in _FIELDS or name == "features":

@@ -35,7 +35,8 @@ from lendsim.simulation.month import Month
 from lendsim.simulation.networks import social_network
 from lendsim.simulation.outputs import (MODEL_COLUMNS, TableCollector, build_tables,
                                        check_invariants)
-from lendsim.simulation.params import Scenario
+from lendsim.simulation.features import feature_names
+from lendsim.simulation.params import PLATFORM_TYPES, Scenario
 from lendsim.simulation.phases import (accounting, banks_adapt, collect, credit_lines, demand,
                                        environment, failures, funding, income,
                                        platforms_adapt, repayment, supervise, underwriting)
@@ -99,8 +100,11 @@ class MarketModel(mesa.Model):
         self.social = social_network(n, s.kind, s.mean_degree, self.rng, rewire_p=s.rewire_p,
                                      edge_list=s.edge_list or None)
         self.population = BorrowerPopulation(p.borrowers, p.macro, self.rng)
+        # what lenders see: the base features and the alternative data any type sees
+        self.features = feature_names({f for k in PLATFORM_TYPES
+                                       for f in p.platforms.type_params(k).alt_data_names()})
         # room for the steady-state book without regrowing (untouched pages cost no memory)
-        self.loans = LoanBook(capacity=max(1024, 2 * n))
+        self.loans = LoanBook(capacity=max(1024, 2 * n), n_features=len(self.features))
         self.pools = FundingPools(p.banks.n)
         self.regulator = Regulator(self, p.regulator, p.policy, p.triggers)
         self.banks = setup.create_banks(self)
@@ -108,7 +112,7 @@ class MarketModel(mesa.Model):
         self.platforms: list[Platform] = []
         self.lines = np.zeros((p.banks.n, p.platforms.max_n))  # bank x platform, RMB
         self.target_weight = np.zeros(p.platforms.max_n)  # exp(convenience) of each platform
-        self.credit_lines = CreditLines(n)
+        self.credit_lines = CreditLines(n, n_features=len(self.features))
         self.lines_policy = None  # the rules in force last month (a change reviews lines)
         self.guarantors = guarantors.create(self)  # guarantee.n (default none)
         for kind in setup.initial_types(self):

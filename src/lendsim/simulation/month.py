@@ -137,6 +137,8 @@ class Month:
         # underwriting: who is behind on a payment as of the end of last month
         # (features.arrears_seen builds it at the month's first use)
         self.arrears: tuple[np.ndarray, np.ndarray] | None = None
+        # each borrower's share of contacts behind on a payment (features.contacts_in_arrears)
+        self.contacts_in_arrears: np.ndarray | None = None
         # guarantee pools (agents/guarantors.py): claims guarantors could not pay, by platform
         # (RMB), and the month's guarantor failures
         self.lost_cover = np.zeros(n_platforms)

@@ -94,6 +94,13 @@ def _check_value(key: str, v: Any, f: dataclasses.Field, source: str) -> Any:
         if not isinstance(v, str):
             _fail(key, v, "a string" + (f", one of {', '.join(m['choices'])}"
                                         if m.get("choices") else ""), source)
+        if m.get("many"):  # a comma-separated list of choices, or ""
+            names = [x.strip() for x in v.split(",") if x.strip()]
+            bad = [x for x in names if x not in m["choices"]]
+            if bad:
+                _fail(key, v, f"a comma-separated list of {', '.join(map(repr, m['choices']))} "
+                      f"or empty ({bad[0]!r} is none of them)", source)
+            return ",".join(names)
         if m.get("choices") and v not in m["choices"]:
             close = difflib.get_close_matches(v, m["choices"], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -136,10 +143,12 @@ def _range_text(m: dict) -> str:
 
 
 def spec(doc: str, *, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, choices: tuple | None = None, unit: str = "") -> dict:
-    """Field metadata: documentation, unit and the allowed range or choices."""
+         lo_open: bool = False, choices: tuple | None = None, unit: str = "",
+         many: bool = False) -> dict:
+    """Field metadata: documentation, unit and the allowed range or choices (``many``: a
+    string of comma-separated choices, or empty)."""
     return {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices,
-            "unit": unit}
+            "unit": unit, "many": many}
 
 
 def _f(default, doc, **kw):

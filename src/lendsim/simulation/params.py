@@ -710,6 +710,7 @@ def parameter_reference() -> list[tuple[str, Any, str, str]]:
                 continue
             m = f.metadata
             allowed = (", ".join(m["choices"]) if m.get("choices") else _range_text(m).strip())
+            allowed = f"comma-separated: {allowed}; or empty" if m.get("many") else allowed
             unit = f" [{m['unit']}]" if m.get("unit") else ""
             rows.append((prefix + f.name, v, allowed, m.get("doc", "") + unit))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lendsim.simulation import registry
+from lendsim.simulation.features import ALT_FEATURES
 from lendsim.simulation.param_checks import _f
 
 
@@ -69,6 +70,11 @@ class PlatformTypeParams:
                       "prior), 'trees' (gradient-boosted trees) or 'neural_net' (a small "
                       "network); the last two need the 'risk' extra "
                       "(lendsim.simulation.scoring_models)", choices=registry.SCORING)
+    alt_data: str = _f("", "alternative data the type's scoring model sees besides the base "
+                       "features, comma-separated names from the feature registry "
+                       "(lendsim.simulation.features.REGISTRY): spending_income (consumption "
+                       "behaviour), contacts_in_arrears (the social-network signal); empty = "
+                       "none", choices=ALT_FEATURES, many=True)
     partner_multiple: int = _f(1, "partner banks, multiple of banks.partners_per_platform (the "
                                "embedded platform works with more banks: Ant Group's "
                                "prospectus, 2020, about 100 partner banks)", lo=1, hi=100)
@@ -107,3 +113,7 @@ class PlatformTypeParams:
                            "consumer-finance company, microcredit company); with "
                            "regulator.apr_cap_scope = 'private' the private-lending cap does "
                            "not bind it, regulator.licensed_apr_cap does")
+
+    def alt_data_names(self) -> tuple[str, ...]:
+        """The alternative features the type sees (``alt_data``), as a tuple of names."""
+        return tuple(x for x in self.alt_data.split(",") if x)

@@ -45,7 +45,7 @@ import numpy as np
 from lendsim.agents.rules import scoring
 from lendsim.extras import require
 from lendsim.simulation import strategies
-from lendsim.simulation.features import PRIOR_COEF
+from lendsim.simulation.features import prior_coef
 
 #: Sd of the independent part of every logistic refit's prior on each coefficient, logit
 #: units (Gelman, Jakulin, Pittau & Su 2008 recommend a scale of 2.5 for inputs of unit scale).
@@ -120,12 +120,12 @@ class Logistic(ScoringModel):
     name = "logistic"
 
     def fit(self, X, y, weight, *, pp, start, random_state=None):
-        m = pp.prior_weight
-        prior_pd = np.average(scoring.predict_pd(X, PRIOR_COEF), weights=weight)
+        m, prior = pp.prior_weight, prior_coef(X.shape[1])
+        prior_pd = np.average(scoring.predict_pd(X, prior), weights=weight)
         rate = (np.dot(weight, y) + m * prior_pd) / (weight.sum() + m)
         precision = (m * scoring.unit_information(X, None, weight, rate=rate)
-                     + np.eye(len(PRIOR_COEF)) / WEAK_PRIOR_SD ** 2)
-        return scoring.fit_logistic(X, y, prior_mean=PRIOR_COEF, prior_precision=precision,
+                     + np.eye(len(prior)) / WEAK_PRIOR_SD ** 2)
+        return scoring.fit_logistic(X, y, prior_mean=prior, prior_precision=precision,
                                     coef0=start, gtol=1e-5, sample_weight=weight)
 
     def predict(self, state, X):

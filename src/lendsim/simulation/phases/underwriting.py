@@ -18,7 +18,8 @@ from lendsim.agents import guarantors
 from lendsim.agents.banks import Bank
 from lendsim.agents.platforms import PlatformArrays
 from lendsim.agents.rules import choice, underwriting
-from lendsim.simulation.features import arrears_seen, borrower_features
+from lendsim.simulation.features import (N_FEATURES, alt_features, arrears_seen,
+                                         borrower_features)
 
 #: A platform refuses, through the bureau, a covered borrower who defaulted with anyone this
 #: many months ago or less (the bureau's memory of a default).
@@ -149,6 +150,8 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
                           model.params.borrowers.income_median,
                           model.rng.standard_normal(len(b)), term,
                           arrears_seen(model, b, p))
+    if len(model.features) > N_FEATURES:  # alternative data, where the type sees it
+        X = np.hstack([X, alt_features(model, b, p, g.sees)])
     # float64 operands and ``take``: einsum with a float32 operand and a fancy row
     # gather are each about twice as slow, for the same numbers
     pd_life = expit(np.einsum("ij,ij->i", X.astype(np.float64), np.take(g.coef, p, axis=0)))

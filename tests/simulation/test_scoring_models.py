@@ -70,7 +70,7 @@ def test_calibration_by_band_adds_up_to_the_sample_and_matches_a_loop():
 
 
 # -- the training window's held-out split -----------------------------------------------------
-def test_split_holds_out_the_newest_loans_and_never_overlaps_training():
+def test_split_never_overlaps_training_and_spreads_over_the_window():
     win = TrainingWindow(200)  # two rings of 100
     X = np.zeros((330, N_FEATURES), dtype=np.float32)
     X[:, 1] = np.arange(330)  # a row id
@@ -82,12 +82,21 @@ def test_split_holds_out_the_newest_loans_and_never_overlaps_training():
     assert not train & test
     X_all = win.rows()[0]
     assert train | test == set(X_all[:, 1]) and len(Xa) + len(Xt) == len(X_all)
-    # in each product's ring the test rows are the newest ones held
-    for is_draw in (True, False):
-        ids = X_all[(X_all[:, 8] < 0) == is_draw, 1]
-        held_test = np.array(sorted(i for i in test if (i % 3 == 0) == is_draw))
-        assert len(held_test) == round(0.2 * len(ids))
-        assert held_test.min() > max(i for i in train if (i % 3 == 0) == is_draw)
+    for is_draw in (True, False):  # in each product's ring every fifth loan, newest first
+        ids = np.sort(X_all[(X_all[:, 8] < 0) == is_draw, 1])[::-1]
+        assert sorted(i for i in test if (i % 3 == 0) == is_draw) == sorted(ids[4::5])
+
+
+def test_the_test_window_does_not_over_count_defaults_that_come_last():
+    """A month's defaulted loans come after its repaid ones: a test window of the newest rows
+    held every default of a one-month window (this split's first version did that)."""
+    win = TrainingWindow(2_000)
+    X = np.zeros((1_000, N_FEATURES), dtype=np.float32)
+    X[:, 8] = np.log(12 / 6)  # all instalment loans: one ring of 1,000
+    y = np.r_[np.zeros(950), np.ones(50)].astype(np.int8)  # 5 % default, the defaults last
+    win.add(X, y)
+    (_, ya, _), (_, yt, _) = win.split(0.2)
+    assert len(yt) == 200 and yt.mean() == pytest.approx(0.05) and ya.mean() == pytest.approx(0.05)
 
 
 # -- the models ------------------------------------------------------------------------------

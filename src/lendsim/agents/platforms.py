@@ -222,14 +222,20 @@ class TrainingWindow:
 
     def split(self, test_share: float) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
         """``((X, y, weight) of the training part, (X, y, weight) of the test part)``
-        (float64): in each ring, the newest ``test_share`` of the loans held (rounded) are
-        the test window, the older ones the training window; no loan is in both."""
+        (float64): in each ring, a systematic sample of ``floor(test_share x loans held)``
+        loans spread evenly over the ring (every fifth at 0.2) is the test window, the rest
+        the training window; no loan is in both.
+
+        Spread, not the newest ones: within a month's matured loans the defaulted come after
+        the repaid (:func:`lendsim.simulation.phases.platforms_adapt.train_on_matured`), so the
+        newest rows of a ring that holds one month would over-count defaults."""
         half, train, test = self.y.shape[1], [], []
         for r in range(2):
             k = int(min(self.n_seen[r], half))
             pos = (self.n_seen[r] - 1 - np.arange(k)) % half  # newest first
-            n_test = int(round(test_share * k))
-            for part, sel in ((test, pos[:n_test]), (train, pos[n_test:])):
+            i = np.arange(k)
+            held = np.floor((i + 1) * test_share) > np.floor(i * test_share)
+            for part, sel in ((test, pos[held]), (train, pos[~held])):
                 part.append((self.X[r, sel], self.y[r, sel], self.w[r, sel]))
         return tuple(tuple(np.concatenate(a).astype(np.float64) for a in zip(*part))
                      for part in (train, test))
@@ -449,12 +455,12 @@ class Platform(Institution, mesa.Agent):
 
     def validate(self, pp: PlatformParams, seed: int | None, step: int | None) -> None:
         """Out-of-sample validation: fit the platform's model family on the training part of
-        the window and score the test part, its most recently matured loans
-        (``platforms.test_share`` of them; :meth:`TrainingWindow.split`): weighted AUC and KS
+        the window and score the held-out test part (``platforms.test_share`` of its loans,
+        spread evenly over it; :meth:`TrainingWindow.split`): weighted AUC and KS
         (``auc_test``, ``ks_test``) and predicted against realised default rates by band of
-        predicted PD (``calibration``; ``CALIBRATION_BANDS``). Out of time as well as out of
-        sample: the test loans came after every training loan. Left unchanged when the test
-        window is too small or holds one class."""
+        predicted PD (``calibration``; ``CALIBRATION_BANDS``). Left unchanged when the test
+        window is too small or holds one class. (``auc`` and ``ks`` are the out-of-time
+        check: the model in use on the loans matured since its refit.)"""
         (X, y, w), (Xt, yt, wt) = self.window.split(pp.test_share)
         if len(yt) < MIN_NEW_FOR_VALIDATION or not 0 < yt.sum() < len(yt) or len(y) == 0:
             return

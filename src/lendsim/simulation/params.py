@@ -130,10 +130,10 @@ class PlatformParams:
     training_window: int = _f(5_000, "most recent matured loans kept for fitting (at most "
                               "10^6: the window is held in memory, 32 bytes a loan, for each "
                               "platform)", lo=100, hi=1_000_000)
-    test_share: float = _f(0.2, "share of the training window held out at each refit, its "
-                           "most recently matured loans: a model fitted on the rest is "
-                           "scored on them (auc_test, ks_test, the validation table); the "
-                           "model in use is then refitted on the whole window; 0 = no "
+    test_share: float = _f(0.2, "share of the training window held out at each refit, spread "
+                           "evenly over it (every fifth loan at 0.2): a model fitted on the "
+                           "rest is scored on them (auc_test, ks_test, the validation table); "
+                           "the model in use is then refitted on the whole window; 0 = no "
                            "held-out validation", lo=0, hi=0.5)
     prior_weight: float = _f(300.0, "weight of the prior scorecard in every refit, in matured "
                              "loans' worth of evidence (a Gaussian prior centred on it with "

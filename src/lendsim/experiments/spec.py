@@ -75,7 +75,7 @@ EXPERIMENT_TABLES = ("run", "sweep", "sample", "outputs")
 #: Tables that make a file an experiment file (``[outputs]`` alone does not).
 _MARKER_TABLES = ("run", "sweep", "sample")
 SAMPLERS = ("latin", "sobol", "morris")
-TABLE_CHOICES = ("platforms", "banks", "events", "cascades")
+TABLE_CHOICES = ("platforms", "banks", "events", "cascades", "validation")
 RUN_KEYS = ("steps", "replications", "root_seed")
 SAMPLE_OPTIONS = ("kind", "n", "levels", "second_order", "seed")
 OUTPUT_KEYS = ("tables", "borrower_snapshot_every", "outcomes", "outcome_steps")

@@ -194,7 +194,7 @@ class Trees(_Learned):
     name = "trees"
     #: boosting rounds, learning rate, leaves per tree, smallest leaf (rows), L2 on leaf
     #: values, and bins per feature: 32, as scorecard builders coarse-class a characteristic
-    #: into a few bands (Thomas, Edelman & Crook 2002, sec. 8.5); with frequency weights the
+    #: into a few bands (Thomas, Edelman & Crook 2002, ch. 8); with frequency weights the
     #: bins' weighted quantiles cost most of a fit, about 6 times less than at 255 bins
     TREES = dict(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=40,
                  l2_regularization=1.0, max_bins=32)
@@ -213,7 +213,7 @@ class NeuralNet(_Learned):
     (scikit-learn's ``MLPClassifier`` after a ``StandardScaler``).
 
     References:
-        Thomas, Edelman & Crook (2002), sec. 5.4 (neural networks in scoring); Lessmann et al.
+        Thomas, Edelman & Crook (2002), ch. 5 (neural networks in scoring); Lessmann et al.
         (2015), EJOR 247(1), 124-136.
     """
 

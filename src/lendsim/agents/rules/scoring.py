@@ -325,7 +325,7 @@ def calibration_by_band(pd_hat: np.ndarray, labels: np.ndarray, weights: np.ndar
             max(pd_hat) (e.g. 0 and 1).
 
     References:
-        Thomas, Edelman & Crook (2002), *Credit Scoring and Its Applications*, sec. 7.3
+        Thomas, Edelman & Crook (2002), *Credit Scoring and Its Applications*, ch. 7
         (calibration of a scorecard: predicted against actual bad rates by score band).
     """
     pd_hat = np.asarray(pd_hat, dtype=np.float64)

@@ -265,29 +265,7 @@ def discrimination(scores: np.ndarray, labels: np.ndarray,
     counts as that many: the distributions, and the pairs, are weighted.
     """
     scores, is_positive = _check_scores_labels(scores, labels)
-    if weights is not None:
-        return _weighted_discrimination(scores, is_positive, weights)
-    n = is_positive.size
-    n_positive = int(is_positive.sum())
-    n_negative = n - n_positive
-    if n_positive == 0 or n_negative == 0:
-        return float("nan"), float("nan")
-    order = np.argsort(scores, kind="stable")
-    sorted_scores = scores[order]
-    run_end = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
-    cum_positive = np.cumsum(is_positive[order])
-    cum_negative = (np.arange(1, n + 1) - cum_positive)[run_end]
-    cum_positive = cum_positive[run_end]
-    ks = np.max(np.abs(cum_positive / n_positive - cum_negative / n_negative))
-    positive_in_run = np.diff(cum_positive, prepend=0)
-    negative_in_run = np.diff(cum_negative, prepend=0)
-    pairs_won = positive_in_run * (cum_negative - 0.5 * negative_in_run)
-    return float(pairs_won.sum() / (n_positive * n_negative)), float(ks)
-
-
-def _weighted_discrimination(scores: np.ndarray, is_positive: np.ndarray,
-                             weights: np.ndarray) -> tuple[float, float]:
-    w = np.asarray(weights, dtype=np.float64)
+    w = np.ones(scores.shape) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != scores.shape or not np.all(np.isfinite(w) & (w >= 0)):
         raise ValueError("weights must be finite, non-negative and one per score")
     w_positive = float(w[is_positive].sum())

@@ -68,7 +68,11 @@ def step(model) -> None:
                                                  L.platform_idx[idx[part]]])
     # a walk-away is the failure's loss only if the borrower would have paid that loan had
     # the lender not failed (same cash, same draws): otherwise the miss is its own (7.17.3)
-    lost_to_failure = walk & would_pay(model, b, due, ~strategic[b], idx, prio)
+    lost_to_failure = walk.copy()
+    if walk.any():  # only the loans of borrowers who walked away matter
+        walker = np.zeros(model.n_borrowers, dtype=bool)
+        walker[b[walk]] = True
+        lost_to_failure &= would_pay(model, b, due, ~strategic[b] & walker[b], idx, prio)
     pop.cash -= np.bincount(b, weights=amount, minlength=model.n_borrowers)
     np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
     cause = np.where(lost_to_failure, MissCause.PLATFORM_FAILURE,
@@ -78,14 +82,14 @@ def step(model) -> None:
 
 
 def would_pay(model, b: np.ndarray, due: np.ndarray, payable: np.ndarray, idx: np.ndarray,
-              prio: np.ndarray | None) -> np.ndarray:
+              prio: np.ndarray) -> np.ndarray:
     """Which of the month's billed loans (``idx``, borrowers ``b``, ``due`` RMB) would be
     paid in full if their borrowers paid every loan in ``payable`` from the cash they hold
     now, in the order of :func:`repayment.pay_amounts` (the counterfactual of a walk-away,
     on common random numbers; ``prio``: each platform's repayment priority)."""
     out = np.zeros(len(b), dtype=bool)
     sel = np.flatnonzero(payable)
-    if prio is None or not len(sel):
+    if not len(sel):
         return out
     pop = model.population
     out[sel] = repayment.pay_in_order(b[sel], due[sel], pop.cash,

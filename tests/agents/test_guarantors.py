@@ -212,9 +212,10 @@ def test_insured_break_even_price_is_the_uninsured_one_less_cover_times_el_plus_
     p = np.array([ins, emb])
     pd_life, lgd, term = np.full(2, 0.1), np.full(2, 0.5), np.full(2, 12)
     amount = np.full(2, 3000.0)
-    floor, price = BreakEven().quote(pd_life, p, term, g, lgd, amount)
+    floor, price = BreakEven().quote(pd_life, p, term, g, lgd, amount, np.ones(len(p)))
     plain = dataclasses.replace(g, cover_share=None, premium_rate=None)
-    floor0, price0 = BreakEven().quote(pd_life, p, term, plain, lgd, amount)
+    floor0, price0 = BreakEven().quote(pd_life, p, term, plain, lgd, amount,
+                                       np.ones(len(p)))
     el = 0.1 * 0.5 * 24 / 13
     assert floor[0] == pytest.approx(floor0[0] - 0.9 * el + 0.02, abs=1e-12)
     assert price[0] == pytest.approx(price0[0] - 0.9 * el + 0.02, abs=1e-12)

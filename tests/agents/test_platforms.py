@@ -86,7 +86,8 @@ def test_break_even_quote_by_hand(model):
                           model.regulator.policy, 0.035)
     p, pd_life, term = np.array([0, 1, 1]), np.array([0.02, 0.05, 0.05]), np.array([6, 6, 1])
     amount = np.array([1400.0, 1400.0, 1400.0])
-    floor, price = strategies.BreakEven().quote(pd_life, p, term, g, 0.9, amount)
+    floor, price = strategies.BreakEven().quote(pd_life, p, term, g, 0.9, amount,
+                                                   np.ones(len(pd_life)))
     el = pd_life * 0.9 * 24 / (term + 1)  # annualised on each loan's own term
     # the origination cost of an instalment loan, over its (term + 1) / 2 months on average
     cost = np.array([model.platforms[i].tp.cost_per_loan for i in p]) * (term > 1)
@@ -94,6 +95,11 @@ def test_break_even_quote_by_hand(model):
     np.testing.assert_allclose(floor, want)
     np.testing.assert_allclose(price, want + g.margin[p])
     assert floor[2] > floor[1]  # a one-month loan's loss is priced over one month
+    # the markup scales the margin only: less price-sensitive applicants pay more of it
+    k = np.array([0.5, 1.0, 2.0])
+    floor2, price2 = strategies.BreakEven().quote(pd_life, p, term, g, 0.9, amount, k)
+    np.testing.assert_allclose(floor2, floor)
+    np.testing.assert_allclose(price2, want + g.margin[p] * k)
 
 
 def test_adapt_calls_the_platforms_pricing_strategy(model, pp):

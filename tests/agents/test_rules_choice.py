@@ -170,3 +170,26 @@ def test_application_order_noise_gives_logit_shares():
     shares = np.bincount(got[:, 0], minlength=3) / n
     want = np.exp(v / s) / np.exp(v / s).sum()
     np.testing.assert_allclose(shares, want, atol=5 * math.sqrt(0.25 / n))
+
+
+# ------------------------------------------------- price sensitivity that falls with risk
+def test_price_sensitivity_by_risk_hand_computed():
+    from lendsim.agents.rules.choice import price_sensitivity
+    b = price_sensitivity(24.0, np.array([-1.0, 0.0, 2.0]), 0.35)
+    assert b == pytest.approx([24.0 * math.exp(0.35), 24.0, 24.0 * math.exp(-0.7)])
+    assert price_sensitivity(24.0, np.array([3.0]), 0.0) == 24.0  # no slope: one number
+
+
+def test_platform_utility_per_borrower_sensitivity_matches_loop():
+    rng = np.random.default_rng(7)
+    n, m = 40, 5
+    apr, rep, share, conv = rng.uniform(0.05, 0.3, m), rng.uniform(0, 1, m), \
+        rng.dirichlet(np.ones(m)), rng.normal(0, 1, m)
+    trust, acc = rng.uniform(0, 1, n), rng.uniform(size=(n, m)) < 0.3
+    b = rng.uniform(5, 30, n)
+    kw = {k: v for k, v in UTIL_KW.items() if k != "price_sensitivity"}
+    u = platform_utility(apr, rep, share, conv, trust, acc, price_sensitivity=b, **kw)
+    for i in range(n):  # each row: the one-number utility at that borrower's sensitivity
+        row = platform_utility(apr, rep, share, conv, trust[i:i + 1], acc[i:i + 1],
+                               price_sensitivity=float(b[i]), **kw)[0]
+        np.testing.assert_allclose(u[i], row, rtol=1e-12, atol=1e-12)

@@ -62,6 +62,7 @@ class PlatformArrays:
         serves_purchase, serves_cash: whether it lends for purchases in its ecosystem, and
             cash loans (the type's ``products``).
         cost_per_loan: cost of originating an underwritten loan, RMB.
+        max_apr: the product's own price ceiling, all-in APR (0: none).
         requires_income: lends only to borrowers with a job.
         max_debt_income: largest visible debt / annual income it lends up to.
         pricing: each platform's pricing strategy.
@@ -97,6 +98,7 @@ class PlatformArrays:
     serves_purchase: np.ndarray
     serves_cash: np.ndarray
     cost_per_loan: np.ndarray
+    max_apr: np.ndarray
     requires_income: np.ndarray
     max_debt_income: np.ndarray
     pricing: tuple
@@ -137,6 +139,7 @@ class PlatformArrays:
             serves_purchase=np.array([pl.tp.products != "cash" for pl in pls], dtype=bool),
             serves_cash=np.array([pl.tp.products != "purchase" for pl in pls], dtype=bool),
             cost_per_loan=np.array([pl.tp.cost_per_loan for pl in pls]),
+            max_apr=np.array([pl.tp.max_apr for pl in pls]),
             requires_income=np.array([pl.tp.requires_income for pl in pls], dtype=bool),
             max_debt_income=np.array([pl.tp.max_debt_income for pl in pls]),
             pricing=tuple(pl.pricing for pl in pls),

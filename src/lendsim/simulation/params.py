@@ -87,6 +87,14 @@ class BorrowerParams:
                                   "b APR (1 - share) is about 1.8 in the settled default "
                                   "market (Karlan & Zinman 2019: -1.9 over 29 months)",
                                   lo=0, hi=200)
+    price_sensitivity_risk: float = _f(0.35, "how price sensitivity falls with latent risk: "
+                                       "a borrower's is price_sensitivity x exp(-this x "
+                                       "risk); riskier borrowers are more credit-constrained "
+                                       "and take dearer offers (Ausubel 1999; Agarwal, "
+                                       "Chomsisengphet & Liu 2010); with 0.35 a borrower 2 sd "
+                                       "riskier than the median has half the median's: an "
+                                       "assumption (docs/ODD.md 7.5)",
+                                       lo=0, hi=3)
     trust_weight: float = _f(1.0, "utility weight of trust x platform reputation", lo=0, hi=20)
     brand_weight: float = _f(0.5, "utility weight of log market share (brand)", lo=0, hi=20)
     loyalty: float = _f(3.0, "utility bonus for a platform the borrower already owes "
@@ -181,7 +189,7 @@ class PlatformParams:
         term_months=6, own_share=0.02, bank_fee=0.025, max_leverage=10.0,
         limit_income_multiple=2.0, convenience=1.5, equity_per_borrower=400.0,
         delinquency_target=0.03, weight=1.0, repayment_priority=0.5, partner_multiple=3,
-        target_leverage=1.0, products="purchase")
+        target_leverage=1.0, products="purchase", max_apr=0.1825)
     micro_lender: PlatformTypeParams = _ptype(
         tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
         term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,

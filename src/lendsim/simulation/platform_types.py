@@ -97,6 +97,10 @@ class PlatformTypeParams:
                        "for purchases inside its ecosystem), 'cash' (cash loans: needs only "
                        "cash meets, and borrowing to repay) or 'both'",
                        choices=("purchase", "cash", "both"))
+    max_apr: float = _f(0.0, "the product's own price ceiling, all-in APR: the lender lends "
+                        "only at or below it (the embedded platform's products: 0.02-0.05 % "
+                        "a day, at most 18.25 % a year); 0 = none", lo=0, hi=10,
+                        unit="annual")
     cost_per_loan: float = _f(0.0, "cost of originating an underwritten loan (acquisition, "
                               "verification, data), priced over the loan's amount and term; "
                               "draws on a credit line do not pay it", lo=0, hi=1e6,

@@ -25,8 +25,8 @@ Example (docs/extending.md has a fuller one, which a test runs)::
     class FlatPricing(strategies.BreakEven):
         name = "flat"
 
-        def quote(self, pd_life, p, term, arrays, lgd, amount):
-            floor, _ = super().quote(pd_life, p, term, arrays, lgd, amount)
+        def quote(self, pd_life, p, term, arrays, lgd, amount, markup):
+            floor, _ = super().quote(pd_life, p, term, arrays, lgd, amount, markup)
             return floor, np.full(len(pd_life), 0.18)
 
 References:
@@ -113,13 +113,17 @@ class Pricing(Strategy):
     kind = "pricing"
 
     def quote(self, pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, arrays,
-              lgd: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+              lgd: np.ndarray, amount: np.ndarray,
+              markup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(floor, price)``, all-in annual APRs (fees included), fractions, for applicants
         with lifetime default probability ``pd_life`` asking for loans of ``amount`` RMB over
         ``term`` months at platforms ``p`` (``lgd``: each lender's loss given default): the
         lowest price the lender accepts (it approves only if the floor is within the cap and
         the PD within its cut-off) and the price it asks, before the cap (the borrower pays
-        ``min(price, cap)``)."""
+        ``min(price, cap)``). ``markup`` is how price-sensitive the lender expects each
+        applicant to be, as the markup Lerner's rule gives it over a borrower of median risk
+        (:func:`lendsim.agents.rules.underwriting.risk_markup`; all 1 when price
+        sensitivity does not vary with risk): a strategy may use it or not."""
         raise NotImplementedError
 
     def adapt(self, platform, signals: MarketSignals, pp: PlatformParams) -> None:
@@ -149,8 +153,10 @@ class BreakEven(Pricing):
     (:meth:`~lendsim.agents.platforms.PlatformArrays.retained_loss_rate`: ``(1 - cover) x EL
     + premium``; docs/ODD.md, 7.17.10). It approves when the break-even
     price is within the cap and the estimated PD within its cut-off, and charges
-    ``min(break-even + margin, cap)``: a cap squeezes its margin before it turns borrowers
-    away.
+    ``min(break-even + margin x markup, cap)``: a cap squeezes its margin before it turns
+    borrowers away. ``markup`` scales the margin by the applicant's expected price
+    sensitivity: riskier borrowers are less price-sensitive and pay more of it (third-degree
+    price discrimination; :func:`lendsim.agents.rules.underwriting.risk_markup`).
 
     *Margin.* Each month the margin moves ``platforms.margin_reversion`` of the way toward a
     target: the larger of the profit-maximising markup of a seller facing logit demand,
@@ -170,12 +176,12 @@ class BreakEven(Pricing):
     #: finite markup, and the cap and ``max_margin`` bind long before
     MAX_SHARE = 0.95
 
-    def quote(self, pd_life, p, term, arrays, lgd, amount):
+    def quote(self, pd_life, p, term, arrays, lgd, amount, markup):
         el = arrays.retained_loss_rate(underwriting.expected_loss_rate(pd_life, lgd, term), p)
         floor = (arrays.funding_cost[p] + el + arrays.operating_cost[p]
                  + underwriting.origination_cost_rate(arrays.cost_per_loan_of(p, term), amount,
                                                       term))
-        return floor, floor + arrays.margin[p]
+        return floor, floor + arrays.margin[p] * markup
 
     def adapt(self, platform, signals, pp):
         share = min(signals.market_share, self.MAX_SHARE)
@@ -204,7 +210,8 @@ class CostPlus(Pricing):
 
     name = "cost_plus"
 
-    def quote(self, pd_life, p, term, arrays, lgd, amount):
+    def quote(self, pd_life, p, term, arrays, lgd, amount, markup):
+        # the earlier rule: one margin for every borrower (``markup`` unused)
         price = underwriting.required_apr(
             pd_life, funding_cost=arrays.own_funding_cost[p],
             operating_cost=arrays.operating_cost[p] + underwriting.origination_cost_rate(

@@ -2,6 +2,8 @@
 booking against per-applicant loops and hand examples."""
 
 import dataclasses
+import math
+
 import numpy as np
 import pytest
 from conftest import tiny
@@ -53,7 +55,8 @@ def test_is_blacklisted_against_a_loop():
 
 def test_price_cap_adds_fees_only_to_an_interest_only_cap():
     model = _model(0, **{"platforms.micro_lender.fee_rate": 0.1,
-                         "regulator.apr_cap_all_in": False})
+                         "regulator.apr_cap_all_in": False,
+                         "platforms.embedded.max_apr": 0.0})  # no product ceiling here
     g = underwriting.platform_arrays(model)
     fees = np.array([0.1 if pl.kind == "micro_lender" else pl.tp.fee_rate
                      for pl in model.platforms])
@@ -64,13 +67,31 @@ def test_price_cap_adds_fees_only_to_an_interest_only_cap():
     model.close()
 
 
+def test_a_products_price_ceiling_holds_on_every_loan_and_approval():
+    """The embedded platform's products cost at most 18.25 % a year (0.05 % a day): under a
+    36 % cap none of its loans is dearer, while other lenders' are."""
+    model = MarketModel(tiny(**{"regulator.apr_cap": 0.36, "platforms.n": 6}))
+    model.run(8)
+    g = underwriting.platform_arrays(model)
+    ceil = [pl.tp.max_apr for pl in model.platforms]
+    assert underwriting.price_cap(model, g).tolist() == pytest.approx(
+        [c if c > 0 else 0.36 for c in ceil])
+    L = model.loans
+    kinds = np.array([pl.kind for pl in model.platforms])[L.platform_idx[:L.n]]
+    apr = L.apr[:L.n]
+    assert (kinds == "embedded").any()
+    assert (apr[kinds == "embedded"] <= 0.1825 + 1e-9).all()
+    assert (apr[kinds != "embedded"] > 0.1825).any()
+    model.close()
+
+
 def test_quote_calls_each_platforms_strategy():
     model = _model(0)
 
     class Flat(strategies.BreakEven):  # not registered: the platform holds an instance
         name = "flat_test"
 
-        def quote(self, pd_life, p, term, arrays, lgd, amount):
+        def quote(self, pd_life, p, term, arrays, lgd, amount, markup):
             return np.full(len(pd_life), 0.1), np.full(len(pd_life), 0.18)
 
     model.platforms[1].pricing = Flat()
@@ -159,13 +180,21 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
         per_year = pl.tp.cost_per_loan * 24 / (T + 1)  # RMB a year per RMB-of-balance unit
         floor = base + per_year / max(amt, 1.0)
         cap = 0.3 if model.regulator.policy.apr_cap_all_in else 0.3 + pl.tp.fee_rate
+        if pl.tp.max_apr > 0:  # the product's own ceiling
+            cap = min(cap, pl.tp.max_apr)
         if floor > cap and per_year > 0 and cap > base:
             # too small to pay its origination cost under the cap: the smallest loan that does
             bigger = per_year / (cap - base) * (1 + 1e-9)
             if bigger <= room:
                 amt, floor = bigger, base + per_year / bigger
+        # the markup by the price sensitivity the signal implies: E[z | s] = s / (1 + sd^2),
+        # var = sd^2 / (1 + sd^2); 1 / E[exp(-k z) | s] = exp(k E[z|s] - k^2 var / 2)
+        k, sd = model.params.borrowers.price_sensitivity_risk, pl.noise_sd(
+            model.params.platforms)
+        mean, var = X[i, 1] / (1 + sd ** 2), sd ** 2 / (1 + sd ** 2)
+        markup = math.exp(k * mean - k * k * var / 2)
         # the price asked, capped; approval rests on the floor
-        assert apr[i] == pytest.approx(min(floor + pl.margin, cap))
+        assert apr[i] == pytest.approx(min(floor + pl.margin * markup, cap))
         assert limit[i] == pytest.approx(amt)
         asked_around = covered and model.inquiries[x] > model.params.platforms.max_inquiries
         want = (pd_life[i] <= pl.pd_cutoff and floor <= cap

@@ -65,6 +65,32 @@ def retained_loss_rate(el: np.ndarray, cover_share: np.ndarray,
     return (1.0 - cover_share) * el + premium_rate
 
 
+def risk_markup(signal: np.ndarray, noise_sd: np.ndarray, risk_slope: float) -> np.ndarray:
+    """How much of the lender's markup each applicant pays, relative to a borrower of median
+    risk: ``1 / E[b | signal]`` over the median's ``1 / b``, with ``b`` the applicant's price
+    sensitivity (:func:`lendsim.agents.rules.choice.price_sensitivity`: ``b0 x exp(-k z)``)
+    and ``signal = z + noise_sd x e`` the risk the lender sees.
+
+    A seller facing logit demand marks up ``1 / (b (1 - share))`` (Lerner's rule); one who can
+    tell groups of buyers apart sets it group by group, higher where demand is less elastic
+    (third-degree price discrimination: Tirole 1988, *The Theory of Industrial Organization*,
+    ch. 3). The lender's group is its signal. With ``z`` standard normal,
+    ``z | signal ~ N(signal / (1 + s^2), s^2 / (1 + s^2))`` and ``E[exp(-k z) | signal] =
+    exp(-k signal / (1 + s^2) + k^2 s^2 / (2 (1 + s^2)))``; the markup over the median's is
+    its inverse. A noisy lender shrinks the signal toward the median and marks up less apart.
+
+    Examples:
+        >>> risk_markup(np.array([0.0, 1.0, -1.0]), np.array([0.0, 0.0, 0.0]), 0.35).round(3)
+        array([1.   , 1.419, 0.705])
+        >>> risk_markup(np.array([1.0]), np.array([1.0]), 0.35).round(3)  # half the signal
+        array([1.155])
+    """
+    if risk_slope == 0:
+        return np.ones(len(signal))
+    v = 1.0 / (1.0 + np.square(noise_sd))  # the weight of the signal in z's posterior mean
+    return np.exp(risk_slope * signal * v - 0.5 * risk_slope ** 2 * (1.0 - v))
+
+
 def origination_cost_rate(cost_per_loan: np.ndarray, amount: np.ndarray,
                           term_months: np.ndarray) -> np.ndarray:
     """A per-loan origination cost as an annual rate on the loan's average balance.

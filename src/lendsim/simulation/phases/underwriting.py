@@ -67,7 +67,9 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     has_account = np.take(debt.own, b_idx, axis=0) > 0
     util = choice.platform_utility(
         g.posted_apr, g.reputation, model.market_share_or_prior(), g.convenience,
-        pop.trust[b_idx], has_account, price_sensitivity=bp.price_sensitivity,
+        pop.trust[b_idx], has_account,
+        price_sensitivity=choice.price_sensitivity(bp.price_sensitivity, pop.risk[b_idx],
+                                                   bp.price_sensitivity_risk),
         trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty)
     # noisy utilities; Gumbel(0, 1) noise = -log(Exp(1)); closed platforms never chosen
     noise = model.rng.standard_exponential(size=util.shape, dtype=np.float32)
@@ -165,9 +167,12 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
         limit_income_multiple=g.limit_income_multiple[p], max_loan=reg.max_loan,
         max_debt_income=reg.max_debt_income, lender_debt_income=g.max_debt_income[p])
     limit = np.minimum(request, room)
-    floor, price = quote(pd_life, p, term, g, limit)  # priced on the amount it would lend
+    # the markup by how price-sensitive the lender expects the applicant to be (7.7)
+    markup = underwriting.risk_markup(X[:, 1].astype(float), g.noise_sd[p],
+                                      model.params.borrowers.price_sensitivity_risk)
+    floor, price = quote(pd_life, p, term, g, limit, markup)  # on the amount it would lend
     cap = price_cap(model, g)[p]
-    limit, floor, price = size_up(pd_life, p, term, g, limit, room, floor, price, cap)
+    limit, floor, price = size_up(pd_life, p, term, g, limit, room, floor, price, cap, markup)
     ok = underwriting.underwrite(pd_life, floor, g.pd_cutoff[p], cap)
     apr = np.minimum(price, cap)
     if reg.require_income:
@@ -184,7 +189,7 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     return ok, pd_life, apr, limit, X, own, visible_debt
 
 
-def size_up(pd_life, p, term, g: PlatformArrays, limit, room, floor, price, cap):
+def size_up(pd_life, p, term, g: PlatformArrays, limit, room, floor, price, cap, markup):
     """Loans too small to pay their origination cost under the cap are offered at the
     smallest amount that does, if the lender's room allows (the borrower takes it: it would
     otherwise go unserved); returns ``(limit, floor, price)``."""
@@ -199,24 +204,30 @@ def size_up(pd_life, p, term, g: PlatformArrays, limit, room, floor, price, cap)
     if len(fit):
         limit, floor, price = limit.copy(), floor.copy(), price.copy()
         limit[fit] = amount[amount <= room[short]]
-        floor[fit], price[fit] = quote(pd_life[fit], p[fit], term[fit], g, limit[fit])
+        floor[fit], price[fit] = quote(pd_life[fit], p[fit], term[fit], g, limit[fit],
+                                       markup[fit])
     return limit, floor, price
 
 
 def quote(pd_life: np.ndarray, p: np.ndarray, term: np.ndarray, g: PlatformArrays,
-          amount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+          amount: np.ndarray, markup: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each applicant's floor and asking APR for a loan of ``amount`` RMB by the pricing
     strategy of its platform: each distinct strategy is called once, on the applicants at the
-    platforms that use it, with its lender's loss severity as the loss given default."""
+    platforms that use it, with its lender's loss severity as the loss given default.
+    ``markup``: how price-sensitive the lender expects each applicant to be, as a multiple of
+    its markup (:func:`lendsim.agents.rules.underwriting.risk_markup`; None: 1 for all),
+    for the strategy to use or not."""
     lgd = g.loss_severity[p]
     groups = g.pricing_groups()
+    if markup is None:
+        markup = np.ones(len(pd_life))
     if len(groups) == 1:
-        return groups[0][0].quote(pd_life, p, term, g, lgd, amount)
+        return groups[0][0].quote(pd_life, p, term, g, lgd, amount, markup)
     floor, price = np.empty(len(pd_life)), np.empty(len(pd_life))
     for strategy, uses in groups:
         sel = np.flatnonzero(uses[p])
         floor[sel], price[sel] = strategy.quote(pd_life[sel], p[sel], term[sel], g, lgd[sel],
-                                                amount[sel])
+                                                amount[sel], markup[sel])
     return floor, price
 
 
@@ -224,13 +235,14 @@ def price_cap(model, g: PlatformArrays) -> np.ndarray:
     """The APR cap each platform's price must meet: fees outside an interest-only cap let
     the all-in price exceed it; under a cap that binds private lending only
     (``regulator.apr_cap_scope = 'private'``) licensed lenders keep their own cap
-    (``regulator.licensed_apr_cap``)."""
+    (``regulator.licensed_apr_cap``); a product with its own price ceiling
+    (``platforms.<type>.max_apr``) never goes above it."""
     reg = model.regulator.policy
     fees = np.zeros(len(g.fee_rate)) if reg.apr_cap_all_in else g.fee_rate
     cap = model.apr_cap + fees
     if reg.apr_cap_scope == "private":
         cap = np.where(g.is_licensed, reg.licensed_apr_cap + fees, cap)
-    return cap
+    return np.where(g.max_apr > 0, np.minimum(cap, g.max_apr), cap)  # product ceilings
 
 
 def is_blacklisted(model, b: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from lendsim.simulation.policy import PolicyChange, TriggerRule, value_at
 
 #: Indicators watched by the early-warning system; for those in ``EW_LOW`` a fall is the alarm.
 EW_INDICATORS = ("delinquency_30", "delinquency_90", "credit_growth", "multi_lender_share",
-                 "hhi", "bank_capital_ratio_min")
+                 "hhi", "bank_capital_ratio_min", "early_warning")
 EW_LOW = ("bank_capital_ratio_min",)
 
 
@@ -176,4 +176,8 @@ def _platform_indicator(pl, name: str) -> float:
     if name == "platform_equity_ratio":
         assets = pl.cash + pl.loans_held - pl.allowance
         return pl.equity / assets if assets > 0 else np.nan
+    if name == "platform_early_warning":  # the platform's own score (docs/ODD.md 7.21)
+        return float(pl.model.early_warning.score[pl.idx])
+    if name == "platform_on_warning":  # 1.0 while above its dynamic threshold
+        return float(pl.model.early_warning.on_warning[pl.idx])
     raise ValueError(name)

@@ -50,7 +50,7 @@ _FIELDS = {
     "instalment": np.float64, "arrears": np.float64, "term": np.int16,
     "months_left": np.int16,
     "n_missed": np.int16, "status": np.int8, "origination_step": np.int32,
-    "is_refinance": np.bool_, "cause": np.int8,
+    "is_refinance": np.bool_, "cause": np.int8, "miss_bits": np.uint8,
 }
 
 
@@ -69,7 +69,8 @@ class LoanBook:
     """Struct of arrays, one row per loan; closed loans are dropped by :meth:`compact`.
 
     Attributes mirror ``_FIELDS`` (``arrears``: what earlier months' payments left unpaid,
-    RMB, part of ``balance``; ``n_missed``: payments behind, docs/ODD.md 7.10); ``features``
+    RMB, part of ``balance``; ``n_missed``: payments behind, docs/ODD.md 7.10; ``miss_bits``:
+    bills missed or part paid, one bit a month, bit 0 the latest, 7.21); ``features``
     (n, n_features) float32 (``N_FEATURES``, more with alternative data) keeps what the lender
     saw at origination, so the loan can train the lender's scoring model when it matures.
     """
@@ -122,6 +123,7 @@ class LoanBook:
         d["_origination_step"][s] = step
         d["_is_refinance"][s] = is_refinance
         d["_cause"][s] = MissCause.FUNDAMENTAL
+        d["_miss_bits"][s] = 0
         d["_features"][s] = features
         self.n += k
         return np.arange(s.start, s.stop)

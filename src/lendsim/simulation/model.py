@@ -28,6 +28,7 @@ from lendsim.simulation import setup, shocks
 from lendsim.simulation.channels import Cascade
 from lendsim.simulation.credit_lines import CreditLines
 from lendsim.simulation.debt import DebtState
+from lendsim.simulation.early_warning import EarlyWarning
 from lendsim.simulation.layers import to_networkx, write_layer
 from lendsim.simulation.ledger import FundingPools, LoanBook, LoanStatus
 from lendsim.simulation.macro import IncomeShockWindow, macro_state
@@ -113,6 +114,7 @@ class MarketModel(mesa.Model):
         self.lines = np.zeros((p.banks.n, p.platforms.max_n))  # bank x platform, RMB
         self.target_weight = np.zeros(p.platforms.max_n)  # exp(convenience) of each platform
         self.credit_lines = CreditLines(n, n_features=len(self.features))
+        self.early_warning = EarlyWarning(n, p.platforms)  # platforms' early warning (7.21)
         self.lines_policy = None  # the rules in force last month (a change reviews lines)
         self.guarantors = guarantors.create(self)  # guarantee.n (default none)
         for kind in setup.initial_types(self):

@@ -12,6 +12,7 @@ import pandas as pd
 from lendsim.agents.borrowers import RISK_SEGMENTS
 from lendsim.agents import guarantors
 from lendsim.errors import InvariantError
+from lendsim.simulation import early_warning
 from lendsim.simulation.ledger import LoanStatus
 
 #: The model table's first columns, in order (more follow).
@@ -114,6 +115,7 @@ def collect_step(model) -> None:
     prev = model.records["model"][-1]["credit_outstanding"] if model.records["model"] else 0.0
     row["credit_growth"] = total / prev - 1.0 if prev > 0 else np.nan
     row.update(_by_group(m, pop, debt))
+    row.update(early_warning.model_row(model))
     row.update(model.regulator.indicators)
     row.update(model.regulator.early_warnings(row))
     model.records["model"].append(row)
@@ -131,6 +133,7 @@ def collect_step(model) -> None:
     orig_ps = pad_platforms(m.orig_by_platform_segment, P)
     apr_ps = pad_platforms(m.apr_by_platform_segment, P)
     lines = model.lines[:, :P].sum(axis=0)
+    ew = model.early_warning
     for pl in model.platforms:
         i = pl.idx
         avg_apr = apr_p[i] / orig_p[i] if orig_p[i] > 0 else np.nan
@@ -157,6 +160,10 @@ def collect_step(model) -> None:
             "el_priced": el_p[i] / expo_p[i] if expo_p[i] > 0 else np.nan,
             "equity_raised": pl.equity_raised, "dividends": pl.dividends,
             "loss_realised": pl.loss_realised(),
+            "early_warning": float(ew.score[i]),
+            "early_warning_threshold": float(ew.threshold[i]),
+            "on_warning": bool(ew.on_warning[i]),
+            "early_warning_reviews": int(ew.reviews[i]),
             **{f"originations_{seg}": float(orig_ps[i, k]) for k, seg in enumerate(RISK_SEGMENTS)},
             **{f"avg_apr_{seg}": (apr_ps[i, k] / orig_ps[i, k] if orig_ps[i, k] > 0
                                   else np.nan)

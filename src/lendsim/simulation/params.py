@@ -135,6 +135,18 @@ class PlatformParams:
                                  "(sooner on a job loss, an income drop or new visible debt); "
                                  "0 = no lines, every request is underwritten", lo=0, hi=120)
     min_training: int = _f(300, "matured loans needed before the first refit", lo=10)
+    ew_months: int = _f(3, "months of repayment and spending behaviour a platform's early "
+                        "warning looks back over (docs/ODD.md 7.21)", lo=1, hi=8, unit="months")
+    ew_spending_jump: float = _f(0.5, "a borrower's spending over income this far above its "
+                                 "own mean of the last ew_months is a warning signal, to types "
+                                 "that see spending_income (0.5 = half again)", lo=0,
+                                 lo_open=True, hi=100)
+    ew_window: int = _f(12, "months of a platform's own early-warning score behind its dynamic "
+                        "threshold", lo=3, hi=240, unit="months")
+    ew_z: float = _f(2.0, "a platform is on warning when its score is this many standard "
+                     "deviations above its own trailing mean", lo=0, lo_open=True, hi=10)
+    ew_reviews: bool = _f(True, "a platform on warning brings forward the credit-line reviews "
+                          "of the borrowers whose signal fired (to their next draw)")
     training_window: int = _f(5_000, "most recent matured loans kept for fitting (at most "
                               "10^6: the window is held in memory, 32 bytes a loan, for each "
                               "platform)", lo=100, hi=1_000_000)

@@ -51,12 +51,13 @@ from lendsim.simulation.params import RegulatorParams, Scenario
 ACTIONS = ("set", "deleverage", "stop_lending", "resolve")
 #: Indicators a rule can watch, by scope. System indicators are model-table columns of the
 #: month before; platform and bank indicators are read per institution.
-PLATFORM_INDICATORS = ("platform_leverage", "platform_delinquency_30", "platform_equity_ratio")
+PLATFORM_INDICATORS = ("platform_leverage", "platform_delinquency_30", "platform_equity_ratio",
+                       "platform_early_warning", "platform_on_warning")
 BANK_INDICATORS = ("bank_capital_ratio",)
 SYSTEM_INDICATORS = ("delinquency_30", "delinquency_90", "default_rate", "approval_rate",
                      "credit_growth", "multi_lender_share", "overindebted_share", "hhi",
                      "bank_capital_ratio_min", "platform_failures", "bank_failures",
-                     "unemployment_rate")
+                     "unemployment_rate", "early_warning", "platforms_on_warning")
 POLICY_KEYS = ("key", "value", "step", "announce", "phase_in")
 TRIGGER_KEYS = ("indicator", "above", "below", "action", "key", "value", "months", "once",
                 "after")

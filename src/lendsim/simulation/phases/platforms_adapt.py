@@ -1,5 +1,5 @@
 """Phase 10, platforms adapt: matured loans train the scoring models, the book drops closed
-loans, each platform's pricing strategy adapts its margin and cut-off, models are refitted on
+loans, platforms score their books for early warning (7.21), each platform's pricing strategy adapts its margin and cut-off, models are refitted on
 schedule, reputations recover, unfunded platforms exit, and new platforms may enter.
 
 References:
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lendsim.simulation import setup
+from lendsim.simulation import early_warning, setup
 from lendsim.simulation.ledger import LoanStatus
 from lendsim.simulation.phases.failures import fail_platform
 from lendsim.simulation.strategies import MarketSignals
@@ -33,6 +33,8 @@ def step(model) -> None:
     managed = L.balance_by(L.platform_idx, P, is_open)
     d30 = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
     n_open = np.bincount(L.platform_idx[is_open], minlength=P)
+    # behavioural early warning (7.21); may bring credit-line reviews forward
+    early_warning.step(model, is_open, managed, n_open)
     active = model.platform_values("is_active", bool)
     share = np.where(active, managed, 0.0)
     share = share / share.sum() if share.sum() > 0 else share

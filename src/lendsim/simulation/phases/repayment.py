@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lendsim.agents.rules import repayment
+from lendsim.agents.rules import early_warning, repayment
 from lendsim.simulation.ledger import LoanStatus, MissCause
 from lendsim.simulation.networks import neighbour_share
 from lendsim.simulation.phases.underwriting import apply, platform_arrays
@@ -158,6 +158,7 @@ def settle_loans(model, idx: np.ndarray, amount: np.ndarray, due: np.ndarray,
     got = amount > 0
     model.pools.record("paid", L.pool_idx[idx[got]], amount[got])
     L.arrears[idx] = np.where(paid, 0.0, due - amount)
+    L.miss_bits[idx] = early_warning.push_miss(L.miss_bits[idx], ~paid)
     L.n_missed[idx] = behind
     L.status[pi] = LoanStatus.CURRENT
     L.status[mi] = np.where(behind[~paid] > 0, LoanStatus.DELINQUENT, LoanStatus.CURRENT)

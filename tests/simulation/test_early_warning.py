@@ -26,13 +26,15 @@ from lendsim.simulation.scenario import load_scenario
 # ------------------------------------------------------------------ the rules, by hand
 def test_repayment_history_bits_by_hand():
     bits = np.zeros(2, dtype=np.uint8)
-    # loan 0 misses in months 1 and 3, loan 1 in month 2; then four good months
+    # loan 0 misses in months 1 and 3, loan 1 in month 2; month 4 is paid by both
     for missed in ([True, False], [False, True], [True, False], [False, False]):
         bits = rules.push_miss(bits, np.array(missed))
     assert bits.tolist() == [0b1010, 0b0100]
-    assert rules.recent_misses(bits, 3).tolist() == [1, 1]  # months 2-4
-    assert rules.recent_misses(bits, 4).tolist() == [2, 1]
-    assert rules.recent_misses(bits, 1).tolist() == [0, 0]
+    none = np.zeros(2)
+    assert rules.late_loans(bits, none, 3).tolist() == [True, True]  # months 2-4
+    assert rules.late_loans(bits, none, 2).tolist() == [True, False]  # months 3-4
+    assert rules.late_loans(bits, none, 1).tolist() == [False, False]
+    assert rules.late_loans(bits, np.array([0, 2]), 1).tolist() == [False, True]  # behind
     for _ in range(8):  # a miss leaves the 8-month history after 8 more bills
         bits = rules.push_miss(bits, np.array([False, False]))
     assert bits.tolist() == [0, 0]
@@ -56,7 +58,8 @@ def test_borrower_signal_and_platform_score_by_hand():
     jump = rules.spending_jump(ratio, history)
     assert jump[:4] == pytest.approx([0.0, 0.0, 0.8, 0.4])
     assert math.isnan(jump[4])
-    flag = rules.loan_flags(b, p, misses, behind, jump, np.array([False, True]), 0.5)
+    late = rules.late_loans(np.where(misses > 0, 1, 0).astype(np.uint8), behind, 3)
+    flag = rules.loan_flags(b, p, late, jump, np.array([False, True]), 0.5)
     assert flag.tolist() == [True, True, False, True, False, True, False, False]
     book = np.bincount(p, weights=bal, minlength=3)
     score = rules.platform_score(p[flag], bal[flag], book)

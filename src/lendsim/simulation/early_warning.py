@@ -63,10 +63,8 @@ def step(model, is_open: np.ndarray | None = None, managed: np.ndarray | None = 
                      for pl in model.platforms], dtype=bool)
     jump = (rules.spending_jump(ratio, ew.spending) if sees.any()
             else np.full(model.n_borrowers, np.nan))
-    # late: missed or part paid in the look-back, or behind now (rules.recent_misses > 0)
-    late = is_open & (((L.miss_bits & np.uint8((1 << pp.ew_months) - 1)) != 0)
-                      | (L.n_missed > 0))
-    flag = rules.loan_flags(b, p, late, late, jump, sees, pp.ew_spending_jump) & is_open
+    late = rules.late_loans(L.miss_bits, L.n_missed, pp.ew_months) & is_open
+    flag = rules.loan_flags(b, p, late, jump, sees, pp.ew_spending_jump) & is_open
     f = np.flatnonzero(flag)  # few
     # the score is over the performing book: defaulted loans (all of them late, so flagged)
     # are already lost

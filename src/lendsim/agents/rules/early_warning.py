@@ -27,8 +27,6 @@ import numpy as np
 MAX_MONTHS = 8
 #: Months of trailing history a dynamic threshold needs before it can fire.
 MIN_HISTORY = 3
-#: Set bits of every byte (a lookup table: one gather instead of unpacking the bits).
-_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
 def push_miss(miss_bits: np.ndarray, missed: np.ndarray) -> np.ndarray:
@@ -42,14 +40,17 @@ def push_miss(miss_bits: np.ndarray, missed: np.ndarray) -> np.ndarray:
     return (miss_bits << np.uint8(1)) | missed  # uint8: the bit 8 months ago drops out
 
 
-def recent_misses(miss_bits: np.ndarray, months: int) -> np.ndarray:
-    """Missed or partial payments in the last ``months`` bills (``months`` <= 8), per loan.
+def late_loans(miss_bits: np.ndarray, behind: np.ndarray, months: int) -> np.ndarray:
+    """Loans showing a repayment signal: an instalment missed or paid only in part among the
+    last ``months`` bills (``miss_bits``, :func:`push_miss`; ``months`` <= 8), or payments
+    behind now (``behind``, ``n_missed``).
 
     Examples:
-        >>> recent_misses(np.array([0b1011, 0b1000], dtype=np.uint8), 3).tolist()
-        [2, 0]
+        >>> late_loans(np.array([0b1000, 0b0100, 0], dtype=np.uint8), np.array([0, 0, 1]),
+        ...            3).tolist()
+        [False, True, True]
     """
-    return _POPCOUNT[miss_bits & np.uint8((1 << months) - 1)]
+    return ((miss_bits & np.uint8((1 << months) - 1)) != 0) | (behind > 0)
 
 
 def spending_jump(ratio: np.ndarray, history: np.ndarray) -> np.ndarray:
@@ -77,22 +78,19 @@ def spending_jump(ratio: np.ndarray, history: np.ndarray) -> np.ndarray:
                      where=np.isfinite(mean) & (mean > 0)) - 1.0
 
 
-def loan_flags(borrower: np.ndarray, platform: np.ndarray, misses: np.ndarray,
-               behind: np.ndarray, jump: np.ndarray, sees_spending: np.ndarray,
-               jump_limit: float) -> np.ndarray:
+def loan_flags(borrower: np.ndarray, platform: np.ndarray, late: np.ndarray,
+               jump: np.ndarray, sees_spending: np.ndarray, jump_limit: float) -> np.ndarray:
     """Whether each open loan's borrower shows a warning signal to the loan's platform.
 
-    A borrower shows one at platform p when, on any of its open loans at p, it missed or part
-    paid an instalment in the last months (``misses`` > 0) or is behind now (``behind`` > 0,
-    payments behind), or, if p's type sees consumption data (``sees_spending[p]``), its
+    A borrower shows one at platform p when any of its open loans at p is late (missed or part
+    paid an instalment in the last months, or behind now: :func:`late_loans`), or, if p's type sees consumption data (``sees_spending[p]``), its
     spending over income jumped by more than ``jump_limit`` against its own recent level
     (``jump``, per borrower, :func:`spending_jump`). A lender sees repayment on its own
     accounts only.
 
     Args:
         borrower, platform: each loan's borrower and platform index.
-        misses: each loan's missed or partial payments in the look-back (:func:`recent_misses`).
-        behind: each loan's payments behind now.
+        late: each loan's repayment signal (:func:`late_loans`; False for closed loans).
         jump: spending jump of every borrower (indexed by borrower; NaN = none).
         sees_spending: per platform, whether its type sees spending (``alt_data``).
         jump_limit: the jump that signals, fraction.
@@ -106,12 +104,11 @@ def loan_flags(borrower: np.ndarray, platform: np.ndarray, misses: np.ndarray,
         1 only:
 
         >>> loan_flags(np.array([0, 0, 0, 1, 1]), np.array([0, 0, 1, 0, 1]),
-        ...            np.array([1, 0, 0, 0, 0]), np.array([0, 0, 0, 0, 0]),
+        ...            np.array([True, False, False, False, False]),
         ...            np.array([0.0, 0.8]), np.array([False, True]), 0.5).tolist()
         [True, True, False, False, True]
     """
     flag = np.zeros(len(borrower), dtype=bool)
-    late = (misses > 0) | (behind > 0)
     if late.any():
         # only the loans of borrowers late somewhere need the (borrower, platform) look-up
         seen = np.zeros(len(jump), dtype=bool)

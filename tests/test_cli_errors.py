@@ -60,6 +60,10 @@ def test_out_of_range_override(tmp_path):
     ('[borrowers]\nn = "many"\n', "borrowers.n", "'many'"),
     ("[regulator]\ndata_sharing = 1.5\n", "regulator.data_sharing", "1.5"),
     ('[network.social]\nkind = "small_world"\n', "network.social.kind", "'small_world'"),
+    ("[borrowers]\napplication_hassle = -5\n", "borrowers.application_hassle", "-5"),
+    ("[borrowers]\napplication_hassle = inf\n", "borrowers.application_hassle", "inf"),
+    ('[borrowers]\noutside_apr_cash = "high"\n', "borrowers.outside_apr_cash", "'high'"),
+    ("[borrowers]\noutside_apr_repay = -0.1\n", "borrowers.outside_apr_repay", "-0.1"),
 ])
 def test_bad_value_in_scenario_file(tmp_path, body, field, value):
     scenario = tmp_path / "bad.toml"

@@ -113,15 +113,15 @@ def _run_checking_claims(model, months):
 
 def test_claims_match_a_loop_over_charged_off_loans():
     model = MarketModel(tiny(**P2P))
-    checked, claims = _run_checking_claims(model, 60)
+    checked, claims = _run_checking_claims(model, 72)
     assert checked > 20 and claims > 0
 
 
 def test_a_failed_guarantor_stops_paying_and_its_platforms_lose_reputation():
-    # seed 5: in a market this small whether the thin guarantor fails within 48 months is
-    # chance (since insured lenders price their cover it does on seeds 3-5, not 1-2); the
+    # seed 3: in a market this small whether the thin guarantor fails within 48 months is
+    # chance (with borrowers' search costs it does on seeds 2, 3 and 7-10, not 1 or 4-6); the
     # test is about what follows its failure
-    model = MarketModel(tiny(**THIN, **{"simulation.seed": 5}))
+    model = MarketModel(tiny(**THIN, **{"simulation.seed": 3}))
     model.run(48)
     t = model.tables()
     ev, m = t["events"], t["model"]

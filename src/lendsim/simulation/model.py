@@ -142,6 +142,9 @@ class MarketModel(mesa.Model):
         self.is_covered = np.zeros(n, dtype=bool)  # visible through the credit bureau
         # applications each borrower made last month, as the bureau recorded them
         self.inquiries = np.zeros(n, dtype=np.int32)
+        # recent applications and approvals by platform, risk segment and whether the
+        # applicant owed the platform (decaying counts): borrowers' approval beliefs (7.5)
+        self.approval_counts = np.zeros((2, p.platforms.max_n, 6))
         self.income_shock: IncomeShockWindow | None = None
         self.scheduled: dict[int, list[shocks.Shock]] = {}
         for shock, step in shocks.from_scenario(p):

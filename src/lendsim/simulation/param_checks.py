@@ -88,7 +88,7 @@ def _check_value(key: str, v: Any, f: dataclasses.Field, source: str) -> Any:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
             _fail(key, v, f"a number{_range_text(m)}", source)
         v = float(v)
-        if math.isinf(v) and not math.isinf(f.default):  # inf only means "no limit"
+        if math.isinf(v) and not (math.isinf(f.default) or m.get("inf_ok")):  # "no limit"
             _fail(key, v, f"a finite number{_range_text(m)}", source)
     elif kind is str:
         if not isinstance(v, str):
@@ -144,11 +144,12 @@ def _range_text(m: dict) -> str:
 
 def spec(doc: str, *, lo: float | None = None, hi: float | None = None,
          lo_open: bool = False, choices: tuple | None = None, unit: str = "",
-         many: bool = False) -> dict:
+         many: bool = False, inf_ok: bool = False) -> dict:
     """Field metadata: documentation, unit and the allowed range or choices (``many``: a
-    string of comma-separated choices, or empty)."""
+    string of comma-separated choices, or empty; ``inf_ok``: a float with a finite default
+    that may also be ``inf``)."""
     return {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices,
-            "unit": unit, "many": many}
+            "unit": unit, "many": many, "inf_ok": inf_ok}
 
 
 def _f(default, doc, **kw):

@@ -96,7 +96,10 @@ def test_each_platform_adapts_to_its_share_target_and_delinquency():
     min_book = int(n_open[[1, 2]].max())  # the smaller live book is too small to judge
     model.params = model.params.with_overrides({"platforms.min_book": min_book})
     model.platforms[0].fail(model.t)
-    L.n_missed[L.is_open() & (np.arange(L.n) % 5 == 0)] = 1
+    late = L.is_open() & (np.arange(L.n) % 5 == 0)
+    for p in (1, 2):  # at least one loan behind at each live platform, however small
+        late[np.flatnonzero(L.is_open() & (L.platform_idx == p))[0]] = True
+    L.n_missed[late] = 1
     m = model.month
     m.orig_by_platform[:] = [0.0, 1000.0, 500.0]
     m.apr_by_platform[:] = [0.0, 200.0, 150.0]

@@ -5,6 +5,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import tiny
 
@@ -275,10 +276,12 @@ def test_apply_grants_within_capacity_and_books_every_grant():
     np.testing.assert_allclose(model.debt.total - debt0,
                                np.bincount(b, weights=granted, minlength=model.n_borrowers),
                                atol=1e-6)
-    assert m.applied[b].all()
+    # a borrower who did without (7.5) applied nowhere; everyone who applied counts
+    assert m.applied[b][m.inquiries[b] > 0].all()
+    assert (m.inquiries[b][~m.applied[b]] == 0).all()
     assert m.granted_any[b].tolist() == (granted > 0).tolist()
     short = amount - granted >= model.params.borrowers.min_loan
-    assert m.rationed[b].tolist() == short.tolist()
+    assert m.rationed[b].tolist() == (short & m.applied[b]).tolist()
     assert (L.origination_step[new] == model.t).all()
     assert (L.status[new] == LoanStatus.CURRENT).all()
     model.close()
@@ -380,3 +383,106 @@ def test_every_application_is_an_inquiry_the_bureau_keeps_for_next_month(monkeyp
     supervise.step(model)
     assert model.inquiries.tolist() == want.tolist()  # what lenders read next month
     model.close()
+
+
+NO_SEARCH_COSTS = {"borrowers.application_hassle": 0.0,
+                   "borrowers.outside_apr_purchase": float("inf"),
+                   "borrowers.outside_apr_cash": float("inf"),
+                   "borrowers.outside_apr_repay": float("inf")}
+
+
+def test_without_search_costs_the_search_rule_is_the_old_ranking(monkeypatch):
+    """Hassle 0 and no outside option (reservation APRs inf) run the code path of the model
+    before search costs (``choice.next_choice``: every applicant applies down its ranking);
+    forcing the same run through Weitzman's rule with zero hassle and an outside option worth
+    -inf gives the same tables to the last digit."""
+    from lendsim.agents.rules import choice
+
+    scen = tiny(**NO_SEARCH_COSTS)
+
+    def never(*a, **k):
+        raise AssertionError("the search rule ran without search costs")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(choice, "next_application", never)
+        old = lendsim.run(scen, steps=12, seed=3).tables()
+
+    def zero_costs(model, seg, has_account, g, one_month, product, is_refinance, beta):
+        n, P = has_account.shape
+        return np.full(n, -np.inf), 0.0, np.full((n, P), 0.5), np.ones((n, P))
+
+    calls = []
+    real = choice.next_application
+    monkeypatch.setattr(underwriting, "search_terms", zero_costs)
+    monkeypatch.setattr(choice, "next_application",
+                        lambda *a: calls.append(1) or real(*a))
+    new = lendsim.run(scen, steps=12, seed=3).tables()
+    assert calls  # the search rule did run
+    assert old.keys() == new.keys()
+    for name in old:
+        pd.testing.assert_frame_equal(old[name], new[name], check_exact=True, obj=name)
+
+
+def test_a_borrower_who_does_without_applies_nowhere(monkeypatch):
+    """Applicants whose outside option beats every platform make no application (no
+    inquiry, no loan) and count neither as applicants nor as rationed; the others apply."""
+    model = _model()
+    _start_month(model)
+    real = underwriting.search_terms
+
+    def half_do_without(model, seg, has_account, g, one_month, product, is_refinance, beta):
+        outside, hassle, belief, years = real(model, seg, has_account, g, one_month, product,
+                                              is_refinance, beta)
+        n = len(seg)
+        return np.where(np.arange(n) % 2 == 0, np.inf, -np.inf), hassle, belief, years
+
+    monkeypatch.setattr(underwriting, "search_terms", half_do_without)
+    b = np.arange(model.n_borrowers)
+    m = model.month
+    granted = underwriting.apply(model, b, np.full(len(b), 2000.0), 3, is_refinance=False,
+                                 product="cash")
+    without = b % 2 == 0
+    assert (granted[without] == 0).all() and (m.inquiries[without] == 0).all()
+    assert not m.applied[without].any() and not m.rationed[without].any()
+    assert m.applied[~without].all() and (m.inquiries[~without] > 0).all()
+    model.close()
+
+
+def test_approval_beliefs_count_every_application_and_every_loan(monkeypatch):
+    """The counts behind borrowers' approval beliefs grow by each round's applications at
+    each platform, in the applicant's risk segment and account cell, and by each loan made."""
+    model = _model()
+    _start_month(model)
+    calls = []
+    _recording_assess(monkeypatch, calls)
+    before, n0 = model.approval_counts.copy(), model.loans.n
+    b = np.arange(model.n_borrowers)
+    owed = model.debt_now().own > 0
+    underwriting.apply(model, b, np.full(len(b), 3000.0), 3, is_refinance=False,
+                       product="cash")
+    want = np.zeros_like(before[0])
+    seg = model.population.risk_segment
+    for bb, pp, _, _ in calls:
+        np.add.at(want, (pp, seg[bb] * 2 + owed[bb, pp]), 1)
+    added = model.approval_counts - before
+    np.testing.assert_array_equal(added[0], want)
+    assert added[1].sum() == model.loans.n - n0 > 0
+    assert (added[1] <= added[0]).all()
+    model.close()
+
+
+def test_reservation_aprs_may_be_inf_and_the_hassle_may_not():
+    """inf switches the outside option off ("never do without"); the hassle is a finite
+    RMB amount. Bad values fail on one line naming the field and the value."""
+    from lendsim.errors import ScenarioError
+
+    scen = tiny(**NO_SEARCH_COSTS)
+    assert scen.borrowers.outside_apr_cash == float("inf")
+    for key, bad in (("borrowers.application_hassle", float("inf")),
+                     ("borrowers.application_hassle", -1.0),
+                     ("borrowers.outside_apr_purchase", -0.1),
+                     ("borrowers.outside_apr_cash", float("nan"))):
+        with pytest.raises(ScenarioError) as err:
+            tiny(**{key: bad})
+        msg = str(err.value)
+        assert key in msg and "\n" not in msg

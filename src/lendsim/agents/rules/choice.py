@@ -1,7 +1,13 @@
-"""Where borrowers apply: random-utility ranking of platforms (pure array functions).
+"""Where borrowers apply, and when they stop: random-utility ranking of platforms against
+an outside option, and sequential search with a cost per application (pure array functions).
 
 References:
-    McFadden (1974) conditional logit: Gumbel noise on utilities gives logit choice shares.
+    McFadden (1974) conditional logit: Gumbel noise on utilities gives logit choice shares;
+    with an outside good, a borrower may prefer doing without (Berry 1994, "Estimating
+    discrete-choice models of product differentiation", RAND J. Econ. 25(2)).
+    Stigler (1961), "The economics of information", JPE 69(3): search has a cost.
+    Weitzman (1979), "Optimal search for the best alternative", Econometrica 47(3): the
+    reservation-value rule of :func:`reservation_value` and :func:`next_application`.
     docs/ODD.md, 7.5 (platform choice).
 """
 
@@ -65,3 +71,95 @@ def next_choice(u: np.ndarray) -> np.ndarray:
     ok = np.isfinite(u[rows, best])
     u[rows, best] = -np.inf
     return np.where(ok, best, -1)
+
+
+def approval_belief(applied: np.ndarray, approved: np.ndarray) -> np.ndarray:
+    """A borrower's belief that an application will be approved, from the applications and
+    approvals of borrowers like it that it has heard of (Laplace's rule of succession,
+    ``(approved + 1) / (applied + 2)``: 1/2 with no evidence, never 0 or 1).
+
+    Online lenders' approval rates are discussed openly by borrowers (forums rank lenders by
+    how easily they lend), so the counts are each platform's recent applications and
+    approvals in the borrower's risk segment. Shapes broadcast; returns a fraction in (0, 1).
+    """
+    return (approved + 1.0) / (applied + 2.0)
+
+
+def credit_years(term: np.ndarray) -> np.ndarray:
+    """Years of the whole loan's worth of balance an annuity of ``term`` months keeps
+    outstanding: ``(term + 1) / 24`` (the balance falls linearly, so total interest is about
+    ``amount x APR x (term + 1) / 24``). One more point of APR costs the borrower
+    ``amount x credit_years`` RMB; a credit line drawn every month for ``m`` months counts
+    ``m / 12`` years."""
+    return (np.asarray(term, dtype=float) + 1.0) / 24.0
+
+
+def hassle_utility(amount: np.ndarray, years: np.ndarray, *, hassle: float,
+                   price_sensitivity: float | np.ndarray) -> np.ndarray:
+    """The hassle of one application, in the utility units of :func:`platform_utility`.
+
+    A fixed cost of ``hassle`` RMB (time and effort: Stigler 1961's cost of search) is worth
+    ``hassle / (amount x years)`` of APR on a loan of ``amount`` RMB kept ``years`` years
+    (:func:`credit_years`), hence ``price_sensitivity x hassle / (amount x years)`` utils: the
+    same effort weighs more against a small loan, so spilling a small remainder to another
+    lender is seldom worth it. ``amount`` (n,), ``years`` (n, P), ``price_sensitivity`` one
+    number or one per borrower (n,); returns (n, P).
+    """
+    amount = np.maximum(np.asarray(amount, dtype=float), 1e-9)
+    beta = np.asarray(price_sensitivity, dtype=float)
+    return (beta[:, None] if beta.ndim else beta) * hassle / (amount[:, None] * years)
+
+
+def outside_utility(reservation_apr: float, exp_draw: np.ndarray, *,
+                    price_sensitivity: float | np.ndarray, choice_noise: float) -> np.ndarray:
+    """Utility of doing without this month's credit (or of the informal alternative): the
+    outside good of a logit with an outside option (McFadden 1974; Berry 1994, where it
+    anchors the level of utility), one per borrower.
+
+    ``-price_sensitivity x reservation_apr + choice_noise x G``, ``G = -log(exp_draw)`` a
+    Gumbel(0, 1) draw as for the platforms: a borrower is indifferent between doing without
+    and a loan at ``reservation_apr`` (annual) from a lender with no brand, trust,
+    convenience or account terms. ``reservation_apr = inf`` gives ``-inf``: every offer beats
+    doing without (the model before the outside option). ``price_sensitivity``: one number
+    or one per borrower (n,). Returns (n,) utils.
+    """
+    if np.isinf(reservation_apr):
+        return np.full(len(exp_draw), -np.inf if reservation_apr > 0 else np.inf)
+    return (-price_sensitivity * reservation_apr
+            - choice_noise * np.log(np.maximum(exp_draw, 1e-30)))
+
+
+def reservation_value(u: np.ndarray, hassle_u: np.ndarray | float,
+                      approval: np.ndarray | float) -> np.ndarray:
+    """Weitzman's (1979) reservation value of applying to each platform.
+
+    An application costs ``hassle_u`` utils and yields a loan worth ``u`` with probability
+    ``approval`` (else nothing: the borrower keeps what it had). Its reservation value ``z``
+    solves ``hassle_u = approval x (u - z)``, so ``z = u - hassle_u / approval``. Weitzman's
+    rule (Pandora's boxes): apply in descending ``z`` while the best ``z`` left beats the
+    outside option; an approved loan (worth ``u >= z``) ends the search. With no hassle
+    ``z = u``: the order of :func:`next_choice`. ``-inf`` (tried or closed) stays ``-inf``.
+    """
+    return u - hassle_u / approval
+
+
+def next_application(u: np.ndarray, key: np.ndarray, outside: np.ndarray | None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's next application under Weitzman's rule, and mark it as tried in ``u``.
+
+    ``key`` holds the reservation values (:func:`reservation_value`; ``u`` itself without
+    hassle), ``outside`` the value of doing without (``None``: no outside option). Returns
+    ``(choice, walked)``: the platform each row applies to (-1 when none is left or none is
+    worth it) and whether the row stopped because doing without beats every platform left
+    (``choice == -1`` too). With ``key is u`` and no outside option it is :func:`next_choice`.
+    """
+    rows = np.arange(u.shape[0])
+    best = np.argmax(key, axis=1)
+    z = key[rows, best]
+    ok = np.isfinite(z)
+    walked = np.zeros(len(rows), dtype=bool)
+    if outside is not None:
+        walked = ok & ~(z > outside)
+        ok &= ~walked
+    u[rows[ok], best[ok]] = -np.inf
+    return np.where(ok, best, -1), walked

@@ -25,12 +25,17 @@ from lendsim.simulation.features import (N_FEATURES, alt_features, arrears_seen,
 #: many months ago or less (the bureau's memory of a default).
 BUREAU_DEFAULT_MEMORY_MONTHS = 24
 
+#: Weight of last month's applications and approvals in borrowers' approval beliefs (7.5):
+#: the counts halve each month, so beliefs follow what lenders did in the last month or two.
+APPROVAL_MEMORY = 0.5
+
 
 def step(model) -> None:
     month = model.month
     b, amount, conv = month.applicants, month.request, month.is_convenience
     granted = month.granted
     n_choices = model.params.borrowers.max_applications
+    model.approval_counts *= APPROVAL_MEMORY  # beliefs about approval fade (7.5)
     rest = np.flatnonzero(granted == 0)
     granted[rest] = apply(model, b[rest], amount[rest], n_choices, is_refinance=False,
                           one_month=conv[rest], product="purchase")
@@ -65,17 +70,23 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     is_open = (g.is_active & (month.capacity > 0)
                & (g.serves_purchase if product == "purchase" else g.serves_cash))
     has_account = np.take(debt.own, b_idx, axis=0) > 0
+    # utility per unit of APR: one number, or one per applicant (7.5)
+    beta = choice.price_sensitivity(bp.price_sensitivity, pop.risk[b_idx],
+                                    bp.price_sensitivity_risk)
     util = choice.platform_utility(
         g.posted_apr, g.reputation, model.market_share_or_prior(), g.convenience,
-        pop.trust[b_idx], has_account,
-        price_sensitivity=choice.price_sensitivity(bp.price_sensitivity, pop.risk[b_idx],
-                                                   bp.price_sensitivity_risk),
+        pop.trust[b_idx], has_account, price_sensitivity=beta,
         trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty)
     # noisy utilities; Gumbel(0, 1) noise = -log(Exp(1)); closed platforms never chosen
     noise = model.rng.standard_exponential(size=util.shape, dtype=np.float32)
     np.log(np.maximum(noise, np.float32(1e-30), out=noise), out=noise)  # draws can be 0
     util -= bp.choice_noise * noise
     util[:, ~is_open] = -np.inf
+    seg = pop.risk_segment[b_idx]
+    outside, hassle, belief, years = search_terms(model, seg, has_account, g, one_month,
+                                                  product, is_refinance, beta)
+    stopped = np.zeros(len(b_idx), dtype=bool)  # stopped because doing without was better
+    n_applied = np.zeros(len(b_idx), dtype=np.int32)
     remaining = amount.astype(float).copy()
     looking = np.arange(len(b_idx))
     for _ in range(min(n_choices, P)):
@@ -86,7 +97,18 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
             break
         if len(still) < len(looking):
             looking, util = looking[still], np.take(util, still, axis=0)
-        choice_k = choice.next_choice(util)  # in place
+        if outside is None and hassle is None:
+            choice_k = choice.next_choice(util)  # in place
+        else:  # Weitzman's rule: reservation values against doing without (7.5)
+            key = util if hassle is None else choice.reservation_value(
+                util, choice.hassle_utility(remaining[looking], years[looking],
+                                            hassle=hassle,
+                                            price_sensitivity=beta if np.ndim(beta) == 0
+                                            else beta[looking]),
+                belief[looking])
+            choice_k, walked = choice.next_application(
+                util, key, None if outside is None else outside[looking])
+            stopped[looking[walked]] = True
         has = np.flatnonzero(choice_k >= 0)
         if len(has) < len(looking):
             looking, util, choice_k = looking[has], np.take(util, has, axis=0), choice_k[has]
@@ -95,6 +117,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
             break
         b = b_idx[sel]
         month.inquiries[b] += 1  # one application each this round (b holds no repeats)
+        n_applied[sel] += 1
         term = g.term[p]
         if one_month is not None:  # convenience credit: one-month loans
             term = np.where(one_month[sel], 1, term)
@@ -111,6 +134,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         if one_month is not None:
             grant_lines(model, win[term == 1], b, p, own, visible_debt, pd_life, apr, X, g)
         book(model, b[win], pw, amt, apr[win], term, np.take(X, win, axis=0), is_refinance)
+        count_outcomes(model, P, p, seg[sel] * 2 + has_account[sel, p], win)
         granted[sel[win]] += amt
         remaining[sel[win]] -= amt
         debt.add(b[win], pw, amt, own[win])
@@ -126,9 +150,54 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         if len(risky):
             tamer = g.pd_cutoff[None, :] <= g.pd_cutoff[p[risky]][:, None]
             util[risky] = np.where(tamer, -np.inf, util[risky])
-    month.rationed[b_idx[remaining >= bp.min_loan]] = True
-    month.applied[b_idx] = True
+    # a borrower who did without before applying anywhere neither applied nor was rationed
+    applied = ~(stopped & (n_applied == 0))
+    month.rationed[b_idx[(remaining >= bp.min_loan) & applied]] = True
+    month.applied[b_idx[applied]] = True
     return granted
+
+
+def search_terms(model, seg: np.ndarray, has_account: np.ndarray, g: PlatformArrays,
+                 one_month: np.ndarray | None, product: str, is_refinance: bool,
+                 beta: float | np.ndarray):
+    """What applicants' search weighs besides the platforms' utilities (7.5), for applicants
+    of risk segments ``seg`` who owe the platforms marked in ``has_account`` (n, P): the value
+    of doing without, (n,) utils, or ``None`` when every offer beats it; the hassle of one
+    application, RMB, or ``None`` when free; each applicant's belief that each platform
+    approves it, (n, P); and the years of credit each application buys, (n, P), which
+    turn the hassle into utils (``choice.hassle_utility``). ``beta``: the applicants' utility
+    per unit of APR (one number or one each), which prices doing without."""
+    bp = model.params.borrowers
+    r0 = (bp.outside_apr_repay if is_refinance else
+          bp.outside_apr_purchase if product == "purchase" else bp.outside_apr_cash)
+    outside = None
+    if np.isfinite(r0):
+        outside = choice.outside_utility(
+            r0, model.rng.standard_exponential(len(seg)),
+            price_sensitivity=beta, choice_noise=bp.choice_noise)
+    if bp.application_hassle <= 0:
+        return outside, None, None, None
+    n, P = has_account.shape
+    # applicants like them: same risk segment, and owing the platform already or not
+    cell = seg[:, None] * 2 + has_account
+    plat = np.arange(P)[None, :]
+    counts = model.approval_counts  # (applied | approved, platform, cell)
+    belief = choice.approval_belief(counts[0][plat, cell], counts[1][plat, cell])
+    years = np.broadcast_to(choice.credit_years(g.term), (n, P))
+    if one_month is not None and one_month.any():
+        # convenience credit opens a line drawn monthly until its review (7.19)
+        line_years = max(model.params.platforms.line_review_months, 1) / 12.0
+        years = np.where(one_month[:, None], line_years, years)
+    return outside, bp.application_hassle, belief, years
+
+
+def count_outcomes(model, P: int, p: np.ndarray, cell: np.ndarray, win: np.ndarray) -> None:
+    """Add a round's applications (platforms ``p`` of ``P``; ``cell``: each applicant's risk
+    segment x 2 + whether it owed the platform) and approvals (positions ``win``) to the
+    counts behind borrowers' approval beliefs."""
+    c, key = model.approval_counts, p * 6 + cell
+    c[0, :P] += np.bincount(key, minlength=6 * P).reshape(P, 6)
+    c[1, :P] += np.bincount(key[win], minlength=6 * P).reshape(P, 6)
 
 
 def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: PlatformArrays,

@@ -81,20 +81,24 @@ class BorrowerParams:
     max_applications: int = _f(3, "applications per month before giving up", lo=1, hi=20)
     max_applications_distressed: int = _f(5, "applications when borrowing to repay", lo=1,
                                           hi=20)
-    application_hassle: float = _f(20.0, "time and effort of one application (about half an "
-                                   "hour at the median wage); weighs hassle / (amount x "
-                                   "(term + 1) / 24) of APR in choice (7.5); 0 = free", lo=0,
+    application_hassle: float = _f(0.0, "time and effort of one application; weighs hassle / "
+                                   "(amount x (term + 1) / 24) of APR in choice (7.5); 0 = "
+                                   "free (the default for now; example search_costs: 20, "
+                                   "about half an hour at the median wage)", lo=0,
                                    hi=1e6, unit="RMB")
-    outside_apr_purchase: float = _f(0.3, "reservation APR of purchase credit, above which "
-                                     "one does without (7.5; implied discount rates, Hausman "
-                                     "1979: about 25 %); inf = never", lo=0, inf_ok=True,
+    outside_apr_purchase: float = _f(math.inf, "reservation APR of purchase credit, above "
+                                     "which one does without (7.5); inf = never (the default "
+                                     "for now; example search_costs: 0.3, implied discount "
+                                     "rates, Hausman 1979: about 25 %)", lo=0, inf_ok=True,
                                      unit="annual")
-    outside_apr_cash: float = _f(1.0, "reservation APR of a cash loan (7.5; Karlan & Zinman "
-                                 "2008: demand barely falls below about 100 %); inf = never",
+    outside_apr_cash: float = _f(math.inf, "reservation APR of a cash loan (7.5); inf = never "
+                                 "(example search_costs: 1.0, Karlan & Zinman 2008: demand "
+                                 "barely falls below about 100 %)",
                                  lo=0, inf_ok=True, unit="annual")
-    outside_apr_repay: float = _f(2.0, "reservation APR of borrowing to repay: a missed payment "
-                                  "also costs penalty interest and a default record (7.5); "
-                                  "inf = never", lo=0, inf_ok=True, unit="annual")
+    outside_apr_repay: float = _f(math.inf, "reservation APR of borrowing to repay (7.5); inf = "
+                                  "never (example search_costs: 2.0, a missed payment also "
+                                  "costs penalty interest and a default record)",
+                                  lo=0, inf_ok=True, unit="annual")
     min_loan: float = _f(100.0, "smallest loan anyone asks for or grants", lo=0, unit="RMB")
     price_sensitivity: float = _f(12.0, "utility per unit of annual APR (choice); with "
                                   "choice_noise 0.5 the top platform's own-price elasticity "

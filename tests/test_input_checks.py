@@ -122,7 +122,10 @@ def test_ctrl_c_is_one_line(tmp_path, command, executor):
     proc = subprocess.Popen([sys.executable, "-m", "lendsim", command, str(path), *args,
                              "--out", str(tmp_path / "out")], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            # as from a terminal: a shell that started pytest in the
+                            # background leaves SIGINT ignored, and children inherit that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         _until(proc, "lendsim:")  # the handler runs
         if executor == "processes":  # until the workers run

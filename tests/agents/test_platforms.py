@@ -100,6 +100,12 @@ def test_break_even_quote_by_hand(model):
     floor2, price2 = strategies.BreakEven().quote(pd_life, p, term, g, 0.9, amount, k)
     np.testing.assert_allclose(floor2, floor)
     np.testing.assert_allclose(price2, want + g.margin[p] * k)
+    # a margin below zero (pricing under cost) is not a markup: never scaled (a large markup
+    # would otherwise drive the rate below -100 % a month)
+    import dataclasses
+    neg = dataclasses.replace(g, margin=-np.abs(g.margin) - 0.5)
+    _, price3 = strategies.BreakEven().quote(pd_life, p, term, neg, 0.9, amount, k * 100)
+    np.testing.assert_allclose(price3, want + neg.margin[p])
 
 
 def test_adapt_calls_the_platforms_pricing_strategy(model, pp):

@@ -181,7 +181,10 @@ class BreakEven(Pricing):
         floor = (arrays.funding_cost[p] + el + arrays.operating_cost[p]
                  + underwriting.origination_cost_rate(arrays.cost_per_loan_of(p, term), amount,
                                                       term))
-        return floor, floor + arrays.margin[p] * markup
+        m = arrays.margin[p]
+        # a markup scales with expected price sensitivity; a margin below zero (pricing
+        # under cost) is not a markup and is not scaled
+        return floor, floor + np.where(m > 0, m * markup, m)
 
     def adapt(self, platform, signals, pp):
         share = min(signals.market_share, self.MAX_SHARE)

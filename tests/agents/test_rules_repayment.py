@@ -1,4 +1,5 @@
-"""Tests for lendsim.agents.rules.repayment against slow per-loan loops and hand examples."""
+"""Tests for lendsim.agents.rules.repayment, and the per-loan rules of lendsim.kernels it
+builds on (amount_due, payments_behind), against slow per-loan loops and hand examples."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lendsim.agents.rules.repayment import (amount_due, pay_amounts, pay_in_order,
-                                            payments_behind, strategic_default_prob)
+from lendsim import kernels
+from lendsim.agents.rules.repayment import pay_amounts, pay_in_order, strategic_default_prob
 from lendsim.simulation.params import BorrowerParams
 
 SIZES = [0, 1, 2, 11, 1000]
@@ -21,6 +22,20 @@ def default_coefs() -> dict:
     b = BorrowerParams()
     return dict(base=b.strategic_base, risk_coef=b.strategic_risk, dti_coef=b.strategic_dti,
                 peer_coef=b.peer_effect, trust_coef=b.strategic_trust)
+
+
+def amount_due(balance, instalment, arrears, months_left):
+    """The compiled per-loan rule, loan by loan."""
+    return np.array([kernels.amount_due(*a) for a in zip(balance.tolist(), instalment.tolist(),
+                                                         arrears.tolist(), months_left.tolist())],
+                    dtype=np.float64)
+
+
+def payments_behind(n_missed, paid, due, instalment):
+    """The compiled per-loan rule, loan by loan."""
+    return np.array([kernels.payments_behind(*a) for a in zip(
+        n_missed.tolist(), paid.tolist(), due.tolist(), instalment.tolist())],
+        dtype=n_missed.dtype)
 
 
 # ----------------------------------------------------------------- slow reference versions

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import tiny
 
-from lendsim import MarketModel
+from lendsim import MarketModel, kernels
 from lendsim.agents.regulators import EW_INDICATORS, _platform_indicator
 from lendsim.agents.rules import early_warning as rules
 from lendsim.cli import main
@@ -24,11 +24,16 @@ from lendsim.simulation.scenario import load_scenario
 
 
 # ------------------------------------------------------------------ the rules, by hand
+def push_miss(bits, missed):
+    """The compiled per-loan rule, loan by loan."""
+    return np.array([kernels.push_miss(b, m) for b, m in zip(bits, missed)], dtype=np.uint8)
+
+
 def test_repayment_history_bits_by_hand():
     bits = np.zeros(2, dtype=np.uint8)
     # loan 0 misses in months 1 and 3, loan 1 in month 2; month 4 is paid by both
     for missed in ([True, False], [False, True], [True, False], [False, False]):
-        bits = rules.push_miss(bits, np.array(missed))
+        bits = push_miss(bits, missed)
     assert bits.tolist() == [0b1010, 0b0100]
     none = np.zeros(2)
     assert rules.late_loans(bits, none, 3).tolist() == [True, True]  # months 2-4
@@ -36,7 +41,7 @@ def test_repayment_history_bits_by_hand():
     assert rules.late_loans(bits, none, 1).tolist() == [False, False]
     assert rules.late_loans(bits, np.array([0, 2]), 1).tolist() == [False, True]  # behind
     for _ in range(8):  # a miss leaves the 8-month history after 8 more bills
-        bits = rules.push_miss(bits, np.array([False, False]))
+        bits = push_miss(bits, [False, False])
     assert bits.tolist() == [0, 0]
 
 

@@ -18,6 +18,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from lendsim import kernels
 from lendsim.simulation.features import N_FEATURES
 
 FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered")
@@ -137,15 +138,10 @@ class LoanBook:
 
         Returns the new row of every old row (-1 for dropped ones).
         """
-        is_open = self.is_open()
-        keep = np.flatnonzero(is_open)
-        new_row = np.full(self.n, -1, dtype=np.int64)
-        new_row[keep] = np.arange(len(keep))
-        m = len(keep)
+        new_row, m = kernels.open_rows(self.status)
         d = self.__dict__
         for name in list(_FIELDS) + ["features"]:
-            arr = d["_" + name]
-            arr[:m] = np.take(arr, keep, axis=0)  # take: several times faster on 2-D rows
+            kernels.compact_rows(_as_rows(d["_" + name]), new_row)
         self.n = m
         return new_row
 
@@ -153,7 +149,17 @@ class LoanBook:
                    ) -> np.ndarray:
         """Sum of open balances grouped by an index array over loans."""
         m = self.is_open() if mask is None else mask
-        return np.bincount(key[m], weights=self.balance[m], minlength=minlength)
+        return kernels.grouped_sum(key, self.balance, m, minlength)
+
+
+#: unsigned integers of each item size: compaction moves every field as raw items, so one
+#: compiled loop per size serves every dtype
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _as_rows(arr: np.ndarray) -> np.ndarray:
+    """A 2-D unsigned-integer view of a field's whole array (1-D fields as one column)."""
+    return arr.view(_UINT[arr.itemsize]).reshape(arr.shape[0], -1)
 
 
 class FundingPools:
@@ -212,8 +218,11 @@ class FundingPools:
     def record(self, kind: str, pool_idx: np.ndarray, amount: np.ndarray) -> None:
         """Add loan-level amounts to this month's flows of their pools."""
         if len(pool_idx):
-            self.flows[kind][: self.n] += np.bincount(pool_idx, weights=amount,
-                                                      minlength=self.n)
+            self.add_sums(kind, np.bincount(pool_idx, weights=amount, minlength=self.n))
+
+    def add_sums(self, kind: str, per_pool: np.ndarray) -> None:
+        """Add amounts already summed per pool (RMB, one per pool) to this month's flows."""
+        self.flows[kind][: self.n] += per_pool
 
     def take_flows(self) -> dict[str, np.ndarray]:
         """This month's flows per pool, and reset them."""

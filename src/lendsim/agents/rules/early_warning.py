@@ -29,21 +29,10 @@ MAX_MONTHS = 8
 MIN_HISTORY = 3
 
 
-def push_miss(miss_bits: np.ndarray, missed: np.ndarray) -> np.ndarray:
-    """A loan's repayment history after this month's bill: bit 0 = this month's instalment
-    missed or paid only in part, bit k = k months ago (uint8, the last 8 months).
-
-    Examples:
-        >>> push_miss(np.array([0b101], dtype=np.uint8), np.array([True])).tolist()
-        [11]
-    """
-    return (miss_bits << np.uint8(1)) | missed  # uint8: the bit 8 months ago drops out
-
-
 def late_loans(miss_bits: np.ndarray, behind: np.ndarray, months: int) -> np.ndarray:
     """Loans showing a repayment signal: an instalment missed or paid only in part among the
-    last ``months`` bills (``miss_bits``, :func:`push_miss`; ``months`` <= 8), or payments
-    behind now (``behind``, ``n_missed``).
+    last ``months`` bills (``miss_bits``, ``lendsim.kernels.push_miss``; ``months`` <= 8), or
+    payments behind now (``behind``, ``n_missed``).
 
     Examples:
         >>> late_loans(np.array([0b1000, 0b0100, 0], dtype=np.uint8), np.array([0, 0, 1]),

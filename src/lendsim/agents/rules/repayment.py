@@ -1,5 +1,8 @@
 """Repayment: what is due, who pays, strategic non-payment (pure array functions).
 
+The loan-by-loan passes (what is due, payments behind) are compiled kernels in
+:mod:`lendsim.kernels` (``amount_due``, ``payments_behind``, ``bill_loans``, ``settle_loans``).
+
 References:
     docs/ODD.md, 7.9 (ability and willingness to pay, partial payments) and 7.10 (payments
     behind).
@@ -13,50 +16,6 @@ import numpy as np
 from scipy.special import expit
 
 from lendsim.agents.rules import cumsum_within_groups
-
-
-def amount_due(balance: np.ndarray, instalment: np.ndarray, arrears: np.ndarray,
-               months_left: np.ndarray) -> np.ndarray:
-    """This month's amount due on each performing loan, RMB.
-
-    The instalment plus the arrears (what earlier months left unpaid, RMB), and the whole
-    balance in the final month or once the balance is below that sum. ``balance`` already
-    includes this month's interest.
-
-    Examples:
-        >>> amount_due(np.array([500.0, 30.0]), np.array([20.0, 20.0]), np.array([15.0, 15.0]),
-        ...            np.array([6, 6])).tolist()
-        [35.0, 30.0]
-    """
-    due = instalment + arrears
-    return np.where((months_left <= 1) | (balance <= due), balance, due)
-
-
-def payments_behind(n_missed: np.ndarray, paid: np.ndarray, due: np.ndarray,
-                    instalment: np.ndarray) -> np.ndarray:
-    """Payments behind after this month's payment (the loan's delinquency count).
-
-    A loan whose payment covers all that is due is current (0). Otherwise it is one more
-    payment behind when it paid less than this month's instalment (``min(instalment, due)``):
-    a month without a full instalment adds a month of delinquency even if part was paid. A
-    payment of at least the instalment but less than the arrears keeps the count (the loan
-    kept pace without catching up). With all-or-nothing payments this is the count of
-    consecutive missed months.
-
-    Args:
-        n_missed: payments behind before this month's payment.
-        paid: amount paid this month, RMB (0 <= paid <= due).
-        due: amount due this month (:func:`amount_due`), RMB.
-        instalment: the loan's level instalment, RMB.
-
-    Examples:
-        >>> payments_behind(np.array([0, 1, 1, 2]), np.array([20.0, 10.0, 25.0, 0.0]),
-        ...                 np.array([20.0, 40.0, 40.0, 60.0]), np.full(4, 20.0)).tolist()
-        [0, 2, 1, 3]
-    """
-    tol = 1.0 - 1e-12  # payments equal to the amount up to rounding count as full
-    behind = np.where(paid < np.minimum(instalment, due) * tol, n_missed + 1, n_missed)
-    return np.where(paid >= due * tol, 0, behind).astype(n_missed.dtype, copy=False)
 
 
 def strategic_default_prob(risk: np.ndarray, debt_to_income: np.ndarray,

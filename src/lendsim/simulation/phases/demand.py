@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lendsim.agents.rules import repayment
+from lendsim import kernels
 from lendsim.simulation.debt import DebtState
-from lendsim.simulation.ledger import LoanStatus
 
 
 def step(model) -> None:
@@ -31,7 +30,5 @@ def step(model) -> None:
 def due_estimate(model) -> np.ndarray:
     """What each borrower expects to owe this month on its performing loans, RMB."""
     L = model.loans
-    idx = np.flatnonzero(L.status <= LoanStatus.DELINQUENT)
-    bal = L.balance[idx] * (1.0 + L.apr[idx] / 12.0)
-    due = repayment.amount_due(bal, L.instalment[idx], L.arrears[idx], L.months_left[idx])
-    return np.bincount(L.borrower_idx[idx], weights=due, minlength=model.n_borrowers)
+    return kernels.expected_due(L.status, L.borrower_idx, L.balance, L.apr, L.instalment,
+                                L.arrears, L.months_left, model.n_borrowers)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lendsim.agents.rules import early_warning, repayment
-from lendsim.simulation.ledger import LoanStatus, MissCause
+from lendsim import kernels
+from lendsim.agents.rules import repayment
+from lendsim.simulation.ledger import MissCause
 from lendsim.simulation.networks import neighbour_share
 from lendsim.simulation.phases.underwriting import apply, platform_arrays
 
@@ -23,16 +24,13 @@ def step(model) -> None:
     pop, L = model.population, model.loans
     behind_before = L.n_missed.copy()  # last month's payments behind, for the roll rates
     balance_before = L.balance.copy()
-    L.n_missed[L.status == LoanStatus.DEFAULTED] += 1  # defaulted loans pay nothing
-    # the first instalment falls due the month after origination
-    idx = np.flatnonzero((L.status <= LoanStatus.DELINQUENT)
-                         & (L.origination_step < model.t))
+    # defaulted loans pay nothing; the first instalment falls due the month after origination
+    interest = np.zeros(model.pools.n)
+    idx, due = kernels.bill_loans(model.t, L.status, L.origination_step, L.n_missed, L.balance,
+                                  L.apr, L.instalment, L.arrears, L.months_left, L.pool_idx,
+                                  interest)
+    model.pools.add_sums("interest", interest)
     b = L.borrower_idx[idx]
-    interest = L.balance[idx] * L.apr[idx] / 12.0
-    L.balance[idx] += interest
-    model.pools.record("interest", L.pool_idx[idx], interest)
-    due = repayment.amount_due(L.balance[idx], L.instalment[idx], L.arrears[idx],
-                               L.months_left[idx])
     # willingness: strategic non-payment and walking away from failed lenders
     strategic, social = strategic_nonpayment(model)
     walk = np.zeros(len(idx), dtype=bool)
@@ -148,25 +146,12 @@ def settle_loans(model, idx: np.ndarray, amount: np.ndarray, due: np.ndarray,
     misses (with their ``MissCause``): a loan paid in full is current, one paid less than its
     instalment is one more payment behind (7.10)."""
     L, pp, month, pop = model.loans, model.params.platforms, model.month, model.population
-    paid = amount >= due * (1 - 1e-12)
-    behind = repayment.payments_behind(L.n_missed[idx], amount, due, L.instalment[idx])
-    pi, mi = idx[paid], idx[~paid]
-    L.cause[mi] = cause[~paid]
+    paid = np.zeros(model.pools.n)
+    mi, repaid, defaulted = kernels.settle_loans(
+        idx, amount, due, cause, pp.default_after_missed, L.n_missed, L.instalment, L.balance,
+        L.arrears, L.miss_bits, L.status, L.months_left, L.cause, L.pool_idx, paid)
+    model.pools.add_sums("paid", paid)
     model.credit_lines.revoke(L.borrower_idx[mi])  # a missed payment closes the line
-    L.balance[idx] -= amount
-    L.balance[pi[np.abs(L.balance[pi]) < 1e-9]] = 0.0
-    got = amount > 0
-    model.pools.record("paid", L.pool_idx[idx[got]], amount[got])
-    L.arrears[idx] = np.where(paid, 0.0, due - amount)
-    L.miss_bits[idx] = early_warning.push_miss(L.miss_bits[idx], ~paid)
-    L.n_missed[idx] = behind
-    L.status[pi] = LoanStatus.CURRENT
-    L.status[mi] = np.where(behind[~paid] > 0, LoanStatus.DELINQUENT, LoanStatus.CURRENT)
-    L.months_left[idx] = np.maximum(L.months_left[idx] - 1, 0)
-    repaid = pi[L.balance[pi] <= 0.0]
-    L.status[repaid] = LoanStatus.REPAID
-    defaulted = mi[L.n_missed[mi] >= pp.default_after_missed]
-    L.status[defaulted] = LoanStatus.DEFAULTED
     month.learn(repaid, 0)
     month.learn(defaulted, 1)
     db = L.borrower_idx[defaulted]

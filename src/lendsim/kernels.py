@@ -1,0 +1,236 @@
+"""Compiled loops over the loan book (numba): billing, settlement, compaction, grouped sums.
+
+Each kernel is a plain function of arrays (and, where a rule is random, of draws made
+beforehand with the model's one ``numpy.random.Generator``): no kernel draws a random number,
+so a seed gives the same numbers whatever runs the model. Each is compiled once per argument
+types with ``cache=True``, so later processes load the machine code instead of compiling it
+(where the cache lives: README, "Performance"). Each has a slow per-loan version in the tests.
+
+A kernel visits the loans in the book's row order and adds each loan's amount to its group's
+sum in that order, which is the order ``numpy.bincount`` uses: the sums are the numpy code's
+to the last bit.
+
+This module imports nothing from the rest of lendsim, so the agents' rules and the simulation
+both build on it. Loan status codes are ``lendsim.simulation.ledger.LoanStatus``'s values (a
+test checks they agree).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+# LoanStatus's values (numba compiles plain integer constants into the loops)
+CURRENT, DELINQUENT, DEFAULTED, CHARGED_OFF, REPAID = 0, 1, 2, 3, 4
+
+#: a payment equal to the amount due up to rounding counts as paid in full
+PAID_TOL = 1.0 - 1e-12
+
+
+@numba.njit(cache=True)
+def amount_due(balance, instalment, arrears, months_left):
+    """This month's amount due on one performing loan, RMB.
+
+    The instalment plus the arrears (what earlier months left unpaid, RMB), and the whole
+    balance in the final month or once the balance is below that sum. ``balance`` (RMB)
+    already includes this month's interest; ``months_left``: instalments left, months.
+
+    Examples:
+        >>> amount_due(500.0, 20.0, 15.0, 6), amount_due(30.0, 20.0, 15.0, 6)
+        (35.0, 30.0)
+    """
+    due = instalment + arrears
+    if months_left <= 1 or balance <= due:
+        return balance
+    return due
+
+
+@numba.njit(cache=True)
+def payments_behind(n_missed, paid, due, instalment):
+    """Payments behind after this month's payment (a loan's delinquency count, docs/ODD.md
+    7.10).
+
+    A loan whose payment covers all that is due is current (0). Otherwise it is one more
+    payment behind when it paid less than this month's instalment (``min(instalment, due)``):
+    a month without a full instalment adds a month of delinquency even if part was paid. A
+    payment of at least the instalment but less than the arrears keeps the count (the loan
+    kept pace without catching up). With all-or-nothing payments this is the count of
+    consecutive missed months.
+
+    Args:
+        n_missed: payments behind before this month's payment.
+        paid: amount paid this month, RMB (0 <= paid <= due).
+        due: amount due this month (:func:`amount_due`), RMB.
+        instalment: the loan's level instalment, RMB.
+
+    Examples:
+        >>> [payments_behind(n, p, d, 20.0) for n, p, d in
+        ...  ((0, 20.0, 20.0), (1, 10.0, 40.0), (1, 25.0, 40.0), (2, 0.0, 60.0))]
+        [0, 2, 1, 3]
+    """
+    if paid >= due * PAID_TOL:
+        return 0
+    if paid < min(instalment, due) * PAID_TOL:
+        return n_missed + 1
+    return n_missed
+
+
+@numba.njit(cache=True)
+def push_miss(miss_bits, missed):
+    """A loan's repayment history after this month's bill (docs/ODD.md 7.21): bit 0 = this
+    month's instalment missed or paid only in part, bit k = k months ago (uint8, the last 8
+    months: the bit 8 months back drops out).
+
+    Examples:
+        >>> int(push_miss(np.uint8(0b101), True)), int(push_miss(np.uint8(0b10000001), False))
+        (11, 2)
+    """
+    return np.uint8(((miss_bits << 1) | missed) & 0xFF)
+
+
+@numba.njit(cache=True)
+def bill_loans(t, status, origination_step, n_missed, balance, apr, instalment, arrears,
+               months_left, pool_idx, interest_by_pool):
+    """Phase 7's first pass over the book: age defaulted loans, accrue a month's interest on
+    performing loans and bill them.
+
+    A defaulted loan pays nothing and falls one more payment behind (``n_missed`` += 1). A
+    current or delinquent loan booked before month ``t`` (the first instalment falls due the
+    month after origination) accrues ``balance * apr / 12`` (RMB; ``apr`` annual, fraction),
+    added to ``balance`` and to its funding pool's entry of ``interest_by_pool`` (RMB, one
+    entry per pool, added to in place), and is billed :func:`amount_due`.
+
+    Returns:
+        (rows of the billed loans, in book order; the amount due on each, RMB).
+    """
+    n = len(status)
+    rows = np.empty(n, dtype=np.intp)
+    k = 0
+    for i in range(n):
+        s = status[i]
+        if s == DEFAULTED:
+            n_missed[i] += 1
+        elif s <= DELINQUENT and origination_step[i] < t:
+            rows[k] = i
+            k += 1
+    rows = rows[:k]
+    due = np.empty(k)
+    for j in range(k):
+        i = rows[j]
+        interest = balance[i] * apr[i] / 12.0
+        balance[i] += interest
+        interest_by_pool[pool_idx[i]] += interest
+        due[j] = amount_due(balance[i], instalment[i], arrears[i], months_left[i])
+    return rows, due
+
+
+@numba.njit(cache=True)
+def settle_loans(rows, amount, due, cause, default_after, n_missed, instalment, balance,
+                 arrears, miss_bits, status, months_left, loan_cause, pool_idx, paid_by_pool):
+    """Apply a month's payments to the billed loans ``rows`` (docs/ODD.md 7.9, 7.10).
+
+    Loan ``rows[j]`` was billed ``due[j]`` and paid ``amount[j]`` (RMB). Paid in full (up to
+    rounding), it is current, its arrears cleared, and repaid once its balance is gone (a
+    balance within 1e-9 RMB of zero is zero). Paid less, it keeps ``due - amount`` as arrears,
+    takes the miss's cause (``cause[j]``, a ``MissCause``), is :func:`payments_behind` and
+    delinquent while behind, and defaulted at ``default_after`` payments behind. Either way
+    the balance falls by the payment, one instalment fewer is left and the month enters the
+    loan's repayment history (:func:`push_miss`). Payments are added to their pools' entries of
+    ``paid_by_pool`` (RMB, in place). The loan arrays are changed in place.
+
+    Returns:
+        rows of the loans (in ``rows``' order) not paid in full, repaid, and defaulted now.
+    """
+    k = len(rows)
+    missed = np.empty(k, dtype=np.intp)
+    repaid = np.empty(k, dtype=np.intp)
+    defaulted = np.empty(k, dtype=np.intp)
+    n_mi = n_re = n_de = 0
+    for j in range(k):
+        i = rows[j]
+        a, d = amount[j], due[j]
+        full = a >= d * PAID_TOL
+        behind = payments_behind(n_missed[i], a, d, instalment[i])
+        balance[i] -= a
+        if a > 0:
+            paid_by_pool[pool_idx[i]] += a
+        miss_bits[i] = push_miss(miss_bits[i], not full)
+        n_missed[i] = behind
+        months_left[i] = max(months_left[i] - 1, 0)
+        if full:
+            if abs(balance[i]) < 1e-9:
+                balance[i] = 0.0
+            arrears[i] = 0.0
+            if balance[i] <= 0.0:
+                status[i] = REPAID
+                repaid[n_re] = i
+                n_re += 1
+            else:
+                status[i] = CURRENT
+        else:
+            arrears[i] = d - a
+            loan_cause[i] = cause[j]
+            missed[n_mi] = i
+            n_mi += 1
+            if behind >= default_after:
+                status[i] = DEFAULTED
+                defaulted[n_de] = i
+                n_de += 1
+            elif behind > 0:
+                status[i] = DELINQUENT
+            else:
+                status[i] = CURRENT
+    return missed[:n_mi], repaid[:n_re], defaulted[:n_de]
+
+
+@numba.njit(cache=True)
+def expected_due(status, borrower_idx, balance, apr, instalment, arrears, months_left,
+                 n_borrowers):
+    """What each borrower expects to owe this month on its performing (current or
+    delinquent) loans, RMB: :func:`amount_due` on the balance with a month's interest
+    (``balance * (1 + apr / 12)``), summed per borrower (array of ``n_borrowers``)."""
+    out = np.zeros(n_borrowers)
+    for i in range(len(status)):
+        if status[i] <= DELINQUENT:
+            bal = balance[i] * (1.0 + apr[i] / 12.0)
+            out[borrower_idx[i]] += amount_due(bal, instalment[i], arrears[i],
+                                               months_left[i])
+    return out
+
+
+@numba.njit(cache=True)
+def grouped_sum(key, weights, mask, n_groups):
+    """``weights`` summed by ``key`` over the rows where ``mask`` holds: an array of
+    ``n_groups`` (``numpy.bincount(key[mask], weights[mask], n_groups)`` without the two
+    copies; the units are those of ``weights``)."""
+    out = np.zeros(n_groups)
+    for i in range(len(key)):
+        if mask[i]:
+            out[key[i]] += weights[i]
+    return out
+
+
+@numba.njit(cache=True)
+def open_rows(status):
+    """Where each loan moves when closed loans (repaid or charged off) are dropped: its new
+    row, or -1 for a closed loan; and the number of open loans."""
+    new_row = np.empty(len(status), dtype=np.intp)
+    m = 0
+    for i in range(len(status)):
+        if status[i] <= DEFAULTED:
+            new_row[i] = m
+            m += 1
+        else:
+            new_row[i] = -1
+    return new_row, m
+
+
+@numba.njit(cache=True)
+def compact_rows(arr, new_row):
+    """Move each kept row of the 2-D array ``arr`` to its ``new_row`` (in place; rows with
+    ``new_row`` -1 are dropped; kept rows keep their order, so each moves up or stays)."""
+    for i in range(len(new_row)):
+        j = new_row[i]
+        if j >= 0 and j != i:
+            for c in range(arr.shape[1]):
+                arr[j, c] = arr[i, c]

@@ -1,0 +1,258 @@
+"""The compiled loan-book kernels (lendsim.kernels) against slow per-loan Python loops written
+from their docstrings, on random books and on hypothesis-drawn ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lendsim import kernels
+from lendsim.simulation.ledger import LoanStatus
+
+
+def test_status_codes_are_the_ledgers():
+    assert {s.name: int(s) for s in LoanStatus} == {
+        "CURRENT": kernels.CURRENT, "DELINQUENT": kernels.DELINQUENT,
+        "DEFAULTED": kernels.DEFAULTED, "CHARGED_OFF": kernels.CHARGED_OFF,
+        "REPAID": kernels.REPAID}
+
+
+# ----------------------------------------------------------------- a random book
+
+
+def book(rng, n, n_pools=5):
+    """Loan arrays of the ledger's dtypes, every status, some balances tiny or exactly the
+    amount due."""
+    instalment = rng.uniform(10, 500, n)
+    b = dict(
+        status=rng.choice([0, 1, 2, 3, 4], n).astype(np.int8),
+        origination_step=rng.integers(0, 8, n).astype(np.int32),
+        n_missed=rng.integers(0, 5, n).astype(np.int16),
+        balance=instalment * rng.uniform(0.0, 12, n),
+        apr=rng.uniform(0, 0.4, n),
+        instalment=instalment,
+        arrears=instalment * rng.choice([0.0, 0.0, 0.5, 1.0, 2.0], n),
+        months_left=rng.integers(0, 13, n).astype(np.int16),
+        pool_idx=rng.integers(0, n_pools, n).astype(np.intp),
+        borrower_idx=rng.integers(0, max(1, n // 3), n).astype(np.intp),
+        miss_bits=rng.integers(0, 256, n).astype(np.uint8),
+        cause=np.zeros(n, dtype=np.int8),
+    )
+    if n > 3:
+        b["balance"][:2] = 0.0
+        b["months_left"][2] = 1
+    return b
+
+
+def copy(b):
+    return {k: v.copy() for k, v in b.items()}
+
+
+# ----------------------------------------------------------------- bill_loans
+
+
+def slow_bill(t, L, n_pools):
+    """Per loan, from the docstring: defaulted -> one more payment behind; current or
+    delinquent and booked before t -> a month's interest, billed."""
+    rows, due, interest = [], [], np.zeros(n_pools)
+    for i in range(len(L["status"])):
+        if L["status"][i] == LoanStatus.DEFAULTED:
+            L["n_missed"][i] += 1
+        elif L["status"][i] <= LoanStatus.DELINQUENT and L["origination_step"][i] < t:
+            x = L["balance"][i] * L["apr"][i] / 12.0
+            L["balance"][i] += x
+            interest[L["pool_idx"][i]] += x
+            inst_and_arrears = L["instalment"][i] + L["arrears"][i]
+            final = L["months_left"][i] <= 1 or L["balance"][i] <= inst_and_arrears
+            rows.append(i)
+            due.append(L["balance"][i] if final else inst_and_arrears)
+    return np.array(rows, dtype=np.intp), np.array(due), interest
+
+
+def run_bill(t, L, n_pools):
+    interest = np.zeros(n_pools)
+    rows, due = kernels.bill_loans(t, L["status"], L["origination_step"], L["n_missed"],
+                                   L["balance"], L["apr"], L["instalment"], L["arrears"],
+                                   L["months_left"], L["pool_idx"], interest)
+    return rows, due, interest
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 2000])
+def test_bill_loans_matches_loop(n):
+    L = book(np.random.default_rng(n), n)
+    slow = copy(L)
+    got, want = run_bill(5, L, 5), slow_bill(5, slow, 5)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)  # same order of sums: equal to the last bit
+    for k in L:
+        np.testing.assert_array_equal(L[k], slow[k], err_msg=k)
+
+
+def test_bill_loans_by_hand():
+    # a current loan of 1,200 at 12 %: 12 interest, instalment 100 due; a defaulted loan one
+    # more behind; a loan booked this month not billed; a last instalment: the whole balance
+    L = dict(status=np.array([0, 2, 0, 1], np.int8), origination_step=np.array([1, 1, 3, 1],
+                                                                              np.int32),
+             n_missed=np.array([0, 3, 0, 1], np.int16), balance=np.array([1200.0, 50, 80, 90]),
+             apr=np.array([0.12, 0.2, 0.2, 0.0]), instalment=np.full(4, 100.0),
+             arrears=np.array([0.0, 0, 0, 100]), months_left=np.array([6, 2, 3, 1], np.int16),
+             pool_idx=np.array([0, 1, 1, 1], np.intp))
+    rows, due, interest = run_bill(3, L, 2)
+    assert rows.tolist() == [0, 3] and due.tolist() == [100.0, 90.0]
+    assert interest.tolist() == [12.0, 0.0]
+    assert L["balance"].tolist() == [1212.0, 50, 80, 90] and L["n_missed"].tolist() == [0, 4, 0, 1]
+
+
+@given(balance=st.floats(0, 1e6), instalment=st.floats(0, 1e5), arrears=st.floats(0, 1e6),
+       months_left=st.integers(-1, 60))
+def test_amount_due_never_exceeds_the_balance(balance, instalment, arrears, months_left):
+    due = kernels.amount_due(balance, instalment, arrears, months_left)
+    assert due <= balance
+    assert due == balance or due == instalment + arrears
+
+
+# ----------------------------------------------------------------- settle_loans
+
+
+def slow_settle(rows, amount, due, cause, default_after, L, n_pools):
+    """Per loan, from the docstring."""
+    paid_by_pool = np.zeros(n_pools)
+    missed, repaid, defaulted = [], [], []
+    tol = 1 - 1e-12
+    for j, i in enumerate(rows):
+        a, d = amount[j], due[j]
+        full = a >= d * tol
+        if full:
+            behind = 0
+        elif a < min(L["instalment"][i], d) * tol:
+            behind = L["n_missed"][i] + 1
+        else:
+            behind = L["n_missed"][i]
+        L["balance"][i] -= a
+        if a > 0:
+            paid_by_pool[L["pool_idx"][i]] += a
+        L["miss_bits"][i] = ((int(L["miss_bits"][i]) << 1) | (not full)) % 256
+        L["n_missed"][i] = behind
+        L["months_left"][i] = max(L["months_left"][i] - 1, 0)
+        if full:
+            L["arrears"][i] = 0.0
+            if abs(L["balance"][i]) < 1e-9:
+                L["balance"][i] = 0.0
+            L["status"][i] = LoanStatus.REPAID if L["balance"][i] <= 0 else LoanStatus.CURRENT
+            if L["status"][i] == LoanStatus.REPAID:
+                repaid.append(i)
+        else:
+            missed.append(i)
+            L["arrears"][i] = d - a
+            L["cause"][i] = cause[j]
+            if behind >= default_after:
+                L["status"][i] = LoanStatus.DEFAULTED
+                defaulted.append(i)
+            else:
+                L["status"][i] = LoanStatus.DELINQUENT if behind > 0 else LoanStatus.CURRENT
+    return [np.array(x, dtype=np.intp) for x in (missed, repaid, defaulted)], paid_by_pool
+
+
+def run_settle(rows, amount, due, cause, default_after, L, n_pools):
+    paid = np.zeros(n_pools)
+    out = kernels.settle_loans(rows, amount, due, cause, default_after, L["n_missed"],
+                               L["instalment"], L["balance"], L["arrears"], L["miss_bits"],
+                               L["status"], L["months_left"], L["cause"], L["pool_idx"], paid)
+    return list(out), paid
+
+
+def settle_case(rng, n):
+    L = book(rng, n)
+    rows, due, _ = run_bill(5, L, 5)
+    # all, nothing, part, or all up to rounding
+    share = rng.choice([1.0, 0.0, 0.3, 1 - 1e-14, 0.99], len(rows))
+    amount = due * share
+    cause = rng.integers(0, 3, len(rows)).astype(np.int8)
+    return L, rows, amount, due, cause
+
+
+@pytest.mark.parametrize("n", [0, 1, 9, 3000])
+@pytest.mark.parametrize("default_after", [1, 3])
+def test_settle_loans_matches_loop(n, default_after):
+    L, rows, amount, due, cause = settle_case(np.random.default_rng(100 + n), n)
+    slow = copy(L)
+    got = run_settle(rows, amount, due, cause, default_after, L, 5)
+    want = slow_settle(rows, amount, due, cause, default_after, slow, 5)
+    for g, w in zip(got[0], want[0]):
+        np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(got[1], want[1])
+    for k in L:
+        np.testing.assert_array_equal(L[k], slow[k], err_msg=k)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), default_after=st.integers(1, 4))
+def test_settle_loans_matches_loop_hypothesis(seed, n, default_after):
+    L, rows, amount, due, cause = settle_case(np.random.default_rng(seed), n)
+    slow = copy(L)
+    got = run_settle(rows, amount, due, cause, default_after, L, 5)
+    want = slow_settle(rows, amount, due, cause, default_after, slow, 5)
+    for g, w in zip(got[0] + [got[1]], want[0] + [want[1]]):
+        np.testing.assert_array_equal(g, w)
+    for k in L:
+        np.testing.assert_array_equal(L[k], slow[k], err_msg=k)
+    # a loan is repaid only when paid in full, defaulted only when not
+    assert not set(got[0][1].tolist()) & set(got[0][0].tolist())
+    assert set(got[0][2].tolist()) <= set(got[0][0].tolist())
+
+
+def test_push_miss_keeps_eight_months():
+    bits = np.uint8(0)
+    for missed in (True, False, True) + (False,) * 5:
+        bits = kernels.push_miss(bits, missed)
+    assert int(bits) == 0b10100000
+    assert int(kernels.push_miss(bits, False)) == 0b01000000  # the oldest month drops out
+
+
+# ----------------------------------------------------------------- expected_due
+
+
+@pytest.mark.parametrize("n", [0, 1, 50, 2000])
+def test_expected_due_matches_loop(n):
+    L = book(np.random.default_rng(7 + n), n)
+    nb = max(1, n // 3)
+    want = np.zeros(nb)
+    for i in range(n):
+        if L["status"][i] <= LoanStatus.DELINQUENT:
+            bal = L["balance"][i] * (1.0 + L["apr"][i] / 12.0)
+            d = L["instalment"][i] + L["arrears"][i]
+            want[L["borrower_idx"][i]] += bal if (L["months_left"][i] <= 1 or bal <= d) else d
+    got = kernels.expected_due(L["status"], L["borrower_idx"], L["balance"], L["apr"],
+                               L["instalment"], L["arrears"], L["months_left"], nb)
+    np.testing.assert_array_equal(got, want)
+
+
+# ----------------------------------------------------------------- grouped sums, compaction
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), groups=st.integers(1, 6))
+def test_grouped_sum_matches_loop(seed, n, groups):
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, groups, n).astype(np.intp)
+    w, mask = rng.normal(0, 100, n), rng.random(n) < 0.6
+    want = np.zeros(groups)
+    for i in range(n):
+        if mask[i]:
+            want[key[i]] += w[i]
+    np.testing.assert_array_equal(kernels.grouped_sum(key, w, mask, groups), want)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), cols=st.integers(1, 4))
+def test_compaction_matches_loop(seed, n, cols):
+    rng = np.random.default_rng(seed)
+    status = rng.integers(0, 5, n).astype(np.int8)
+    new_row, m = kernels.open_rows(status)
+    kept = [i for i in range(n) if status[i] <= LoanStatus.DEFAULTED]
+    assert m == len(kept)
+    assert new_row.tolist() == [kept.index(i) if i in kept else -1 for i in range(n)]
+    arr = rng.integers(0, 2**32, (n, cols), dtype=np.uint64)
+    want = arr[kept].copy()
+    kernels.compact_rows(arr, new_row)
+    np.testing.assert_array_equal(arr[:m], want)

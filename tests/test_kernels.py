@@ -256,3 +256,31 @@ def test_compaction_matches_loop(seed, n, cols):
     want = arr[kept].copy()
     kernels.compact_rows(arr, new_row)
     np.testing.assert_array_equal(arr[:m], want)
+
+
+# ----------------------------------------------------------------- compilation and its cache
+
+
+def test_kernels_compile_without_a_cache_where_nothing_is_writable(monkeypatch):
+    """A read-only install with no writable cache directory: numba itself refuses
+    (``cache=True`` raises at decoration, so lendsim would not import); the kernels compile
+    uncached instead."""
+    import numba
+    from numba.core import caching
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])  # no writable place
+
+    def plus_one(x):
+        return x + 1
+
+    with pytest.raises(RuntimeError, match="no locator available"):
+        numba.njit(cache=True)(plus_one)
+    k = kernels.kernel(plus_one)
+    assert k(1) == 2
+    assert type(k._cache).__name__ == "NullCache"
+
+
+def test_kernels_are_cached():
+    for name in ("bill_loans", "settle_loans", "expected_due", "grouped_sum", "open_rows",
+                 "compact_rows", "amount_due", "payments_behind", "push_miss"):
+        assert type(getattr(kernels, name)._cache).__name__ == "FunctionCache", name

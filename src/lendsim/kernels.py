@@ -3,8 +3,11 @@
 Each kernel is a plain function of arrays (and, where a rule is random, of draws made
 beforehand with the model's one ``numpy.random.Generator``): no kernel draws a random number,
 so a seed gives the same numbers whatever runs the model. Each is compiled once per argument
-types with ``cache=True``, so later processes load the machine code instead of compiling it
-(where the cache lives: README, "Performance"). Each has a slow per-loan version in the tests.
+types with ``cache=True``, so later processes load the machine code instead of compiling it:
+numba keeps it in ``__pycache__`` next to this file, or, when that is not writable (a read-only
+install), in the user's cache directory (``~/.cache/numba``), or wherever ``NUMBA_CACHE_DIR``
+says. Where none of these is writable the kernels compile in every process instead (a few
+seconds; README, "Performance"). Each has a slow per-loan version in the tests.
 
 A kernel visits the loans in the book's row order and adds each loan's amount to its group's
 sum in that order, which is the order ``numpy.bincount`` uses: the sums are the numpy code's
@@ -27,7 +30,16 @@ CURRENT, DELINQUENT, DEFAULTED, CHARGED_OFF, REPAID = 0, 1, 2, 3, 4
 PAID_TOL = 1.0 - 1e-12
 
 
-@numba.njit(cache=True)
+def kernel(fn):
+    """``numba.njit(cache=True)``, or plain ``numba.njit`` where numba finds no writable place
+    for its cache (it would refuse to compile otherwise, and lendsim would not import)."""
+    try:
+        return numba.njit(cache=True)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(fn)
+
+
+@kernel
 def amount_due(balance, instalment, arrears, months_left):
     """This month's amount due on one performing loan, RMB.
 
@@ -45,7 +57,7 @@ def amount_due(balance, instalment, arrears, months_left):
     return due
 
 
-@numba.njit(cache=True)
+@kernel
 def payments_behind(n_missed, paid, due, instalment):
     """Payments behind after this month's payment (a loan's delinquency count, docs/ODD.md
     7.10).
@@ -75,7 +87,7 @@ def payments_behind(n_missed, paid, due, instalment):
     return n_missed
 
 
-@numba.njit(cache=True)
+@kernel
 def push_miss(miss_bits, missed):
     """A loan's repayment history after this month's bill (docs/ODD.md 7.21): bit 0 = this
     month's instalment missed or paid only in part, bit k = k months ago (uint8, the last 8
@@ -88,7 +100,7 @@ def push_miss(miss_bits, missed):
     return np.uint8(((miss_bits << 1) | missed) & 0xFF)
 
 
-@numba.njit(cache=True)
+@kernel
 def bill_loans(t, status, origination_step, n_missed, balance, apr, instalment, arrears,
                months_left, pool_idx, interest_by_pool):
     """Phase 7's first pass over the book: age defaulted loans, accrue a month's interest on
@@ -124,7 +136,7 @@ def bill_loans(t, status, origination_step, n_missed, balance, apr, instalment, 
     return rows, due
 
 
-@numba.njit(cache=True)
+@kernel
 def settle_loans(rows, amount, due, cause, default_after, n_missed, instalment, balance,
                  arrears, miss_bits, status, months_left, loan_cause, pool_idx, paid_by_pool):
     """Apply a month's payments to the billed loans ``rows`` (docs/ODD.md 7.9, 7.10).
@@ -183,7 +195,7 @@ def settle_loans(rows, amount, due, cause, default_after, n_missed, instalment, 
     return missed[:n_mi], repaid[:n_re], defaulted[:n_de]
 
 
-@numba.njit(cache=True)
+@kernel
 def expected_due(status, borrower_idx, balance, apr, instalment, arrears, months_left,
                  n_borrowers):
     """What each borrower expects to owe this month on its performing (current or
@@ -198,7 +210,7 @@ def expected_due(status, borrower_idx, balance, apr, instalment, arrears, months
     return out
 
 
-@numba.njit(cache=True)
+@kernel
 def grouped_sum(key, weights, mask, n_groups):
     """``weights`` summed by ``key`` over the rows where ``mask`` holds: an array of
     ``n_groups`` (``numpy.bincount(key[mask], weights[mask], n_groups)`` without the two
@@ -210,7 +222,7 @@ def grouped_sum(key, weights, mask, n_groups):
     return out
 
 
-@numba.njit(cache=True)
+@kernel
 def open_rows(status):
     """Where each loan moves when closed loans (repaid or charged off) are dropped: its new
     row, or -1 for a closed loan; and the number of open loans."""
@@ -225,7 +237,7 @@ def open_rows(status):
     return new_row, m
 
 
-@numba.njit(cache=True)
+@kernel
 def compact_rows(arr, new_row):
     """Move each kept row of the 2-D array ``arr`` to its ``new_row`` (in place; rows with
     ``new_row`` -1 are dropped; kept rows keep their order, so each moves up or stays)."""

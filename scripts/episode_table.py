@@ -24,6 +24,8 @@ EPISODES = {
         [("effects", None, "credit_outstanding", "credit", False),
          ("who", "subprime", "approval_rate", "subprime approval", True),
          ("who", "prime", "approval_rate", "prime approval", True),
+         ("who", "subprime", "excluded", "subprime applicants without credit", True),
+         ("who", "prime", "excluded", "prime applicants without credit", True),
          ("who", "prime", "avg_apr", "prime APR", True),
          ("who", "subprime", "avg_apr", "subprime APR", True)],
         "US evidence (Bolen, Elliehausen & Miller 2023): a 36 % cap cut subprime loans by about "

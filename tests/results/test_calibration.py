@@ -377,6 +377,32 @@ def test_price_tiers_by_type_and_segment_by_hand():
     assert "APR prime" in text and "13.00%" in text and "20.00%" in text
 
 
+def test_loss_backtest_counts_seasoned_lenders_only_by_hand():
+    """The back-test weighs each platform-month's priced and realised loss by its managed
+    book, over platforms that have lent for ``SEASONED_MONTHS`` at least: an entrant's trailing
+    year holds no charge-offs of its first loans yet."""
+    from lendsim.results.calibration import SEASONED_MONTHS, lender_figures
+
+    model = pd.DataFrame({"step": [1, 2]})
+    rows = []
+    for step in (1, 2):
+        for pid, (age, book, el, real) in enumerate([(SEASONED_MONTHS + 10, 1000.0, 0.06, 0.08),
+                                                    (SEASONED_MONTHS - 2 + step, 500.0, 0.09,
+                                                     0.01)]):
+            rows.append({"step": step, "platform_id": pid, "platform_type": "micro",
+                         "is_active": True, "age": age, "loans_managed": book, "equity": 50.0,
+                         "originations": 10.0, "avg_apr": 0.3, "el_priced": el,
+                         "loss_realised": real})
+    f = lender_figures(model, pd.DataFrame(rows), window=2)
+    # step 1: the entrant is 23 months old and does not count; step 2: it is 24 and does
+    assert f["el_priced_micro"] == pytest.approx((1000 * 0.06 * 2 + 500 * 0.09) / 2500)
+    assert f["loss_realised_micro"] == pytest.approx((1000 * 0.08 * 2 + 500 * 0.01) / 2500)
+    # the type's share of the book counts every live month, seasoned or not
+    assert f["share_micro"] == pytest.approx(1.0)
+    young = pd.DataFrame(rows).assign(age=1)
+    assert math.isnan(lender_figures(model, young, window=2)["el_priced_micro"])
+
+
 def test_figures_out_of_band_say_why_and_the_others_do_not():
     """Every target the default market misses has its reason on record, naming the command
     that shows it; the reasons are printed for out-of-band figures only."""

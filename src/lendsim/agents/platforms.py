@@ -269,6 +269,7 @@ class Platform(Institution, mesa.Agent):
         self.kind = kind
         self.tp = tp
         self.is_active = True
+        self.entry_step = model.t  # the month it entered (the model's first: before month 1)
         self.failed_step: int | None = None
         self.retail_funds = float(equity) * tp.retail_funding
         self.cash = float(equity) + self.retail_funds

@@ -57,6 +57,11 @@ __all__ = ["PRICE_TIERS", "TARGETS", "Target", "calibration_figures", "calibrati
            "lender_figures", "rank_arms", "run_dir_figures", "set_option"]
 
 DEFAULT_WINDOW = 24  # months: the last two years of the run, as in tests/test_default_market.py
+# months a lender has lent before its loss back-test counts: a loan is charged off at the
+# earliest 7 months after it is made (6 missed instalments), so the trailing year of charge-offs
+# of a lender younger than about 19 months holds none of its first loans' losses and its
+# realised loss reads low; two years leaves a margin (docs/ODD.md, 7.7)
+SEASONED_MONTHS = 24
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,9 @@ def lender_figures(model: pd.DataFrame, platforms: pd.DataFrame, *,
 
     Keys ``<column>_<type>`` for each type with live platforms: ``apr`` (the type's
     origination-weighted APR), ``el_priced`` and ``loss_realised`` (annual expected loss
-    priced in and net charge-off rate, weighted by managed balance), ``equity_book`` (equity
+    priced in and net charge-off rate, weighted by managed balance, over the months in which
+    the platform had lent for at least ``SEASONED_MONTHS``: a young book's trailing year holds
+    too few charge-offs to test its pricing against), ``equity_book`` (equity
     over managed book), ``share`` (of the market's managed balance); and ``avg_apr_<segment>``,
     ``approval_rate_<segment>`` for prime and subprime (model table); ``tier_<segment>_<type>``,
     the type's origination-weighted APR to prime and to subprime borrowers (its price tiers
@@ -209,9 +216,11 @@ def lender_figures(model: pd.DataFrame, platforms: pd.DataFrame, *,
         w, orig = d["loans_managed"], d["originations"]
         out[f"apr_{kind}"] = (float((d["avg_apr"].fillna(0) * orig).sum() / orig.sum())
                               if orig.sum() > 0 else math.nan)
+        seasoned = d["age"] >= SEASONED_MONTHS if "age" in d else True  # older run folders
+        ws = w * seasoned
         for col in ("el_priced", "loss_realised"):
-            out[f"{col}_{kind}"] = (float((d[col].fillna(0) * w).sum() / w.sum())
-                                    if w.sum() > 0 else math.nan)
+            out[f"{col}_{kind}"] = (float((d[col].fillna(0) * ws).sum() / ws.sum())
+                                    if ws.sum() > 0 else math.nan)
         out[f"equity_book_{kind}"] = float(d["equity"].sum() / w.sum()) if w.sum() > 0 else math.nan
         out[f"share_{kind}"] = float(w.sum() / total) if total > 0 else math.nan
         for seg in ("prime", "subprime"):

@@ -139,7 +139,8 @@ def collect_step(model) -> None:
         avg_apr = apr_p[i] / orig_p[i] if orig_p[i] > 0 else np.nan
         model.records["platforms"].append({
             "step": model.t, "platform_id": i, "platform_type": pl.kind,
-            "is_active": pl.is_active, "equity": pl.equity, "cash": pl.cash, "debt": pl.debt,
+            "is_active": pl.is_active, "age": model.t - pl.entry_step, "equity": pl.equity,
+            "cash": pl.cash, "debt": pl.debt,
             "loans_held": pl.loans_held, "allowance": pl.allowance,
             "loans_managed": float(managed[i]), "originations": float(orig_p[i]),
             "new_loans": int(n_new[i]),

@@ -258,6 +258,69 @@ def test_compaction_matches_loop(seed, n, cols):
     np.testing.assert_array_equal(arr[:m], want)
 
 
+# ----------------------------------------------------------------- tallies over the book
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), nb=st.integers(1, 9),
+       P=st.integers(1, 4))
+def test_book_tallies_match_loops(seed, n, nb, P):
+    rng = np.random.default_rng(seed)
+    status = rng.integers(0, 5, n).astype(np.int8)
+    b = rng.integers(0, nb, n).astype(np.intp)
+    p = rng.integers(0, P, n).astype(np.intp)
+    pool = rng.integers(0, 3, n).astype(np.intp)
+    bal = rng.choice([0.0, 1.5, 100.0, 1e-3], n) * rng.random(n)
+    own, total, lenders = np.zeros((nb, P)), np.zeros(nb), np.zeros(nb, dtype=np.int64)
+    by_pool, count = np.zeros((3, 3)), np.zeros(P, dtype=np.int64)
+    for i in range(n):
+        if status[i] <= LoanStatus.DEFAULTED:  # open loans only
+            own[b[i], p[i]] += bal[i]
+            total[b[i]] += bal[i]
+            by_pool[pool[i], status[i]] += bal[i]
+            count[p[i]] += 1
+    for j in range(nb):
+        lenders[j] = sum(own[j, k] > 0 for k in range(P))
+    got = kernels.debt_by_cell(status, b, p, bal, nb, P)
+    for g, w in zip(got, (own, total, lenders)):
+        np.testing.assert_array_equal(g, w)
+        assert g.dtype == w.dtype
+    np.testing.assert_array_equal(kernels.balances_by_pool_status(status, pool, bal, 3), by_pool)
+    np.testing.assert_array_equal(kernels.grouped_count(p, status <= LoanStatus.DEFAULTED, P),
+                                  count)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_app=st.integers(0, 50), P=st.integers(1, 4))
+def test_tally_rounds_matches_loop(seed, n_app, P):
+    rng = np.random.default_rng(seed)
+    seg_a, q_a = rng.integers(0, 3, n_app), rng.integers(0, 5, n_app)
+    won = rng.random(n_app) < 0.6
+    seg_w, q_w = seg_a[won], q_a[won]
+    k = len(seg_w)
+    plat, amount = rng.integers(0, P, k), rng.uniform(100, 5000, k)
+    apr, el, term = rng.uniform(0, 0.36, k), rng.uniform(0, 0.2, k), rng.choice([1.0, 6, 12], k)
+    want = {n: np.zeros(sh) for n, sh in (
+        ("apps", 3), ("apps_q", 5), ("approved", 3), ("approved_q", 5), ("orig_s", 3),
+        ("apr_s", 3), ("orig_q", 5), ("apr_q", 5), ("orig_p", P), ("apr_p", P),
+        ("orig_ps", (P, 3)), ("apr_ps", (P, 3)), ("n_new", P), ("el_p", P), ("exp_p", P))}
+    for i in range(n_app):
+        want["apps"][seg_a[i]] += 1
+        want["apps_q"][q_a[i]] += 1
+    for i in range(k):  # from the docstring
+        s, q, p, a = seg_w[i], q_w[i], plat[i], amount[i]
+        exposure = a * (term[i] + 1.0) / 2.0
+        for name, key, x in (("approved", s, 1.0), ("approved_q", q, 1.0), ("orig_s", s, a),
+                             ("apr_s", s, a * apr[i]), ("orig_q", q, a),
+                             ("apr_q", q, a * apr[i]), ("orig_p", p, a), ("apr_p", p, a * apr[i]),
+                             ("orig_ps", (p, s), a), ("apr_ps", (p, s), a * apr[i]),
+                             ("n_new", p, 1.0), ("el_p", p, exposure * el[i]),
+                             ("exp_p", p, exposure)):
+            want[name][key] += x
+    got = kernels.tally_rounds(seg_a, q_a, seg_w, q_w, plat, amount, apr, el, term, P)
+    for g, (name, w) in zip(got, want.items()):
+        np.testing.assert_array_equal(g, w, err_msg=name)
+
+
 # ----------------------------------------------------------------- compilation and its cache
 
 
@@ -282,5 +345,6 @@ def test_kernels_compile_without_a_cache_where_nothing_is_writable(monkeypatch):
 
 def test_kernels_are_cached():
     for name in ("bill_loans", "settle_loans", "expected_due", "grouped_sum", "open_rows",
-                 "compact_rows", "amount_due", "payments_behind", "push_miss"):
+                 "compact_rows", "amount_due", "payments_behind", "push_miss", "grouped_count",
+                 "balances_by_pool_status", "debt_by_cell", "tally_rounds"):
         assert type(getattr(kernels, name)._cache).__name__ == "FunctionCache", name

@@ -246,3 +246,97 @@ def compact_rows(arr, new_row):
         if j >= 0 and j != i:
             for c in range(arr.shape[1]):
                 arr[j, c] = arr[i, c]
+
+
+@kernel
+def grouped_count(key, mask, n_groups):
+    """How many rows of each group (``key``) have ``mask`` set: an int64 array of
+    ``n_groups`` (``numpy.bincount(key[mask], minlength=n_groups)``)."""
+    out = np.zeros(n_groups, dtype=np.int64)
+    for i in range(len(key)):
+        if mask[i]:
+            out[key[i]] += 1
+    return out
+
+
+@kernel
+def balances_by_pool_status(status, pool_idx, balance, n_pools):
+    """Open balances (RMB) by funding pool and status: an array (``n_pools``, 3) of the
+    CURRENT, DELINQUENT and DEFAULTED loans' balances."""
+    out = np.zeros((n_pools, 3))
+    for i in range(len(status)):
+        s = status[i]
+        if s <= DEFAULTED:
+            out[pool_idx[i], s] += balance[i]
+    return out
+
+
+@kernel
+def debt_by_cell(status, borrower_idx, platform_idx, balance, n_borrowers, n_platforms):
+    """Each borrower's debt on its open loans (RMB), by platform and in all, and its number
+    of lenders.
+
+    Returns:
+        (debt at each platform, array (``n_borrowers``, ``n_platforms``); total debt, array
+        of ``n_borrowers``; number of platforms it owes more than 0, int64 array).
+    """
+    own = np.zeros((n_borrowers, n_platforms))
+    total = np.zeros(n_borrowers)
+    for i in range(len(status)):
+        if status[i] <= DEFAULTED:
+            b = borrower_idx[i]
+            own[b, platform_idx[i]] += balance[i]
+            total[b] += balance[i]
+    lenders = np.zeros(n_borrowers, dtype=np.int64)
+    for b in range(n_borrowers):
+        for p in range(n_platforms):
+            if own[b, p] > 0:
+                lenders[b] += 1
+    return own, total, lenders
+
+
+@kernel
+def tally_rounds(seg_applied, q_applied, seg_won, q_won, plat, amount, apr, el_rate, term,
+                 n_platforms):
+    """The month's application rounds summed: applicants by risk segment (3) and income
+    quintile (5); winners' counts, amounts (RMB) and APR-weighted amounts (RMB x APR) by
+    segment, quintile, platform and (platform, segment); new loans, annualised expected-loss
+    weighted exposure and exposure by platform. A loan's exposure is its expected
+    balance-months, ``amount * (term + 1) / 2`` (RMB x months; ``term`` months); ``el_rate``
+    is the annual expected-loss rate its lender priced in, fraction.
+
+    Returns:
+        apps (3), apps_q (5), approved (3), approved_q (5), orig_by_segment (3),
+        apr_by_segment (3), orig_by_quintile (5), apr_by_quintile (5), orig_by_platform (P),
+        apr_by_platform (P), orig_by_platform_segment (P, 3), apr_by_platform_segment (P, 3),
+        n_new_by_platform (P), el_by_platform (P), exposure_by_platform (P); float64.
+    """
+    P = n_platforms
+    apps, apps_q = np.zeros(3), np.zeros(5)
+    for i in range(len(seg_applied)):
+        apps[seg_applied[i]] += 1.0
+        apps_q[q_applied[i]] += 1.0
+    approved, approved_q = np.zeros(3), np.zeros(5)
+    orig_s, apr_s, orig_q, apr_q = np.zeros(3), np.zeros(3), np.zeros(5), np.zeros(5)
+    orig_p, apr_p, n_new, el_p, exp_p = (np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P),
+                                         np.zeros(P))
+    orig_ps, apr_ps = np.zeros((P, 3)), np.zeros((P, 3))
+    for i in range(len(seg_won)):
+        s, q, p, a = seg_won[i], q_won[i], plat[i], amount[i]
+        w = a * apr[i]
+        exposure = a * (term[i] + 1.0) / 2.0
+        approved[s] += 1.0
+        approved_q[q] += 1.0
+        orig_s[s] += a
+        apr_s[s] += w
+        orig_q[q] += a
+        apr_q[q] += w
+        orig_p[p] += a
+        apr_p[p] += w
+        orig_ps[p, s] += a
+        apr_ps[p, s] += w
+        n_new[p] += 1.0
+        el_p[p] += exposure * el_rate[i]
+        exp_p[p] += exposure
+    return (apps, apps_q, approved, approved_q, orig_s, apr_s, orig_q, apr_q, orig_p, apr_p,
+            orig_ps, apr_ps, n_new, el_p, exp_p)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lendsim import kernels
 from lendsim.simulation.ledger import LoanBook
 
 
@@ -52,18 +53,8 @@ class DebtState:
     @classmethod
     def from_book(cls, loans: LoanBook, n_borrowers: int, n_platforms: int) -> DebtState:
         """The debt state of the open loans in ``loans``."""
-        m = loans.is_open()
-        P = n_platforms
-        b, bal = loans.borrower_idx[m], loans.balance[m]
-        own = np.bincount(cell_key(b, loans.platform_idx[m], P), weights=bal,
-                          minlength=n_borrowers * P)
-        # totals and lender counts from the loans and the non-empty cells, not from passes
-        # over the whole dense matrix
-        lenders = np.bincount(np.flatnonzero(own > 0) // P, minlength=n_borrowers)
-        total = np.bincount(b, weights=bal, minlength=n_borrowers)
-        # (bincount of no loans at all is an integer array)
-        return cls(own.astype(np.float64, copy=False).reshape(n_borrowers, P),
-                   total.astype(np.float64, copy=False), lenders)
+        return cls(*kernels.debt_by_cell(loans.status, loans.borrower_idx, loans.platform_idx,
+                                         loans.balance, n_borrowers, n_platforms))
 
     def copy(self) -> DebtState:
         """A copy whose totals and lender counts can change without touching this one (the

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim import kernels
 from lendsim.simulation.channels import LOSS_COLUMNS
+
+#: the counters :meth:`Month.tally` adds to, in the order ``kernels.tally_rounds`` returns them
+_TALLIED = ("apps", "apps_q", "approved", "approved_q", "orig_by_segment", "apr_by_segment",
+            "orig_by_quintile", "apr_by_quintile", "orig_by_platform", "apr_by_platform",
+            "orig_by_platform_segment", "apr_by_platform_segment", "n_new_by_platform",
+            "el_by_platform", "exposure_by_platform")
 
 
 class Month:
@@ -175,27 +182,13 @@ class Month:
         seg_a, seg_w, amount, apr, plat, q_a, q_w, el, term = (np.concatenate(parts)
                                                      for parts in zip(*self._rounds))
         self._rounds = []
-        P, w = self._n_platforms, amount * apr
-        self.apps += np.bincount(seg_a, minlength=3)
-        self.approved += np.bincount(seg_w, minlength=3)
-        self.orig_by_segment += np.bincount(seg_w, weights=amount, minlength=3)
-        self.apr_by_segment += np.bincount(seg_w, weights=w, minlength=3)
-        self.apps_q += np.bincount(q_a, minlength=5)
-        self.approved_q += np.bincount(q_w, minlength=5)
-        self.orig_by_quintile += np.bincount(q_w, weights=amount, minlength=5)
-        self.apr_by_quintile += np.bincount(q_w, weights=w, minlength=5)
-        self.apr_weighted += float(w.sum())
-        self.orig_amount += float(amount.sum())
-        self.orig_by_platform += np.bincount(plat, weights=amount, minlength=P)
-        self.apr_by_platform += np.bincount(plat, weights=w, minlength=P)
-        cell = plat * 3 + seg_w
-        self.orig_by_platform_segment += np.bincount(cell, weights=amount,
-                                                     minlength=3 * P).reshape(P, 3)
-        self.apr_by_platform_segment += np.bincount(cell, weights=w,
-                                                    minlength=3 * P).reshape(P, 3)
-        self.n_new_by_platform += np.bincount(plat, minlength=P)
         # an annual loss rate is per RMB of balance: a loan weighs by its amount times its
         # expected months on the book (a one-month draw a seventh of a six-month loan's)
-        exposure = amount * (term + 1.0) / 2.0
-        self.el_by_platform += np.bincount(plat, weights=exposure * el, minlength=P)
-        self.exposure_by_platform += np.bincount(plat, weights=exposure, minlength=P)
+        sums = kernels.tally_rounds(seg_a, q_a, seg_w, q_w, plat, amount, apr, el, term,
+                                    self._n_platforms)
+        for name, v in zip(_TALLIED, sums):
+            getattr(self, name)[...] += v
+        # numpy's pairwise sums, as before the kernels (a loop would round differently)
+        w = amount * apr
+        self.apr_weighted += float(w.sum())
+        self.orig_amount += float(amount.sum())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim import kernels
 from lendsim.agents import guarantors
 from lendsim.simulation.channels import credit_loss_channels, refinance_loan_losses
 from lendsim.simulation.ledger import LoanStatus
@@ -113,10 +114,7 @@ def pool_balances(model) -> np.ndarray:
     """Open balances by funding pool and status: array (n_pools, 3) for CURRENT,
     DELINQUENT, DEFAULTED, in one pass over the book."""
     L = model.loans
-    m = L.status <= LoanStatus.DEFAULTED
-    key = L.pool_idx[m].astype(np.int64) * 3 + L.status[m]
-    return np.bincount(key, weights=L.balance[m],
-                       minlength=3 * model.pools.n).reshape(model.pools.n, 3)
+    return kernels.balances_by_pool_status(L.status, L.pool_idx, L.balance, model.pools.n)
 
 
 #: the fee's gross-up for balances that pay no fee counts at most this share of the book behind

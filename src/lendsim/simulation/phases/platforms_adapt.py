@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim import kernels
 from lendsim.simulation import early_warning, setup
 from lendsim.simulation.ledger import LoanStatus
 from lendsim.simulation.phases.failures import fail_platform
@@ -32,7 +33,7 @@ def step(model) -> None:
     is_open = L.is_open()
     managed = L.balance_by(L.platform_idx, P, is_open)
     d30 = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
-    n_open = np.bincount(L.platform_idx[is_open], minlength=P)
+    n_open = kernels.grouped_count(L.platform_idx, is_open, P)
     # behavioural early warning (7.21); may bring credit-line reviews forward
     early_warning.step(model, is_open, managed, n_open)
     active = model.platform_values("is_active", bool)

@@ -247,15 +247,25 @@ def test_grouped_sum_matches_loop(seed, n, groups):
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), cols=st.integers(1, 4))
 def test_compaction_matches_loop(seed, n, cols):
     rng = np.random.default_rng(seed)
-    status = rng.integers(0, 5, n).astype(np.int8)
-    new_row, m = kernels.open_rows(status)
-    kept = [i for i in range(n) if status[i] <= LoanStatus.DEFAULTED]
-    assert m == len(kept)
-    assert new_row.tolist() == [kept.index(i) if i in kept else -1 for i in range(n)]
+    keep = np.array([i for i in range(n) if rng.random() < 0.6], dtype=np.intp)
     arr = rng.integers(0, 2**32, (n, cols), dtype=np.uint64)
-    want = arr[kept].copy()
-    kernels.compact_rows(arr, new_row)
-    np.testing.assert_array_equal(arr[:m], want)
+    want = np.array([arr[i] for i in keep]).reshape(len(keep), cols)
+    kernels.move_rows_2d(arr, keep)
+    np.testing.assert_array_equal(arr[:len(keep)], want)
+    one = rng.integers(0, 200, n).astype(np.uint8)
+    want = np.array([one[i] for i in keep], dtype=np.uint8)
+    kernels.move_rows(one, keep)
+    np.testing.assert_array_equal(one[:len(keep)], want)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 6),
+       P=st.integers(1, 4))
+def test_flag_cells_matches_loop(seed, n, nb, P):
+    rng = np.random.default_rng(seed)
+    b, p = rng.integers(0, nb, n).astype(np.intp), rng.integers(0, P, n).astype(np.intp)
+    late = rng.random(n) < 0.2
+    want = [any(late[j] and b[j] == b[i] and p[j] == p[i] for j in range(n)) for i in range(n)]
+    assert kernels.flag_cells(b, p, late, nb, P).tolist() == want
 
 
 # ----------------------------------------------------------------- tallies over the book
@@ -344,7 +354,7 @@ def test_kernels_compile_without_a_cache_where_nothing_is_writable(monkeypatch):
 
 
 def test_kernels_are_cached():
-    for name in ("bill_loans", "settle_loans", "expected_due", "grouped_sum", "open_rows",
-                 "compact_rows", "amount_due", "payments_behind", "push_miss", "grouped_count",
+    for name in ("bill_loans", "settle_loans", "expected_due", "grouped_sum", "move_rows",
+                 "move_rows_2d", "flag_cells", "amount_due", "payments_behind", "push_miss", "grouped_count",
                  "balances_by_pool_status", "debt_by_cell", "tally_rounds"):
         assert type(getattr(kernels, name)._cache).__name__ == "FunctionCache", name

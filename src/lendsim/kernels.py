@@ -223,29 +223,34 @@ def grouped_sum(key, weights, mask, n_groups):
 
 
 @kernel
-def open_rows(status):
-    """Where each loan moves when closed loans (repaid or charged off) are dropped: its new
-    row, or -1 for a closed loan; and the number of open loans."""
-    new_row = np.empty(len(status), dtype=np.intp)
-    m = 0
-    for i in range(len(status)):
-        if status[i] <= DEFAULTED:
-            new_row[i] = m
-            m += 1
-        else:
-            new_row[i] = -1
-    return new_row, m
+def move_rows(arr, keep):
+    """Move item ``keep[j]`` of the 1-D array ``arr`` to ``j``, in place (``keep`` ascending,
+    so each item moves up or stays): ``arr[:len(keep)] = arr[keep]`` without a copy."""
+    for j in range(len(keep)):
+        arr[j] = arr[keep[j]]
 
 
 @kernel
-def compact_rows(arr, new_row):
-    """Move each kept row of the 2-D array ``arr`` to its ``new_row`` (in place; rows with
-    ``new_row`` -1 are dropped; kept rows keep their order, so each moves up or stays)."""
-    for i in range(len(new_row)):
-        j = new_row[i]
-        if j >= 0 and j != i:
-            for c in range(arr.shape[1]):
-                arr[j, c] = arr[i, c]
+def move_rows_2d(arr, keep):
+    """:func:`move_rows` for the rows of a 2-D array."""
+    for j in range(len(keep)):
+        k = keep[j]
+        for c in range(arr.shape[1]):
+            arr[j, c] = arr[k, c]
+
+
+@kernel
+def flag_cells(borrower, platform, late, n_borrowers, n_platforms):
+    """Whether each loan's (borrower, platform) cell holds a loan marked ``late``: one
+    boolean per loan (``borrower`` < ``n_borrowers``, ``platform`` < ``n_platforms``)."""
+    bad = np.zeros(n_borrowers * n_platforms, dtype=np.bool_)
+    for i in range(len(late)):
+        if late[i]:
+            bad[borrower[i] * n_platforms + platform[i]] = True
+    flag = np.empty(len(late), dtype=np.bool_)
+    for i in range(len(late)):
+        flag[i] = bad[borrower[i] * n_platforms + platform[i]]
+    return flag
 
 
 @kernel

@@ -138,10 +138,14 @@ class LoanBook:
 
         Returns the new row of every old row (-1 for dropped ones).
         """
-        new_row, m = kernels.open_rows(self.status)
+        keep = np.flatnonzero(self.is_open())
+        new_row = np.full(self.n, -1, dtype=np.int64)
+        new_row[keep] = np.arange(len(keep))
+        m = len(keep)
         d = self.__dict__
-        for name in list(_FIELDS) + ["features"]:
-            kernels.compact_rows(_as_rows(d["_" + name]), new_row)
+        for name in _FIELDS:
+            kernels.move_rows(_as_uint(d["_" + name]), keep)
+        kernels.move_rows_2d(d["_features"], keep)
         self.n = m
         return new_row
 
@@ -157,9 +161,9 @@ class LoanBook:
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
-def _as_rows(arr: np.ndarray) -> np.ndarray:
-    """A 2-D unsigned-integer view of a field's whole array (1-D fields as one column)."""
-    return arr.view(_UINT[arr.itemsize]).reshape(arr.shape[0], -1)
+def _as_uint(arr: np.ndarray) -> np.ndarray:
+    """An unsigned-integer view of a 1-D field's whole array, item for item."""
+    return arr.view(_UINT[arr.itemsize])
 
 
 class FundingPools:

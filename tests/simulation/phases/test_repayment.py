@@ -4,6 +4,8 @@ hand-built book, walking away from failed lenders, the first instalment's month.
 import numpy as np
 import pytest
 from conftest import tiny
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lendsim import MarketModel
 from lendsim.simulation.debt import DebtState
@@ -11,6 +13,7 @@ from lendsim.simulation.features import N_FEATURES
 from lendsim.simulation.ledger import FundingPools, LoanBook, LoanStatus, MissCause
 from lendsim.simulation.month import Month
 from lendsim.simulation.phases import repayment
+from lendsim.simulation.phases.repayment import add_sorted
 
 C, D, X = LoanStatus.CURRENT, LoanStatus.DELINQUENT, LoanStatus.DEFAULTED
 
@@ -261,3 +264,12 @@ def test_borrowing_to_repay_stays_within_the_debt_a_borrower_tolerates(monkeypat
     past = [x for x in owing if room[x] < model.params.borrowers.min_loan]
     assert past and not set(past) & set(asked)  # past its tolerance: no borrowing to repay
     model.close()
+
+
+@given(old=st.lists(st.integers(-5, 60), max_size=30), new=st.lists(st.integers(-5, 60),
+                                                                   max_size=10))
+def test_add_sorted_is_the_sorted_union(old, new):
+    base = np.unique(np.array(old, dtype=np.int64))
+    got = add_sorted(base, np.array(new, dtype=np.int64))
+    want = np.union1d(base, np.array(new, dtype=np.int64))
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim import kernels
+
 #: Months of repayment history a loan's ``miss_bits`` can hold (one bit a month, uint8).
 MAX_MONTHS = 8
 #: Months of trailing history a dynamic threshold needs before it can fire.
@@ -97,16 +99,7 @@ def loan_flags(borrower: np.ndarray, platform: np.ndarray, late: np.ndarray,
         ...            np.array([0.0, 0.8]), np.array([False, True]), 0.5).tolist()
         [True, True, False, False, True]
     """
-    flag = np.zeros(len(borrower), dtype=bool)
-    if late.any():
-        # only the loans of borrowers late somewhere need the (borrower, platform) look-up
-        seen = np.zeros(len(jump), dtype=bool)
-        seen[borrower[late]] = True
-        cand = np.flatnonzero(seen[borrower])
-        key = borrower[cand].astype(np.int64) * (1 << 20) + platform[cand]
-        bad = np.unique(key[late[cand]])
-        pos = np.minimum(np.searchsorted(bad, key), len(bad) - 1)
-        flag[cand] = bad[pos] == key
+    flag = kernels.flag_cells(borrower, platform, late, len(jump), len(sees_spending))
     if not sees_spending.any():
         return flag
     j = jump[borrower]

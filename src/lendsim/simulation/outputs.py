@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lendsim import kernels
 from lendsim.agents.borrowers import RISK_SEGMENTS
 from lendsim.agents import guarantors
 from lendsim.errors import InvariantError
@@ -56,8 +57,7 @@ def collect_step(model) -> None:
     indebted = debt > 0
     n_indebted = int(indebted.sum())
     perf = L.status <= LoanStatus.DELINQUENT
-    service = np.bincount(L.borrower_idx[perf], weights=L.instalment[perf],
-                          minlength=model.n_borrowers)
+    service = kernels.grouped_sum(L.borrower_idx, L.instalment, perf, model.n_borrowers)
     dsti = service / np.maximum(pop.income, 1.0)
     over = indebted & (dsti > model.params.borrowers.overindebted_dsti)
     managed = L.balance_by(L.platform_idx, P, is_open)

@@ -192,7 +192,9 @@ def settle_loans(rows, amount, due, cause, default_after, n_missed, instalment, 
                 status[i] = DELINQUENT
             else:
                 status[i] = CURRENT
-    return missed[:n_mi], repaid[:n_re], defaulted[:n_de]
+    # copies: a slice would keep the whole buffer (one row per billed loan) alive while the
+    # month holds the repaid and defaulted rows for training
+    return missed[:n_mi].copy(), repaid[:n_re].copy(), defaulted[:n_de].copy()
 
 
 @kernel

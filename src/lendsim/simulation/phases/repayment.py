@@ -41,7 +41,7 @@ def step(model) -> None:
         at_failed = np.flatnonzero(failed_plat[L.platform_idx[idx]])
         walk[at_failed] = model.rng.random(len(at_failed)) < bp.failed_lender_nonpayment
     payable = ~strategic[b] & ~walk
-    owed = np.bincount(b[payable], weights=due[payable], minlength=model.n_borrowers)
+    owed = kernels.grouped_sum(b, due, payable, model.n_borrowers)
     # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
     short = owed - pop.cash
     refi = np.flatnonzero(short > 0)
@@ -71,7 +71,8 @@ def step(model) -> None:
         walker = np.zeros(model.n_borrowers, dtype=bool)
         walker[b[walk]] = True
         lost_to_failure &= would_pay(model, b, due, ~strategic[b] & walker[b], idx, prio)
-    pop.cash -= np.bincount(b, weights=amount, minlength=model.n_borrowers)
+    # only payable loans are paid anything
+    pop.cash -= kernels.grouped_sum(b, amount, payable, model.n_borrowers)
     np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
     cause = np.where(lost_to_failure, MissCause.PLATFORM_FAILURE,
                      np.where(social[b], MissCause.SOCIAL, MissCause.FUNDAMENTAL))

@@ -51,22 +51,23 @@ def after(month, column, how="mean"):
 
 def test_fact1_joint_lending_share_raises_capital_needs_at_a_cost_in_prices():
     """Fact 1: with capital-light platforms, raising their share of each joint loan from ~2 %
-    to 30 % raises the capital they need. From the settled market, with the default capital
-    rules (7.12, *Capital*): platforms hold more equity (retaining what they paid out), pay
-    out less, and charge more (the equity a loan ties up is priced, 7.7). Growth slows by
-    about 1 % over two years, within noise (the README's episode table): platforms retain
-    earnings fast enough that their own capacity seldom rations lending."""
+    to 30 % raises the capital they need and slows growth. From the settled market, with the
+    default capital rules (7.12, *Capital*): platforms hold more equity (retaining what they
+    would have paid out), charge more (the equity a loan ties up is priced, 7.7), and credit
+    grows less, and they pay out less. Payouts are lumpy (paid when equity is above target)
+    and credit's path noisy, hence 16 seeds: measured 2026-12-02, payouts -6,292 RMB a month
+    [-11,748, -836], credit -466,000 RMB [-833,000, -98,000] (2,000 borrowers; on the first
+    12 seeds the credit interval reached +38,000)."""
     base = scenario("episode_joint_lending_30.toml", **{"borrowers.n": 2000})
     off, on = (base.with_overrides({"regulator.apply_schedule": v}) for v in (False, True))
-    seeds = [101 + r for r in range(8)]
-    mean, lo, hi = paired(off, on, after(19, "platform_own_share"), 30, seeds)
-    assert lo > 0.1, (mean, lo, hi)
-    mean, lo, hi = paired(off, on, after(19, "platform_equity"), 30, seeds)
-    assert lo > 0, (mean, lo, hi)
-    mean, lo, hi = paired(off, on, after(19, "platform_dividends"), 30, seeds)
-    assert hi < 0, (mean, lo, hi)
-    mean, lo, hi = paired(off, on, after(19, "avg_apr"), 30, seeds)
-    assert lo > 0, (mean, lo, hi)
+    eff = paired_outcomes(off, on, {c: after(19, c) for c in (
+        "platform_own_share", "platform_equity", "platform_dividends", "avg_apr",
+        "credit_outstanding")}, 30, [101 + r for r in range(16)])
+    assert eff["platform_own_share"][1] > 0.1, eff
+    assert eff["platform_equity"][1] > 0, eff
+    assert eff["avg_apr"][1] > 0, eff
+    assert eff["credit_outstanding"][2] < 0, eff
+    assert eff["platform_dividends"][2] < 0, eff
 
 
 def log_after(month, column):

@@ -62,6 +62,7 @@ class PlatformArrays:
         serves_purchase, serves_cash: whether it lends for purchases in its ecosystem, and
             cash loans (the type's ``products``).
         cost_per_loan: cost of originating an underwritten loan, RMB.
+        hassle_share: share of borrowers' application hassle an application to it costs.
         max_apr: the product's own price ceiling, all-in APR (0: none).
         requires_income: lends only to borrowers with a job.
         max_debt_income: largest visible debt / annual income it lends up to.
@@ -98,6 +99,7 @@ class PlatformArrays:
     serves_purchase: np.ndarray
     serves_cash: np.ndarray
     cost_per_loan: np.ndarray
+    hassle_share: np.ndarray
     max_apr: np.ndarray
     requires_income: np.ndarray
     max_debt_income: np.ndarray
@@ -139,6 +141,7 @@ class PlatformArrays:
             serves_purchase=np.array([pl.tp.products != "cash" for pl in pls], dtype=bool),
             serves_cash=np.array([pl.tp.products != "purchase" for pl in pls], dtype=bool),
             cost_per_loan=np.array([pl.tp.cost_per_loan for pl in pls]),
+            hassle_share=np.array([pl.tp.application_hassle_share for pl in pls]),
             max_apr=np.array([pl.tp.max_apr for pl in pls]),
             requires_income=np.array([pl.tp.requires_income for pl in pls], dtype=bool),
             max_debt_income=np.array([pl.tp.max_debt_income for pl in pls]),

@@ -219,7 +219,7 @@ class PlatformParams:
         term_months=6, own_share=0.02, bank_fee=0.025, max_leverage=10.0,
         limit_income_multiple=2.0, convenience=1.5, equity_per_borrower=400.0,
         delinquency_target=0.03, weight=1.0, repayment_priority=0.5, partner_multiple=3,
-        target_leverage=1.0, products="purchase", max_apr=0.1825)
+        target_leverage=1.0, products="purchase", max_apr=0.1825, application_hassle_share=0.0)
     micro_lender: PlatformTypeParams = _ptype(
         tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
         term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,

@@ -105,6 +105,10 @@ class PlatformTypeParams:
                               "verification, data), priced over the loan's amount and term; "
                               "draws on a credit line do not pay it", lo=0, hi=1e6,
                               unit="RMB")
+    application_hassle_share: float = _f(1.0, "share of borrowers.application_hassle an "
+                                         "application to this type costs: 0 where credit is "
+                                         "offered inside an app the borrower already uses, "
+                                         "with nothing to fill in (7.5)", lo=0, hi=10)
     max_debt_income: float = _f(0.4, "largest debt / annual income the lender lets a "
                                 "borrower reach, counting the debt it can see (its own; all "
                                 "of it through the bureau when covered); 0.4 is a debt service "

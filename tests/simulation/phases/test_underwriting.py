@@ -486,3 +486,30 @@ def test_reservation_aprs_may_be_inf_and_the_hassle_may_not():
             tiny(**{key: bad})
         msg = str(err.value)
         assert key in msg and "\n" not in msg
+
+
+def test_an_application_costs_its_lender_types_share_of_the_hassle():
+    """``search_terms`` charges each platform ``borrowers.application_hassle`` times its
+    type's ``application_hassle_share`` (the embedded platform's credit is offered in its
+    app: 0 by default); with every type's share 0 no application costs anything."""
+    model = _model(steps=2, **{"borrowers.application_hassle": 20.0,
+                               "platforms.consumer_finance.application_hassle_share": 0.5})
+    g = underwriting.platform_arrays(model)
+    n, P = 5, len(model.platforms)
+    seg = np.zeros(n, dtype=int)
+    _, hassle, belief, years = underwriting.search_terms(
+        model, seg, np.zeros((n, P), dtype=int), g, None, "cash", False, 12.0)
+    want = [{"embedded": 0.0, "consumer_finance": 10.0}.get(pl.kind, 20.0)
+            for pl in model.platforms]
+    assert hassle.tolist() == want and 0.0 in want and 10.0 in want
+    assert belief.shape == years.shape == (n, P)
+    model.close()
+    model = _model(steps=2, **{"borrowers.application_hassle": 20.0,
+                               **{f"platforms.{k}.application_hassle_share": 0.0
+                                  for k in ("embedded", "micro_lender", "consumer_finance",
+                                            "p2p")}})
+    g = underwriting.platform_arrays(model)
+    _, hassle, _, _ = underwriting.search_terms(
+        model, seg, np.zeros((n, P), dtype=int), g, None, "cash", False, 12.0)
+    assert not hassle.any()
+    model.close()

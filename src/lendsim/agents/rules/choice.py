@@ -94,7 +94,7 @@ def credit_years(term: np.ndarray) -> np.ndarray:
     return (np.asarray(term, dtype=float) + 1.0) / 24.0
 
 
-def hassle_utility(amount: np.ndarray, years: np.ndarray, *, hassle: float,
+def hassle_utility(amount: np.ndarray, years: np.ndarray, *, hassle: float | np.ndarray,
                    price_sensitivity: float | np.ndarray) -> np.ndarray:
     """The hassle of one application, in the utility units of :func:`platform_utility`.
 
@@ -102,8 +102,9 @@ def hassle_utility(amount: np.ndarray, years: np.ndarray, *, hassle: float,
     ``hassle / (amount x years)`` of APR on a loan of ``amount`` RMB kept ``years`` years
     (:func:`credit_years`), hence ``price_sensitivity x hassle / (amount x years)`` utils: the
     same effort weighs more against a small loan, so spilling a small remainder to another
-    lender is seldom worth it. ``amount`` (n,), ``years`` (n, P), ``price_sensitivity`` one
-    number or one per borrower (n,); returns (n, P).
+    lender is seldom worth it. ``amount`` (n,), ``years`` (n, P), ``hassle`` one number or one
+    per platform (P,), ``price_sensitivity`` one number or one per borrower (n,); returns
+    (n, P).
     """
     amount = np.maximum(np.asarray(amount, dtype=float), 1e-9)
     beta = np.asarray(price_sensitivity, dtype=float)

@@ -163,7 +163,8 @@ def search_terms(model, seg: np.ndarray, has_account: np.ndarray, g: PlatformArr
     """What applicants' search weighs besides the platforms' utilities (7.5), for applicants
     of risk segments ``seg`` who owe the platforms marked in ``has_account`` (n, P): the value
     of doing without, (n,) utils, or ``None`` when every offer beats it; the hassle of one
-    application, RMB, or ``None`` when free; each applicant's belief that each platform
+    application to each platform, (P,) RMB (its type's share of
+    ``borrowers.application_hassle``), or ``None`` when free everywhere; each applicant's belief that each platform
     approves it, (n, P); and the years of credit each application buys, (n, P), which
     turn the hassle into utils (``choice.hassle_utility``). ``beta``: the applicants' utility
     per unit of APR (one number or one each), which prices doing without."""
@@ -188,7 +189,7 @@ def search_terms(model, seg: np.ndarray, has_account: np.ndarray, g: PlatformArr
         # convenience credit opens a line drawn monthly until its review (7.19)
         line_years = max(model.params.platforms.line_review_months, 1) / 12.0
         years = np.where(one_month[:, None], line_years, years)
-    return outside, bp.application_hassle, belief, years
+    return outside, bp.application_hassle * g.hassle_share, belief, years
 
 
 def count_outcomes(model, P: int, p: np.ndarray, cell: np.ndarray, win: np.ndarray) -> None:

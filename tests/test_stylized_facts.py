@@ -169,6 +169,8 @@ def test_fact2_prime_borrowers_stay_served_under_the_2020_cap():
     eff = cap_effects(0.154)
     assert eff["excluded_subprime"][1] > 0, eff  # subprime applicants go without
     assert eff["excluded_prime"][0] < eff["excluded_subprime"][0] / 5, eff
+    # within a point, interval and all; at a 10 % cap, +1.2 points [+0.75, +1.70], it fails
+    assert eff["excluded_prime"][2] < 0.01, eff
     assert eff["log_originations_prime"][1] > -0.03, eff  # prime credit within 3 %
     assert eff["apr_prime"][0] <= 0, eff
 

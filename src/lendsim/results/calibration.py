@@ -60,7 +60,7 @@ DEFAULT_WINDOW = 24  # months: the last two years of the run, as in tests/test_d
 # months a lender has lent before its loss back-test counts: a loan is charged off at the
 # earliest 7 months after it is made (6 missed instalments), so the trailing year of charge-offs
 # of a lender younger than about 19 months holds none of its first loans' losses and its
-# realised loss reads low; two years leaves a margin (docs/ODD.md, 7.7)
+# realised loss reads low; two years leaves a margin (docs/ODD.md, 1)
 SEASONED_MONTHS = 24
 
 

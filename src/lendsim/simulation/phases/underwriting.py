@@ -164,8 +164,9 @@ def search_terms(model, seg: np.ndarray, has_account: np.ndarray, g: PlatformArr
     of risk segments ``seg`` who owe the platforms marked in ``has_account`` (n, P): the value
     of doing without, (n,) utils, or ``None`` when every offer beats it; the hassle of one
     application to each platform, (P,) RMB (its type's share of
-    ``borrowers.application_hassle``), or ``None`` when free everywhere; each applicant's belief that each platform
-    approves it, (n, P); and the years of credit each application buys, (n, P), which
+    ``borrowers.application_hassle``), or ``None`` when free everywhere; each applicant's
+    belief that each platform approves it, (n, P); and the years of credit each application
+    buys, (n, P), which
     turn the hassle into utils (``choice.hassle_utility``). ``beta``: the applicants' utility
     per unit of APR (one number or one each), which prices doing without."""
     bp = model.params.borrowers

@@ -166,9 +166,9 @@ def search_terms(model, seg: np.ndarray, has_account: np.ndarray, g: PlatformArr
     application to each platform, (P,) RMB (its type's share of
     ``borrowers.application_hassle``), or ``None`` when free everywhere; each applicant's
     belief that each platform approves it, (n, P); and the years of credit each application
-    buys, (n, P), which
-    turn the hassle into utils (``choice.hassle_utility``). ``beta``: the applicants' utility
-    per unit of APR (one number or one each), which prices doing without."""
+    buys, (n, P), which turn the hassle into utils (``choice.hassle_utility``). ``beta``: the
+    applicants' utility per unit of APR (one number or one each), which prices doing
+    without."""
     bp = model.params.borrowers
     r0 = (bp.outside_apr_repay if is_refinance else
           bp.outside_apr_purchase if product == "purchase" else bp.outside_apr_cash)

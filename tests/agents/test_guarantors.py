@@ -242,3 +242,49 @@ def test_pricing_sees_cover_only_while_the_guarantor_is_live_and_within_its_limi
     reg = res.regulator.policy
     for f in res.guarantors:
         assert cover[f.owner] == pytest.approx(0.9 * res.platforms[f.owner].own_share(reg))
+
+
+def test_perceived_loss_hand_example():
+    from lendsim.agents.guarantors import perceived_loss
+
+    # reputation 0.6 (0.4 lost); investors believe a guarantor pays 0.8 of losses: they act
+    # on 0.4 x 0.2 = 0.08; with no cover (or after it failed) on all 0.4
+    assert perceived_loss(0.4, 0.8) == pytest.approx(0.08)
+    assert perceived_loss(0.4, 0.0) == 0.4
+    assert perceived_loss(np.array([0.0, 0.5, 1.0]), np.array([0.8, 0.5, 1.0])) == \
+        pytest.approx([0.0, 0.25, 0.0])
+
+
+def test_investors_discount_bad_news_while_the_guarantor_is_live_then_run_in_full():
+    from lendsim.agents import guarantors
+
+    assert guarantors.investor_cover(MarketModel(tiny())) is None  # default market: none
+    model = MarketModel(tiny(**P2P))
+    g = model.guarantors[0]
+    cover = guarantors.investor_cover(model)
+    assert (cover[g.insured] == 0.9).all()
+    assert not np.delete(cover, g.insured).any()  # uninsured platforms: no cover
+    # investors do not see leverage: beyond its limit the cover still calms them
+    g.covered_balance = 1.0 + model.params.guarantee.max_leverage * g.equity
+    assert (guarantors.investor_cover(model)[g.insured] == 0.9).all()
+    # the run by hand (tests/simulation/test_channels.py, test_retail_flows_by_hand): with
+    # lost reputation 0.4 the insured platform's investors withdraw base + s x 0.4 x 0.1
+    cp = model.params.contagion
+    pl = model.platforms[g.insured[0]]
+    outs = []
+    for c in (0.9, 0.0):
+        pl.retail_funds, pl.cash, pl.reputation = 1000.0, 1e9, 0.6
+        eq, loans = pl.equity, pl.loans_held
+        lost = 0.4 * (1 - c)
+        net, cost = pl.retail_flows(cp, c)
+        aim = loans / pl.tp.target_leverage
+        appetite = min(pl.tp.retail_funding * eq, max(loans - aim, 0))
+        out = 1000 * (cp.retail_base_withdrawal + cp.retail_run_sensitivity * lost)
+        back = (1 - lost) * (1000 * cp.retail_base_withdrawal
+                             + cp.retail_refill * max(appetite - 1000, 0))
+        assert net == pytest.approx(out - back) and cost == 0.0
+        pl.post(cash=net, retail_funds=net)  # undo
+        outs.append(net)
+    assert outs[0] < outs[1]  # the guarantor failed (cover 0): the full run
+    g.fail(1)
+    assert not guarantors.investor_cover(model).any()

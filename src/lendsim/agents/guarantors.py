@@ -17,6 +17,12 @@ insured lender: risky loans (``cover_share x EL > premium_rate``) get cheaper, s
 dearer (moral hazard, Holmstrom 1979; adverse selection against a flat premium, Rothschild &
 Stiglitz 1976).
 
+Who relies on the cover: the insured platform's retail investors too. While its guarantor is
+live they read bad news net of the cover they believe in (:func:`perceived_loss`), as deposit
+insurance calms depositors; when it fails, every platform it insured loses that belief at
+once, and their investors run together (the common exposure through which a pool can fuel a
+cascade).
+
 Cover attaches to a funding pool (one platform's loans of one month) when the pool is first
 posted, if the platform's guarantor is live and within its leverage limit; a guarantor that
 fails keeps its liabilities on the pools it covered and pays their claims from what cash it
@@ -24,7 +30,8 @@ has left (with ``contagion.guarantee`` off, a backstop pays the rest).
 
 References:
     Katsamakas, E. & Sanchez-Cartas, J. M. (2024): insurance pools in P2P lending can fuel
-    cascading defaults; screening rules do better. docs/calibration.md, 2.4 (depleted
+    cascading defaults; screening rules do better. Diamond, D. W. & Dybvig, P. H. (1983),
+    J. Polit. Econ. 91, 401-419 (insured depositors do not run). docs/calibration.md, 2.4 (depleted
     guarantee and risk-reserve funds set off the 2018-19 P2P runs) and section 3, fact 7.
     docs/ODD.md, 7.17.10.
 """
@@ -199,6 +206,42 @@ def pricing_terms(model) -> tuple[np.ndarray, np.ndarray] | None:
             cover[i] = gp.cover_share * share
             premium[i] = gp.premium_rate
     return cover, premium
+
+
+def perceived_loss(lost, cover):
+    """The reputation loss an insured platform's retail investors act on: ``lost x (1 -
+    cover)``, where ``cover`` is the share of losses they believe a live guarantor pays (0
+    once it has failed). Pure; scalars or arrays.
+
+    Investors who believe their money guaranteed read bad news as the loss they keep, as
+    deposit insurance calms depositors (Diamond & Dybvig 1983, J. Polit. Econ. 91, 401-419);
+    so the cover they relied on goes at once when the guarantor fails, and every platform it
+    insured meets its full run together (docs/calibration.md, 2.4: the 2018-19 P2P runs
+    followed depleted guarantee funds).
+
+    Examples:
+        >>> perceived_loss(0.5, 0.8)
+        0.09999999999999998
+    """
+    return lost * (1.0 - cover)
+
+
+def investor_cover(model) -> np.ndarray | None:
+    """Each platform's ``cover`` as its retail investors see it (:func:`perceived_loss`):
+    ``cover_share`` (kind ``reserve``: times the platform's own share) while its guarantor
+    is live, 0 elsewhere. None without guarantors (the default market: untouched).
+    Investors see whether the guarantor stands, not its leverage."""
+    if not is_on(model):
+        return None
+    gp, reg = model.params.guarantee, model.regulator.policy
+    cover = np.zeros(len(model.platforms))
+    for g in model.guarantors:
+        if g.is_failed:
+            continue
+        for i in g.insured:
+            share = model.platforms[i].own_share(reg) if gp.kind == "reserve" else 1.0
+            cover[i] = gp.cover_share * share
+    return cover
 
 
 def restore_cutoffs(model) -> None:

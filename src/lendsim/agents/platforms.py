@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from lendsim.agents.guarantors import perceived_loss
 from lendsim.agents.institutions import Institution
 from lendsim.agents.rules import scoring, underwriting
 from lendsim.simulation import strategies
@@ -543,7 +544,7 @@ class Platform(Institution, mesa.Agent):
         self.failed_step = step
         self.reputation = 0.0
 
-    def retail_flows(self, cp) -> tuple[float, float]:
+    def retail_flows(self, cp, cover: float = 0.0) -> tuple[float, float]:
         """Retail investors' net withdrawal this month and the cost of meeting it, RMB.
 
         In normal times ``retail_base_withdrawal`` of the funds leave and as much comes back
@@ -554,7 +555,9 @@ class Platform(Institution, mesa.Agent):
         target leverage; investors fund loans, not idle cash), at most ``retail_funding x
         equity``. Money comes back after a run as trust does, and
         grows with the platform's book. What cash cannot meet is raised at
-        ``run_penalty`` per RMB (fire sale, emergency funding).
+        ``run_penalty`` per RMB (fire sale, emergency funding). ``cover``: the share of
+        losses investors believe a live guarantor pays; they read bad news net of it
+        (:func:`lendsim.agents.guarantors.perceived_loss`; 0 without a guarantor).
 
         References:
             docs/calibration.md, 2.4 (fact 5): runs spread between platforms through news
@@ -563,6 +566,8 @@ class Platform(Institution, mesa.Agent):
         if not self.is_active or (self.retail_funds <= 0 and self.tp.retail_funding <= 0):
             return 0.0, 0.0
         lost = 1.0 - self.reputation if cp.reputation else 0.0
+        if cover:  # only an insured platform's investors, while its guarantor is live
+            lost = perceived_loss(lost, cover)
         rep = 1.0 - lost
         out = self.retail_funds * min(cp.retail_base_withdrawal + cp.retail_run_sensitivity
                                       * lost, 1.0)

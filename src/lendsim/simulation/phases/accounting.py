@@ -41,8 +41,10 @@ def step(model) -> None:
     guarantors.premiums_and_reserves(model, by_status)
     model.pool_balances = by_status.sum(axis=1)  # valid until next month's funding
     costs_and_bank_income(model)
+    cover = guarantors.investor_cover(model)  # None without guarantors
     for pl in model.platforms:
-        net, month.run_cost[pl.idx] = pl.retail_flows(model.params.contagion)
+        net, month.run_cost[pl.idx] = pl.retail_flows(
+            model.params.contagion, 0.0 if cover is None else cover[pl.idx])
         month.retail_withdrawals += net
     month.losses["reputation"] += float(month.run_cost.sum())
     for agent in (*model.platforms, *model.banks, *model.guarantors):

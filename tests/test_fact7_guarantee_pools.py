@@ -19,6 +19,9 @@ news net of the cover they believe in while their guarantor is live (docs/ODD.md
 - the screening guarantor did no better than the pool (unpaid claims in RMB million plus
   platforms lost: +0.25, -0.14 to 0.64; screening lost 1, 1, 1, 2, 1, 2, 1, 1).
 
+On 24 seeds (101-124; a look after the fact, not the test): -7.62 (-8.96 to -6.29) and
++0.17 (-0.04 to 0.37); no guarantor failed in any pool or screening arm.
+
 Before investors saw the cover (the same day, the same seeds): +2.00 (-2.92 to 6.92), the
 pool losing 11 on every seed but 108 (1), and +1.25 (-1.81 to 4.30), screening losing 11 on
 all 8; where the pool's guarantor failed after the closure (seeds 103 and 105-107: months

@@ -288,3 +288,28 @@ def test_investors_discount_bad_news_while_the_guarantor_is_live_then_run_in_ful
     assert outs[0] < outs[1]  # the guarantor failed (cover 0): the full run
     g.fail(1)
     assert not guarantors.investor_cover(model).any()
+
+
+def test_accounting_passes_each_platform_its_investors_cover(monkeypatch):
+    from lendsim.agents.platforms import Platform
+
+    seen = {}
+    real = Platform.retail_flows
+
+    def spy(self, cp, cover=0.0):
+        seen[self.idx] = cover
+        return real(self, cp, cover)
+
+    monkeypatch.setattr(Platform, "retail_flows", spy)
+    model = MarketModel(tiny(**P2P))
+    g = model.guarantors[0]
+    model.run(1)
+    assert all(seen[i] == 0.9 for i in g.insured)
+    assert all(c == 0.0 for i, c in seen.items() if i not in g.insured)
+    g.fail(model.t)  # the guarantor has failed: no cover believed in, anywhere
+    seen.clear()
+    model.run(1)
+    assert seen and all(c == 0.0 for c in seen.values())
+    seen.clear()
+    MarketModel(tiny()).run(1)  # the default market: every platform reads its news in full
+    assert seen and all(c == 0.0 for c in seen.values())

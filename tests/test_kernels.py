@@ -331,6 +331,61 @@ def test_tally_rounds_matches_loop(seed, n_app, P):
         np.testing.assert_array_equal(g, w, err_msg=name)
 
 
+# ----------------------------------------------------------------- memory (issue 20, item 2)
+# numba's allocations are traced by tracemalloc, so what a kernel's results keep alive and the
+# most it holds at once can be read off it (bytes, not time).
+
+
+def traced(call):
+    """``call()``'s result, the bytes it keeps alive and the most held during the call. Call
+    the kernel once before: loading or compiling it allocates objects that stay."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        out = call()
+        now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return out, now - before, peak - before
+
+
+def test_billed_rows_do_not_keep_a_buffer_of_the_whole_book():
+    """The month holds the billed rows to the end of repayment: they must not be a view of a
+    buffer with a row for every loan in the book (8 bytes a loan)."""
+    n = 200_000
+    L = book(np.random.default_rng(3), n)
+    L["status"][:] = LoanStatus.REPAID
+    L["status"][:10] = LoanStatus.CURRENT
+    L["origination_step"][:] = 0
+    run_bill(5, copy(L), 5)
+    (rows, due, _), kept, _ = traced(lambda: run_bill(5, L, 5))
+    assert len(rows) == 10
+    assert kept < 10_000, kept  # 20 values; the whole book's buffer would be 1.6 MB
+
+
+def test_settlement_holds_about_a_row_number_per_outcome():
+    """Settling k loans allocates the outcomes' row numbers (8 bytes each) and a byte a loan,
+    not three buffers of k row numbers."""
+    k = 200_000
+    L = book(np.random.default_rng(4), k)
+    L["status"][:] = LoanStatus.CURRENT
+    L["origination_step"][:] = 0
+    L["months_left"][:] = 1  # the final instalment: paid in full, every loan is repaid
+    rows, due, _ = run_bill(5, L, 5)
+    amount, cause, paid = due.copy(), np.zeros(len(rows), dtype=np.int8), np.zeros(5)
+    run_settle(rows[:1], amount[:1], due[:1], cause[:1], 3, copy(L), 5)
+    out, kept, peak = traced(lambda: kernels.settle_loans(
+        rows, amount, due, cause, 3, L["n_missed"], L["instalment"], L["balance"],
+        L["arrears"], L["miss_bits"], L["status"], L["months_left"], L["cause"],
+        L["pool_idx"], paid))
+    assert [len(o) for o in out] == [0, k, 0]  # none missed, all repaid, none defaulted
+    assert kept <= 8 * k + 10_000, kept
+    assert peak <= 9 * k + 10_000, peak  # the repaid rows and 1 byte a loan; before, 24 bytes
+
+
 # ----------------------------------------------------------------- compilation and its cache
 
 

@@ -116,16 +116,21 @@ def bill_loans(t, status, origination_step, n_missed, balance, apr, instalment, 
         (rows of the billed loans, in book order; the amount due on each, RMB).
     """
     n = len(status)
-    rows = np.empty(n, dtype=np.intp)
+    # count first, so that the rows fill an array of their own size: a slice of a buffer of
+    # the whole book would keep the buffer alive as long as the month holds the rows
     k = 0
     for i in range(n):
         s = status[i]
         if s == DEFAULTED:
             n_missed[i] += 1
         elif s <= DELINQUENT and origination_step[i] < t:
+            k += 1
+    rows = np.empty(k, dtype=np.intp)
+    k = 0
+    for i in range(n):
+        if status[i] <= DELINQUENT and origination_step[i] < t:
             rows[k] = i
             k += 1
-    rows = rows[:k]
     due = np.empty(k)
     for j in range(k):
         i = rows[j]
@@ -154,9 +159,10 @@ def settle_loans(rows, amount, due, cause, default_after, n_missed, instalment, 
         rows of the loans (in ``rows``' order) not paid in full, repaid, and defaulted now.
     """
     k = len(rows)
-    missed = np.empty(k, dtype=np.intp)
-    repaid = np.empty(k, dtype=np.intp)
-    defaulted = np.empty(k, dtype=np.intp)
+    # each loan's outcome first (1 byte a loan: bit 0 missed, 1 repaid, 2 defaulted), then
+    # arrays of the outcomes' own sizes: three buffers of k row numbers (24 bytes a loan)
+    # would double the month's peak of temporaries
+    outcome = np.zeros(k, dtype=np.uint8)
     n_mi = n_re = n_de = 0
     for j in range(k):
         i = rows[j]
@@ -175,26 +181,39 @@ def settle_loans(rows, amount, due, cause, default_after, n_missed, instalment, 
             arrears[i] = 0.0
             if balance[i] <= 0.0:
                 status[i] = REPAID
-                repaid[n_re] = i
+                outcome[j] = 2
                 n_re += 1
             else:
                 status[i] = CURRENT
         else:
             arrears[i] = d - a
             loan_cause[i] = cause[j]
-            missed[n_mi] = i
+            outcome[j] = 1
             n_mi += 1
             if behind >= default_after:
                 status[i] = DEFAULTED
-                defaulted[n_de] = i
+                outcome[j] = 5
                 n_de += 1
             elif behind > 0:
                 status[i] = DELINQUENT
             else:
                 status[i] = CURRENT
-    # copies: a slice would keep the whole buffer (one row per billed loan) alive while the
-    # month holds the repaid and defaulted rows for training
-    return missed[:n_mi].copy(), repaid[:n_re].copy(), defaulted[:n_de].copy()
+    missed = np.empty(n_mi, dtype=np.intp)
+    repaid = np.empty(n_re, dtype=np.intp)
+    defaulted = np.empty(n_de, dtype=np.intp)
+    n_mi = n_re = n_de = 0
+    for j in range(k):
+        o = outcome[j]
+        if o & 1:
+            missed[n_mi] = rows[j]
+            n_mi += 1
+        if o & 2:
+            repaid[n_re] = rows[j]
+            n_re += 1
+        if o & 4:
+            defaulted[n_de] = rows[j]
+            n_de += 1
+    return missed, repaid, defaulted
 
 
 @kernel

@@ -22,8 +22,10 @@ from lendsim.simulation.phases.underwriting import apply, platform_arrays
 def step(model) -> None:
     bp = model.params.borrowers
     pop, L = model.population, model.loans
-    behind_before = L.n_missed.copy()  # last month's payments behind, for the roll rates
-    balance_before = L.balance.copy()
+    # the loans 1 or 2 payments behind at the end of last month and their balances, for the
+    # roll rates (only these: copies of the whole book would add 10 bytes a loan to the peak)
+    behind = np.flatnonzero((L.n_missed == 1) | (L.n_missed == 2))
+    before = (behind, L.n_missed[behind], L.balance[behind])
     # defaulted loans pay nothing; the first instalment falls due the month after origination
     interest = np.zeros(model.pools.n)
     idx, due = kernels.bill_loans(model.t, L.status, L.origination_step, L.n_missed, L.balance,
@@ -74,10 +76,12 @@ def step(model) -> None:
     # only payable loans are paid anything
     pop.cash -= kernels.grouped_sum(b, amount, payable, model.n_borrowers)
     np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
-    cause = np.where(lost_to_failure, MissCause.PLATFORM_FAILURE,
-                     np.where(social[b], MissCause.SOCIAL, MissCause.FUNDAMENTAL))
-    settle_loans(model, idx, amount, due, cause.astype(np.int8))
-    record_rolls(model, behind_before, balance_before)
+    cause = np.full(len(idx), MissCause.FUNDAMENTAL, dtype=np.int8)  # 1 byte a loan
+    cause[social[b]] = MissCause.SOCIAL
+    cause[lost_to_failure] = MissCause.PLATFORM_FAILURE
+    del b, walk, payable, full, lost_to_failure  # freed before settlement allocates its own
+    settle_loans(model, idx, amount, due, cause)
+    record_rolls(model, *before)
 
 
 def would_pay(model, b: np.ndarray, due: np.ndarray, payable: np.ndarray, idx: np.ndarray,
@@ -97,17 +101,18 @@ def would_pay(model, b: np.ndarray, due: np.ndarray, payable: np.ndarray, idx: n
     return out
 
 
-def record_rolls(model, behind_before: np.ndarray, balance_before: np.ndarray) -> None:
+def record_rolls(model, rows: np.ndarray, behind_before: np.ndarray,
+                 balance_before: np.ndarray) -> None:
     """The month's roll-rate counts by platform (7.10): the balance, at the end of last month,
     of loans then ``k`` = 1 or 2 payments behind, and of those among them now ``k + 1``
-    behind."""
+    behind. ``rows``: the loans then 1 or 2 behind (ascending), with their payments behind
+    and balances (RMB) then."""
     L, P = model.loans, len(model.platforms)
-    n = len(behind_before)  # loans booked this month are not behind
-    now = L.n_missed[:n]
     for k in (1, 2):
-        was = np.flatnonzero(behind_before == k)
-        p, w = L.platform_idx[was], balance_before[was]
-        rolled = now[was] == k + 1
+        sel = behind_before == k
+        was = rows[sel]
+        p, w = L.platform_idx[was], balance_before[sel]
+        rolled = L.n_missed[was] == k + 1
         model.month.roll_base[k - 1] = np.bincount(p, weights=w, minlength=P)
         model.month.rolled[k - 1] = np.bincount(p[rolled], weights=w[rolled], minlength=P)
 

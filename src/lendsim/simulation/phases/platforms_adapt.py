@@ -18,8 +18,10 @@ from lendsim.simulation.phases.failures import fail_platform
 from lendsim.simulation.strategies import MarketSignals
 from lendsim.simulation.params import PLATFORM_TYPES
 
-#: Compact the loan book when more than this share of its rows are closed loans.
-COMPACT_CLOSED_SHARE = 0.25
+#: Compact the loan book when more than this share of its rows are closed loans. 0: every
+#: month; closed rows left for a month stay through the next month's repayment, the month's
+#: peak of memory (10^6 borrowers, 36 months: peak RSS 2167 MB with 0.25, 2034 MB with 0).
+COMPACT_CLOSED_SHARE = 0.0
 
 
 def step(model) -> None:

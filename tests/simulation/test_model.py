@@ -183,9 +183,14 @@ def test_borrower_snapshots_every_k_steps():
     assert len(snap) == 2 * 400
 
 
-def test_charge_off_after_the_set_number_of_missed_instalments():
+def test_charge_off_after_the_set_number_of_missed_instalments(monkeypatch):
     """Follow loans: a loan defaults at its 3rd missed instalment and is charged off at its 6th
     (platforms.default_after_missed, platforms.chargeoff_after_missed)."""
+    from lendsim.simulation.phases import platforms_adapt
+
+    # keep closed loans in the book, so that the month's charge-offs are there to see (the
+    # book is compacted every month otherwise; compaction changes no number)
+    monkeypatch.setattr(platforms_adapt, "COMPACT_CLOSED_SHARE", 1.0)
     model = MarketModel(tiny(**{"borrowers.n": 1500, "macro.unemployment_rate": 0.3,
                                 "borrowers.strategic_base": -3.0,
                                 "simulation.check_invariants": False}))

@@ -43,10 +43,12 @@ class MissCause(IntEnum):
     PLATFORM_FAILURE = 2  # walked away from a failed lender
 
 
-# the index fields are intp: numpy casts narrower index arrays on every gather and scatter,
-# which made them about half as fast
+# the index fields are as narrow as their ranges allow (borrowers < 2^31, platforms.max_n <=
+# 1000, pools < 2^31): 14 bytes a loan fewer than intp, on a book of ~10^7 loans at 10^6
+# borrowers. numpy casts narrower index arrays on every gather and scatter, so hot paths
+# cast a gathered column to intp once (repayment's borrowers)
 _FIELDS = {
-    "borrower_idx": np.intp, "platform_idx": np.intp, "pool_idx": np.intp,
+    "borrower_idx": np.int32, "platform_idx": np.int16, "pool_idx": np.int32,
     "principal": np.float64, "balance": np.float64, "apr": np.float64,
     "instalment": np.float64, "arrears": np.float64, "term": np.int16,
     "months_left": np.int16,

@@ -74,19 +74,21 @@ def test_nothing_matured_trains_nothing():
     assert calls == []
 
 
-@pytest.mark.parametrize("share, compacts", [(0.2, False), (0.3, True)])
-def test_drop_closed_loans_compacts_above_a_quarter_closed(share, compacts):
+def test_drop_closed_loans_compacts_whenever_a_loan_closed():
+    """Every month with a closed loan (COMPACT_CLOSED_SHARE = 0): closed rows left for a
+    month would stay through the next month's repayment, the peak of memory."""
     model = _model()
     L = model.loans
-    free = np.flatnonzero(L.is_open())
-    k = int(np.ceil(share * L.n)) - int((~L.is_open()).sum())
-    assert 0 < k <= len(free)
-    L.status[free[:k]] = LoanStatus.REPAID
-    n, kept = L.n, L.balance[L.is_open()].copy()
     platforms_adapt.drop_closed_loans(model)
-    assert (L.n < n) == compacts
-    if compacts:
-        np.testing.assert_array_equal(L.balance, kept)
+    assert L.n and L.is_open().all()
+    n = L.n
+    platforms_adapt.drop_closed_loans(model)  # nothing closed: nothing to drop
+    assert L.n == n
+    L.status[0] = LoanStatus.REPAID  # one loan in n, far below the former quarter
+    kept = L.balance[1:].copy()
+    platforms_adapt.drop_closed_loans(model)
+    assert L.n == n - 1
+    np.testing.assert_array_equal(L.balance, kept)
 
 
 def test_each_platform_adapts_to_its_share_target_and_delinquency():

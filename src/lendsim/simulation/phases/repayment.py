@@ -32,7 +32,7 @@ def step(model) -> None:
                                   L.apr, L.instalment, L.arrears, L.months_left, L.pool_idx,
                                   interest)
     model.pools.add_sums("interest", interest)
-    b = L.borrower_idx[idx]
+    b = L.borrower_idx[idx].astype(np.intp)  # an index many times below: cast once
     # willingness: strategic non-payment and walking away from failed lenders
     strategic, social = strategic_nonpayment(model)
     walk = np.zeros(len(idx), dtype=bool)

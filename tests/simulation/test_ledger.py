@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from lendsim.simulation.features import FEATURES
 from lendsim.simulation.ledger import N_FEATURES, LoanBook, LoanStatus, put_rows
 
 
@@ -24,13 +25,52 @@ def test_put_rows_reaches_the_array_behind_a_view():
     assert big[[0, 2, 4]].sum() == 0
 
 
-def _book(rng, n):
-    L = LoanBook(capacity=4)
+def features(rng, n, n_features=N_FEATURES):
+    """Random loan features of the kinds lenders see: 0/1 flags, a count of lenders, and
+    float32 values elsewhere."""
+    X = rng.normal(size=(n, n_features)).astype(np.float32)
+    for f in ("intercept", "is_employed", "is_bureau_covered", "arrears_seen"):
+        X[:, FEATURES.index(f)] = rng.integers(0, 2, n)
+    X[:, FEATURES.index("bureau_lenders")] = rng.integers(0, 40, n)
+    return X
+
+
+def _book(rng, n, n_features=N_FEATURES):
+    L = LoanBook(capacity=4, n_features=n_features)
     L.add(borrower_idx=rng.integers(0, 30, n), platform_idx=rng.integers(0, 5, n),
           pool_idx=rng.integers(0, 7, n), principal=rng.random(n) * 100, apr=rng.random(n),
           instalment=rng.random(n), term=rng.integers(1, 13, n), step=3, is_refinance=False,
-          features=rng.random((n, N_FEATURES)))
+          features=features(rng, n, n_features))
     return L
+
+
+@pytest.mark.parametrize("n_features", [N_FEATURES, N_FEATURES + 2])  # + alternative data
+def test_features_come_back_exactly_as_booked(n_features):
+    rng = np.random.default_rng(5)
+    L = LoanBook(capacity=4, n_features=n_features)
+    X = features(rng, 50, n_features)
+    L.add(borrower_idx=np.zeros(50, int), platform_idx=np.zeros(50, int),
+          pool_idx=np.zeros(50, int), principal=np.ones(50), apr=np.ones(50),
+          instalment=np.ones(50), term=np.ones(50, int), step=0, is_refinance=False,
+          features=X)  # grows the book from 4 rows: kept across the copy
+    np.testing.assert_array_equal(L.features, X)
+    rows = rng.choice(50, 20)
+    np.testing.assert_array_equal(L.feature_rows(rows), X[rows])
+    assert L.feature_rows(rows).dtype == np.float32
+
+
+@pytest.mark.parametrize("feature, value", [("is_employed", 0.5), ("intercept", 2.0),
+                                            ("bureau_lenders", 1.5), ("bureau_lenders", 4e4)])
+def test_features_the_book_cannot_keep_exactly_are_refused(feature, value):
+    X = features(np.random.default_rng(6), 3)
+    X[1, FEATURES.index(feature)] = value
+    L = LoanBook()
+    with pytest.raises(ValueError, match="loan features"):
+        L.add(borrower_idx=np.zeros(3, int), platform_idx=np.zeros(3, int),
+              pool_idx=np.zeros(3, int), principal=np.ones(3), apr=np.ones(3),
+              instalment=np.ones(3), term=np.ones(3, int), step=0, is_refinance=False,
+              features=X)
+    assert L.n == 0
 
 
 STATUSES = [LoanStatus.CURRENT, LoanStatus.DEFAULTED, LoanStatus.REPAID, LoanStatus.CHARGED_OFF]

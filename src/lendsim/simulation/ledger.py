@@ -19,7 +19,7 @@ from enum import IntEnum
 import numpy as np
 
 from lendsim import kernels
-from lendsim.simulation.features import N_FEATURES
+from lendsim.simulation.features import FEATURES, N_FEATURES
 
 FLOW_KINDS = ("originated", "interest", "paid", "charged_off", "recovered")
 
@@ -57,6 +57,19 @@ _FIELDS = {
 }
 
 
+# Loan features kept in fewer bytes, exactly (17 of a base row's 40 bytes; a book holds ~10^7
+# loans at 10^6 borrowers): the four 0/1 features (the intercept is always 1) are bits of one
+# byte, the bureau's count of lenders an int16; the rest stay float32.
+_BIT_FEATURES = tuple(FEATURES.index(f) for f in ("intercept", "is_employed",
+                                                  "is_bureau_covered", "arrears_seen"))
+_COUNT_FEATURE = FEATURES.index("bureau_lenders")
+
+
+def _float_columns(n_features: int) -> np.ndarray:
+    small = {_COUNT_FEATURE, *_BIT_FEATURES}
+    return np.array([j for j in range(n_features) if j not in small], dtype=np.intp)
+
+
 def put_rows(arr: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     """``arr[rows] = values`` for a C-contiguous 2-D array (such as loan features).
 
@@ -73,29 +86,65 @@ class LoanBook:
 
     Attributes mirror ``_FIELDS`` (``arrears``: what earlier months' payments left unpaid,
     RMB, part of ``balance``; ``n_missed``: payments behind, docs/ODD.md 7.10; ``miss_bits``:
-    bills missed or part paid, one bit a month, bit 0 the latest, 7.21); ``features``
-    (n, n_features) float32 (``N_FEATURES``, more with alternative data) keeps what the lender
-    saw at origination, so the loan can train the lender's scoring model when it matures.
+    bills missed or part paid, one bit a month, bit 0 the latest, 7.21). Each loan keeps the
+    features its lender saw at origination (``N_FEATURES``, more with alternative data), so
+    it can train the lender's scoring model when it matures: :meth:`feature_rows` gives
+    them back as float32 rows, exactly as booked (``features``: a copy of all of them).
     """
 
     def __init__(self, capacity: int = 1024, n_features: int = N_FEATURES):
         self.n = 0
         self._cap = capacity
+        self.n_features = n_features
+        self._float_cols = _float_columns(n_features)
         for name, dt in _FIELDS.items():
             setattr(self, "_" + name, np.zeros(capacity, dtype=dt))
-        self._features = np.zeros((capacity, n_features), dtype=np.float32)
+        self._ffloat = np.zeros((capacity, len(self._float_cols)), dtype=np.float32)
+        self._fbits = np.zeros(capacity, dtype=np.uint8)
+        self._fcount = np.zeros(capacity, dtype=np.int16)
 
     def __getattr__(self, name):  # views of the used part: book.balance, book.status, ...
-        if name in _FIELDS or name == "features":
+        if name in _FIELDS:
             return self.__dict__["_" + name][: self.n]
+        if name == "features":
+            return self.feature_rows(np.arange(self.n))
         raise AttributeError(name)
+
+    def feature_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The features of loans ``rows`` as booked: array (len(rows), n_features), float32."""
+        rows = np.asarray(rows, dtype=np.intp)
+        X = np.empty((len(rows), self.n_features), dtype=np.float32)
+        X[:, self._float_cols] = np.take(self._ffloat, rows, axis=0)
+        bits = self._fbits[rows]
+        for k, j in enumerate(_BIT_FEATURES):
+            X[:, j] = (bits >> k) & 1
+        X[:, _COUNT_FEATURE] = self._fcount[rows]
+        return X
+
+    def _put_features(self, s: slice, X: np.ndarray) -> None:
+        """Store features ``X`` (k, n_features) in rows ``s``; refuse any the compact columns
+        would not give back exactly (a feature's definition changed: change the layout)."""
+        X = np.asarray(X, dtype=np.float32)
+        bits = np.zeros(len(X), dtype=np.uint8)
+        for k, j in enumerate(_BIT_FEATURES):
+            bits |= X[:, j].astype(np.uint8) << k
+        count = X[:, _COUNT_FEATURE].astype(np.int16)
+        ok = ((count == X[:, _COUNT_FEATURE]).all()
+              and all(np.isin(X[:, j], (0.0, 1.0)).all() for j in _BIT_FEATURES))
+        if not ok:
+            raise ValueError("loan features: intercept, is_employed, is_bureau_covered and "
+                             "arrears_seen must be 0 or 1, bureau_lenders a whole number "
+                             "in -32768..32767 (LoanBook keeps them as bits and an int16)")
+        self._ffloat[s] = X[:, self._float_cols]
+        self._fbits[s] = bits
+        self._fcount[s] = count
 
     def _grow(self, extra: int) -> None:
         need = self.n + extra
         if need <= self._cap:
             return
         cap = max(need, int(1.5 * self._cap))  # old and new arrays coexist while copying
-        for name in list(_FIELDS) + ["features"]:
+        for name in list(_FIELDS) + ["ffloat", "fbits", "fcount"]:
             old = self.__dict__["_" + name]
             new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
             new[: self.n] = old[: self.n]
@@ -127,7 +176,7 @@ class LoanBook:
         d["_is_refinance"][s] = is_refinance
         d["_cause"][s] = MissCause.FUNDAMENTAL
         d["_miss_bits"][s] = 0
-        d["_features"][s] = features
+        self._put_features(s, features)
         self.n += k
         return np.arange(s.start, s.stop)
 
@@ -145,9 +194,9 @@ class LoanBook:
         new_row[keep] = np.arange(len(keep))
         m = len(keep)
         d = self.__dict__
-        for name in _FIELDS:
+        for name in list(_FIELDS) + ["fbits", "fcount"]:
             kernels.move_rows(_as_uint(d["_" + name]), keep)
-        kernels.move_rows_2d(d["_features"], keep)
+        kernels.move_rows_2d(d["_ffloat"], keep)
         self.n = m
         return new_row
 

@@ -39,7 +39,7 @@ def _hand_book():
     b, p, pool, bal, term, status, nm = (np.array(c) for c in zip(*rows))
     L.add(borrower_idx=b, platform_idx=p, pool_idx=pool, principal=bal, apr=np.full(7, 0.2),
           instalment=np.full(7, 20.0), term=term, step=1, is_refinance=False,
-          features=np.arange(7 * N_FEATURES, dtype=float).reshape(7, N_FEATURES))
+          features=np.ones((7, N_FEATURES)))
     L.status[:] = status
     L.n_missed[:] = nm
     L.arrears[:] = 20.0 * nm  # whole instalments missed

@@ -116,7 +116,7 @@ def train_on_matured(model) -> None:
         # defaulted rows come last, and keeping the tail would over-count defaults)
         k = -(-(b - a) // pp.training_window)
         idx = order[a:b:k]
-        X = np.take(L.features, rows[idx], axis=0)
+        X = L.feature_rows(rows[idx])
         model.platforms[plat[idx[0]]].learn(X, y[idx], weight=float(stride * k))
 
 

@@ -313,8 +313,12 @@ class Platform(Institution, mesa.Agent):
         self.calibration: list[dict[str, float]] = []
         self.months_unfunded = 0
         self.roe_history: deque[float] = deque(maxlen=12)
+        # the last 12 months' profit before marketing, RMB (what marketing is planned on)
+        self.profit_history: deque[float] = deque(maxlen=12)
         self.equity_raised = 0.0  # this month's new equity, gross of its cost, RMB
         self.dividends = 0.0  # this month's payout, RMB
+        self.goodwill = 0.0  # brand built by marketing, depreciated, RMB
+        self.marketing = 0.0  # this month's marketing, RMB
         # the last 12 months' net charge-offs and managed open balance, RMB: the back-test
         # of the expected loss priced in (loss_realised)
         self.net_charge_offs_12: deque[float] = deque(maxlen=12)
@@ -399,6 +403,15 @@ class Platform(Institution, mesa.Agent):
         if excess > 0:
             self.post(cash=-excess, equity=-excess)
             self.dividends = excess
+
+    def spend_on_marketing(self, amount: float, decay: float) -> None:
+        """Spend ``amount`` RMB on marketing this month (an expense, paid from cash, any
+        shortfall borrowed) and add it to goodwill after this month's fading (``decay``)."""
+        self.marketing = float(amount)
+        if amount > 0:
+            self.post(cash=-amount, equity=-amount)
+            self.settle_cash()  # financed as its other costs are: borrowing covers a shortfall
+        self.goodwill = (1.0 - decay) * self.goodwill + self.marketing
 
     def leverage(self) -> float:
         return self.loans_held / self.equity if self.equity > 0 else np.inf

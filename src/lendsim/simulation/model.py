@@ -24,6 +24,7 @@ from lendsim.agents import guarantors
 from lendsim.agents.borrowers import RISK_SEGMENTS, Borrower, BorrowerPopulation
 from lendsim.agents.platforms import Platform
 from lendsim.agents.regulators import Regulator
+from lendsim.agents.rules import marketing
 from lendsim.simulation import setup, shocks
 from lendsim.simulation.channels import Cascade
 from lendsim.simulation.credit_lines import CreditLines
@@ -246,6 +247,17 @@ class MarketModel(mesa.Model):
             w = self.target_weight[:P]
             return w / w.sum()
         return np.r_[share, np.zeros(P - len(share))]
+
+    def brand_share(self) -> np.ndarray:
+        """What each platform's brand in borrowers' choice is a share of (docs/ODD.md 7.5):
+        its share of live platforms' marketing goodwill (``platforms.brand_source =
+        'marketing'``), or its market share (``'share'``); before any platform has goodwill
+        or a book, the prior of :meth:`market_share_or_prior`."""
+        if self.params.platforms.brand_source == "share":
+            return self.market_share_or_prior()
+        voice = marketing.voice_share(self.platform_values("goodwill"),
+                                      self.platform_values("is_active", bool))
+        return voice if voice.sum() > 0 else self.market_share_or_prior()
 
     def bank_outstanding(self) -> np.ndarray:
         """Banks' open joint loans by platform, array (n_platforms, n_banks), RMB."""

@@ -160,6 +160,7 @@ def collect_step(model) -> None:
             "reputation": pl.reputation, "retail_funds": pl.retail_funds,
             "el_priced": el_p[i] / expo_p[i] if expo_p[i] > 0 else np.nan,
             "equity_raised": pl.equity_raised, "dividends": pl.dividends,
+            "marketing": pl.marketing, "goodwill": pl.goodwill,
             "loss_realised": pl.loss_realised(),
             "early_warning": float(ew.score[i]),
             "early_warning_threshold": float(ew.threshold[i]),

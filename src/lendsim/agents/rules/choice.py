@@ -16,19 +16,20 @@ from __future__ import annotations
 import numpy as np
 
 
-def platform_utility(apr: np.ndarray, reputation: np.ndarray, market_share: np.ndarray,
+def platform_utility(apr: np.ndarray, reputation: np.ndarray, brand_share: np.ndarray,
                      convenience: np.ndarray, trust: np.ndarray, has_account: np.ndarray, *,
                      price_sensitivity: float | np.ndarray, trust_weight: float,
                      brand_weight: float, loyalty: float) -> np.ndarray:
     """Systematic utility, shape (n_borrowers, n_platforms).
 
     ``-price_sensitivity x apr + trust_weight x trust x reputation
-    + brand_weight x log(share) + convenience + loyalty x has_account``; apr is the platform's
-    posted annual rate, ``has_account`` (n_borrowers, n_platforms) marks platforms the borrower
-    already owes; ``price_sensitivity`` is one number for everyone or one per borrower
-    (:func:`price_sensitivity`).
+    + brand_weight x log(brand_share) + convenience + loyalty x has_account``; apr is the
+    platform's posted annual rate, ``brand_share`` its share of voice (or of the market:
+    :meth:`lendsim.simulation.model.MarketModel.brand_share`), ``has_account`` (n_borrowers,
+    n_platforms) marks platforms the borrower already owes; ``price_sensitivity`` is one
+    number for everyone or one per borrower (:func:`price_sensitivity`).
     """
-    brand = brand_weight * np.log(np.maximum(market_share, 1e-4))
+    brand = brand_weight * np.log(np.maximum(brand_share, 1e-4))
     if np.ndim(price_sensitivity) == 0:
         per_platform = -price_sensitivity * apr + brand + convenience
     else:  # one per borrower: the price term varies by row

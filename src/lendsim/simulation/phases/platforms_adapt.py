@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from lendsim import kernels
+from lendsim.agents.rules import marketing
 from lendsim.simulation import early_warning, setup
 from lendsim.simulation.ledger import LoanStatus
 from lendsim.simulation.phases.failures import fail_platform
@@ -57,6 +58,10 @@ def step(model) -> None:
     # the logit coefficient of APR in borrowers' choice (noise scale 0: choice is certain)
     price_sensitivity = (bp.price_sensitivity / bp.choice_noise if bp.choice_noise > 0
                          else np.inf)
+    # marketing first: it is this month's expense, so the return on equity below is after it
+    spend = plan_marketing(model, active)
+    for pl in model.platforms:
+        pl.spend_on_marketing(float(spend[pl.idx]), pp.goodwill_decay)  # 0: goodwill fades
     equity_now = model.platform_values("equity")
     prev = np.r_[model.prev_equity, equity_now[len(model.prev_equity):]]
     for pl in model.platforms:
@@ -64,6 +69,7 @@ def step(model) -> None:
             continue
         pl.roe_history.append(12.0 * (equity_now[pl.idx] - prev[pl.idx])
                               / max(prev[pl.idx], 1e-9))
+        pl.profit_history.append(equity_now[pl.idx] - prev[pl.idx] + pl.marketing)
         pl.adapt(MarketSignals(share[pl.idx], target[pl.idx], delinquency[pl.idx],
                                price_sensitivity, managed[pl.idx],
                                pl.own_share(reg) / pl.target_leverage(reg)), pp)
@@ -84,6 +90,30 @@ def step(model) -> None:
     for i in np.flatnonzero(orig > 0):
         model.platforms[i].posted_apr = float(apr_w[i] / orig[i])  # the price borrowers see
     maybe_enter(model)
+
+
+def plan_marketing(model, active: np.ndarray) -> np.ndarray:
+    """This month's marketing of every platform, RMB: toward the goodwill whose marginal
+    profit equals its user cost (:mod:`lendsim.agents.rules.marketing`). What its demand
+    earns it is its monthly profit before marketing, the mean of the last 12 months (none
+    while that is negative); a platform with less than a year of results plans on its type's
+    target return on its equity, as its business plan does (a new lender markets to launch).
+    The return it needs on money spent is its type's target return on equity. None for
+    platforms not live, and none under ``platforms.brand_source = 'share'``."""
+    pp, bp = model.params.platforms, model.params.borrowers
+    P = len(model.platforms)
+    if pp.brand_source != "marketing":
+        return np.zeros(P)
+    income = np.array([max(float(np.mean(pl.profit_history)), 0.0)
+                       if len(pl.profit_history) == pl.profit_history.maxlen
+                       else pl.tp.target_roe * max(pl.equity, 0.0) / 12.0
+                       for pl in model.platforms])
+    need = np.array([pl.tp.target_roe / 12.0 for pl in model.platforms])
+    goodwill = model.platform_values("goodwill")
+    target = marketing.goodwill_target(income, marketing.voice_share(goodwill, active),
+                                       bp.brand_weight, bp.choice_noise, need,
+                                       pp.goodwill_decay)
+    return np.where(active, marketing.marketing_spend(target, goodwill, pp.goodwill_decay), 0.0)
 
 
 def train_on_matured(model) -> None:

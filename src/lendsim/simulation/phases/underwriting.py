@@ -74,7 +74,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     beta = choice.price_sensitivity(bp.price_sensitivity, pop.risk[b_idx],
                                     bp.price_sensitivity_risk)
     util = choice.platform_utility(
-        g.posted_apr, g.reputation, model.market_share_or_prior(), g.convenience,
+        g.posted_apr, g.reputation, model.brand_share(), g.convenience,
         pop.trust[b_idx], has_account, price_sensitivity=beta,
         trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty)
     # noisy utilities; Gumbel(0, 1) noise = -log(Exp(1)); closed platforms never chosen

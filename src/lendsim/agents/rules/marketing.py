@@ -26,15 +26,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def goodwill_target(markup_income: np.ndarray, voice_share: np.ndarray, brand_weight: float,
+def goodwill_target(income: np.ndarray, voice_share: np.ndarray, brand_weight: float,
                     choice_noise: float, required_return: np.ndarray,
                     decay: float) -> np.ndarray:
     """Goodwill at which a month's marginal income from goodwill equals its user cost, RMB:
-    ``e x markup_income / (required_return + decay)`` with ``e = (brand_weight /
+    ``e x income / (required_return + decay)`` with ``e = (brand_weight /
     choice_noise) x (1 - voice_share)`` the elasticity of demand to goodwill.
 
     Args:
-        markup_income: what each lender's demand earns it a month over its costs, RMB (the
+        income: what each lender's demand earns it a month over its costs, RMB (the
             model uses its profit before marketing: docs/ODD.md 7.12).
         voice_share: each lender's share of the market's goodwill.
         brand_weight, choice_noise: the brand weight and the noise scale of borrowers' choice
@@ -49,9 +49,9 @@ def goodwill_target(markup_income: np.ndarray, voice_share: np.ndarray, brand_we
         [300.0]
     """
     if choice_noise <= 0:  # certain choice: no finite optimum; nothing is spent
-        return np.zeros(len(markup_income))
+        return np.zeros(len(income))
     e = brand_weight / choice_noise * (1.0 - voice_share)
-    return np.maximum(e * markup_income, 0.0) / (required_return + decay)
+    return np.maximum(e * income, 0.0) / (required_return + decay)
 
 
 def marketing_spend(target: np.ndarray, goodwill: np.ndarray, decay: float) -> np.ndarray:

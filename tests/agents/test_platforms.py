@@ -375,28 +375,36 @@ def test_manage_capital_by_hand(model, pp):
     """Target equity = own loans / target leverage (at least a tenth of the initial equity).
     Rationed by its own capacity and earning its target ROE, a platform raises a fifth of its
     equity and pays the issue cost; otherwise it pays out, from cash, what exceeds 1.25 x the
-    target; in between it does nothing."""
+    target, but never more than its retained profit (equity above paid-in capital: the
+    capital it entered with and every raise, gross); in between it does nothing."""
     reg = model.regulator.policy
     pp = dataclasses.replace(pp, equity_issue_cost=0.05)
+    entrant = _platform(model, pp, target_leverage=2.0, max_leverage=3.0, target_roe=0.15)
+    # no loans yet: target 0.1 x 1,000; 875 above the band and 1,000 of cash, but no profit
+    entrant.manage_capital(rationed=False, roe=0.3, reg=reg, pp=pp)
+    assert entrant.dividends == 0.0 and entrant.equity == 1000.0
     pl = _platform(model, pp, target_leverage=2.0, max_leverage=3.0, target_roe=0.15)
     pl.post(cash=-800.0, loans_held=800.0)  # equity 1,000, own loans 800, cash 200
     assert pl.target_equity(reg) == pytest.approx(400.0)
     pl.manage_capital(rationed=True, roe=0.2, reg=reg, pp=pp)
     assert pl.equity_raised == 200.0 and pl.dividends == 0.0
-    assert pl.equity == pytest.approx(1000 + 200 * 0.95)
+    assert pl.equity == pytest.approx(1000 + 200 * 0.95)  # paid in: 1,200
     assert pl.cash == pytest.approx(200 + 200 * 0.95)
-    pl.manage_capital(rationed=True, roe=0.1, reg=reg, pp=pp)  # below its target ROE
-    # no raise: pays out min(equity - 1.25 x 400, cash) = min(690, 390)
-    assert pl.equity_raised == 0.0 and pl.dividends == pytest.approx(390.0)
-    assert pl.equity == pytest.approx(1190 - 390) and pl.cash == pytest.approx(0.0)
-    pl.post(cash=100.0, loans_held=-100.0)  # a repayment: own loans 700, target 350
-    pl.post(cash=-250.0, equity=-250.0)  # a loss: equity 550 > 1.25 x 350 = 437.5
-    pl.manage_capital(rationed=False, roe=0.0, reg=reg, pp=pp)
-    assert pl.dividends == 0.0  # no cash to pay out of
-    pl.post(cash=300.0, equity=300.0)  # profit: equity 850, cash 150
+    pl.manage_capital(rationed=True, roe=0.1, reg=reg, pp=pp)  # below its target ROE: no raise
+    # 690 above the band, 390 of cash, but retained profit 1,190 - 1,200 < 0 (the issue cost)
+    assert pl.equity_raised == 0.0 and pl.dividends == 0.0
+    pl.post(cash=300.0, equity=300.0)  # profit: equity 1,490, cash 690
     pl.manage_capital(rationed=False, roe=0.3, reg=reg, pp=pp)
-    assert pl.dividends == pytest.approx(150.0)  # min(850 - 437.5, 150)
-    pl.post(allowance=300.0, equity=-300.0)  # a provision: equity 400, inside the band
+    assert pl.dividends == pytest.approx(290.0)  # min(1,490 - 500, 690, 1,490 - 1,200)
+    assert pl.equity == pytest.approx(1200.0) and pl.cash == pytest.approx(400.0)
+    pl.post(cash=100.0, loans_held=-100.0)  # a repayment: own loans 700, target 350
+    pl.post(cash=-250.0, equity=-250.0)  # a loss: equity 950 > 1.25 x 350 = 437.5, cash 250
+    pl.manage_capital(rationed=False, roe=0.0, reg=reg, pp=pp)
+    assert pl.dividends == 0.0  # the loss is made up before anything is paid out
+    pl.post(cash=400.0, equity=400.0)  # profit: equity 1,350, cash 650
+    pl.manage_capital(rationed=False, roe=0.3, reg=reg, pp=pp)
+    assert pl.dividends == pytest.approx(150.0)  # min(1,350 - 437.5, 650, 1,350 - 1,200)
+    pl.post(allowance=300.0, equity=-300.0)  # a provision: equity 900, retained -300
     pl.manage_capital(rationed=False, roe=0.3, reg=reg, pp=pp)
     assert pl.dividends == 0.0 and pl.equity_raised == 0.0
     assert pl.balance_gap() == pytest.approx(0.0, abs=1e-9)

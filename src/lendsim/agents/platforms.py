@@ -282,6 +282,9 @@ class Platform(Institution, mesa.Agent):
         self.debt = 0.0
         self.equity = float(equity)
         self.initial_equity = float(equity)
+        # paid-in capital, RMB: what shareholders put in (at entry and in later raises); only
+        # the equity above it, retained profit, may be paid out (manage_capital)
+        self.paid_in = float(equity)
         self.margin = tp.margin
         self.pd_cutoff = tp.pd_cutoff
         self.reputation = 1.0  # 0..1, lowered by failures of its type and incidents
@@ -379,15 +382,19 @@ class Platform(Institution, mesa.Agent):
         lending raises ``RAISE_SHARE`` of its equity, paying ``platforms.equity_issue_cost``
         of the amount, if its trailing return on equity is at least its type's
         ``target_roe`` (growth that earns its cost of capital); a platform holding more than
-        ``1 + PAYOUT_BAND`` times its target equity pays the excess out of cash. Capital is
-        costly to raise and idle capital earns below its cost, so lenders hold a buffer over
-        what their loans need and adjust it with the cost in view.
+        ``1 + PAYOUT_BAND`` times its target equity pays the excess out of cash, but no more
+        than its retained profit (equity above its paid-in capital): company law lets a
+        company distribute only profit left after making up past losses, never its
+        registered capital, so an entrant does not hand back the capital it entered with.
+        Capital is costly to raise and idle capital earns below its cost, so lenders hold a
+        buffer over what their loans need and adjust it with the cost in view.
 
         References:
             Capital buffers with costly issuance: Myers & Majluf (1984), J. Financ. Econ.
             13, 187-221; Flannery & Rangan (2008), Rev. Finance 12, 391-429 (banks move
             toward a target capital ratio); issue costs: Lee, Lochhead, Ritter & Zhao (1996),
-            J. Financ. Res. 19, 59-74.
+            J. Financ. Res. 19, 59-74; distributable profit only: Company Law of the PRC
+            (2018 revision), art. 166 (art. 210 of the 2023 revision).
         """
         self.equity_raised = self.dividends = 0.0
         if not self.is_active or self.equity <= 0:
@@ -396,10 +403,11 @@ class Platform(Institution, mesa.Agent):
             amount = RAISE_SHARE * self.equity
             cost = pp.equity_issue_cost * amount
             self.post(cash=amount - cost, equity=amount - cost)
+            self.paid_in += amount  # the issue cost is an expense: it lowers retained profit
             self.equity_raised = amount
             return
         excess = min(self.equity - (1.0 + PAYOUT_BAND) * self.target_equity(reg),
-                     max(self.cash, 0.0))
+                     max(self.cash, 0.0), self.equity - self.paid_in)
         if excess > 0:
             self.post(cash=-excess, equity=-excess)
             self.dividends = excess

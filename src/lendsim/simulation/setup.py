@@ -92,6 +92,11 @@ def add_platform(model, kind: str, initial: bool) -> Platform:
     idx = len(model.platforms)
     pl = Platform(model, idx, kind, tp, tp.equity_per_borrower * model.n_borrowers,
                   p.platforms)
+    if initial:
+        # the starting platforms are going concerns: their equity at the start is an initial
+        # condition, not capital just paid in, and the burn-in lets them pay out what they do
+        # not need. An entrant's capital is paid in and stays (Platform.manage_capital).
+        pl.paid_in = 0.0
     model.platforms.append(pl)
     model.target_weight[idx] = np.exp(tp.convenience)
     B = p.banks.n

@@ -65,8 +65,8 @@ what each number is), by the candidate mechanisms of issue 19, item 5:
   premiums of 185-292 thousand, and its equity never fell below 34 thousand (42 % of its
   month-12 level at the lowest, seed 103). To fail it, the covered book must lose about 2-3
   % within a year (its equity of 1-2.5 % of the book plus half a year's premiums, over
-  ``cover_share`` x (1 - ``recovery_rate``) = 0.72); the insured book's fundamental defaults
-  from the shock on were 0.1-1.7 % over 24 months, by PD band (above). Most claims are the closed
+  ``cover_share`` x (1 - ``recovery_rate``) = 0.72); of the insured book, 0.1-1.7 % (by PD
+  band, above) defaulted in the 24 months from the shock. Most claims are the closed
   platform's run-off (borrowers walking away from a failed lender, whatever their PD:
   ``losses_platform_failure``), and for the same premium rate a screening guarantor earns
   on a smaller book (originations 22-61 % below the no-guarantor arm's; premiums 130-226
@@ -92,12 +92,16 @@ what each number is), by the candidate mechanisms of issue 19, item 5:
   loans (Yirendai: an instalment 15 days overdue, the whole remaining principal at 90
   days), and "a small number of borrower default cases could quickly deplete the reserve
   funds" in downturns or when new investors dried up (HKUST IEMS brief No. 61). That needs
-  a book with credit risk; this market has little: the market's debt is 1.6-9.3 % of a year's
-  income over months 1-36 (none and pool arms) (0.11 in the baseline's settled market), borrowers start
-  debt-free with cash, and in a seasoned market (a look: the baseline's mix of lenders with
-  its 120-month burn-in, 20 platforms, seeds 101-102) the P2P platforms lose the
-  competition (a P2P book of 0-0.9 million RMB in month 12; 6-10 of the 10 gone by month
-  36 in every arm).
+  a book with credit risk, and this market has little: its debt is 1.6-9.3 % of a year's
+  income over months 1-36 (none and pool arms; 11 % in the baseline's settled market), and
+  borrowers start debt-free with cash. In a seasoned market (a look: ``--seeds 101,102
+  --arms none,pool,screening --set simulation.burn_in=120 --set
+  platforms.micro_lender.weight=5.0 --set platforms.consumer_finance.weight=4.0 --set
+  platforms.n=20 --set platforms.max_n=20``, the baseline's mix of lenders and its
+  10-year burn-in) the P2P platforms lose the competition: P2P originations of 0-1.6
+  million RMB in months 1-12, 83-92 % of it subprime, and 6-10 of the 10 gone by month 36
+  in every arm; the pool's guarantor failed on both seeds (month 30; month -51, in the
+  burn-in), with little left to take with it.
 
 Fact 7 needs a wave of claims larger than a thin guarantor's capital and premiums, from
 credit risk on a seasoned, indebted book that a PD screen can select against; in this

@@ -13,8 +13,10 @@ import lendsim
 from lendsim import MarketModel
 from lendsim.agents.rules import marketing
 
-#: brand from marketing, as in brand_marketing.toml
+#: brand from marketing (the default), spelled out so that these tests hold if it changes
 MARKETING = {"platforms.brand_source": "marketing", "borrowers.brand_weight": 0.12}
+#: brand as log market share, as in brand_share.toml
+SHARE = {"platforms.brand_source": "share", "borrowers.brand_weight": 0.5}
 
 
 def test_goodwill_target_by_hand():
@@ -96,8 +98,8 @@ def test_goodwill_is_the_faded_sum_of_past_marketing_in_a_run():
 
 
 def test_brand_by_market_share_spends_nothing_on_marketing():
-    """The default: brand is market share; no platform markets."""
-    p = lendsim.run(tiny(), steps=6).platforms
+    """Brand as market share (brand_share.toml): no platform markets."""
+    p = lendsim.run(tiny(**SHARE), steps=6).platforms
     assert (p["marketing"] == 0).all() and (p["goodwill"] == 0).all()
 
 
@@ -111,6 +113,6 @@ def test_brand_share_is_the_voice_share_of_live_platforms():
 
 
 def test_under_brand_by_share_the_brand_term_is_market_share():
-    m = MarketModel(tiny())
+    m = MarketModel(tiny(**SHARE))
     m.run(3)
     assert m.brand_share() == pytest.approx(m.market_share_or_prior())

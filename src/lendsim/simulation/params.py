@@ -114,11 +114,11 @@ class BorrowerParams:
                                        "assumption (docs/ODD.md 7.5)",
                                        lo=0, hi=3)
     trust_weight: float = _f(1.0, "utility weight of trust x platform reputation", lo=0, hi=20)
-    brand_weight: float = _f(0.5, "utility weight of the log of the platform's brand share "
-                             "(platforms.brand_source); with brand from marketing, 0.12 makes "
-                             "brand_weight / choice_noise a small lender's long-run elasticity "
-                             "of demand to its marketing, 0.24 (Sethuraman, Tellis & Briesch "
-                             "2011; brand_marketing.toml)", lo=0, hi=20)
+    brand_weight: float = _f(0.12, "utility weight of the log of the platform's brand share "
+                             "(platforms.brand_source); 0.12 makes brand_weight / choice_noise "
+                             "a small lender's long-run elasticity of demand to its marketing, "
+                             "0.24 (Sethuraman, Tellis & Briesch 2011); brand_share.toml: the "
+                             "log market share at weight 0.5", lo=0, hi=20)
     loyalty: float = _f(3.0, "utility bonus for a platform the borrower already owes "
                         "(an existing account)", lo=0, hi=50)
     choice_noise: float = _f(0.5, "scale of the Gumbel noise in platform choice", lo=0,
@@ -193,7 +193,7 @@ class PlatformParams:
     cutoff_speed: float = _f(0.05, "relative monthly cut-off adjustment", lo=0, hi=1)
     min_margin: float = _f(0.0, "lowest margin a platform sets", lo=-1, hi=2, unit="annual")
     max_margin: float = _f(0.3, "highest margin a platform sets", lo=-1, hi=5, unit="annual")
-    brand_source: str = _f("share", "what a platform's brand in borrowers' choice is its share "
+    brand_source: str = _f("marketing", "what a platform's brand in borrowers' choice is its share "
                            "of: 'share' (of the managed book) or 'marketing' (of the goodwill "
                            "marketing builds, which each platform decides: docs/ODD.md 7.5, "
                            "7.12)", choices=("share", "marketing"))

@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import platform
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+if platform.machine().lower() in ("x86_64", "amd64"):  # as conftest.py, before numpy
+    os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
+    os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL AVX512_SPR")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "golden.toml"

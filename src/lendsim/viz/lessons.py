@@ -56,18 +56,18 @@ LESSONS: tuple[Lesson, ...] = (
            "the price that just covers its costs and the borrower's expected loss is within "
            "the cap, so riskier borrowers are declined while safer ones keep borrowing, at "
            "most 12%: watch the subprime approval rate fall below the overall rate and below "
-           "that of 'The market as it is', and credit end lower. Fewer borrowers default: "
-           "the riskiest are no longer lent to, although those refused can no longer borrow "
-           "to repay, which pushes the other way; try seeds 1, 2 and 3 and compare the "
-           "default rate.",
+           "that of 'The market as it is', and credit end lower. Do fewer borrowers default? "
+           "Two forces pull apart: the riskiest are no longer lent to, but those refused can "
+           "no longer borrow from one lender to repay another; try seeds 1, 2 and 3 and "
+           "compare the default rate.",
            {"rate_cap": 0.12}),
     Lesson("default_wave", "A default wave",
            "Borrowers stop paying once three in ten of their contacts are in default (a "
            "cascade rule); contacts sit side by side around the picture. Press play, and after month "
            "12 press 'Income shock now': watch red spread along the ring, delinquency climb "
            "and a 'social' band grow in the losses chart. With another seed the wave may "
-           "fizzle out: cascades are fragile.",
-           {"social_rule": "cascade (threshold)", "social_threshold": 0.3, "seed": "4"},
+           "fizzle out, or start without the shock: cascades are fragile.",
+           {"social_rule": "cascade (threshold)", "social_threshold": 0.3, "seed": "1"},
            action="income_shock", action_step=12),
     Lesson("platform_failure", "A platform failure",
            "After month 12 press 'Close the largest platform': the big embedded platform "

@@ -55,9 +55,10 @@ def test_fact1_joint_lending_share_raises_capital_needs_at_a_cost_in_prices():
     default capital rules (7.12, *Capital*): platforms hold more equity (retaining what they
     would have paid out), charge more (the equity a loan ties up is priced, 7.7), and credit
     grows less, and they pay out less. Credit's path is noisy, hence 16 seeds: measured
-    2026-12-02 (brand from marketing; payouts only from retained profit, 7.12), payouts -4,290
-    RMB a month [-4,987, -3,594], credit -1.03 million RMB [-1.47, -0.59], equity +319,000
-    RMB [296,000, 343,000], APR +0.46 points [0.37, 0.55] (2,000 borrowers). Before entrants
+    2026-12-02 (brand from marketing; payouts only from retained profit, 7.12; scorecards that
+    see the amount asked, 7.6), payouts -4,340 RMB a month [-4,688, -3,992], credit -0.72
+    million RMB [-1.10, -0.34], equity +299,000 RMB [250,000, 347,000], APR +0.26 points
+    [0.11, 0.41] (2,000 borrowers). Before entrants
     were barred from paying back their entry capital, those returns of capital made payouts
     jump in the months entrants arrived: -1,637 [-6,042, +2,768] with brand from marketing."""
     base = scenario("episode_joint_lending_30.toml", **{"borrowers.n": 2000})

@@ -47,22 +47,28 @@ def model_table(key, seed, steps=36, **overrides):
 
 @pytest.mark.slow
 def test_rate_cap_lesson():
-    """Subprime approval below overall approval and below the uncapped market's, and prime
-    borrowers paying less, on every seed; less credit at the end on average over seeds. The
+    """Subprime approval below overall approval on every seed, and below the uncapped
+    market's, prime borrowers paying less and less credit at the end, on average over seeds
+    (prime borrowers' mean APR is near the cap already, 11.6-12.4 %: on seed 1 it rose 0.02
+    points, 2026-12-02, as prime borrowers priced above the cap were refused, not served
+    cheaper; on seeds 2-4 it fell 0.1-0.5 points). Nobody pays more than the cap. The
     text's two forces on defaults: with borrowing to repay switched off, the cap lowers the
     default rate on each of seeds 1-3 (the riskiest are no longer lent to); with it, as in the
     lesson, the seeds disagree (measured 2026-12-02, defaults summed over 36 months, uncapped
     -> capped: seed 1 0.088 -> 0.062, seed 2 0.038 -> 0.078, seed 3 0.039 -> 0.083; without
     borrowing to repay 0.099 -> 0.068, 0.112 -> 0.086, 0.098 -> 0.076)."""
-    credit, subprime = [], []
+    credit, subprime, prime = [], [], []
     for seed in (1, 2, 3, 4):
         base, cap = run("market", seed), run("rate_cap", seed)
         assert cap["approval_rate_subprime"].mean() < cap["approval_rate"].mean()
+        assert max(cap["avg_apr_prime"].max(), cap["avg_apr_subprime"].max()) <= 0.12 + 1e-9
         subprime.append((cap["approval_rate_subprime"].mean(),
                          base["approval_rate_subprime"].mean()))
-        assert cap["avg_apr_prime"].mean() < base["avg_apr_prime"].mean()
+        prime.append((cap["avg_apr_prime"].mean(), base["avg_apr_prime"].mean()))
         credit.append((cap["credit_outstanding"].iloc[-1], base["credit_outstanding"].iloc[-1]))
     capped, uncapped = np.mean(credit, axis=0)
+    assert capped < uncapped
+    capped, uncapped = np.mean(prime, axis=0)
     assert capped < uncapped
     capped, uncapped = np.mean(subprime, axis=0)
     assert capped < uncapped
@@ -80,11 +86,13 @@ def test_rate_cap_lesson():
 def test_default_wave_lesson():
     """With the lesson's seed, the shock sets off a wave, as the lesson's text says. Against
     the same lesson without pressing the button (identical until the press): delinquency
-    climbs well above its peak, and a social band grows where there is none. Measured
-    2026-12-02 on seed 1: peak 30+ delinquency 3.3 % against 1.7 %; social losses 0.58 million
-    RMB, from month 23, against none. On most other seeds the cascade rule sets off social
-    losses before the shock, or the wave runs without it (seed 7: peak 29 % pressed, 28 % not),
-    which is why the lesson fixes its seed."""
+    climbs well above its peak, and the social band grows far wider. Measured 2026-12-02 on
+    the lesson's seed 5 (threshold a third): peak 30+ delinquency 5.2 % against 2.9 %; social
+    losses 0.26 million RMB, 0.01 million of them before the press, against 0.06 million. On
+    most other seeds the wave fizzles out or runs without the shock (seed 7: peak 5.7 % pressed,
+    7.2 % not), and with a threshold of 0.3 it starts before the shock on most seeds, of 0.35
+    or more it seldom starts at all (seeds 1-8): cascades live in a narrow window (Watts 2002),
+    which is why the lesson fixes its threshold and seed."""
     wave, calm = run("default_wave"), run("default_wave", press=False)
     assert wave.iloc[:12].equals(calm.iloc[:12])
     assert wave["delinquency_30"].max() > 1.3 * calm["delinquency_30"].max()

@@ -18,7 +18,7 @@ import numpy as np
 #: Features every platform sees, in order (the first columns of every feature matrix).
 FEATURES = ("intercept", "risk_signal", "log_income", "is_employed", "own_debt_income",
             "bureau_debt_income", "bureau_lenders", "is_bureau_covered", "log_term",
-            "arrears_seen")
+            "arrears_seen", "request_income")
 N_FEATURES = len(FEATURES)
 #: Alternative data: features a platform type sees only if its ``platforms.<type>.alt_data``
 #: names them; in a run they follow ``FEATURES``, in this order, when any type sees them.
@@ -40,6 +40,8 @@ REGISTRY = {
     "log_term": "log of the loan's term over 6 months (every platform)",
     "arrears_seen": "behind on a payment at this platform, or at any lender through the "
                     "bureau (repayment behaviour; every platform)",
+    "request_income": "the amount asked for over annual income: the size of the loan applied "
+                      "for, which sets the instalment the borrower must meet (every platform)",
     "spending_income": "this month's discretionary spending over income: consumption "
                        "behaviour, as an e-commerce or payment platform sees its users' "
                        "purchases (alternative data: platforms.<type>.alt_data)",
@@ -58,8 +60,13 @@ REFERENCE_TERM = 6.0
 #: (logit PD about ln h + ln T): a one-month draw is not as risky as a six-month loan.
 #: An applicant behind on a payment the lender can see (``arrears_seen``) has log-odds of
 #: default higher by 2 (about 7x the odds): an assumption of the model, not an estimate;
-#: every refit learns the coefficient from the lender's own loans.
-PRIOR_COEF = np.array([-3.2, 0.8, -0.5, -1.0, 2.0, 2.0, 0.3, 0.0, 1.0, 2.0])
+#: every refit learns the coefficient from the lender's own loans. The amount asked for
+#: (``request_income``) weighs as much as the debt the borrower already owes the lender
+#: (``own_debt_income``): once lent, it is debt to the lender, in the same units. Without it a
+#: scorecard cannot tell a large loan from a small one to the same borrower, although the
+#: larger instalment is more often missed, and a lender whose borrowers ask for large loans
+#: under-prices its losses (docs/ODD.md 7.6).
+PRIOR_COEF = np.array([-3.2, 0.8, -0.5, -1.0, 2.0, 2.0, 0.3, 0.0, 1.0, 2.0, 2.0])
 assert len(PRIOR_COEF) == N_FEATURES
 
 
@@ -113,7 +120,8 @@ def borrower_features(risk: np.ndarray, income: np.ndarray, is_employed: np.ndar
                       is_covered: np.ndarray, own: np.ndarray, total_debt: np.ndarray,
                       n_lenders: np.ndarray, noise_sd: np.ndarray, income_median: float,
                       normal: np.ndarray, term: np.ndarray,
-                      arrears_seen: np.ndarray | None = None) -> np.ndarray:
+                      arrears_seen: np.ndarray | None = None,
+                      request: np.ndarray | None = None) -> np.ndarray:
     """The features a lender sees of each applicant (one row each, float32).
 
     Args:
@@ -130,14 +138,15 @@ def borrower_features(risk: np.ndarray, income: np.ndarray, is_employed: np.ndar
         term: the term of the loan asked for, months (1 for a credit line's draws).
         arrears_seen: whether the lender sees the applicant behind on a payment
             (:func:`arrears_seen`; default: no one is).
+        request: the amount each applicant asks for, RMB (default: 0).
 
     Examples:
         >>> X = borrower_features(np.array([0.5]), np.array([6000.0]), np.array([True]),
         ...                       np.array([False]), np.array([600.0]), np.array([900.0]),
         ...                       np.array([2]), np.array([0.0]), 6000.0, np.array([0.3]),
-        ...                       np.array([12]))
+        ...                       np.array([12]), request=np.array([3600.0]))
         >>> X.astype(float).round(3).tolist()
-        [[1.0, 0.5, 0.0, 1.0, 0.008, 0.0, 0.0, 0.0, 0.693, 0.0]]
+        [[1.0, 0.5, 0.0, 1.0, 0.008, 0.0, 0.0, 0.0, 0.693, 0.0, 0.05]]
     """
     inc = np.maximum(income, 1.0)
     covered = is_covered.astype(float)
@@ -152,6 +161,7 @@ def borrower_features(risk: np.ndarray, income: np.ndarray, is_employed: np.ndar
     X[:, 7] = covered
     X[:, 8] = np.log(np.asarray(term, dtype=float) / REFERENCE_TERM)
     X[:, 9] = 0.0 if arrears_seen is None else arrears_seen
+    X[:, 10] = 0.0 if request is None else request / (12.0 * inc)
     return X
 
 

@@ -62,12 +62,12 @@ LESSONS: tuple[Lesson, ...] = (
            "compare the default rate.",
            {"rate_cap": 0.12}),
     Lesson("default_wave", "A default wave",
-           "Borrowers stop paying once three in ten of their contacts are in default (a "
+           "Borrowers stop paying once a third of their contacts are in default (a "
            "cascade rule); contacts sit side by side around the picture. Press play, and after month "
            "12 press 'Income shock now': watch red spread along the ring, delinquency climb "
            "and a 'social' band grow in the losses chart. With another seed the wave may "
            "fizzle out, or start without the shock: cascades are fragile.",
-           {"social_rule": "cascade (threshold)", "social_threshold": 0.3, "seed": "1"},
+           {"social_rule": "cascade (threshold)", "social_threshold": 0.33, "seed": "5"},
            action="income_shock", action_step=12),
     Lesson("platform_failure", "A platform failure",
            "After month 12 press 'Close the largest platform': the big embedded platform "

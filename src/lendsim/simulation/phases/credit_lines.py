@@ -71,7 +71,8 @@ def review_lines(model, b: np.ndarray, g) -> None:
     CL = model.credit_lines
     p = CL.platform[b].astype(np.intp)
     ok, pd_life, apr, limit, X, own, visible = assess(model, b, p, np.full(len(b), np.inf), g,
-                                                      np.ones(len(b), dtype=np.int64))
+                                                      np.ones(len(b), dtype=np.int64),
+                                                      asked=CL.limit[b].astype(float))
     CL.revoke(b[~ok])
     w = np.flatnonzero(ok)
     grant_lines(model, w, b, p, own, visible, pd_life, apr, X, g, limit=limit[w])

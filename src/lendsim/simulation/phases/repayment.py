@@ -16,6 +16,15 @@ from lendsim import kernels
 from lendsim.agents.rules import repayment
 from lendsim.simulation.ledger import MissCause
 from lendsim.simulation.networks import neighbour_share
+
+#: Relative rounding tolerance of "cash covers what is owed": a borrower whose cash falls short
+#: of its instalments by less than this share of them is paid up, not short. Cash and dues are
+#: sums in different orders, so a borrower who spent down to exactly its instalments differs
+#: from them in the last bits, and which way depended on the CPU's arithmetic; without the
+#: tolerance such a borrower borrowed a whole minimum loan to repay.
+PAID_TOLERANCE = 1e-12
+#: Cash below this after the month's payments is a rounding residue of paying in full, RMB.
+CASH_RESIDUE = 1e-6
 from lendsim.simulation.phases.underwriting import apply, platform_arrays
 
 
@@ -46,7 +55,7 @@ def step(model) -> None:
     owed = kernels.grouped_sum(b, due, payable, model.n_borrowers)
     # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
     short = owed - pop.cash
-    refi = np.flatnonzero(short > 0)
+    refi = np.flatnonzero(short > PAID_TOLERANCE * owed)
     if len(refi) and model.params.contagion.debt_spiral:
         # a borrower borrows to repay only within the debt it tolerates (7.9); lenders see
         # debt as of the start of the month plus its new loans
@@ -57,7 +66,7 @@ def step(model) -> None:
         got = apply(model, refi, ask, bp.max_applications_distressed, is_refinance=True,
                     product="cash")
         pop.cash[refi] += got
-    full = (pop.cash >= owed * (1 - 1e-12))[b]
+    full = (pop.cash >= owed * (1 - PAID_TOLERANCE))[b]
     amount = np.where(payable & full, due, 0.0)
     # short of cash: pay in order of priority, the last loan reached in part (7.9)
     part = np.flatnonzero(payable & ~full)
@@ -76,6 +85,7 @@ def step(model) -> None:
     # only payable loans are paid anything
     pop.cash -= kernels.grouped_sum(b, amount, payable, model.n_borrowers)
     np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
+    pop.cash[pop.cash < CASH_RESIDUE] = 0.0  # what paying in full left is rounding
     cause = np.full(len(idx), MissCause.FUNDAMENTAL, dtype=np.int8)  # 1 byte a loan
     cause[social[b]] = MissCause.SOCIAL
     cause[lost_to_failure] = MissCause.PLATFORM_FAILURE

@@ -203,10 +203,12 @@ def count_outcomes(model, P: int, p: np.ndarray, cell: np.ndarray, win: np.ndarr
 
 
 def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: PlatformArrays,
-           term: np.ndarray):
+           term: np.ndarray, asked: np.ndarray | None = None):
     """Platforms ``p`` underwrite borrowers ``b`` asking for ``request`` (RMB) over ``term``
     months: score, price (each platform's pricing strategy), check the cap and the
-    regulator's rules, set the amount they would lend.
+    regulator's rules, set the amount they would lend. ``asked`` is the amount the scorecard
+    sees (``request_income``), by default ``request``; a credit line's review asks for as much
+    as the lender allows (``request`` infinite) and is scored on the line's current limit.
 
     A lender approves when its floor price is within the cap and the estimated PD within its
     cut-off, and charges its asking price, capped.
@@ -222,7 +224,7 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
                           own, debt.total[b], debt.n_lenders[b], g.noise_sd[p],
                           model.params.borrowers.income_median,
                           model.rng.standard_normal(len(b)), term,
-                          arrears_seen(model, b, p))
+                          arrears_seen(model, b, p), request if asked is None else asked)
     if len(model.features) > N_FEATURES:  # alternative data, where the type sees it
         X = np.hstack([X, alt_features(model, b, p, g.sees)])
     # float64 operands and ``take``: einsum with a float32 operand and a fancy row

@@ -247,9 +247,10 @@ def test_fact5_runs_spread_through_news_and_failures_cluster():
     assert lo > 0 and mean > 1, (mean, lo, hi)  # more failures: over one more on average
     # clustered in time: a run's failures come in bursts. Split at gaps of more than three
     # months, each burst spans at most four months (a slow trickle of failures, one every two
-    # or three months, would fail this). A run may hold two bursts: on seed 107 (2026-12-02)
-    # thin P2P platforms failed in months 1-3, eight institutions in one cascade, before the
-    # scheduled closure at month 13. In at least a third of the runs a cascade has three or
+    # or three months, would fail this). A run may hold two bursts: on seed 107, on the model
+    # before lenders scored the amount asked (2026-12-02), thin P2P platforms failed in months
+    # 1-3, eight institutions in one cascade, before the scheduled closure at month 13; on
+    # today's model every failure falls in months 13-16, up to 11 in a run. In at least a third of the runs a cascade has three or
     # more failures (runs are fragile: on some paths one failure sets off none or one more).
     # The cascades themselves can run longer: banks that funded the failed platforms fail
     # later (a cascade counts every institution).

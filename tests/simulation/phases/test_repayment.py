@@ -107,6 +107,40 @@ def test_repayment_step_charges_a_months_interest_and_collects_what_is_due():
                                 (with_interest - bal0)[[2, 3]].sum()])
 
 
+@pytest.mark.parametrize("short, borrows", [(1e-14, False), (1e-6, True)])
+def test_a_rounding_shortfall_is_paid_not_borrowed_for(monkeypatch, short, borrows):
+    """Cash short of what is owed by a few ulp is enough (``PAID_TOLERANCE``, docs/ODD.md
+    7.9): no borrowing to repay, every instalment paid, no cash residue left. A real
+    shortfall (a millionth of what is owed) still borrows to repay. Dues by hand, as above;
+    with the old rule (any shortfall > 0) the first case borrowed a whole minimum loan."""
+    model = _hand_book()
+    model.debt = DebtState.from_book(model.loans, model.n_borrowers, 2)
+    L, pop = model.loans, model.population
+    model.params = model.params.with_overrides({"borrowers.strategic_base": -30.0})
+    pop.debt_tolerance[:] = 10.0  # room to borrow, so only the shortfall decides
+    with_interest = L.balance * (1 + 0.2 / 12)
+    due = np.minimum(with_interest, 20.0 * (1 + L.n_missed))
+    due[2] = with_interest[2]  # its last month: the whole balance
+    owed = np.bincount(L.borrower_idx, weights=due, minlength=model.n_borrowers)
+    owing = np.flatnonzero(owed > 0)
+    pop.cash[:] = owed * (1 - short)
+    asked = []
+
+    def apply(model, b, ask, n_choices, is_refinance, product="cash", **kw):
+        asked.extend(b.tolist())
+        return np.zeros(len(b))
+
+    monkeypatch.setattr(repayment, "apply", apply)
+    repayment.step(model)
+    if borrows:
+        assert sorted(asked) == owing.tolist()
+        assert (L.n_missed > 0).any()
+    else:
+        assert asked == []
+        assert L.n_missed.tolist() == [0] * 7
+        assert (pop.cash[owing] == 0.0).all()
+
+
 def test_borrowers_walk_away_from_a_failed_lender_unless_resolved():
     for resolved in (False, True):
         model = MarketModel(tiny(**{"borrowers.failed_lender_nonpayment": 1.0}))

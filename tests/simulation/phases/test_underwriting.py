@@ -13,6 +13,7 @@ import lendsim
 from lendsim import MarketModel
 from lendsim.agents.rules.underwriting import annuity_payment
 from lendsim.simulation import strategies
+from lendsim.simulation.features import FEATURES
 from lendsim.simulation.ledger import LoanStatus
 from lendsim.simulation.month import Month
 from lendsim.simulation.phases import demand, funding, underwriting
@@ -208,6 +209,34 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
     stacked = covered & (own > 0) & (debt.n_lenders[b] >= 2)
     assert ok[stacked].any()
     model.close()
+
+
+def test_the_scorecard_sees_the_amount_asked():
+    """``request_income`` (docs/ODD.md 7.6): the amount asked over annual income, by hand;
+    the same applicants asking four times as much, with the same draws, differ in log-odds of
+    default by exactly the scorecard's coefficient times the difference, and nowhere else in
+    what the lender sees."""
+    model = _model()
+    _start_month(model)
+    g = underwriting.platform_arrays(model)
+    rng = np.random.default_rng(3)
+    b = rng.integers(0, model.n_borrowers, 400)
+    p = rng.integers(0, len(model.platforms), 400)
+    request = rng.uniform(100, 20_000, 400)
+    state = model.rng.bit_generator.state
+    out = {}
+    for k in (1, 4):
+        model.rng.bit_generator.state = state  # the same noise on the risk signal
+        out[k] = underwriting.assess(model, b, p, k * request, g, g.term[p])
+    k_req = FEATURES.index("request_income")
+    income = np.maximum(model.population.income[b], 1.0)
+    X1, X4 = out[1][4].astype(float), out[4][4].astype(float)
+    np.testing.assert_allclose(X1[:, k_req], request / (12 * income), rtol=1e-6)
+    np.testing.assert_array_equal(np.delete(X1, k_req, axis=1), np.delete(X4, k_req, axis=1))
+    logit = {k: np.log(out[k][1] / (1 - out[k][1])) for k in (1, 4)}
+    np.testing.assert_allclose(logit[4] - logit[1],
+                               g.coef[p, k_req] * (X4[:, k_req] - X1[:, k_req]), atol=1e-6)
+    assert (g.coef[:, k_req] != 0).any()
 
 
 def test_book_adds_a_new_loan_for_every_grant():

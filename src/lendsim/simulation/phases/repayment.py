@@ -16,6 +16,7 @@ from lendsim import kernels
 from lendsim.agents.rules import repayment
 from lendsim.simulation.ledger import MissCause
 from lendsim.simulation.networks import neighbour_share
+from lendsim.simulation.phases.underwriting import apply, platform_arrays
 
 #: Relative rounding tolerance of "cash covers what is owed": a borrower whose cash falls short
 #: of its instalments by less than this share of them is paid up, not short. Cash and dues are
@@ -25,7 +26,6 @@ from lendsim.simulation.networks import neighbour_share
 PAID_TOLERANCE = 1e-12
 #: Cash below this after the month's payments is a rounding residue of paying in full, RMB.
 CASH_RESIDUE = 1e-6
-from lendsim.simulation.phases.underwriting import apply, platform_arrays
 
 
 def step(model) -> None:
@@ -84,8 +84,8 @@ def step(model) -> None:
         lost_to_failure &= would_pay(model, b, due, ~strategic[b] & walker[b], idx, prio)
     # only payable loans are paid anything
     pop.cash -= kernels.grouped_sum(b, amount, payable, model.n_borrowers)
-    np.maximum(pop.cash, 0.0, out=pop.cash)  # rounding only: payments never exceed cash
-    pop.cash[pop.cash < CASH_RESIDUE] = 0.0  # what paying in full left is rounding
+    # payments never exceed cash: what is below CASH_RESIDUE (negative included) is rounding
+    pop.cash[pop.cash < CASH_RESIDUE] = 0.0
     cause = np.full(len(idx), MissCause.FUNDAMENTAL, dtype=np.int8)  # 1 byte a loan
     cause[social[b]] = MissCause.SOCIAL
     cause[lost_to_failure] = MissCause.PLATFORM_FAILURE

@@ -5,7 +5,11 @@ Each credit channel's loss is measured two ways on common seeds:
 - *attributed*: the channel's ``losses_<channel>`` column of the run with every channel on (a
   counterfactual on common random numbers within each month, docs/ODD.md 7.17);
 - *removed*: total credit losses of that run minus those of the same seed with the channel
-  switched off (``contagion.<channel> = false``), the paired-run effect of the channel.
+  switched off (``contagion.<channel> = false``) from month 1, the paired-run effect of the
+  channel. Both runs share the burn-in: the channel goes off when the recorded months start,
+  so the pair starts from one market and its difference is what the channel does in the
+  months the in-run columns count, not a different history (ten years of a market without
+  the channel give other lenders, brands and books).
 
 The debt spiral has no in-run column: borrowing to repay changes what a borrower owes and
 whether it defaults for months afterwards, so its attributed loss *is* the paired-run figure
@@ -15,9 +19,9 @@ label is from the cause.
 
 Shares are of the total credit losses (charge-offs net of recoveries) of the run with every
 channel on, one per seed; intervals are Student-t intervals of the mean over seeds. The paired
-runs share their seed, not every random number: once switching a channel off changes who
-borrows, later draws differ, so the removed share carries the noise of two runs and needs
-several seeds.
+runs share their seed and their burn-in, not every random number of the recorded months: once
+switching a channel off changes who borrows, later draws differ, so the removed share carries
+the noise of two runs and needs several seeds.
 
     from lendsim.experiments import channel_attribution
     table = channel_attribution("contagion_platform_failure", seeds=range(1, 11))
@@ -76,7 +80,6 @@ def channel_attribution(scenario=None, *, seeds: Iterable[int] = (1, 2, 3),
     """
     from lendsim.api import resolve_scenario
     from lendsim.experiments.spec import is_experiment_file, load_experiment
-    from lendsim.simulation.model import MarketModel
 
     seeds = [int(s) for s in seeds]
     bad = [c for c in channels or () if c not in CREDIT_CHANNELS]
@@ -103,23 +106,18 @@ def channel_attribution(scenario=None, *, seeds: Iterable[int] = (1, 2, 3),
                                 "to measure what switching it off removes")
     name = scen.name
 
-    def credit_losses(sets: dict[str, Any]) -> pd.DataFrame:
-        model = MarketModel(scen.with_overrides(sets))
-        try:
-            model.run()
-            m = model.tables()["model"]
-        finally:
-            model.close()
+    def credit_losses(seed: int, off: str | None = None) -> pd.DataFrame:
+        m = _model_table(scen, seed, off)
         if progress is not None:
-            progress(f"{name}: " + ", ".join(f"{k}={v}" for k, v in sets.items()))
+            progress(f"{name}: seed={seed}" + ("" if off is None else f", {off} off"))
         return m
 
     rows = []
     for seed in seeds:
-        on = credit_losses({"simulation.seed": seed})
+        on = credit_losses(seed)
         total = float((on["losses_platforms"] + on["losses_banks"]).sum())
         for c in channels:
-            off = credit_losses({"simulation.seed": seed, f"contagion.{c}": False})
+            off = credit_losses(seed, c)
             removed = total - float((off["losses_platforms"] + off["losses_banks"]).sum())
             attributed = (float(on[f"losses_{c}"].sum()) if c in IN_RUN_CREDIT_CHANNELS
                           else removed)
@@ -127,6 +125,26 @@ def channel_attribution(scenario=None, *, seeds: Iterable[int] = (1, 2, 3),
             rows.append({"seed": seed, "channel": c, "total": total, "attributed": attributed,
                          "removed": removed, "label": label})
     return summarise(pd.DataFrame(rows), level)
+
+
+def _model_table(scen, seed: int, off: str | None = None) -> pd.DataFrame:
+    """The model table of one run of ``scen`` with ``simulation.seed`` = ``seed``; with
+    ``off``, ``contagion.<off>`` is switched off after the burn-in, so that both runs of a pair
+    start month 1 from the same market and differ by what the channel does in the recorded
+    months (the months whose losses the in-run columns count). Switched off from the start, it
+    would also be off through the burn-in, and the two runs would start from different markets
+    (other lenders, brands and books), a difference that is not the channel's loss."""
+    from lendsim.simulation.model import MarketModel
+
+    model = MarketModel(scen.with_overrides({"simulation.seed": seed}))
+    try:
+        model.burn_in()
+        if off is not None:
+            model.params = model.params.with_overrides({f"contagion.{off}": False})
+        model.run()
+        return model.tables()["model"]
+    finally:
+        model.close()
 
 
 def summarise(per_seed: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

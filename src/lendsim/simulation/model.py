@@ -176,12 +176,21 @@ class MarketModel(mesa.Model):
         12. supervise: the month's debt state; the regulator's indicators;
         13. collect: cascades and the output tables.
         """
-        if self._burn_in_left:  # the first call runs the burn-in months first, unrecorded
+        self.burn_in()  # the first call runs the burn-in months first, unrecorded
+        self._run_month()
+
+    def burn_in(self) -> MarketModel:
+        """Simulate the burn-in months (``1 - simulation.burn_in`` to 0, unrecorded) if they
+        have not run; the first ``step`` calls it. Called on its own, it leaves the model at
+        the start of month 1, where parameters can still be changed for the recorded months
+        (``lendsim.experiments.channel_attribution`` switches a channel off there, so that
+        the paired runs share their history)."""
+        if self._burn_in_left:
             months, self._burn_in_left = self._burn_in_left, 0
             for _ in range(months):
                 self._run_month()
             self._start_recording()
-        self._run_month()
+        return self
 
     def _run_month(self) -> None:
         self.t += 1

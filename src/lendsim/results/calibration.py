@@ -92,9 +92,9 @@ class Target:
 _WHY_CASH = ("the embedded platform lends only for purchases in its ecosystem (its niche, "
              "docs/ODD.md 7.3)")
 _WHY_SPLIT = ("a borrower's number of lenders follows its need and each lender's limit, which "
-              "are alike across borrowers, so the split bunches at three lenders and more: on "
-              "the model of commit d1322aa the settings of calibration_search that put 52-62 % at "
-              "two lenders put 0.6-2.7 % at five or more (the survey: 10.8 %): no setting had "
+              "are alike across borrowers, so the split bunches at three lenders and more: the "
+              "settings of calibration_search that put 52-62 % at two lenders put 0.4-2.0 % at "
+              "five or more (the survey: 10.8 %): no setting had "
               "both the many at two lenders and the tail of heavy stackers (lendsim sweep "
               "calibration_search, then lendsim calibrate results/calibration_search)")
 

@@ -58,7 +58,8 @@ class MarketModel(mesa.Model):
         **overrides: parameters by dotted key, for tools that pass keyword arguments (Mesa's
             ``batch_run``): ``MarketModel(**{"regulator.apr_cap": 0.24})``.
 
-    Use ``model.step()`` for one month or ``model.run(steps)``; ``model.tables()`` returns the
+    Use ``model.step()`` for one month or ``model.run(steps)``; ``model.burn_in()`` runs the
+    burn-in alone (to change parameters from month 1 on); ``model.tables()`` returns the
     outputs as pandas DataFrames; ``model.schedule(shock, step)`` schedules a shock
     (:mod:`lendsim.simulation.shocks`).
 

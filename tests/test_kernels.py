@@ -409,7 +409,112 @@ def test_kernels_compile_without_a_cache_where_nothing_is_writable(monkeypatch):
 
 
 def test_kernels_are_cached():
-    for name in ("bill_loans", "settle_loans", "expected_due", "grouped_sum", "move_rows",
-                 "move_rows_2d", "flag_cells", "amount_due", "payments_behind", "push_miss", "grouped_count",
-                 "balances_by_pool_status", "debt_by_cell", "tally_rounds"):
-        assert type(getattr(kernels, name)._cache).__name__ == "FunctionCache", name
+    import numba
+
+    dispatchers = {name: k for name, k in vars(kernels).items()
+                   if isinstance(k, numba.core.registry.CPUDispatcher)}
+    assert {"bill_loans", "settle_loans", "noisy_utility",
+            "applicant_features"} <= set(dispatchers)
+    for name, k in dispatchers.items():
+        assert type(k._cache).__name__ == "FunctionCache", name
+
+
+# ----------------------------------------------------------------- underwriting's kernels
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=st.lists(st.integers(0, 4).map(float), max_size=70))
+def test_stable_argsort_is_numpys_stable_sort(x):
+    x = np.array(x, dtype=float)
+    np.testing.assert_array_equal(kernels.stable_argsort(x), np.argsort(x, kind="stable"))
+
+
+def numpy_utility(apr, rep, share, conv, trust, has, beta, tw, bw, loyalty, noise, scale,
+                  is_open):
+    """The numpy expressions underwriting used before the kernel (2026-12-02), term by term
+    in their order."""
+    brand = bw * np.log(np.maximum(share, 1e-4))
+    if np.ndim(beta) == 0:
+        per = -beta * apr + brand + conv
+    else:
+        per = (brand + conv)[None, :] - np.asarray(beta)[:, None] * apr[None, :]
+    u = per + tw * trust[:, None] * rep[None, :] + loyalty * has
+    u -= scale * noise
+    u[:, ~is_open] = -np.inf
+    return u
+
+
+@pytest.mark.parametrize("per_borrower", [False, True])
+@pytest.mark.parametrize("n, P", [(0, 3), (1, 1), (300, 7)])
+def test_noisy_utility_is_the_numpy_expression_to_the_bit(per_borrower, n, P):
+    from lendsim.agents.rules.choice import platform_utility
+
+    rng = np.random.default_rng(n + P)
+    apr, rep, share, conv = (rng.uniform(0.05, 0.4, P), rng.random(P), rng.dirichlet(
+        np.ones(P)), rng.normal(size=P))
+    trust, has = rng.random(n), rng.random((n, P)) < 0.3
+    beta = rng.uniform(5, 30, n) if per_borrower else 24.0
+    noise = np.log(rng.standard_exponential((n, P), dtype=np.float32))
+    is_open = rng.random(P) < 0.8
+    kw = dict(trust_weight=0.7, brand_weight=0.5, loyalty=1.3)
+    got = platform_utility(apr, rep, share, conv, trust, has, price_sensitivity=beta,
+                           noise=noise, noise_scale=0.6, is_open=is_open, **kw)
+    want = numpy_utility(apr, rep, share, conv, trust, has, beta, 0.7, 0.5, 1.3, noise, 0.6,
+                         is_open)
+    np.testing.assert_array_equal(got, want)
+
+
+def slow_applicant_view(b, p, debt, covered, late_anyone, late_pairs, risk, noise_sd, normal,
+                        income, employed, request):
+    """Per applicant, from borrower_features' docstring and DebtState's methods: the features
+    but for the two logs, own exposure, debt seen and other lenders seen."""
+    X = np.zeros((len(b), 11), dtype=np.float32)
+    own, seen, others = np.zeros(len(b)), np.zeros(len(b)), np.zeros(len(b), dtype=np.int64)
+    pairs = set(late_pairs.tolist())
+    for i, (bi, pi) in enumerate(zip(b, p)):
+        o = debt.own[bi, pi]
+        inc = max(income[bi], 1.0)
+        c = 1.0 if covered[bi] else 0.0
+        own[i] = o
+        seen[i] = debt.total[bi] if covered[bi] else o
+        others[i] = debt.n_lenders[bi] - (o > 0) if covered[bi] else 0
+        late = late_anyone[bi] if covered[bi] else (bi * kernels.PAIR_SHIFT + pi) in pairs
+        X[i] = [1.0, risk[bi] + noise_sd[pi] * normal[i], 0.0, float(employed[bi]),
+                o / (12.0 * inc), c * debt.total[bi] / (12.0 * inc), c * debt.n_lenders[bi],
+                c, 0.0, float(late), request[i] / (12.0 * inc)]
+    return X, own, seen, others
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), nb=st.integers(1, 9),
+       P=st.integers(1, 4))
+def test_applicant_features_match_loop(seed, n, nb, P):
+    from lendsim.simulation.debt import DebtState
+    from lendsim.simulation.features import borrower_features, FEATURES
+
+    rng = np.random.default_rng(seed)
+    own = np.where(rng.random((nb, P)) < 0.5, rng.uniform(0, 5000, (nb, P)), 0.0)
+    debt = DebtState(own, own.sum(axis=1) + rng.uniform(0, 3000, nb) * (rng.random(nb) < 0.5),
+                     (own > 0).sum(axis=1) + rng.integers(0, 3, nb))
+    b, p = rng.integers(0, nb, n), rng.integers(0, P, n)
+    covered, employed = rng.random(nb) < 0.5, rng.random(nb) < 0.8
+    late_anyone = rng.random(nb) < 0.3
+    late_pairs = np.unique(rng.integers(0, nb, 5) * kernels.PAIR_SHIFT + rng.integers(0, P, 5))
+    risk, income = rng.normal(size=nb), rng.choice([0.0, 0.5, 3000.0, 8000.0], nb)
+    noise_sd, normal = rng.uniform(0, 1, P), rng.normal(size=n)
+    request = np.where(rng.random(n) < 0.2, np.inf, rng.uniform(100, 9000, n))
+    term = rng.choice([1, 6, 12], n)
+    X, o, seen, others = borrower_features(
+        b, p, risk=risk, income=income, is_employed=employed, is_covered=covered, debt=debt,
+        noise_sd=noise_sd, income_median=6000.0, normal=normal, term=term, request=request,
+        late=(late_anyone, late_pairs))
+    want = slow_applicant_view(b, p, debt, covered, late_anyone, late_pairs, risk, noise_sd,
+                               normal, income, employed, request)
+    logs = [FEATURES.index("log_income"), FEATURES.index("log_term")]
+    rest = [j for j in range(len(FEATURES)) if j not in logs]
+    np.testing.assert_array_equal(X[:, rest], want[0][:, rest])
+    np.testing.assert_array_equal(X[:, logs[0]], np.log(np.maximum(income[b], 1.0) / 6000.0)
+                                  .astype(np.float32))
+    np.testing.assert_array_equal(X[:, logs[1]], np.log(term / 6.0).astype(np.float32))
+    for got, w in zip((o, seen, others), want[1:]):
+        np.testing.assert_array_equal(got, w)

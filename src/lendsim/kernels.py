@@ -1,4 +1,6 @@
-"""Compiled loops over the loan book (numba): billing, settlement, compaction, grouped sums.
+"""Compiled loops (numba): the loan book's passes (billing, settlement, compaction, grouped
+sums) and underwriting's (borrowers' utilities and choices, applicant features, capacity
+rationing, booking features).
 
 Each kernel is a plain function of arrays (and, where a rule is random, of draws made
 beforehand with the model's one ``numpy.random.Generator``): no kernel draws a random number,
@@ -366,3 +368,222 @@ def tally_rounds(seg_applied, q_applied, seg_won, q_won, plat, amount, apr, el_r
         exp_p[p] += exposure
     return (apps, apps_q, approved, approved_q, orig_s, apr_s, orig_q, apr_q, orig_p, apr_p,
             orig_ps, apr_ps, n_new, el_p, exp_p)
+
+
+@kernel
+def noisy_utility(base, beta, apr, trust_weight, trust, reputation, loyalty, has_account,
+                  noise, noise_scale, is_open):
+    """Borrowers' noisy utility of each platform, (n, P) float64: ``base[j] - beta[i] apr[j]
+    + trust_weight trust[i] reputation[j] + loyalty has_account[i, j]``, less
+    ``noise_scale x noise[i, j]`` (float32, as numpy multiplies a float32 array by a number),
+    ``-inf`` where a platform is not open. Each term is added in the order numpy's
+    expression of :func:`lendsim.agents.rules.choice.platform_utility` adds it, so the
+    utilities are numpy's to the last bit; one pass instead of six (n, P) temporaries."""
+    n, P = has_account.shape
+    out = np.empty((n, P))
+    for i in range(n):
+        tt = trust_weight * trust[i]
+        for j in range(P):
+            if not is_open[j]:
+                out[i, j] = -np.inf
+                continue
+            u = base[j] - beta[i] * apr[j]
+            u = u + tt * reputation[j]
+            u = u + (loyalty if has_account[i, j] else 0.0)
+            out[i, j] = u - np.float64(noise_scale * noise[i, j])
+    return out
+
+
+@kernel
+def next_choice(u):
+    """Each row's best column of ``u`` (the first of equal maxima, as ``numpy.argmax``), or
+    -1 when the best is not finite (every column tried or closed); the chosen entry becomes
+    ``-inf`` in place, so k calls give each row's k best columns in order. ``u`` holds no
+    NaN."""
+    n, P = u.shape
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        best, bv = 0, u[i, 0]
+        for j in range(1, P):
+            if u[i, j] > bv:
+                best, bv = j, u[i, j]
+        out[i] = best if np.isfinite(bv) else -1
+        u[i, best] = -np.inf
+    return out
+
+
+@kernel
+def stable_argsort(x):
+    """Indices that sort ``x`` ascending, equal values in their original order (a bottom-up
+    merge sort, as ``numpy.argsort(x, kind="stable")`` gives them; x holds no NaN). Written
+    out because numba's own stable sort takes seconds to compile."""
+    n = len(x)
+    a = np.arange(n)
+    tmp = np.empty(n, dtype=np.int64)
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid, hi = min(lo + width, n), min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if x[a[j]] < x[a[i]]:  # strictly less: the left run wins ties
+                    tmp[k] = a[j]
+                    j += 1
+                else:
+                    tmp[k] = a[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                tmp[k] = a[i]
+                i += 1
+                k += 1
+            while j < hi:
+                tmp[k] = a[j]
+                j += 1
+                k += 1
+        a, tmp = tmp, a
+        width *= 2
+    return a
+
+
+@kernel
+def capacity_fits(platform_idx, priority, amount, capacity, binding, tol):
+    """Which applications fit their platform's capacity (RMB): on each platform marked
+    ``binding``, applications in ascending ``priority`` (ties in row order) are granted while
+    the running total of ``amount`` up to and including them is within ``capacity x (1 +
+    tol)``; on the other platforms every one fits. The running total is one cumulative sum
+    over all the binding platforms' applications in that order, less its value at the end of
+    the previous platform's, as ``numpy.cumsum`` and a subtraction give it, to the last
+    bit."""
+    n = len(amount)
+    out = np.ones(n, dtype=np.bool_)
+    n_p = len(binding)
+    start = np.zeros(n_p + 1, dtype=np.int64)  # each platform's first place in the order
+    for i in range(n):
+        if binding[platform_idx[i]]:
+            start[platform_idx[i] + 1] += 1
+    for q in range(n_p):
+        start[q + 1] += start[q]
+    pos = start.copy()
+    rows = np.empty(start[n_p], dtype=np.int64)
+    pr = np.empty(start[n_p])
+    for i in range(n):  # rows grouped by platform, in row order within each
+        q = platform_idx[i]
+        if binding[q]:
+            rows[pos[q]] = i
+            pr[pos[q]] = priority[i]
+            pos[q] += 1
+    cum, base = 0.0, 0.0
+    for q in range(n_p):
+        if start[q + 1] == start[q]:
+            continue
+        order = stable_argsort(pr[start[q]:start[q + 1]])  # ties keep row order
+        limit = capacity[q] * (1 + tol)
+        for k in range(len(order)):
+            i = rows[start[q] + order[k]]
+            cum += amount[i]
+            out[i] = cum - base <= limit
+        base = cum
+    return out
+
+
+@kernel
+def pack_features(X, float_cols, bit_cols, count_col, ffloat, fbits, fcount, start):
+    """Store feature rows ``X`` (k, F) float32 from row ``start`` of a loan book's compact
+    columns: ``float_cols`` as float32, ``bit_cols`` (0 or 1) as bits of one byte (bit k
+    for ``bit_cols[k]``), ``count_col`` (a whole number) as an int16. Returns False, having
+    written nothing, when a row holds a value those columns would not give back exactly."""
+    k = X.shape[0]
+    for i in range(k):
+        for b in range(len(bit_cols)):
+            v = X[i, bit_cols[b]]
+            if v != 0.0 and v != 1.0:
+                return False
+        c = X[i, count_col]
+        if not (c >= -32768.0 and c <= 32767.0 and c == np.floor(c)):
+            return False
+    for i in range(k):
+        r = start + i
+        for m in range(len(float_cols)):
+            ffloat[r, m] = X[i, float_cols[m]]
+        bits = 0
+        for b in range(len(bit_cols)):
+            if X[i, bit_cols[b]] == 1.0:
+                bits |= 1 << b
+        fbits[r] = bits
+        fcount[r] = np.int16(X[i, count_col])
+    return True
+
+
+@kernel
+def _is_late_pair(key, pairs):
+    """Whether ``key`` is in the sorted array ``pairs`` (binary search)."""
+    lo, hi = 0, len(pairs)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pairs[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < len(pairs) and pairs[lo] == key
+
+
+#: (borrower, platform) pairs are keyed ``borrower x PAIR_SHIFT + platform``
+PAIR_SHIFT = 1 << 20
+
+
+@kernel
+def late_seen(b, p, is_covered, late_anyone, late_pairs):
+    """Whether platform ``p[i]`` sees borrower ``b[i]`` behind on a payment: through the
+    bureau on any loan (``late_anyone``) when the borrower is covered, else on a loan at
+    ``p[i]`` itself (its key ``b x PAIR_SHIFT + p`` in the sorted ``late_pairs``)."""
+    out = np.empty(len(b), dtype=np.bool_)
+    for i in range(len(b)):
+        if is_covered[b[i]]:
+            out[i] = late_anyone[b[i]]
+        else:
+            out[i] = _is_late_pair(np.int64(b[i]) * PAIR_SHIFT + p[i], late_pairs)
+    return out
+
+
+@kernel
+def applicant_features(b, p, own_debt, total, n_lenders, is_covered, late_anyone, late_pairs,
+                       risk, noise_sd, normal, income, is_employed, request, X):
+    """What platforms ``p`` see of applicants ``b``, in one pass: fills the float32 feature
+    rows ``X`` (k, F) but for log income (column 2) and log term (column 8), which the caller
+    fills with numpy's ``log``, and returns each platform's own exposure (``own_debt[b, p]``,
+    RMB), the debt it can see (the bureau's total when covered, else its own, RMB) and the
+    other lenders it can see (0 when not covered), as
+    :meth:`lendsim.simulation.debt.DebtState.own_at` and ``seen_by_lender`` give them.
+    Columns: 1, ``risk + noise_sd[p] x normal``; 3, employed; 4, own / (12 income); 5,
+    covered x total / (12 income); 6, covered x lenders; 7, covered; 9, :func:`late_seen`;
+    10, ``request`` / (12 income); income floored at 1 RMB. Each value is the float64
+    arithmetic of :func:`lendsim.simulation.features.borrower_features`'s numpy expressions,
+    rounded to float32 once, so the rows are numpy's to the last bit."""
+    k = len(b)
+    own = np.empty(k)
+    visible = np.empty(k)
+    others = np.zeros(k, dtype=n_lenders.dtype)
+    for i in range(k):
+        bi, pi = b[i], p[i]
+        o = own_debt[bi, pi]
+        cov = is_covered[bi]
+        c = 1.0 if cov else 0.0
+        inc12 = 12.0 * max(income[bi], 1.0)
+        own[i] = o
+        visible[i] = total[bi] if cov else o
+        if cov:
+            others[i] = n_lenders[bi] - (1 if o > 0 else 0)
+        X[i, 0] = 1.0
+        X[i, 1] = risk[bi] + noise_sd[pi] * normal[i]
+        X[i, 3] = 1.0 if is_employed[bi] else 0.0
+        X[i, 4] = o / inc12
+        X[i, 5] = c * total[bi] / inc12
+        X[i, 6] = c * n_lenders[bi]
+        X[i, 7] = c
+        if cov:
+            X[i, 9] = 1.0 if late_anyone[bi] else 0.0
+        else:
+            X[i, 9] = 1.0 if _is_late_pair(np.int64(bi) * PAIR_SHIFT + pi, late_pairs) else 0.0
+        X[i, 10] = request[i] / inc12
+    return own, visible, others

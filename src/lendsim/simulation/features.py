@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim import kernels
+
 #: Features every platform sees, in order (the first columns of every feature matrix).
 FEATURES = ("intercept", "risk_signal", "log_income", "is_employed", "own_debt_income",
             "bureau_debt_income", "bureau_lenders", "is_bureau_covered", "log_term",
@@ -111,82 +113,84 @@ def contacts_in_arrears(model) -> np.ndarray:
 
     m = model.month
     if m.contacts_in_arrears is None:
-        arrears_seen(model, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        m.contacts_in_arrears = neighbour_share(model.social, m.arrears[0])
+        m.contacts_in_arrears = neighbour_share(model.social, late_accounts(model)[0])
     return m.contacts_in_arrears
 
 
-def borrower_features(risk: np.ndarray, income: np.ndarray, is_employed: np.ndarray,
-                      is_covered: np.ndarray, own: np.ndarray, total_debt: np.ndarray,
-                      n_lenders: np.ndarray, noise_sd: np.ndarray, income_median: float,
-                      normal: np.ndarray, term: np.ndarray,
-                      arrears_seen: np.ndarray | None = None,
-                      request: np.ndarray | None = None) -> np.ndarray:
-    """The features a lender sees of each applicant (one row each, float32).
+def borrower_features(b: np.ndarray, p: np.ndarray, *, risk: np.ndarray, income: np.ndarray,
+                      is_employed: np.ndarray, is_covered: np.ndarray, debt,
+                      noise_sd: np.ndarray, income_median: float, normal: np.ndarray,
+                      term: np.ndarray, request: np.ndarray,
+                      late: tuple[np.ndarray, np.ndarray]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The features platforms ``p`` see of applicants ``b`` (one float32 row each), with
+    what each platform sees of the applicant's debt.
 
     Args:
-        risk: latent risk of each applicant (standard units).
-        income: this month's income, RMB.
-        is_employed: employment status.
-        is_covered: whether the credit bureau covers the applicant.
-        own: the lender's own exposure to the applicant, RMB.
-        total_debt: the applicant's total debt, RMB (seen only when covered).
-        n_lenders: the applicant's number of lenders (seen only when covered).
-        noise_sd: sd of the lender's noise on the risk signal (falls with technology).
+        b, p: applicants (borrower indices) and the platform each applies to.
+        risk: latent risk of every borrower (standard units).
+        income: this month's income of every borrower, RMB.
+        is_employed: every borrower's employment status.
+        is_covered: whether the credit bureau covers each borrower.
+        debt: the month's :class:`lendsim.simulation.debt.DebtState` (each borrower's debt
+            at each platform and in total, RMB, and number of lenders; the total and the
+            count are seen only when covered).
+        noise_sd: sd of each platform's noise on the risk signal (falls with technology).
         income_median: median base income, RMB (scales log income).
         normal: pre-drawn standard normal numbers, one per applicant.
-        term: the term of the loan asked for, months (1 for a credit line's draws).
-        arrears_seen: whether the lender sees the applicant behind on a payment
-            (:func:`arrears_seen`; default: no one is).
-        request: the amount each applicant asks for, RMB (default: 0).
+        term: the term of each loan asked for, months (1 for a credit line's draws).
+        request: the amount each applicant asks for, RMB.
+        late: last month's borrowers behind on a payment and their (borrower, platform)
+            pairs (:func:`late_accounts`).
+
+    Returns:
+        ``(X, own, visible_debt, other_lenders)``: the features; each platform's own
+        exposure (RMB); the debt it can see, RMB (the bureau's total when covered, else its
+        own); and the other lenders it can see (0 when not covered). One compiled pass
+        (:func:`lendsim.kernels.applicant_features`) but for the two logs.
 
     Examples:
-        >>> X = borrower_features(np.array([0.5]), np.array([6000.0]), np.array([True]),
-        ...                       np.array([False]), np.array([600.0]), np.array([900.0]),
-        ...                       np.array([2]), np.array([0.0]), 6000.0, np.array([0.3]),
-        ...                       np.array([12]), request=np.array([3600.0]))
-        >>> X.astype(float).round(3).tolist()
-        [[1.0, 0.5, 0.0, 1.0, 0.008, 0.0, 0.0, 0.0, 0.693, 0.0, 0.05]]
+        >>> from lendsim.simulation.debt import DebtState
+        >>> debt = DebtState(np.array([[600.0, 300.0]]), np.array([900.0]), np.array([2]))
+        >>> X, own, seen, others = borrower_features(
+        ...     np.array([0]), np.array([0]), risk=np.array([0.5]), income=np.array([6000.0]),
+        ...     is_employed=np.array([True]), is_covered=np.array([False]), debt=debt,
+        ...     noise_sd=np.array([0.0]), income_median=6000.0, normal=np.array([0.3]),
+        ...     term=np.array([12]), request=np.array([3600.0]),
+        ...     late=(np.zeros(1, dtype=bool), np.zeros(0, dtype=np.int64)))
+        >>> X.astype(float).round(3).tolist(), float(own[0]), float(seen[0]), int(others[0])
+        ([[1.0, 0.5, 0.0, 1.0, 0.008, 0.0, 0.0, 0.0, 0.693, 0.0, 0.05]], 600.0, 600.0, 0)
     """
-    inc = np.maximum(income, 1.0)
-    covered = is_covered.astype(float)
-    X = np.empty((len(risk), N_FEATURES), dtype=np.float32)  # stored as float32 anyway
-    X[:, 0] = 1.0
-    X[:, 1] = risk + noise_sd * normal
-    X[:, 2] = np.log(inc / income_median)
-    X[:, 3] = is_employed
-    X[:, 4] = own / (12.0 * inc)
-    X[:, 5] = covered * total_debt / (12.0 * inc)
-    X[:, 6] = covered * n_lenders
-    X[:, 7] = covered
+    X = np.empty((len(b), N_FEATURES), dtype=np.float32)  # stored as float32 anyway
+    own, visible, others = kernels.applicant_features(
+        b, p, debt.own, debt.total, debt.n_lenders, is_covered, late[0], late[1], risk,
+        np.asarray(noise_sd, dtype=float), np.asarray(normal, dtype=float), income,
+        is_employed, np.asarray(request, dtype=float), X)
+    X[:, 2] = np.log(np.maximum(income[b], 1.0) / income_median)
     X[:, 8] = np.log(np.asarray(term, dtype=float) / REFERENCE_TERM)
-    X[:, 9] = 0.0 if arrears_seen is None else arrears_seen
-    X[:, 10] = 0.0 if request is None else request / (12.0 * inc)
-    return X
+    return X, own, visible, others
 
 
-def arrears_seen(model, b: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Whether platforms ``p`` see borrowers ``b`` behind on a payment: on a loan at ``p``
-    itself (a lender knows its own accounts), or, for a borrower the credit bureau covers, on
-    any loan (the bureau reports arrears with the debts). As of the end of last month: only
-    the repayment phase changes who is behind, after this month's lending.
-
-    The month's borrowers and (borrower, platform) pairs behind are found once, at the first
-    call (``Month.arrears``).
-    """
+def late_accounts(model) -> tuple[np.ndarray, np.ndarray]:
+    """Who was behind on a payment at the end of last month: a flag per borrower and the
+    sorted keys (``borrower x kernels.PAIR_SHIFT + platform``) of the (borrower, platform)
+    pairs with a loan behind. Only the repayment phase changes who is behind, after this
+    month's lending, so they are found once, at the first call (``Month.arrears``)."""
     m = model.month
     if m.arrears is None:
         L = model.loans
         late = np.flatnonzero(L.is_open() & (L.n_missed > 0))
         anyone = np.zeros(model.n_borrowers, dtype=bool)
         anyone[L.borrower_idx[late]] = True
-        m.arrears = (anyone, np.unique(_pair(L.borrower_idx[late], L.platform_idx[late])))
-    anyone, pairs = m.arrears
-    key = _pair(b, p)
-    pos = np.minimum(np.searchsorted(pairs, key), max(len(pairs) - 1, 0))
-    own = (pairs[pos] == key) if len(pairs) else np.zeros(len(b), dtype=bool)
-    return np.where(model.is_covered[b], anyone[b], own)
+        m.arrears = (anyone, np.unique(L.borrower_idx[late].astype(np.int64)
+                                       * kernels.PAIR_SHIFT + L.platform_idx[late]))
+    return m.arrears
 
 
-def _pair(b: np.ndarray, p: np.ndarray) -> np.ndarray:
-    return b.astype(np.int64) * (1 << 20) + p.astype(np.int64)
+def arrears_seen(model, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Whether platforms ``p`` see borrowers ``b`` behind on a payment: on a loan at ``p``
+    itself (a lender knows its own accounts), or, for a borrower the credit bureau covers, on
+    any loan (the bureau reports arrears with the debts). As of the end of last month
+    (:func:`late_accounts`)."""
+    anyone, pairs = late_accounts(model)
+    return kernels.late_seen(b, p, model.is_covered, anyone, pairs)

@@ -63,6 +63,7 @@ _FIELDS = {
 _BIT_FEATURES = tuple(FEATURES.index(f) for f in ("intercept", "is_employed",
                                                   "is_bureau_covered", "arrears_seen"))
 _COUNT_FEATURE = FEATURES.index("bureau_lenders")
+_BIT_COLS = np.array(_BIT_FEATURES, dtype=np.intp)
 
 
 def _float_columns(n_features: int) -> np.ndarray:
@@ -124,20 +125,12 @@ class LoanBook:
     def _put_features(self, s: slice, X: np.ndarray) -> None:
         """Store features ``X`` (k, n_features) in rows ``s``; refuse any the compact columns
         would not give back exactly (a feature's definition changed: change the layout)."""
-        X = np.asarray(X, dtype=np.float32)
-        bits = np.zeros(len(X), dtype=np.uint8)
-        for k, j in enumerate(_BIT_FEATURES):
-            bits |= X[:, j].astype(np.uint8) << k
-        count = X[:, _COUNT_FEATURE].astype(np.int16)
-        ok = ((count == X[:, _COUNT_FEATURE]).all()
-              and all(np.isin(X[:, j], (0.0, 1.0)).all() for j in _BIT_FEATURES))
-        if not ok:
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if not kernels.pack_features(X, self._float_cols, _BIT_COLS, _COUNT_FEATURE,
+                                     self._ffloat, self._fbits, self._fcount, s.start):
             raise ValueError("loan features: intercept, is_employed, is_bureau_covered and "
                              "arrears_seen must be 0 or 1, bureau_lenders a whole number "
                              "in -32768..32767 (LoanBook keeps them as bits and an int16)")
-        self._ffloat[s] = X[:, self._float_cols]
-        self._fbits[s] = bits
-        self._fcount[s] = count
 
     def _grow(self, extra: int) -> None:
         need = self.n + extra

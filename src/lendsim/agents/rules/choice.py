@@ -15,28 +15,42 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim import kernels
+
 
 def platform_utility(apr: np.ndarray, reputation: np.ndarray, brand_share: np.ndarray,
                      convenience: np.ndarray, trust: np.ndarray, has_account: np.ndarray, *,
                      price_sensitivity: float | np.ndarray, trust_weight: float,
-                     brand_weight: float, loyalty: float) -> np.ndarray:
-    """Systematic utility, shape (n_borrowers, n_platforms).
+                     brand_weight: float, loyalty: float, noise: np.ndarray | None = None,
+                     noise_scale: float = 0.0, is_open: np.ndarray | None = None
+                     ) -> np.ndarray:
+    """Systematic utility, shape (n_borrowers, n_platforms), plus the random part when
+    ``noise`` is given.
 
     ``-price_sensitivity x apr + trust_weight x trust x reputation
     + brand_weight x log(brand_share) + convenience + loyalty x has_account``; apr is the
     platform's posted annual rate, ``brand_share`` its share of voice (or of the market:
     :meth:`lendsim.simulation.model.MarketModel.brand_share`), ``has_account`` (n_borrowers,
     n_platforms) marks platforms the borrower already owes; ``price_sensitivity`` is one
-    number for everyone or one per borrower (:func:`price_sensitivity`).
+    number for everyone or one per borrower (:func:`price_sensitivity`). ``noise`` (n, P)
+    float32 draws are subtracted, scaled by ``noise_scale`` (a standard Gumbel draw is minus
+    the log of an Exp(1) draw: pass the logs), and platforms not ``is_open`` get ``-inf``.
+    The (n, P) arithmetic is one compiled pass (:func:`lendsim.kernels.noisy_utility`).
     """
+    n, P = has_account.shape
     brand = brand_weight * np.log(np.maximum(brand_share, 1e-4))
-    if np.ndim(price_sensitivity) == 0:
-        per_platform = -price_sensitivity * apr + brand + convenience
-    else:  # one per borrower: the price term varies by row
-        per_platform = ((brand + convenience)[None, :]
-                        - np.asarray(price_sensitivity)[:, None] * apr[None, :])
-    return (per_platform + trust_weight * trust[:, None] * reputation[None, :]
-            + loyalty * has_account)
+    if np.ndim(price_sensitivity) == 0:  # the price term is the same for every row
+        base, beta = -price_sensitivity * apr + brand + convenience, np.zeros(n)
+    else:
+        base, beta = brand + convenience, np.asarray(price_sensitivity, dtype=float)
+    if noise is None:
+        noise = np.zeros((n, P), dtype=np.float32)
+    return kernels.noisy_utility(
+        np.asarray(base, dtype=float), beta, np.asarray(apr, dtype=float), float(trust_weight),
+        np.asarray(trust, dtype=float), np.asarray(reputation, dtype=float), float(loyalty),
+        np.ascontiguousarray(has_account, dtype=np.bool_),
+        np.ascontiguousarray(noise, dtype=np.float32), np.float32(noise_scale),
+        np.ones(P, dtype=np.bool_) if is_open is None else np.asarray(is_open, dtype=np.bool_))
 
 
 def price_sensitivity(base: float, risk: np.ndarray, risk_slope: float) -> float | np.ndarray:
@@ -62,16 +76,13 @@ def price_sensitivity(base: float, risk: np.ndarray, risk_slope: float) -> float
 def next_choice(u: np.ndarray) -> np.ndarray:
     """Each row's best remaining platform (-1 when none is left), and mark it as tried.
 
-    ``u`` holds noisy utilities (systematic + scaled Gumbel noise) with ``-inf`` for closed or
-    already-tried platforms; it is updated in place. Calling it k times gives each borrower's k
-    best platforms in order (k argmax passes beat a full argsort for the few choices needed),
-    and a caller can stop early or pass only the rows still looking.
+    ``u`` holds noisy utilities (systematic + scaled Gumbel noise; no NaN) with ``-inf`` for
+    closed or already-tried platforms; it is updated in place. Calling it k times gives each
+    borrower's k best platforms in order (k passes beat a full sort for the few choices
+    needed), and a caller can stop early or pass only the rows still looking. Compiled:
+    :func:`lendsim.kernels.next_choice`.
     """
-    rows = np.arange(u.shape[0])
-    best = np.argmax(u, axis=1)
-    ok = np.isfinite(u[rows, best])
-    u[rows, best] = -np.inf
-    return np.where(ok, best, -1)
+    return kernels.next_choice(u)
 
 
 def approval_belief(applied: np.ndarray, approved: np.ndarray) -> np.ndarray:

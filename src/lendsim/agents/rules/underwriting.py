@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lendsim.agents.rules import cumsum_within_groups
+from lendsim import kernels
 
 
 def annuity_payment(principal: np.ndarray, annual_rate: np.ndarray,
@@ -176,17 +176,13 @@ def allocate_capacity(platform_idx: np.ndarray, priority: np.ndarray, amount: np
     safest first); one is granted when the cumulative amount up to and including it is within
     the platform's capacity. Returns a boolean mask in the input order.
     """
-    n = len(amount)
-    out = np.ones(n, dtype=bool)
-    if n == 0:
+    out = np.ones(len(amount), dtype=bool)
+    if not len(amount):
         return out
     demand = np.bincount(platform_idx, weights=amount, minlength=len(capacity))
     binding = demand > capacity[: len(demand)] * (1 + 1e-12)
     if not binding.any():  # the usual case: everyone fits, no sorting needed
         return out
-    rows = np.flatnonzero(binding[platform_idx])
-    order = rows[np.lexsort((priority[rows], platform_idx[rows]))]
-    p_sorted = platform_idx[order]
-    used = cumsum_within_groups(p_sorted, amount[order])
-    out[order] = used <= capacity[p_sorted] * (1 + 1e-12)
-    return out
+    # sorted by PD within each binding platform and summed in one compiled pass
+    return kernels.capacity_fits(platform_idx, np.asarray(priority, dtype=float),
+                                 np.asarray(amount, dtype=float), capacity, binding, 1e-12)

@@ -18,8 +18,8 @@ from lendsim.agents import guarantors
 from lendsim.agents.banks import Bank
 from lendsim.agents.platforms import PlatformArrays
 from lendsim.agents.rules import choice, underwriting
-from lendsim.simulation.features import (N_FEATURES, alt_features, arrears_seen,
-                                         borrower_features)
+from lendsim.simulation.features import (N_FEATURES, alt_features, borrower_features,
+                                         late_accounts)
 
 #: A platform refuses, through the bureau, a covered borrower who defaulted with anyone this
 #: many months ago or less (the bureau's memory of a default).
@@ -73,15 +73,14 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     # utility per unit of APR: one number, or one per applicant (7.5)
     beta = choice.price_sensitivity(bp.price_sensitivity, pop.risk[b_idx],
                                     bp.price_sensitivity_risk)
+    # noisy utilities; Gumbel(0, 1) noise = -log(Exp(1)); closed platforms never chosen
+    noise = model.rng.standard_exponential(size=has_account.shape, dtype=np.float32)
+    np.log(np.maximum(noise, np.float32(1e-30), out=noise), out=noise)  # draws can be 0
     util = choice.platform_utility(
         g.posted_apr, g.reputation, model.brand_share(), g.convenience,
         pop.trust[b_idx], has_account, price_sensitivity=beta,
-        trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty)
-    # noisy utilities; Gumbel(0, 1) noise = -log(Exp(1)); closed platforms never chosen
-    noise = model.rng.standard_exponential(size=util.shape, dtype=np.float32)
-    np.log(np.maximum(noise, np.float32(1e-30), out=noise), out=noise)  # draws can be 0
-    util -= bp.choice_noise * noise
-    util[:, ~is_open] = -np.inf
+        trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty,
+        noise=noise, noise_scale=bp.choice_noise, is_open=is_open)
     seg = pop.risk_segment[b_idx]
     outside, hassle, belief, years = search_terms(model, seg, has_account, g, one_month,
                                                   product, is_refinance, beta)
@@ -219,12 +218,12 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     """
     pop, pp, reg = model.population, model.params.platforms, model.regulator.policy
     debt = model.debt
-    own = debt.own_at(b, p)
-    X = borrower_features(pop.risk[b], pop.income[b], pop.is_employed[b], model.is_covered[b],
-                          own, debt.total[b], debt.n_lenders[b], g.noise_sd[p],
-                          model.params.borrowers.income_median,
-                          model.rng.standard_normal(len(b)), term,
-                          arrears_seen(model, b, p), request if asked is None else asked)
+    X, own, visible_debt, other_lenders = borrower_features(
+        b, p, risk=pop.risk, income=pop.income, is_employed=pop.is_employed,
+        is_covered=model.is_covered, debt=debt, noise_sd=g.noise_sd,
+        income_median=model.params.borrowers.income_median,
+        normal=model.rng.standard_normal(len(b)), term=term,
+        request=request if asked is None else asked, late=late_accounts(model))
     if len(model.features) > N_FEATURES:  # alternative data, where the type sees it
         X = np.hstack([X, alt_features(model, b, p, g.sees)])
     # float64 operands and ``take``: einsum with a float32 operand and a fancy row
@@ -234,7 +233,6 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
         at = np.flatnonzero(p == i)
         if len(at):
             pd_life[at] = model_i.predict(state, np.take(X, at, axis=0))
-    visible_debt, other_lenders = debt.seen_by_lender(b, own, model.is_covered)
     room = underwriting.credit_limit(
         np.full(len(b), np.inf), pop.income[b], own, visible_debt,
         limit_income_multiple=g.limit_income_multiple[p], max_loan=reg.max_loan,

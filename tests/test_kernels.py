@@ -13,10 +13,15 @@ from lendsim.simulation.ledger import LoanStatus
 
 
 def test_status_codes_are_the_ledgers():
+    from lendsim.simulation.ledger import MissCause
+
     assert {s.name: int(s) for s in LoanStatus} == {
         "CURRENT": kernels.CURRENT, "DELINQUENT": kernels.DELINQUENT,
         "DEFAULTED": kernels.DEFAULTED, "CHARGED_OFF": kernels.CHARGED_OFF,
         "REPAID": kernels.REPAID}
+    assert {c.name: int(c) for c in MissCause} == {
+        "FUNDAMENTAL": kernels.MISS_FUNDAMENTAL, "SOCIAL": kernels.MISS_SOCIAL,
+        "PLATFORM_FAILURE": kernels.MISS_PLATFORM_FAILURE}
 
 
 # ----------------------------------------------------------------- a random book
@@ -518,3 +523,64 @@ def test_applicant_features_match_loop(seed, n, nb, P):
     np.testing.assert_array_equal(X[:, logs[1]], np.log(term / 6.0).astype(np.float32))
     for got, w in zip((o, seen, others), want[1:]):
         np.testing.assert_array_equal(got, w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), P=st.integers(1, 5))
+def test_book_by_platform_matches_loop_and_grouped_sums(seed, n, P):
+    rng = np.random.default_rng(seed)
+    L = book(rng, n)
+    plat = rng.integers(0, P, n).astype(np.int16)
+    got = kernels.book_by_platform(L["status"], L["n_missed"], L["balance"], plat, P)
+    want = [np.zeros(P) for _ in range(5)] + [np.zeros(P, dtype=np.int64)]
+    for i in range(n):
+        if L["status"][i] > kernels.DEFAULTED:
+            continue
+        p, b, m = plat[i], L["balance"][i], L["n_missed"][i]
+        want[0][p] += b
+        want[5][p] += 1
+        for k, hit in ((1, m >= 1), (2, m >= 3), (3, m == 1), (4, m == 2)):
+            if hit:
+                want[k][p] += b
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    is_open = L["status"] <= kernels.DEFAULTED
+    for k, mask in ((0, is_open), (1, is_open & (L["n_missed"] >= 1)),
+                    (2, is_open & (L["n_missed"] >= 3))):  # the passes it replaced
+        np.testing.assert_array_equal(got[k], kernels.grouped_sum(plat, L["balance"], mask, P))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 8))
+def test_repayment_passes_match_loops(seed, n, nb):
+    """owed_by_borrower, pay_in_full and grouped_sum_at against per-loan loops written from
+    their docstrings, on billed rows of a random book."""
+    rng = np.random.default_rng(seed)
+    n_book = n + 5
+    borrower = rng.integers(0, nb, n_book).astype(np.int32)
+    rows = np.sort(rng.choice(n_book, n, replace=False)).astype(np.int64)
+    due = rng.uniform(10, 500, n)
+    strategic, social = rng.random(nb) < 0.3, rng.random(nb) < 0.3
+    walk = rng.random(n) < 0.2
+    payable, owed = kernels.owed_by_borrower(rows, borrower, due, strategic, walk, nb)
+    want_p = np.array([not strategic[borrower[r]] and not w for r, w in zip(rows, walk)],
+                      dtype=bool)
+    want_o = np.zeros(nb)
+    for i, r in enumerate(rows):
+        if want_p[i]:
+            want_o[borrower[r]] += due[i]
+    np.testing.assert_array_equal(payable, want_p)
+    np.testing.assert_array_equal(owed, want_o)
+    cash = owed * rng.choice([0.0, 0.5, 1.0 - 1e-13, 1.0, 2.0], nb)
+    amount, short, cause = kernels.pay_in_full(rows, borrower, due, payable, cash, owed,
+                                               1 - 1e-12, social)
+    for i, r in enumerate(rows):
+        b = borrower[r]
+        full = payable[i] and cash[b] >= owed[b] * (1 - 1e-12)
+        assert amount[i] == (due[i] if full else 0.0)
+        assert (i in short) == (payable[i] and not full)
+        assert cause[i] == (kernels.MISS_SOCIAL if social[b] else kernels.MISS_FUNDAMENTAL)
+    assert (np.diff(short) > 0).all()
+    np.testing.assert_array_equal(
+        kernels.grouped_sum_at(rows, borrower, amount, payable, nb),
+        kernels.grouped_sum(borrower[rows].astype(np.intp), amount, payable, nb))

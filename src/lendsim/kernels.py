@@ -27,6 +27,8 @@ import numpy as np
 
 # LoanStatus's values (numba compiles plain integer constants into the loops)
 CURRENT, DELINQUENT, DEFAULTED, CHARGED_OFF, REPAID = 0, 1, 2, 3, 4
+# MissCause's values
+MISS_FUNDAMENTAL, MISS_SOCIAL, MISS_PLATFORM_FAILURE = 0, 1, 2
 
 #: a payment equal to the amount due up to rounding counts as paid in full
 PAID_TOL = 1.0 - 1e-12
@@ -219,6 +221,61 @@ def settle_loans(rows, amount, due, cause, default_after, n_missed, instalment, 
 
 
 @kernel
+def owed_by_borrower(rows, borrower_idx, due, strategic, walk, n_borrowers):
+    """What each borrower means to pay this month (RMB): the amounts ``due`` on its billed
+    loans (book ``rows``; ``borrower_idx`` the book's column) that it will pay, those of a
+    borrower not ``strategic`` (per borrower) on a loan it does not ``walk`` away from (per
+    billed loan), added in row order. Returns (``payable``, one flag per billed loan; the
+    sums, ``n_borrowers``): the sums are ``grouped_sum``'s to the last bit."""
+    payable = np.empty(len(rows), dtype=np.bool_)
+    owed = np.zeros(n_borrowers)
+    for i in range(len(rows)):
+        b = borrower_idx[rows[i]]
+        payable[i] = not strategic[b] and not walk[i]
+        if payable[i]:
+            owed[b] += due[i]
+    return payable, owed
+
+
+@kernel
+def pay_in_full(rows, borrower_idx, due, payable, cash, owed, full_share, social):
+    """Who pays in full: a payable billed loan of a borrower whose ``cash`` covers
+    ``full_share`` of what it owes (``owed``, RMB) is paid its ``due``; the others are paid
+    nothing here. Returns (the amounts, RMB; the payable loans not paid in full, for the
+    payment order to reach, ascending; each loan's miss cause so far: SOCIAL where the
+    borrower's non-payment was its contacts' doing (``social``, per borrower), else
+    FUNDAMENTAL)."""
+    n = len(rows)
+    amount = np.zeros(n)
+    short = np.empty(n, dtype=np.int64)
+    cause = np.zeros(n, dtype=np.int8)
+    k = 0
+    for i in range(n):
+        b = borrower_idx[rows[i]]
+        if social[b]:
+            cause[i] = MISS_SOCIAL
+        if not payable[i]:
+            continue
+        if cash[b] >= owed[b] * full_share:
+            amount[i] = due[i]
+        else:
+            short[k] = i
+            k += 1
+    return amount, short[:k].copy(), cause
+
+
+@kernel
+def grouped_sum_at(rows, key, weights, mask, n_groups):
+    """:func:`grouped_sum` with the groups read through ``rows``: ``weights[i]`` added to
+    group ``key[rows[i]]`` where ``mask[i]`` holds, in order."""
+    out = np.zeros(n_groups)
+    for i in range(len(rows)):
+        if mask[i]:
+            out[key[rows[i]]] += weights[i]
+    return out
+
+
+@kernel
 def expected_due(status, borrower_idx, balance, apr, instalment, arrears, months_left,
                  n_borrowers):
     """What each borrower expects to owe this month on its performing (current or
@@ -254,6 +311,17 @@ def move_rows(arr, keep):
 
 
 @kernel
+def move_rows_many(arrs, keep):
+    """:func:`move_rows` for several 1-D arrays of one dtype at once (a tuple), reading
+    ``keep`` once for all of them: compaction moves a loan book's columns grouped by item
+    size, so the index array is read four times instead of once per column."""
+    for j in range(len(keep)):
+        k = keep[j]
+        for a in arrs:
+            a[j] = a[k]
+
+
+@kernel
 def move_rows_2d(arr, keep):
     """:func:`move_rows` for the rows of a 2-D array."""
     for j in range(len(keep)):
@@ -285,6 +353,37 @@ def grouped_count(key, mask, n_groups):
         if mask[i]:
             out[key[i]] += 1
     return out
+
+
+@kernel
+def book_by_platform(status, n_missed, balance, platform_idx, n_platforms):
+    """The open book by platform in one pass: balances of all open loans, of those one or
+    more, three or more, exactly one and exactly two payments behind (RMB), and the number
+    of open loans. Each sum adds the loans in row order, as :func:`grouped_sum` (and
+    ``numpy.bincount``) does, so each is that function's to the last bit.
+
+    Returns:
+        (managed, behind_1plus, behind_3plus, behind_1, behind_2, n_open); float64 arrays of
+        ``n_platforms`` but the last, int64.
+    """
+    managed, d30, d90 = np.zeros(n_platforms), np.zeros(n_platforms), np.zeros(n_platforms)
+    d1, d2 = np.zeros(n_platforms), np.zeros(n_platforms)
+    n_open = np.zeros(n_platforms, dtype=np.int64)
+    for i in range(len(status)):
+        if status[i] > DEFAULTED:
+            continue
+        p, b, m = platform_idx[i], balance[i], n_missed[i]
+        managed[p] += b
+        n_open[p] += 1
+        if m >= 1:
+            d30[p] += b
+            if m >= 3:
+                d90[p] += b
+            elif m == 1:
+                d1[p] += b
+            else:
+                d2[p] += b
+    return managed, d30, d90, d1, d2, n_open
 
 
 @kernel

@@ -187,8 +187,12 @@ class LoanBook:
         new_row[keep] = np.arange(len(keep))
         m = len(keep)
         d = self.__dict__
+        by_size: dict[int, list] = {}
         for name in list(_FIELDS) + ["fbits", "fcount"]:
-            kernels.move_rows(_as_uint(d["_" + name]), keep)
+            col = _as_uint(d["_" + name])
+            by_size.setdefault(col.itemsize, []).append(col)
+        for cols in by_size.values():  # one pass over ``keep`` for each item size
+            kernels.move_rows_many(tuple(cols), keep)
         kernels.move_rows_2d(d["_ffloat"], keep)
         self.n = m
         return new_row

@@ -60,7 +60,9 @@ def collect_step(model) -> None:
     service = kernels.grouped_sum(L.borrower_idx, L.instalment, perf, model.n_borrowers)
     dsti = service / np.maximum(pop.income, 1.0)
     over = indebted & (dsti > model.params.borrowers.overindebted_dsti)
-    managed = L.balance_by(L.platform_idx, P, is_open)
+    # by platform, one pass: open, 1+, 3+, 1 and 2 payments behind (RMB), open loans
+    managed, d30_p, d90_p, d1_p, d2_p, _ = kernels.book_by_platform(
+        L.status, L.n_missed, L.balance, L.platform_idx, P)
     active = np.array([pl.is_active for pl in model.platforms])
     act_bal = np.where(active, managed, 0.0)
     hhi = float(((act_bal / act_bal.sum()) ** 2).sum()) if act_bal.sum() > 0 else 0.0
@@ -120,10 +122,6 @@ def collect_step(model) -> None:
     row.update(model.regulator.early_warnings(row))
     model.records["model"].append(row)
 
-    d30_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
-    d90_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 3))
-    d1_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed == 1))
-    d2_p = L.balance_by(L.platform_idx, P, is_open & (L.n_missed == 2))
     roll = [(pad_platforms(m.rolled[k], P), pad_platforms(m.roll_base[k], P)) for k in (0, 1)]
     orig_p = pad_platforms(m.orig_by_platform, P)
     apr_p = pad_platforms(m.apr_by_platform, P)

@@ -1,6 +1,7 @@
 """Phase 10, platforms adapt: matured loans train the scoring models, the book drops closed
-loans, platforms score their books for early warning (7.21), each platform's pricing strategy adapts its margin and cut-off, models are refitted on
-schedule, reputations recover, unfunded platforms exit, and new platforms may enter.
+loans, platforms score their books for early warning (7.21), each platform's pricing
+strategy adapts its margin and cut-off, models are refitted on schedule, reputations
+recover, unfunded platforms exit, and new platforms may enter.
 
 References:
     docs/ODD.md, 3. Process overview, phase 10; 7. Submodels, "Scoring", "Pricing", "Entry
@@ -34,9 +35,8 @@ def step(model) -> None:
     P = len(model.platforms)
     L = model.loans
     is_open = L.is_open()
-    managed = L.balance_by(L.platform_idx, P, is_open)
-    d30 = L.balance_by(L.platform_idx, P, is_open & (L.n_missed >= 1))
-    n_open = kernels.grouped_count(L.platform_idx, is_open, P)
+    managed, d30, _, _, _, n_open = kernels.book_by_platform(L.status, L.n_missed, L.balance,
+                                                            L.platform_idx, P)
     # behavioural early warning (7.21); may bring credit-line reviews forward
     early_warning.step(model, is_open, managed, n_open)
     active = model.platform_values("is_active", bool)

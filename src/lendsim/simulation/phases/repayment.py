@@ -41,7 +41,6 @@ def step(model) -> None:
                                   L.apr, L.instalment, L.arrears, L.months_left, L.pool_idx,
                                   interest)
     model.pools.add_sums("interest", interest)
-    b = L.borrower_idx[idx].astype(np.intp)  # an index many times below: cast once
     # willingness: strategic non-payment and walking away from failed lenders
     strategic, social = strategic_nonpayment(model)
     walk = np.zeros(len(idx), dtype=bool)
@@ -51,8 +50,8 @@ def step(model) -> None:
     if failed_plat.any() and model.params.contagion.platform_failure:
         at_failed = np.flatnonzero(failed_plat[L.platform_idx[idx]])
         walk[at_failed] = model.rng.random(len(at_failed)) < bp.failed_lender_nonpayment
-    payable = ~strategic[b] & ~walk
-    owed = kernels.grouped_sum(b, due, payable, model.n_borrowers)
+    payable, owed = kernels.owed_by_borrower(idx, L.borrower_idx, due, strategic, walk,
+                                             model.n_borrowers)
     # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
     short = owed - pop.cash
     refi = np.flatnonzero(short > PAID_TOLERANCE * owed)
@@ -66,30 +65,31 @@ def step(model) -> None:
         got = apply(model, refi, ask, bp.max_applications_distressed, is_refinance=True,
                     product="cash")
         pop.cash[refi] += got
-    full = (pop.cash >= owed * (1 - PAID_TOLERANCE))[b]
-    amount = np.where(payable & full, due, 0.0)
+    # who pays in full, in one pass; the miss causes start FUNDAMENTAL or SOCIAL (1 byte a
+    # loan)
+    amount, part, cause = kernels.pay_in_full(idx, L.borrower_idx, due, payable, pop.cash,
+                                              owed, 1 - PAID_TOLERANCE, social)
     # short of cash: pay in order of priority, the last loan reached in part (7.9)
-    part = np.flatnonzero(payable & ~full)
     prio = platform_arrays(model).repayment_priority if len(part) or walk.any() else None
     if len(part):
-        amount[part] = repayment.pay_amounts(b[part], due[part], pop.cash,
-                                             first=pop.pay_first_u[b[part]] < prio[
+        bb = L.borrower_idx[idx[part]].astype(np.intp)
+        amount[part] = repayment.pay_amounts(bb, due[part], pop.cash,
+                                             first=pop.pay_first_u[bb] < prio[
                                                  L.platform_idx[idx[part]]])
     # a walk-away is the failure's loss only if the borrower would have paid that loan had
     # the lender not failed (same cash, same draws): otherwise the miss is its own (7.17.3)
-    lost_to_failure = walk.copy()
     if walk.any():  # only the loans of borrowers who walked away matter
+        b = L.borrower_idx[idx].astype(np.intp)
         walker = np.zeros(model.n_borrowers, dtype=bool)
         walker[b[walk]] = True
-        lost_to_failure &= would_pay(model, b, due, ~strategic[b] & walker[b], idx, prio)
+        lost_to_failure = walk & would_pay(model, b, due, ~strategic[b] & walker[b], idx, prio)
+        cause[lost_to_failure] = MissCause.PLATFORM_FAILURE
+        del b, walker, lost_to_failure
     # only payable loans are paid anything
-    pop.cash -= kernels.grouped_sum(b, amount, payable, model.n_borrowers)
+    pop.cash -= kernels.grouped_sum_at(idx, L.borrower_idx, amount, payable, model.n_borrowers)
     # payments never exceed cash: what is below CASH_RESIDUE (negative included) is rounding
     pop.cash[pop.cash < CASH_RESIDUE] = 0.0
-    cause = np.full(len(idx), MissCause.FUNDAMENTAL, dtype=np.int8)  # 1 byte a loan
-    cause[social[b]] = MissCause.SOCIAL
-    cause[lost_to_failure] = MissCause.PLATFORM_FAILURE
-    del b, walk, payable, full, lost_to_failure  # freed before settlement allocates its own
+    del walk, payable  # freed before settlement allocates its own
     settle_loans(model, idx, amount, due, cause)
     record_rolls(model, *before)
 

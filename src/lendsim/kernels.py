@@ -303,18 +303,12 @@ def grouped_sum(key, weights, mask, n_groups):
 
 
 @kernel
-def move_rows(arr, keep):
-    """Move item ``keep[j]`` of the 1-D array ``arr`` to ``j``, in place (``keep`` ascending,
-    so each item moves up or stays): ``arr[:len(keep)] = arr[keep]`` without a copy."""
-    for j in range(len(keep)):
-        arr[j] = arr[keep[j]]
-
-
-@kernel
 def move_rows_many(arrs, keep):
-    """:func:`move_rows` for several 1-D arrays of one dtype at once (a tuple), reading
-    ``keep`` once for all of them: compaction moves a loan book's columns grouped by item
-    size, so the index array is read four times instead of once per column."""
+    """Move item ``keep[j]`` of each 1-D array in the tuple ``arrs`` (one dtype) to ``j``, in
+    place (``keep`` ascending, so each item moves up or stays): ``a[:len(keep)] = a[keep]``
+    without a copy, reading ``keep`` once for all of them. Compaction moves a loan book's
+    columns grouped by item size, so the index array is read four times, not once a
+    column."""
     for j in range(len(keep)):
         k = keep[j]
         for a in arrs:
@@ -323,7 +317,7 @@ def move_rows_many(arrs, keep):
 
 @kernel
 def move_rows_2d(arr, keep):
-    """:func:`move_rows` for the rows of a 2-D array."""
+    """:func:`move_rows_many` for the rows of a 2-D array."""
     for j in range(len(keep)):
         k = keep[j]
         for c in range(arr.shape[1]):
@@ -342,17 +336,6 @@ def flag_cells(borrower, platform, late, n_borrowers, n_platforms):
     for i in range(len(late)):
         flag[i] = bad[borrower[i] * n_platforms + platform[i]]
     return flag
-
-
-@kernel
-def grouped_count(key, mask, n_groups):
-    """How many rows of each group (``key``) have ``mask`` set: an int64 array of
-    ``n_groups`` (``numpy.bincount(key[mask], minlength=n_groups)``)."""
-    out = np.zeros(n_groups, dtype=np.int64)
-    for i in range(len(key)):
-        if mask[i]:
-            out[key[i]] += 1
-    return out
 
 
 @kernel
@@ -632,16 +615,21 @@ PAIR_SHIFT = 1 << 20
 
 
 @kernel
+def _sees_arrears(b, p, is_covered, late_anyone, late_pairs):
+    """Whether platform ``p`` sees borrower ``b`` behind on a payment: through the bureau on
+    any loan (``late_anyone``) when the borrower is covered, else on a loan at ``p`` itself
+    (its key ``b x PAIR_SHIFT + p`` in the sorted ``late_pairs``)."""
+    if is_covered[b]:
+        return late_anyone[b]
+    return _is_late_pair(np.int64(b) * PAIR_SHIFT + p, late_pairs)
+
+
+@kernel
 def late_seen(b, p, is_covered, late_anyone, late_pairs):
-    """Whether platform ``p[i]`` sees borrower ``b[i]`` behind on a payment: through the
-    bureau on any loan (``late_anyone``) when the borrower is covered, else on a loan at
-    ``p[i]`` itself (its key ``b x PAIR_SHIFT + p`` in the sorted ``late_pairs``)."""
+    """:func:`_sees_arrears` for each pair ``(b[i], p[i])``."""
     out = np.empty(len(b), dtype=np.bool_)
     for i in range(len(b)):
-        if is_covered[b[i]]:
-            out[i] = late_anyone[b[i]]
-        else:
-            out[i] = _is_late_pair(np.int64(b[i]) * PAIR_SHIFT + p[i], late_pairs)
+        out[i] = _sees_arrears(b[i], p[i], is_covered, late_anyone, late_pairs)
     return out
 
 
@@ -655,7 +643,7 @@ def applicant_features(b, p, own_debt, total, n_lenders, is_covered, late_anyone
     other lenders it can see (0 when not covered), as
     :meth:`lendsim.simulation.debt.DebtState.own_at` and ``seen_by_lender`` give them.
     Columns: 1, ``risk + noise_sd[p] x normal``; 3, employed; 4, own / (12 income); 5,
-    covered x total / (12 income); 6, covered x lenders; 7, covered; 9, :func:`late_seen`;
+    covered x total / (12 income); 6, covered x lenders; 7, covered; 9, :func:`_sees_arrears`;
     10, ``request`` / (12 income); income floored at 1 RMB. Each value is the float64
     arithmetic of :func:`lendsim.simulation.features.borrower_features`'s numpy expressions,
     rounded to float32 once, so the rows are numpy's to the last bit."""
@@ -680,9 +668,6 @@ def applicant_features(b, p, own_debt, total, n_lenders, is_covered, late_anyone
         X[i, 5] = c * total[bi] / inc12
         X[i, 6] = c * n_lenders[bi]
         X[i, 7] = c
-        if cov:
-            X[i, 9] = 1.0 if late_anyone[bi] else 0.0
-        else:
-            X[i, 9] = 1.0 if _is_late_pair(np.int64(bi) * PAIR_SHIFT + pi, late_pairs) else 0.0
+        X[i, 9] = 1.0 if _sees_arrears(bi, pi, is_covered, late_anyone, late_pairs) else 0.0
         X[i, 10] = request[i] / inc12
     return own, visible, others

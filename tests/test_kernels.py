@@ -252,15 +252,20 @@ def test_grouped_sum_matches_loop(seed, n, groups):
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), cols=st.integers(1, 4))
 def test_compaction_matches_loop(seed, n, cols):
     rng = np.random.default_rng(seed)
-    keep = np.array([i for i in range(n) if rng.random() < 0.6], dtype=np.intp)
+    status = rng.choice(np.array(list(LoanStatus), dtype=np.int8), n)
+    keep = [i for i in range(n) if status[i] <= LoanStatus.DEFAULTED]
     arr = rng.integers(0, 2**32, (n, cols), dtype=np.uint64)
     want = np.array([arr[i] for i in keep]).reshape(len(keep), cols)
-    kernels.move_rows_2d(arr, keep)
+    assert kernels.move_open_rows_2d(arr, status) == len(keep)
     np.testing.assert_array_equal(arr[:len(keep)], want)
     one = rng.integers(0, 200, n).astype(np.uint8)
-    want = np.array([one[i] for i in keep], dtype=np.uint8)
-    kernels.move_rows_many((one,), keep)
-    np.testing.assert_array_equal(one[:len(keep)], want)
+    want_one = np.array([one[i] for i in keep], dtype=np.uint8)
+    want_status = np.array([status[i] for i in keep], dtype=np.uint8)
+    # the status column moves in the same pass as the column that decides it
+    both = (one, status.view(np.uint8))
+    assert kernels.move_open_rows(both, status) == len(keep)
+    np.testing.assert_array_equal(one[:len(keep)], want_one)
+    np.testing.assert_array_equal(status[:len(keep)].view(np.uint8), want_status)
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 6),
@@ -295,7 +300,7 @@ def test_book_tallies_match_loops(seed, n, nb, P):
             count[p[i]] += 1
     for j in range(nb):
         lenders[j] = sum(own[j, k] > 0 for k in range(P))
-    got = kernels.debt_by_cell(status, b, p, bal, nb, P)
+    got = kernels.debt_by_cell(status, b, p, bal, np.full((nb, P), 7.0))  # overwritten
     for g, w in zip(got, (own, total, lenders)):
         np.testing.assert_array_equal(g, w)
         assert g.dtype == w.dtype

@@ -303,25 +303,36 @@ def grouped_sum(key, weights, mask, n_groups):
 
 
 @kernel
-def move_rows_many(arrs, keep):
-    """Move item ``keep[j]`` of each 1-D array in the tuple ``arrs`` (one dtype) to ``j``, in
-    place (``keep`` ascending, so each item moves up or stays): ``a[:len(keep)] = a[keep]``
-    without a copy, reading ``keep`` once for all of them. Compaction moves a loan book's
-    columns grouped by item size, so the index array is read four times, not once a
-    column."""
-    for j in range(len(keep)):
-        k = keep[j]
-        for a in arrs:
-            a[j] = a[k]
+def move_open_rows(arrs, status):
+    """Compact a loan book's 1-D columns in place: the item of each open row (``status`` <=
+    DEFAULTED) moves up to the next free place, in order, as ``a[:m] = a[status <=
+    DEFAULTED]`` would do without a copy. ``arrs``: a tuple of columns of one dtype (the
+    book's fields of one item size); ``status``: the first ``len(status)`` rows' status.
+    Returns the number of open rows, ``m``.
+
+    ``status`` may itself be (a view of) one of ``arrs``: row ``i``'s status is read before
+    anything is written to row ``j <= i``. Any other column must be moved before that one.
+    Reading the status byte in each pass costs less than an index of kept rows (8 bytes a
+    row, and 80 MB at 10^7 loans)."""
+    j = 0
+    for i in range(len(status)):
+        if status[i] <= DEFAULTED:
+            for a in arrs:
+                a[j] = a[i]
+            j += 1
+    return j
 
 
 @kernel
-def move_rows_2d(arr, keep):
-    """:func:`move_rows_many` for the rows of a 2-D array."""
-    for j in range(len(keep)):
-        k = keep[j]
-        for c in range(arr.shape[1]):
-            arr[j, c] = arr[k, c]
+def move_open_rows_2d(arr, status):
+    """:func:`move_open_rows` for the rows of a 2-D array."""
+    j = 0
+    for i in range(len(status)):
+        if status[i] <= DEFAULTED:
+            for c in range(arr.shape[1]):
+                arr[j, c] = arr[i, c]
+            j += 1
+    return j
 
 
 @kernel
@@ -382,15 +393,20 @@ def balances_by_pool_status(status, pool_idx, balance, n_pools):
 
 
 @kernel
-def debt_by_cell(status, borrower_idx, platform_idx, balance, n_borrowers, n_platforms):
+def debt_by_cell(status, borrower_idx, platform_idx, balance, own):
     """Each borrower's debt on its open loans (RMB), by platform and in all, and its number
     of lenders.
 
+    ``own`` (``n_borrowers`` x ``n_platforms``, float64) receives the debt at each platform:
+    its old contents are overwritten, so last month's matrix serves again (at 10^6 borrowers
+    it is 80 MB, and a fresh one costs a page fault per 4 kB).
+
     Returns:
-        (debt at each platform, array (``n_borrowers``, ``n_platforms``); total debt, array
-        of ``n_borrowers``; number of platforms it owes more than 0, int64 array).
+        (``own``; total debt, array of ``n_borrowers``; number of platforms it owes more
+        than 0, int64 array).
     """
-    own = np.zeros((n_borrowers, n_platforms))
+    n_borrowers, n_platforms = own.shape
+    own[:, :] = 0.0
     total = np.zeros(n_borrowers)
     for i in range(len(status)):
         if status[i] <= DEFAULTED:

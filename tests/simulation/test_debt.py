@@ -63,6 +63,22 @@ def test_debt_state_from_book_against_a_loop_over_loans():
     assert d.own.dtype == np.float64 and d.total.dtype == np.float64
 
 
+def test_debt_state_reuses_a_spent_matrix_only_when_its_shape_fits():
+    rng = np.random.default_rng(5)
+    L = _book(rng, 60, 20, 3)
+    fresh = DebtState.from_book(L, 20, 3)
+    spent = DebtState(np.full((20, 3), 9.0), np.zeros(20), np.zeros(20, dtype=np.int64))
+    again = DebtState.from_book(L, 20, 3, reuse=spent)
+    assert again.own is spent.own  # overwritten in place, every cell
+    for a, b in zip((fresh.own, fresh.total, fresh.n_lenders),
+                    (again.own, again.total, again.n_lenders)):
+        np.testing.assert_array_equal(a, b)
+    narrow = DebtState(np.zeros((20, 2)), np.zeros(20), np.zeros(20, dtype=np.int64))
+    wide = DebtState.from_book(L, 20, 3, reuse=narrow)  # a platform entered: a new matrix
+    assert wide.own is not narrow.own and wide.own.shape == (20, 3)
+    np.testing.assert_array_equal(wide.own, fresh.own)
+
+
 def test_debt_state_of_an_empty_book_is_zeros_of_the_right_shape():
     d = DebtState.from_book(LoanBook(), 5, 3)
     assert d.own.shape == (5, 3) and d.own.dtype == np.float64

@@ -51,10 +51,16 @@ class DebtState:
     n_lenders: np.ndarray
 
     @classmethod
-    def from_book(cls, loans: LoanBook, n_borrowers: int, n_platforms: int) -> DebtState:
-        """The debt state of the open loans in ``loans``."""
+    def from_book(cls, loans: LoanBook, n_borrowers: int, n_platforms: int,
+                  reuse: DebtState | None = None) -> DebtState:
+        """The debt state of the open loans in ``loans``. ``reuse``: a state no longer
+        needed whose (borrowers x platforms) matrix is overwritten, when its shape fits,
+        instead of allocating another (it must not be read afterwards)."""
+        shape = (n_borrowers, n_platforms)
+        own = (reuse.own if reuse is not None and reuse.own.shape == shape
+               and reuse.own.flags.c_contiguous else np.empty(shape))
         return cls(*kernels.debt_by_cell(loans.status, loans.borrower_idx, loans.platform_idx,
-                                         loans.balance, n_borrowers, n_platforms))
+                                         loans.balance, own))
 
     def copy(self) -> DebtState:
         """A copy whose totals and lender counts can change without touching this one (the

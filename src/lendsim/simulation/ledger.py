@@ -177,25 +177,23 @@ class LoanBook:
         """Loans still owed (current, delinquent or defaulted and not yet charged off)."""
         return self.status <= LoanStatus.DEFAULTED
 
-    def compact(self) -> np.ndarray:
-        """Drop closed loans (repaid or charged off); their flows are already posted.
-
-        Returns the new row of every old row (-1 for dropped ones).
-        """
-        keep = np.flatnonzero(self.is_open())
-        new_row = np.full(self.n, -1, dtype=np.int64)
-        new_row[keep] = np.arange(len(keep))
-        m = len(keep)
+    def compact(self) -> int:
+        """Drop closed loans (repaid or charged off); their flows are already posted. The
+        open loans keep their order. Returns the number of rows dropped."""
         d = self.__dict__
+        status = d["_status"][: self.n]
         by_size: dict[int, list] = {}
         for name in list(_FIELDS) + ["fbits", "fcount"]:
             col = _as_uint(d["_" + name])
             by_size.setdefault(col.itemsize, []).append(col)
-        for cols in by_size.values():  # one pass over ``keep`` for each item size
-            kernels.move_rows_many(tuple(cols), keep)
-        kernels.move_rows_2d(d["_ffloat"], keep)
-        self.n = m
-        return new_row
+        # each pass reads the status; the pass that moves the status column goes last
+        size_of_status = status.itemsize
+        m = kernels.move_open_rows_2d(d["_ffloat"], status)
+        for size in sorted(by_size, key=lambda k: k == size_of_status):
+            moved = kernels.move_open_rows(tuple(by_size[size]), status)
+            assert moved == m
+        dropped, self.n = self.n - m, m
+        return dropped
 
     def balance_by(self, key: np.ndarray, minlength: int, mask: np.ndarray | None = None
                    ) -> np.ndarray:

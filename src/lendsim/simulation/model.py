@@ -25,7 +25,7 @@ from lendsim.agents.borrowers import RISK_SEGMENTS, Borrower, BorrowerPopulation
 from lendsim.agents.platforms import Platform
 from lendsim.agents.regulators import Regulator
 from lendsim.agents.rules import marketing
-from lendsim.simulation import setup, shocks
+from lendsim.simulation import allocator, setup, shocks
 from lendsim.simulation.channels import Cascade
 from lendsim.simulation.credit_lines import CreditLines
 from lendsim.simulation.debt import DebtState
@@ -43,6 +43,9 @@ from lendsim.simulation.phases import (accounting, banks_adapt, collect, credit_
                                        environment, failures, funding, income,
                                        platforms_adapt, repayment, supervise, underwriting)
 from lendsim.simulation.scenario import load_scenario
+
+#: Loan-book rows reserved per borrower (virtual memory; see ``MarketModel.__init__``)
+BOOK_ROWS_PER_BORROWER = 16
 
 
 class MarketModel(mesa.Model):
@@ -89,6 +92,7 @@ class MarketModel(mesa.Model):
             seed = rng
         seed = scenario.simulation.seed if seed is None else int(seed)
         super().__init__(rng=seed)
+        allocator.tune()  # the same page-fault cost in every run (lendsim.simulation.allocator)
         self.params = scenario  # (Mesa 3.5 reserves Model.scenario for its own scenarios)
         self.seed = seed
         self.check = (scenario.simulation.check_invariants if check_invariants is None
@@ -106,8 +110,11 @@ class MarketModel(mesa.Model):
         # what lenders see: the base features and the alternative data any type sees
         self.features = feature_names({f for k in PLATFORM_TYPES
                                        for f in p.platforms.type_params(k).alt_data_names()})
-        # room for the steady-state book without regrowing (untouched pages cost no memory)
-        self.loans = LoanBook(capacity=max(1024, 2 * n), n_features=len(self.features))
+        # room for the book without regrowing: a regrowth copies each column, so for a moment
+        # it is held twice. Pages never written cost no memory, so reserving far more rows
+        # than are used is free; the default market peaks near 11 loans a borrower
+        self.loans = LoanBook(capacity=max(1024, BOOK_ROWS_PER_BORROWER * n),
+                              n_features=len(self.features))
         self.pools = FundingPools(p.banks.n)
         self.regulator = Regulator(self, p.regulator, p.policy, p.triggers)
         self.banks = setup.create_banks(self)

@@ -13,7 +13,10 @@ from lendsim.simulation.debt import DebtState
 def step(model) -> None:
     L = model.loans
     # debt as lenders will see it next month (and as data collection reports it)
-    model.debt = DebtState.from_book(L, model.n_borrowers, len(model.platforms))
+    # last month's state is done with: its matrix is overwritten, not held twice
+    old, model.debt = model.debt, None
+    model.debt = DebtState.from_book(L, model.n_borrowers, len(model.platforms), reuse=old)
+    del old
     # the bureau's record of the month's applications, which lenders read next month
     model.inquiries = model.month.inquiries
     is_open = L.is_open()

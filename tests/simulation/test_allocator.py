@@ -31,7 +31,8 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 
 def _faults(mode: str) -> int:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MALLOC_") and k != "LENDSIM_MALLOC"}
     out = subprocess.run([sys.executable, "-c", _ROUNDS, mode], capture_output=True, text=True,
                          env=env, check=True)
     return int(out.stdout.strip())
@@ -46,7 +47,10 @@ def test_tuned_allocator_reuses_freed_blocks_instead_of_faulting_them_in_again()
     assert tuned < pages / 100, tuned  # tuned: the heap keeps it, and the rounds reuse it
 
 
-def test_tune_leaves_the_users_own_malloc_settings_alone(monkeypatch):
+@pytest.mark.parametrize("var, value", [("MALLOC_MMAP_THRESHOLD_", "65536"),
+                                        ("MALLOC_TRIM_THRESHOLD_", "0"),
+                                        ("LENDSIM_MALLOC", "system")])
+def test_tune_leaves_the_users_own_malloc_settings_alone(monkeypatch, var, value):
     monkeypatch.setattr(allocator, "_done", False)
-    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    monkeypatch.setenv(var, value)
     assert allocator.tune() is False

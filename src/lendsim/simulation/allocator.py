@@ -9,9 +9,10 @@ benchmark scenario at 10^5 borrowers x 60 months, 218,000 minor faults against 6
 the threshold set to its ceiling from the start (0.76 s of system time against 0.36 s), for
 the same peak memory within 2 %. Fixing it makes that cost the same in every run.
 
-Only glibc (Linux) has ``mallopt``; elsewhere, or when the user set
-``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (glibc's own variables), nothing is
-changed. Results do not depend on it: it moves no number, only where memory comes from.
+Only glibc (Linux) has ``mallopt``; elsewhere, when the user set ``MALLOC_MMAP_THRESHOLD_`` or
+``MALLOC_TRIM_THRESHOLD_`` (glibc's own variables), or with ``LENDSIM_MALLOC=system`` (glibc's
+defaults, as before this module), nothing is changed. Results do not depend on it: it moves no
+number, only where memory comes from.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def tune() -> bool:
     global _done
     if _done:
         return True
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+    if ("MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ
+            or os.environ.get("LENDSIM_MALLOC") == "system"):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -4,10 +4,12 @@ A month allocates and frees many arrays of 1-30 MB (one float per borrower at 10
 borrowers, one per applicant, a month's new loans). glibc's ``malloc`` serves a block of that
 size from ``mmap`` until a freed one has raised its threshold (it adapts to the largest block
 freed, up to 32 MB), and every ``mmap`` costs a page fault per 4 kB the first time the block is
-written. Which blocks happen to be freed first then decides how often the run faults: on the
-benchmark scenario at 10^5 borrowers x 60 months, 218,000 minor faults against 65,000 with
-the threshold set to its ceiling from the start (0.76 s of system time against 0.36 s), for
-the same peak memory within 2 %. Fixing it makes that cost the same in every run.
+written. Which blocks happen to be freed first then decides how often the run faults. On
+``benchmarks/bench_model.py``'s scenario at 10^5 borrowers x 60 months it was 155,000-169,000
+minor faults with glibc's defaults and 26,000-27,000 with the thresholds below, which cut the
+run from 12.1-12.6 s to 11.5 s. The peak was 457-467 MB against 472-473 MB (benchmarks/README.md,
+"Page faults, the debt matrix and compaction"). Fixing the thresholds makes that cost the same
+in every run.
 
 Only glibc (Linux) has ``mallopt``; elsewhere, when the user set ``MALLOC_MMAP_THRESHOLD_`` or
 ``MALLOC_TRIM_THRESHOLD_`` (glibc's own variables), or with ``LENDSIM_MALLOC=system`` (glibc's

@@ -187,9 +187,8 @@ class LoanBook:
             col = _as_uint(d["_" + name])
             by_size.setdefault(col.itemsize, []).append(col)
         # each pass reads the status; the pass that moves the status column goes last
-        size_of_status = status.itemsize
         m = kernels.move_open_rows_2d(d["_ffloat"], status)
-        for size in sorted(by_size, key=lambda k: k == size_of_status):
+        for size in sorted(by_size, key=lambda k: k == status.itemsize):
             moved = kernels.move_open_rows(tuple(by_size[size]), status)
             assert moved == m
         dropped, self.n = self.n - m, m

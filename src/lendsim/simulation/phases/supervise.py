@@ -14,9 +14,8 @@ def step(model) -> None:
     L = model.loans
     # debt as lenders will see it next month (and as data collection reports it)
     # last month's state is done with: its matrix is overwritten, not held twice
-    old, model.debt = model.debt, None
-    model.debt = DebtState.from_book(L, model.n_borrowers, len(model.platforms), reuse=old)
-    del old
+    model.debt = DebtState.from_book(L, model.n_borrowers, len(model.platforms),
+                                     reuse=model.debt)
     # the bureau's record of the month's applications, which lenders read next month
     model.inquiries = model.month.inquiries
     is_open = L.is_open()

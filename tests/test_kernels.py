@@ -282,8 +282,8 @@ def test_flag_cells_matches_loop(seed, n, nb, P):
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), nb=st.integers(1, 9),
-       P=st.integers(1, 4))
-def test_book_tallies_match_loops(seed, n, nb, P):
+       P=st.integers(1, 4), bucket_log2=st.sampled_from([-1, 0, 1, 2]))
+def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2):
     rng = np.random.default_rng(seed)
     status = rng.integers(0, 5, n).astype(np.int8)
     b = rng.integers(0, nb, n).astype(np.intp)
@@ -300,7 +300,10 @@ def test_book_tallies_match_loops(seed, n, nb, P):
             count[p[i]] += 1
     for j in range(nb):
         lenders[j] = sum(own[j, k] > 0 for k in range(P))
-    got = kernels.debt_by_cell(status, b, p, bal, np.full((nb, P), 7.0))  # overwritten
+    # buckets of 1, 2 or 4 borrowers as well as the default (one bucket at this size):
+    # bucketing must not change a sum's order
+    got = kernels.debt_by_cell(status, b, p, bal, np.full((nb, P), 7.0),  # overwritten
+                               bucket_log2)
     for g, w in zip(got, (own, total, lenders)):
         np.testing.assert_array_equal(g, w)
         assert g.dtype == w.dtype
@@ -508,8 +511,10 @@ def test_applicant_features_match_loop(seed, n, nb, P):
                      (own > 0).sum(axis=1) + rng.integers(0, 3, nb))
     b, p = rng.integers(0, nb, n), rng.integers(0, P, n)
     covered, employed = rng.random(nb) < 0.5, rng.random(nb) < 0.8
-    late_anyone = rng.random(nb) < 0.3
+    # as late_accounts makes them: the pairs' borrowers are exactly those late with anyone
     late_pairs = np.unique(rng.integers(0, nb, 5) * kernels.PAIR_SHIFT + rng.integers(0, P, 5))
+    late_anyone = np.zeros(nb, dtype=bool)
+    late_anyone[late_pairs // kernels.PAIR_SHIFT] = True
     risk, income = rng.normal(size=nb), rng.choice([0.0, 0.5, 3000.0, 8000.0], nb)
     noise_sd, normal = rng.uniform(0, 1, P), rng.normal(size=n)
     request = np.where(rng.random(n) < 0.2, np.inf, rng.uniform(100, 9000, n))

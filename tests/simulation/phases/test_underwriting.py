@@ -542,3 +542,19 @@ def test_an_application_costs_its_lender_types_share_of_the_hassle():
         model, seg, np.zeros((n, P), dtype=int), g, None, "cash", False, 12.0)
     assert not hassle.any()
     model.close()
+
+
+@pytest.mark.parametrize("rows", [1, 3, 1 << 16])
+def test_scorecard_logit_is_the_same_in_blocks(monkeypatch, rows):
+    """Scoring in blocks of ``SCORE_ROWS`` applicants gives each one the same log-odds, to
+    the last bit, as scoring all at once, and that is each row's dot product with its
+    platform's coefficients."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(1001, 11)).astype(np.float32)
+    coef, p = rng.normal(size=(4, 11)), rng.integers(0, 4, 1001)
+    monkeypatch.setattr(underwriting, "SCORE_ROWS", rows)
+    got = underwriting.scorecard_logit(X, coef, p)
+    whole = np.einsum("ij,ij->i", X.astype(np.float64), coef[p])
+    np.testing.assert_array_equal(got, whole)
+    loop = [sum(float(X[i, j]) * coef[p[i], j] for j in range(11)) for i in range(len(p))]
+    np.testing.assert_allclose(got, loop, rtol=1e-12, atol=1e-12)

@@ -142,9 +142,10 @@ def test_fact2_rate_cap_shuts_out_the_riskiest_not_the_safest(cap):
     months 7-18 on 8 paired seeds. A 24 % cap hardly binds in the settled default market, so
     it is not tested. Nor is 10 %: below what a consumer-finance company's loan costs to fund,
     service and make, it cuts prime approvals deeply too, which is what a cap under lenders'
-    costs does, not fact 2. Measured 2026-12-02, with the December 2017 rule against lending
-    to borrowers without income in force as in the episode file: at 15.4 % subprime -8.2
-    points [-10.2, -6.2], prime -1.5 [-3.4, +0.5]; at 10 % subprime -26.7, prime -18.0."""
+    costs does, not fact 2. Measured with the December 2017 rule against lending to borrowers
+    without income in force as in the episode file: at 15.4 %, 2026-12-03 (commit 2218473),
+    subprime -6.5 points [-8.7, -4.3], prime -2.3 [-4.0, -0.7]; at 10 %, 2026-12-02 (commit
+    d1322aa), subprime -26.7, prime -18.0."""
     eff = cap_effects(cap)
     mean, lo, hi = eff["subprime"]
     assert hi < 0, eff
@@ -161,7 +162,7 @@ def test_fact2_prime_borrowers_stay_served_under_the_2020_cap():
     "Served" is counted by borrower, as Bolen et al. count loans and borrowers: the share of
     a segment's applicants who got no credit in a month (``excluded_<segment>``) and the
     credit the segment gets (``originations_<segment>``). The application-level approval rate
-    falls a little for prime borrowers too (-1.5 points [-3.4, +0.5], 2026-12-02): it counts
+    falls a little for prime borrowers too (-2.3 points [-4.0, -0.7], 2026-12-03): it counts
     every refused application, and under the cap two kinds are refused, neither leaving a
     prime borrower without credit for long: a small top-up asked of a lender the borrower
     already owes, too small to pay the lender's cost per loan under 15.4 % (7.7; the same
@@ -182,8 +183,9 @@ def test_fact2_prime_borrowers_stay_served_under_the_2020_cap():
                    "15.4 % cap (small top-ups go), where Bolen, Elliehausen & Miller (2023) "
                    "found prime loans rose about 16 % under a 36 % cap: lenders in the model "
                    "do not turn to prime borrowers when subprime lending stops paying, and "
-                   "the cap does not reach prime prices (average prime APR 11.6-12.0 % in "
-                   "both arms, seeds 101-102; docs/calibration.md, section 3, fact 2)")
+                   "the cap lowers prime prices too little to draw more in (average prime "
+                   "APR -0.26 points [-0.40, -0.12], 8 seeds, 2026-12-03; docs/calibration.md,"
+                   " section 3, fact 2)")
 def test_fact2_prime_loans_rise_under_the_2020_cap():
     """Fact 2's prime side as Bolen et al. measured it: the number of prime loans rises."""
     assert cap_effects(0.154)["log_new_loans_prime"][0] > 0

@@ -172,6 +172,8 @@ def test_fact2_prime_borrowers_stay_served_under_the_2020_cap():
     """
     eff = cap_effects(0.154)
     assert eff["excluded_subprime"][1] > 0, eff  # subprime applicants go without
+    # holds by about 1 % (+0.00337 against +0.01702 / 5 = 0.00340, 8 seeds, 2026-12-03,
+    # commit 2218473): a change to the model may flip it; the bound below carries the fact
     assert eff["excluded_prime"][0] < eff["excluded_subprime"][0] / 5, eff
     # within a point, interval and all; at a 10 % cap, +1.2 points [+0.75, +1.70], it fails
     assert eff["excluded_prime"][2] < 0.01, eff

@@ -30,11 +30,11 @@ the script says what each number is), by the candidate mechanisms of issue 19, i
 - (a) Moral hazard and adverse selection under a flat premium are there, but the extra risk
   is small in fact. With insured pricing alone (``guarantee.moral_hazard`` = 0, the file) the
   pool's P2P originations in months 1-12 differed from the no-guarantor arm's by -45 % to
-  +53 %, their subprime share by -3.0 to +7.0 points. With ``moral_hazard`` = 1 (an insured lender that
-  screens on the 20 % of the loss it keeps approves everyone the cap lets it price)
-  originations differed from the pool's by -1 % to +79 %, the subprime share by +0.2 to
-  +9.5 points,
-  yet claims from the shock on were 18-95 thousand RMB against premiums of 162-316 thousand,
+  +53 %, their subprime share by -3.0 to +7.0 points. With ``moral_hazard`` = 1 (an insured
+  lender that screens on the 20 % of the loss it keeps approves everyone the cap lets it
+  price) originations differed from the pool's by -1 % to +79 %, the subprime share by
+  +0.2 to +9.5 points, yet claims from the shock on were 18-95 thousand RMB against
+  premiums of 162-316 thousand,
   no guarantor failed and 1 platform was lost on all 8 seeds. Riskier by score is not much
   riskier in fact: of the pool arm's P2P loans made in months 1-12 (all open at the shock;
   failed platforms' loans left out), the share that defaulted from month 13 on was, by

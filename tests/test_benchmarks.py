@@ -82,3 +82,38 @@ def test_bad_or_clashing_set_is_one_line_and_exit_2_before_any_run(script, size,
     assert p.returncode == 2
     assert p.stdout == ""
     assert p.stderr.count("\n") == 1 and message in p.stderr
+
+
+def test_compare_numbers_by_hand(tmp_path):
+    """benchmarks/compare_numbers.py on model tables made by hand, 3 seeds x 4 months,
+    compared over the last 2: an unchanged column, one moved by 0.5 %, one moved by +10 on
+    every seed (interval [10, 10], p = 0: fails), and one whose differences (+1, -1, +3 on
+    seeds 1-3) have mean 1 and a 95 % interval 1 +- t(0.975, 2) x 2 / sqrt(3), covering 0."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    import compare_numbers
+
+    before, after = tmp_path / "b", tmp_path / "a"
+    before.mkdir()
+    after.mkdir()
+    for s, noise in zip((1, 2, 3), (1.0, -1.0, 3.0)):
+        steps = np.arange(1, 5)
+        base = pd.DataFrame({"step": steps, "same": 5.0 * s, "small": 100.0 * s,
+                             "shifted": 1.0 * s, "noisy": 50.0 + s})
+        base.to_parquet(before / f"seed_{s}.parquet")
+        moved = base.assign(small=base["small"] * 1.005, shifted=base["shifted"] + 10,
+                            noisy=base["noisy"] + noise)
+        moved.loc[moved["step"] <= 2, "same"] = 999.0  # months 1-2 are not compared
+        moved.to_parquet(after / f"seed_{s}.parquet")
+    out = compare_numbers.compare(before, after, last=2)
+    assert out.attrs["seeds"] == [1, 2, 3]
+    assert out.loc["same", "rel"] == 0 and out.loc["same", "passes"]
+    assert out.loc["small", "rel"] == pytest.approx(0.005) and out.loc["small", "passes"]
+    assert out.loc["shifted", "lo"] == out.loc["shifted", "hi"] == pytest.approx(10)
+    assert out.loc["shifted", "p"] == 0 and not out.loc["shifted", "passes"]
+    half = stats.t.ppf(0.975, 2) * 2 / np.sqrt(3)
+    assert (out.loc["noisy", "lo"], out.loc["noisy", "hi"]) == pytest.approx((1 - half, 1 + half))
+    assert out.loc["noisy", "passes"]
+    assert compare_numbers.seeds_of("1-3,7") == [1, 2, 3, 7]

@@ -268,6 +268,32 @@ def test_compaction_matches_loop(seed, n, cols):
     np.testing.assert_array_equal(status[:len(keep)].view(np.uint8), want_status)
 
 
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), share=st.floats(0, 1))
+def test_sample_compaction_matches_loop(seed, n, share):
+    """The sampled loans still open keep their features and weights, in order, and their book
+    rows become their rank among the open rows (what they will be once the book is
+    compacted)."""
+    rng = np.random.default_rng(seed)
+    status = rng.choice(np.array(list(LoanStatus), dtype=np.int8), n)
+    srow = np.flatnonzero(rng.random(n) < share).astype(np.int64)
+    ns = len(srow)
+    w = rng.integers(1, 9, ns).astype(np.int32)
+    ff = rng.random((ns, 3)).astype(np.float32)
+    fb = rng.integers(0, 16, ns).astype(np.uint8)
+    fc = rng.integers(0, 40, ns).astype(np.int16)
+    open_rank = {}
+    for i in range(n):
+        if status[i] <= LoanStatus.DEFAULTED:
+            open_rank[i] = len(open_rank)
+    kept = [j for j in range(ns) if srow[j] in open_rank]
+    want = (np.array([open_rank[srow[j]] for j in kept], dtype=np.int64), w[kept], ff[kept],
+            fb[kept], fc[kept])
+    m = kernels.compact_sample(status, srow, w, ff, fb, fc)
+    assert m == len(kept)
+    for got, exp in zip((srow, w, ff, fb, fc), want):
+        np.testing.assert_array_equal(got[:m], exp)
+
+
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 6),
        P=st.integers(1, 4))
 def test_flag_cells_matches_loop(seed, n, nb, P):

@@ -336,6 +336,35 @@ def move_open_rows_2d(arr, status):
 
 
 @kernel
+def compact_sample(status, srow, sweight, ffloat, fbits, fcount):
+    """Compact a loan book's sample of kept features (:class:`lendsim.simulation.ledger.
+    LoanBook`) in place, before the book itself: the sampled loans still open (``status``
+    <= DEFAULTED, the book's first ``len(status)`` rows) keep their weights and features,
+    moved up in order, and their book rows ``srow`` (ascending, one per sample row) become
+    the rows they will have once the book drops its closed loans. Returns the number of
+    sample rows kept."""
+    j = 0  # next sample slot
+    s = 0  # sample cursor
+    new = 0  # open book rows before row i
+    ns = len(srow)
+    for i in range(len(status)):
+        is_open = status[i] <= DEFAULTED
+        if s < ns and srow[s] == i:
+            if is_open:
+                srow[j] = new
+                sweight[j] = sweight[s]
+                fbits[j] = fbits[s]
+                fcount[j] = fcount[s]
+                for c in range(ffloat.shape[1]):
+                    ffloat[j, c] = ffloat[s, c]
+                j += 1
+            s += 1
+        if is_open:
+            new += 1
+    return j
+
+
+@kernel
 def flag_cells(borrower, platform, late, n_borrowers, n_platforms):
     """Whether each loan's (borrower, platform) cell holds a loan marked ``late``: one
     boolean per loan (``borrower`` < ``n_borrowers``, ``platform`` < ``n_platforms``)."""

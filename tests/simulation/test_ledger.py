@@ -102,3 +102,65 @@ def test_compact_keeps_the_open_loans_in_order(pattern):
     assert L.n == keep.sum()
     for name, old in before.items():
         np.testing.assert_array_equal(getattr(L, name), old[keep])
+
+
+def _add(L, rng, k, principal):
+    L.add(borrower_idx=rng.integers(0, 30, k), platform_idx=rng.integers(0, 5, k),
+          pool_idx=np.zeros(k, int), principal=principal, apr=np.ones(k),
+          instalment=np.ones(k), term=np.ones(k, int), step=0, is_refinance=False,
+          features=features(rng, k))
+
+
+def test_the_book_keeps_the_features_of_every_kth_loan_across_calls_and_compactions():
+    """Against a record kept loan by loan: number the loans 0, 1, ... in the order booked
+    (the count runs on across calls of ``add``); with ``keep_every`` = k while loan j is
+    booked, its features are kept when j is a multiple of k, and it stands for k loans.
+    Compaction drops closed loans and keeps every open sampled loan's features with it.
+    Each loan is told apart by its principal."""
+    rng = np.random.default_rng(11)
+    L = LoanBook(capacity=4)
+    kept = {}  # principal -> (features, weight), for every sampled loan
+    serial = 0
+    for every, sizes in ((1, (3, 4)), (3, (5, 0, 7, 2)), (2, (9,)), (5, (4, 11))):
+        L.keep_every = every
+        for k in sizes:
+            principal = np.arange(serial, serial + k) + 0.5
+            X = features(rng, k)
+            L.add(borrower_idx=np.zeros(k, int), platform_idx=np.zeros(k, int),
+                  pool_idx=np.zeros(k, int), principal=principal, apr=np.ones(k),
+                  instalment=np.ones(k), term=np.ones(k, int), step=0, is_refinance=False,
+                  features=X)
+            for i in range(k):
+                if (serial + i) % every == 0:
+                    kept[principal[i]] = (X[i], every)
+            serial += k
+        # close a random third, then compact: the record drops them too
+        closed = rng.random(L.n) < 0.3
+        L.status[closed] = LoanStatus.REPAID
+        for p in L.principal[closed]:
+            kept.pop(p, None)
+        L.compact()
+        rows = np.flatnonzero(L.is_sampled(np.arange(L.n)))
+        assert sorted(L.principal[rows]) == sorted(kept)
+        np.testing.assert_array_equal(L.feature_rows(rows),
+                                      np.array([kept[p][0] for p in L.principal[rows]]))
+        assert L.sample_weight(rows).tolist() == [kept[p][1] for p in L.principal[rows]]
+    assert L.ns < L.n  # some loans were not sampled
+    with pytest.raises(KeyError, match="not kept"):
+        L.feature_rows(np.arange(L.n))
+
+
+def test_a_refused_feature_row_leaves_a_sampling_book_as_it_was():
+    rng = np.random.default_rng(12)
+    L = LoanBook()
+    L.keep_every = 2
+    _add(L, rng, 5, np.ones(5))
+    n, ns = L.n, L.ns
+    X = features(rng, 3)
+    X[1, FEATURES.index("is_employed")] = 0.5  # loan 6 of the book: sampled (0, 2, 4, 6)
+    with pytest.raises(ValueError, match="loan features"):
+        L.add(borrower_idx=np.zeros(3, int), platform_idx=np.zeros(3, int),
+              pool_idx=np.zeros(3, int), principal=np.ones(3), apr=np.ones(3),
+              instalment=np.ones(3), term=np.ones(3, int), step=0, is_refinance=False,
+              features=X)
+    assert (L.n, L.ns, L.n_booked) == (n, ns, 5)

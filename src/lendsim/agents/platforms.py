@@ -200,17 +200,19 @@ class TrainingWindow:
         self.n_seen = np.zeros(2, dtype=np.int64)  # per ring: loans seen (write position)
         self.n_at_fit = np.zeros(2, dtype=np.int64)
 
-    def add(self, X: np.ndarray, y: np.ndarray, weight: float = 1.0) -> None:
-        """Keep matured loans; each stands for ``weight`` matured loans."""
+    def add(self, X: np.ndarray, y: np.ndarray, weight: float | np.ndarray = 1.0) -> None:
+        """Keep matured loans; each stands for ``weight`` matured loans (one number, or one
+        per loan)."""
         is_loan = X[:, self.TERM] >= self.DRAW_BELOW
         half = self.y.shape[1]
+        weight = np.broadcast_to(np.asarray(weight, dtype=float), y.shape)
         for r, sel in enumerate((~is_loan, is_loan)):
             # more than a ring's worth: every k-th stands for k. The last ones would be a
             # biased sample: a month's defaulted loans come after its repaid ones.
             k = max(-(-int(sel.sum()) // half), 1)
-            xs, ys = X[sel][::k], y[sel][::k]
+            xs, ys, ws = X[sel][::k], y[sel][::k], weight[sel][::k]
             pos = (self.n_seen[r] + np.arange(len(ys))) % half
-            self.X[r, pos], self.y[r, pos], self.w[r, pos] = xs, ys, weight * k
+            self.X[r, pos], self.y[r, pos], self.w[r, pos] = xs, ys, ws * k
             self.n_seen[r] += len(ys)
 
     def size(self) -> int:
@@ -429,7 +431,7 @@ class Platform(Institution, mesa.Agent):
         """Sd of the noise on this platform's risk signal: falls with technology level."""
         return pp.scoring_noise * (1.0 - self.tp.tech_level)
 
-    def learn(self, X: np.ndarray, y: np.ndarray, weight: float = 1.0) -> None:
+    def learn(self, X: np.ndarray, y: np.ndarray, weight: float | np.ndarray = 1.0) -> None:
         """Keep matured loans (features at origination, 1 = defaulted) for the next refit;
         ``weight`` is how many matured loans each one stands for (:class:`TrainingWindow`)."""
         self.window.add(X, y, weight)

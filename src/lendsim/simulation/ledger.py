@@ -87,10 +87,18 @@ class LoanBook:
 
     Attributes mirror ``_FIELDS`` (``arrears``: what earlier months' payments left unpaid,
     RMB, part of ``balance``; ``n_missed``: payments behind, docs/ODD.md 7.10; ``miss_bits``:
-    bills missed or part paid, one bit a month, bit 0 the latest, 7.21). Each loan keeps the
-    features its lender saw at origination (``N_FEATURES``, more with alternative data), so
-    it can train the lender's scoring model when it matures: :meth:`feature_rows` gives
-    them back as float32 rows, exactly as booked (``features``: a copy of all of them).
+    bills missed or part paid, one bit a month, bit 0 the latest, 7.21).
+
+    The features a loan's lender saw at origination (``N_FEATURES``, more with alternative
+    data) are kept to train the lender's scoring model when the loan matures, for a
+    systematic sample of the loans: numbering the loans 0, 1, ... in the order booked
+    (across calls of :meth:`add`), those whose number is a multiple of ``keep_every`` when
+    they are booked, each standing for ``keep_every`` loans (:meth:`sample_weight`).
+    ``keep_every`` is 1 (every loan) unless the model sets it: lenders train on a window of
+    a few thousand matured loans each, so a market that books far more than that a month
+    needs the features of only a share of its loans (docs/ODD.md 7.10, *Training sample*).
+    :meth:`feature_rows` gives a sampled loan's features back as float32 rows, exactly as
+    booked (``features``: those of every loan, when every loan is sampled).
     """
 
     def __init__(self, capacity: int = 1024, n_features: int = N_FEATURES):
@@ -100,6 +108,14 @@ class LoanBook:
         self._float_cols = _float_columns(n_features)
         for name, dt in _FIELDS.items():
             setattr(self, "_" + name, np.zeros(capacity, dtype=dt))
+        self.keep_every = 1
+        self.n_booked = 0  # loans ever booked: the sample's count runs across calls of add
+        self.booked_before_month = 0  # n_booked when the month began (platforms adapt)
+        # the sample: book rows (ascending), weights and compact features
+        self.ns = 0
+        self._scap = capacity
+        self._srow = np.zeros(capacity, dtype=np.int64)
+        self._sweight = np.zeros(capacity, dtype=np.int32)
         self._ffloat = np.zeros((capacity, len(self._float_cols)), dtype=np.float32)
         self._fbits = np.zeros(capacity, dtype=np.uint8)
         self._fcount = np.zeros(capacity, dtype=np.int16)
@@ -111,23 +127,47 @@ class LoanBook:
             return self.feature_rows(np.arange(self.n))
         raise AttributeError(name)
 
+    def _sample_pos(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in the sample of book rows ``rows``, and which of them are sampled."""
+        srow = self._srow[: self.ns]
+        pos = np.searchsorted(srow, rows)
+        pos[pos >= self.ns] = 0
+        return pos, (srow[pos] == rows) if self.ns else np.zeros(len(rows), dtype=bool)
+
+    def is_sampled(self, rows: np.ndarray) -> np.ndarray:
+        """Whether the features of loans ``rows`` were kept (boolean array)."""
+        return self._sample_pos(np.asarray(rows, dtype=np.int64))[1]
+
+    def sample_weight(self, rows: np.ndarray) -> np.ndarray:
+        """How many loans each of the sampled loans ``rows`` stands for (``keep_every``
+        when it was booked), int array."""
+        pos, ok = self._sample_pos(np.asarray(rows, dtype=np.int64))
+        if not ok.all():
+            raise KeyError("sample_weight: some loans' features were not kept")
+        return self._sweight[pos]
+
     def feature_rows(self, rows: np.ndarray) -> np.ndarray:
-        """The features of loans ``rows`` as booked: array (len(rows), n_features), float32."""
-        rows = np.asarray(rows, dtype=np.intp)
-        X = np.empty((len(rows), self.n_features), dtype=np.float32)
-        X[:, self._float_cols] = np.take(self._ffloat, rows, axis=0)
-        bits = self._fbits[rows]
+        """The features of sampled loans ``rows`` as booked: array (len(rows), n_features),
+        float32."""
+        pos, ok = self._sample_pos(np.asarray(rows, dtype=np.int64))
+        if not ok.all():
+            raise KeyError(f"feature_rows: the features of {int((~ok).sum())} of these loans "
+                           f"were not kept (the book keeps every {self.keep_every}-th)")
+        X = np.empty((len(pos), self.n_features), dtype=np.float32)
+        X[:, self._float_cols] = np.take(self._ffloat, pos, axis=0)
+        bits = self._fbits[pos]
         for k, j in enumerate(_BIT_FEATURES):
             X[:, j] = (bits >> k) & 1
-        X[:, _COUNT_FEATURE] = self._fcount[rows]
+        X[:, _COUNT_FEATURE] = self._fcount[pos]
         return X
 
-    def _put_features(self, s: slice, X: np.ndarray) -> None:
-        """Store features ``X`` (k, n_features) in rows ``s``; refuse any the compact columns
-        would not give back exactly (a feature's definition changed: change the layout)."""
+    def _put_features(self, start: int, X: np.ndarray) -> None:
+        """Store features ``X`` (k, n_features) from sample row ``start``; refuse any the
+        compact columns would not give back exactly (a feature's definition changed: change
+        the layout)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         if not kernels.pack_features(X, self._float_cols, _BIT_COLS, _COUNT_FEATURE,
-                                     self._ffloat, self._fbits, self._fcount, s.start):
+                                     self._ffloat, self._fbits, self._fcount, start):
             raise ValueError("loan features: intercept, is_employed, is_bureau_covered and "
                              "arrears_seen must be 0 or 1, bureau_lenders a whole number "
                              "in -32768..32767 (LoanBook keeps them as bits and an int16)")
@@ -136,20 +176,32 @@ class LoanBook:
         need = self.n + extra
         if need <= self._cap:
             return
-        cap = max(need, int(1.5 * self._cap))  # old and new arrays coexist while copying
-        for name in list(_FIELDS) + ["ffloat", "fbits", "fcount"]:
-            old = self.__dict__["_" + name]
-            new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
-            new[: self.n] = old[: self.n]
-            self.__dict__["_" + name] = new
-        self._cap = cap
+        self._cap = _grow_columns(self.__dict__, ["_" + f for f in _FIELDS], self.n, need,
+                                  self._cap)
+
+    def _grow_sample(self, extra: int) -> None:
+        need = self.ns + extra
+        if need <= self._scap:
+            return
+        self._scap = _grow_columns(self.__dict__, ["_srow", "_sweight", "_ffloat", "_fbits",
+                                                   "_fcount"], self.ns, need, self._scap)
 
     def add(self, *, borrower_idx, platform_idx, pool_idx, principal, apr, instalment, term,
             step, is_refinance, features) -> np.ndarray:
-        """Book new loans; returns their row indices."""
+        """Book new loans; returns their row indices. The features of every
+        ``keep_every``-th loan booked are kept (all of them by default)."""
         k = len(principal)
         if k == 0:
             return np.zeros(0, dtype=np.int64)
+        every = self.keep_every
+        pick = np.arange((-self.n_booked) % every, k, every)
+        self._grow_sample(len(pick))
+        # checked before anything is booked: a refused row leaves the book as it was
+        self._put_features(self.ns, np.asarray(features)[pick] if every > 1 else features)
+        self._srow[self.ns: self.ns + len(pick)] = self.n + pick
+        self._sweight[self.ns: self.ns + len(pick)] = every
+        self.ns += len(pick)
+        self.n_booked += k
         self._grow(k)
         s = slice(self.n, self.n + k)
         d = self.__dict__
@@ -169,7 +221,6 @@ class LoanBook:
         d["_is_refinance"][s] = is_refinance
         d["_cause"][s] = MissCause.FUNDAMENTAL
         d["_miss_bits"][s] = 0
-        self._put_features(s, features)
         self.n += k
         return np.arange(s.start, s.stop)
 
@@ -179,18 +230,23 @@ class LoanBook:
 
     def compact(self) -> int:
         """Drop closed loans (repaid or charged off); their flows are already posted. The
-        open loans keep their order. Returns the number of rows dropped."""
+        open loans keep their order, and the sampled ones their features. Returns the number
+        of rows dropped."""
         d = self.__dict__
         status = d["_status"][: self.n]
+        # the sample first, while the book's rows still have their old status
+        self.ns = kernels.compact_sample(status, d["_srow"][: self.ns], d["_sweight"],
+                                         d["_ffloat"], d["_fbits"], d["_fcount"])
         by_size: dict[int, list] = {}
-        for name in list(_FIELDS) + ["fbits", "fcount"]:
+        for name in _FIELDS:
             col = _as_uint(d["_" + name])
             by_size.setdefault(col.itemsize, []).append(col)
         # each pass reads the status; the pass that moves the status column goes last
-        m = kernels.move_open_rows_2d(d["_ffloat"], status)
+        m = None
         for size in sorted(by_size, key=lambda k: k == status.itemsize):
             moved = kernels.move_open_rows(tuple(by_size[size]), status)
-            assert moved == m
+            assert m is None or moved == m
+            m = moved
         dropped, self.n = self.n - m, m
         return dropped
 
@@ -199,6 +255,18 @@ class LoanBook:
         """Sum of open balances grouped by an index array over loans."""
         m = self.is_open() if mask is None else mask
         return kernels.grouped_sum(key, self.balance, m, minlength)
+
+
+def _grow_columns(d: dict, names: list[str], used: int, need: int, cap: int) -> int:
+    """Reallocate the columns ``names`` of ``d`` (rows first) with room for ``need`` rows,
+    keeping the first ``used``; returns the new capacity."""
+    cap = max(need, int(1.5 * cap))  # old and new arrays coexist while copying
+    for name in names:
+        old = d[name]
+        new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
+        new[:used] = old[:used]
+        d[name] = new
+    return cap
 
 
 #: unsigned integers of each item size: compaction moves every field as raw items, so one

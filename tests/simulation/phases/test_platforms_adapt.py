@@ -67,6 +67,70 @@ def test_train_on_matured_samples_every_kth_loan_with_weight_k(sizes):
         assert len(picked[0]) > W  # the window's thinning is exercised
 
 
+@pytest.mark.parametrize("sizes", [(200, 150, 120), (30, 20, 10)])
+def test_a_sampling_book_trains_on_its_sampled_loans_each_standing_for_its_weight(
+        sizes, monkeypatch):
+    """As above, on a book that kept the features of every third loan (every month's
+    ``feature_sampling`` forced to 3): only sampled loans train, numbered in the order they
+    were handed over; every k-th of them (k = ceil(sampled / (window x platforms))) trains,
+    and each stands for k x j x its sample weight (3; 1 for the first month's loans, booked
+    before the first month set it) matured loans."""
+    monkeypatch.setattr(platforms_adapt, "feature_sampling", lambda *a: 3)
+    model = _model()
+    L, rng = model.loans, np.random.default_rng(4)
+    assert 0 < L.ns < L.n
+    queue = [(rng.choice(np.flatnonzero(L.platform_idx == 0), sizes[0]), 0),
+             (rng.integers(0, L.n, sizes[1]), 1), (rng.integers(0, L.n, sizes[2]), 0)]
+    for rows, y in queue:
+        model.month.learn(rows, y)
+    calls = _record_learning(model)
+    platforms_adapt.train_on_matured(model)
+    cand = [(r, y) for rows, y in queue for r in rows if L.is_sampled(np.array([r]))[0]]
+    W = 100
+    k = -(-len(cand) // (W * 3))
+    picked = {}
+    for r, y in cand[::k]:
+        w = int(L.sample_weight(np.array([r]))[0])
+        picked.setdefault(int(L.platform_idx[r]), []).append(
+            (L.feature_rows(np.array([r]))[0], y, w))
+    # the first month's loans were booked before any sampling: weight 1
+    assert 3 in {w for v in picked.values() for _, _, w in v}
+    thin = {p: -(-len(v) // W) for p, v in picked.items()}
+    want = {p: v[::thin[p]] for p, v in picked.items()}
+    assert [c[0] for c in calls] == sorted(want)
+    for p, X, y, w in calls:
+        np.testing.assert_array_equal(np.broadcast_to(w, y.shape),
+                                      [k * thin[p] * v[2] for v in want[p]])
+        assert y.tolist() == [v[1] for v in want[p]]
+        np.testing.assert_array_equal(X, np.array([v[0] for v in want[p]], dtype=np.float32))
+
+
+def test_feature_sampling_keeps_four_windows_of_a_months_loans():
+    """Hand-computed: 10 platforms with windows of 5,000 take 50,000 matured loans; the book
+    keeps every loan's features until a month books more than 4 x 50,000, then every k-th
+    with k = new loans // 200,000."""
+    f = platforms_adapt.feature_sampling
+    assert [f(n, 5_000, 10) for n in (0, 199_999, 200_000, 399_999, 400_000, 1_300_000)] \
+        == [1, 1, 1, 1, 2, 6]
+    assert f(10**7, 1_000_000, 10) == 1  # windows as large as the parameter allows
+
+
+def test_a_market_that_books_more_than_its_windows_take_keeps_a_sample_and_trains_on_it():
+    """With windows of 100 loans, a market of 3,000 borrowers and 3 platforms books more than
+    twice a month what four windows of its platforms take (about 2,900 loans against 1,200):
+    from the second month the book keeps only a sample of the
+    features, the lenders' windows fill with sampled loans weighted by the stride, and the
+    run goes on to the end with its balance sheets adding up (the model checks them every
+    month)."""
+    model = MarketModel(tiny(**{"borrowers.n": 3000, "platforms.n": 3,
+                                "platforms.entry_prob": 0.0, "platforms.training_window": 100}))
+    model.run(12)
+    L = model.loans
+    assert L.keep_every > 1 and L.ns < L.n
+    weights = np.concatenate([pl.window.rows()[2] for pl in model.platforms])
+    assert len(weights) and weights.max() >= L.keep_every
+
+
 def test_nothing_matured_trains_nothing():
     model = _model()
     calls = _record_learning(model)

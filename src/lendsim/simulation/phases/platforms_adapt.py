@@ -1,7 +1,8 @@
 """Phase 10, platforms adapt: matured loans train the scoring models, the book drops closed
-loans, platforms score their books for early warning (7.21), each platform's pricing
-strategy adapts its margin and cut-off, models are refitted on schedule, reputations
-recover, unfunded platforms exit, and new platforms may enter.
+loans and sets how many of next month's loans keep their features, platforms score their
+books for early warning (7.21), each platform's pricing strategy adapts its margin and
+cut-off, models are refitted on schedule, reputations recover, unfunded platforms exit, and
+new platforms may enter.
 
 References:
     docs/ODD.md, 3. Process overview, phase 10; 7. Submodels, "Scoring", "Pricing", "Entry
@@ -32,8 +33,12 @@ def step(model) -> None:
     train_on_matured(model)
     drop_closed_loans(model)
     pp = model.params.platforms
-    P = len(model.platforms)
     L = model.loans
+    # how many of next month's loans keep their features, from this month's lending
+    L.keep_every = feature_sampling(L.n_booked - L.booked_before_month, pp.training_window,
+                                    len(model.platforms))
+    L.booked_before_month = L.n_booked
+    P = len(model.platforms)
     is_open = L.is_open()
     managed, d30, _, _, _, n_open = kernels.book_by_platform(L.status, L.n_missed, L.balance,
                                                             L.platform_idx, P)
@@ -119,6 +124,8 @@ def plan_marketing(model, active: np.ndarray) -> np.ndarray:
 def train_on_matured(model) -> None:
     """Hand this month's matured loans to their platforms' training windows.
 
+    Only loans whose features the book kept can train (all of them unless the book samples,
+    :func:`feature_sampling`); each stands for its sample weight of matured loans.
     Platforms keep only their last ``platforms.training_window`` matured loans, so when far
     more mature in one month a systematic sample of every k-th stands for all of them, with
     frequency weight k (the fitted default rate stays unbiased); a platform's share is
@@ -126,10 +133,12 @@ def train_on_matured(model) -> None:
     """
     month = model.month
     queue, month.matured = month.matured, []
+    L, pp = model.loans, model.params.platforms
+    if L.keep_every > 1 or L.ns < L.n:  # the book keeps the features of a sample
+        queue = [(r[L.is_sampled(r)], label) for r, label in queue]
     n = sum(len(rows) for rows, _ in queue)
     if not n:
         return
-    L, pp = model.loans, model.params.platforms
     stride = max(1, -(-n // (pp.training_window * len(model.platforms))))
     rows, y, offset = [], [], 0
     for r, label in queue:
@@ -147,7 +156,37 @@ def train_on_matured(model) -> None:
         k = -(-(b - a) // pp.training_window)
         idx = order[a:b:k]
         X = L.feature_rows(rows[idx])
-        model.platforms[plat[idx[0]]].learn(X, y[idx], weight=float(stride * k))
+        w = L.sample_weight(rows[idx])
+        weight = float(stride * k) if (w == 1).all() else stride * k * w.astype(float)
+        model.platforms[plat[idx[0]]].learn(X, y[idx], weight=weight)
+
+
+#: The book keeps the features of enough of a month's new loans to fill this many training
+#: windows of every platform (:func:`feature_sampling`): the thinning at maturity still
+#: chooses among several times what the windows take.
+FEATURE_SAMPLE_WINDOWS = 4
+
+
+def feature_sampling(new_loans: int, training_window: int, n_platforms: int) -> int:
+    """Every how many loans the book keeps the features of (``LoanBook.keep_every``), set
+    each month from the month's number of new loans: 1 (every loan) until they are more
+    than ``FEATURE_SAMPLE_WINDOWS`` times what all platforms' training windows hold, then
+    the largest whole stride that still keeps that many.
+
+    The features are kept only to train lenders when their loans mature, and a lender
+    trains on its last ``training_window`` matured loans, sampled at maturity when more
+    mature (:func:`train_on_matured`); at 10^6 borrowers the book books over a million loans a
+    month, about 25 times what the windows take, so keeping every loan's features (23 bytes
+    each, on a book of about 10^7 loans) would keep what no lender ever reads. Sampling at
+    origination, every k-th loan standing for k, is as unbiased as sampling at maturity: it
+    does not look at the outcome (Cochran 1977, *Sampling Techniques*, ch. 8, systematic
+    sampling).
+
+    Examples:
+        >>> feature_sampling(30_000, 5_000, 10), feature_sampling(1_300_000, 5_000, 10)
+        (1, 6)
+    """
+    return max(1, new_loans // (FEATURE_SAMPLE_WINDOWS * training_window * n_platforms))
 
 
 def drop_closed_loans(model) -> None:

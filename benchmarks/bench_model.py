@@ -10,7 +10,7 @@ Default configurations (see benchmarks/README.md):
 
   lendsim   10^5 borrowers x  24 months
   lendsim   10^6 borrowers x 120 months     (target case: < 150 s end to end, < 1536 MB; aim 1024 MB)
-  reference 10^5 borrowers x  24 months     ../shared/bench/borrower_rules_mesa.py --seed 1
+  reference 10^5 borrowers x  24 months     benchmarks/reference/borrower_rules_mesa.py --seed 1
 
   ratio = reference ns per borrower-step / lendsim ns per borrower-step, at the reference's
           size (wall and CPU); target >= 10x, aim 20x.
@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_REFERENCE_DIR = REPO_ROOT.parent / "shared" / "bench"
+DEFAULT_REFERENCE_DIR = REPO_ROOT / "benchmarks" / "reference"
 REFERENCE_SCRIPT = "borrower_rules_mesa.py"
 
 DEFAULT_STEPS = {100_000: 24, 1_000_000: 120}
@@ -280,8 +280,8 @@ def parse_args(argv=None):
     ap.add_argument("--json-out", default=None, metavar="FILE",
                     help="also write the machine-readable summary to FILE")
     ap.add_argument("--reference-dir", default=str(DEFAULT_REFERENCE_DIR),
-                    help=f"folder holding {REFERENCE_SCRIPT} (default ../shared/bench from "
-                         "the repository root)")
+                    help=f"folder holding {REFERENCE_SCRIPT} (default benchmarks/reference, "
+                         "the copy kept in the repository)")
     ap.add_argument("--ref-n", type=int, default=None,
                     help="reference borrowers (default 100000; --quick 10000)")
     ap.add_argument("--ref-steps", type=int, default=None,

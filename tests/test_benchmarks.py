@@ -117,3 +117,35 @@ def test_compare_numbers_by_hand(tmp_path):
     assert (out.loc["noisy", "lo"], out.loc["noisy", "hi"]) == pytest.approx((1 - half, 1 + half))
     assert out.loc["noisy", "passes"]
     assert compare_numbers.seeds_of("1-3,7") == [1, 2, 3, 7]
+
+
+def test_the_reference_is_in_the_repository_unedited():
+    """bench_model.py measures against the copy in benchmarks/reference by default (a fresh
+    clone has nothing else), and the copy is the one its README's hashes name."""
+    import hashlib
+
+    import bench_model
+
+    ref = ROOT / "benchmarks" / "reference"
+    assert bench_model.DEFAULT_REFERENCE_DIR == ref
+    listed = dict(re.findall(r"^\| `(\w+\.py)` \| `([0-9a-f]{64})` \|$",
+                             (ref / "README.md").read_text(), flags=re.M))
+    assert sorted(listed) == ["borrower_rules_mesa.py", "borrower_rules_numpy.py"]
+    for name, digest in listed.items():
+        assert hashlib.sha256((ref / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_bench_model_runs_the_reference_and_reports_the_ratio():
+    """With the default reference folder: the reference runs in its own child, and the ratio
+    of its time per borrower-step to lendsim's is reported."""
+    import json
+
+    p = subprocess.run([sys.executable, BENCH_MODEL, "--sizes", "2000", "--steps", "2",
+                        "--ref-n", "2000", "--ref-steps", "2", "--json"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert not s["errors"] and not any("not found" in n for n in s["notes"]), s
+    models = {r["impl"] for r in s["results"]}
+    assert models == {"lendsim", "reference"}, models
+    assert s["ratio"]["wall"] > 0, s["ratio"]

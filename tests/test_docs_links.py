@@ -107,13 +107,14 @@ def test_relative_links_in_readme_and_docs_lead_to_files_of_the_repository():
 
 
 def test_markdown_files_mentioned_in_docs_and_code_are_in_the_repository():
-    """A Markdown file named in the README, docs/, the package or the tests (docs/ODD.md in a
-    docstring, calibration.md in a comment) is a file of the repository."""
+    """A Markdown file named in the README, docs/, the package, the benchmarks or the tests
+    (docs/ODD.md in a docstring, calibration.md in a comment) is a file of the repository."""
     tracked = set(tracked_files())
     basenames = {f.rsplit("/", 1)[-1] for f in tracked}
     missing = []
     for name in sorted(tracked):
-        if not (name == "README.md" or name.startswith(("docs/", "src/", "tests/"))):
+        if not (name == "README.md" or name.startswith(("docs/", "src/", "tests/",
+                                                        "benchmarks/"))):
             continue
         if not name.endswith((".md", ".py", ".toml", ".txt", ".ipynb")) or name == THIS:
             continue

@@ -60,3 +60,22 @@ def test_default_stream_is_stderr(capsys):
         bar.update(1)
     captured = capsys.readouterr()
     assert captured.out == "" and "demo 1/1 100%" in captured.err
+
+
+def test_a_bar_whose_construction_was_cut_short_is_deleted_quietly():
+    """Ctrl-C inside tqdm's ``__init__`` (after ``disable`` is set, before ``pos``) leaves a
+    half-built bar. Plain tqdm's ``__del__`` fails on it, which Python prints as a traceback
+    after "lendsim: interrupted" (seen once on CI, Python 3.12, `lendsim sweep` interrupted);
+    the bar lendsim draws with does not."""
+    from tqdm import tqdm
+
+    from lendsim.progress import _Bar
+
+    plain = tqdm.__new__(tqdm)
+    plain.disable = False  # where __init__ was cut short
+    with pytest.raises(AttributeError, match="pos"):
+        plain.__del__()
+    ours = _Bar.__new__(_Bar)
+    ours.disable = False
+    ours.__del__()  # nothing raised
+    assert isinstance(ProgressBar(3, stream=io.StringIO())._bar, _Bar)

@@ -50,6 +50,23 @@ class _Lines:
         self.stream.flush()
 
 
+class _Bar(tqdm):
+    """tqdm, whose clean-up survives a construction cut short.
+
+    Ctrl-C can land inside tqdm's ``__init__``, between the attribute that makes ``close``
+    act and the one it reads next (``pos``). The half-built bar is then deleted, tqdm's
+    ``__del__`` fails on the missing attribute, and Python prints that error with its
+    traceback after lendsim's one line ("lendsim: interrupted"). A bar that was never fully
+    built was never drawn: there is nothing to close.
+    """
+
+    def __del__(self) -> None:
+        try:
+            super().__del__()
+        except AttributeError:
+            pass
+
+
 def _is_tty(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
@@ -79,7 +96,7 @@ class ProgressBar:
         else:  # one line per further 10 %, and the last
             opts.update(file=_Lines(stream), bar_format=PLAIN_FORMAT, mininterval=0,
                         miniters=max(1, math.ceil(total / 10)))
-        self._bar = tqdm(**opts)
+        self._bar = _Bar(**opts)
 
     def __enter__(self) -> ProgressBar:
         return self

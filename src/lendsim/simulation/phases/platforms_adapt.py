@@ -134,7 +134,7 @@ def train_on_matured(model) -> None:
     month = model.month
     queue, month.matured = month.matured, []
     L, pp = model.loans, model.params.platforms
-    if L.keep_every > 1 or L.ns < L.n:  # the book keeps the features of a sample
+    if L.ns < L.n:  # the book kept the features of only a sample of its loans
         queue = [(r[L.is_sampled(r)], label) for r, label in queue]
     n = sum(len(rows) for rows, _ in queue)
     if not n:

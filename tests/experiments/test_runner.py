@@ -205,3 +205,55 @@ def test_kill_9_serial_sweep_then_resume_gives_the_same_tables(tmp_path):
 @pytest.mark.slow
 def test_kill_9_process_pool_sweep_then_resume_gives_the_same_tables(tmp_path):
     _kill_and_resume(tmp_path, "processes", 4)
+
+
+def _worker_watching(pid: int) -> subprocess.Popen:
+    """A stand-in for a pool worker: ``watch_parent(pid)``, then an idle minute."""
+    code = ("import time; from lendsim.experiments.runner import watch_parent; "
+            f"watch_parent({pid}, 0.05); time.sleep(60)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen([sys.executable, "-c", code], env=env)
+
+
+def test_a_worker_ends_when_its_sweep_has_ended_even_before_the_sweep_is_collected():
+    """The sweep exits but its parent has not waited for it yet (a zombie), as when a caller
+    reads the sweep's output to the end before waiting: the workers share that output, so a
+    worker that took the zombie for a live sweep would hold it open forever."""
+    sweep = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])
+    worker = _worker_watching(sweep.pid)
+    try:
+        assert worker.wait(timeout=30) == 1  # it ended itself, not the minute's sleep
+        assert sweep.poll() is not None  # collected only now
+    finally:
+        for p in (worker, sweep):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_a_worker_keeps_running_while_its_sweep_runs():
+    sweep = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    worker = _worker_watching(sweep.pid)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            worker.wait(timeout=3)
+        sweep.kill()  # and once it is gone, the worker goes too
+        assert worker.wait(timeout=30) == 1
+    finally:
+        for p in (worker, sweep):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_process_gone_reads_a_zombie_as_gone():
+    if not os.path.exists("/proc/self/stat"):
+        pytest.skip("no /proc: a zombie cannot be told from a live process here")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert not runner.process_gone(os.getpid())
+    deadline = time.monotonic() + 30
+    while not runner.process_gone(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert runner.process_gone(child.pid)
+    assert child.poll() == 0  # it was a zombie until now, not a reaped pid
+    assert runner.process_gone(child.pid)

@@ -217,22 +217,44 @@ def watch_parent(pid: int, interval: float = 0.5) -> None:
     A worker's parent is the forkserver, not the sweep, and it waits on a queue whose write
     end it holds itself, so without this a sweep killed with ``kill -9`` leaves its workers
     (and, through them, the forkserver and the resource tracker) running forever. A daemon
-    thread polls ``pid`` every ``interval`` seconds and exits the process when it has gone;
-    a run cut short this way leaves only a temp folder, which the next sweep cleans.
+    thread checks ``pid`` every ``interval`` seconds (:func:`process_gone`) and exits the
+    process when it has gone; a run cut short this way leaves only a temp folder, which the
+    next sweep cleans.
     """
     import threading
 
     def watch() -> None:
         while True:
             time.sleep(interval)
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # pid reused by another user's process: ours is gone
+            if process_gone(pid):
                 os._exit(1)
 
     threading.Thread(target=watch, name="lendsim-parent-watch", daemon=True).start()
+
+
+def process_gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended, including when it has ended but its own parent has
+    not yet collected its exit status (a zombie).
+
+    The zombie case matters: a program that starts a sweep and reads its output to the end
+    before waiting for it (``subprocess.run(..., capture_output=True)`` does) keeps the
+    ended sweep a zombie until every holder of that output has closed it, and the workers
+    share it; counting the zombie as alive (``os.kill(pid, 0)`` succeeds on one), a worker
+    would wait for the caller and the caller for the worker, forever. Linux shows the state
+    in ``/proc/<pid>/stat``; elsewhere only a reaped process counts as gone.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # pid reused by another user's process: ours is gone
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # it ended (and was collected) just now, or there is no /proc (macOS)
+        return Path("/proc/self/stat").exists()
+    # "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ")"
+    return stat[stat.rindex(")") + 2:][:1] in ("Z", "X")
 
 
 def _mp_context():

@@ -99,11 +99,15 @@ def loan_size(month, segment):
     return f
 
 
-def _cap_effects(cap):
+def _cap_effects(cap, sets=None, seeds=None):
+    """The paired effects of a cap falling from 36 % to ``cap`` in month 1, over months
+    7-18 on ``seeds`` (default 101-108), with the settings ``sets`` changed in both arms
+    (scripts/fact2_prime.py passes them)."""
     from lendsim.simulation.policy import with_policy
 
     base = scenario("episode_rate_cap_lpr.toml", **{"borrowers.n": 2000,
-                                                    "regulator.apply_schedule": False})
+                                                    "regulator.apply_schedule": False,
+                                                    **(sets or {})})
     loose = base.with_overrides({"regulator.apr_cap": 0.36})
     tight = with_policy(loose.with_overrides({"regulator.apply_schedule": True}),
                         [{"key": "regulator.apr_cap", "value": cap, "step": 1}])
@@ -115,8 +119,11 @@ def _cap_effects(cap):
             "excluded_prime": after(7, "excluded_prime"),
             "excluded_subprime": after(7, "excluded_subprime"),
             "log_originations_prime": log_after(7, "originations_prime"),
-            "log_new_loans_prime": log_after(7, "new_loans_prime")}
-    return paired_outcomes(loose, tight, outcomes, 18, [101 + r for r in range(8)])
+            "log_new_loans_prime": log_after(7, "new_loans_prime"),
+            "log_new_loans_subprime": log_after(7, "new_loans_subprime"),
+            "size_prime": loan_size(7, "prime")}
+    return paired_outcomes(loose, tight, outcomes, 18,
+                           seeds or [101 + r for r in range(8)])
 
 
 _CAP_EFFECTS: dict = {}

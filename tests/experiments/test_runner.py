@@ -215,6 +215,14 @@ def _worker_watching(pid: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", code], env=env)
 
 
+def _stop(*procs: subprocess.Popen) -> None:
+    """Kill and collect whichever of ``procs`` still run (a failed test's leftovers)."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def test_a_worker_ends_when_its_sweep_has_ended_even_before_the_sweep_is_collected():
     """The sweep exits but its parent has not waited for it yet (a zombie), as when a caller
     reads the sweep's output to the end before waiting: the workers share that output, so a
@@ -225,10 +233,7 @@ def test_a_worker_ends_when_its_sweep_has_ended_even_before_the_sweep_is_collect
         assert worker.wait(timeout=30) == 1  # it ended itself, not the minute's sleep
         assert sweep.poll() is not None  # collected only now
     finally:
-        for p in (worker, sweep):
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        _stop(worker, sweep)
 
 
 def test_a_worker_keeps_running_while_its_sweep_runs():
@@ -240,10 +245,7 @@ def test_a_worker_keeps_running_while_its_sweep_runs():
         sweep.kill()  # and once it is gone, the worker goes too
         assert worker.wait(timeout=30) == 1
     finally:
-        for p in (worker, sweep):
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        _stop(worker, sweep)
 
 
 def test_process_gone_reads_a_zombie_as_gone():

@@ -12,7 +12,9 @@ falls one more payment behind each month until it is charged off
 month of the flow into default, and 90+ can be at most 3/5 of 30+ in a steady book.
 Delinquency is counted as the calibration counts it: balances of open loans (current,
 delinquent, defaulted) of the embedded platforms, in RMB; "k" is the loan's payments behind
-(``n_missed``), 30+ is k >= 1 and 90+ is k >= 3.
+(``n_missed``), 30+ is k >= 1 and 90+ is k >= 3. The last two columns are the means of the
+top platform's monthly roll rates over the same months: of the balance 1 (2) payments behind
+at the end of a month, the share 2 (3) behind a month later.
 """
 
 from __future__ import annotations
@@ -40,9 +42,11 @@ def buckets(model, kind: str = "embedded") -> np.ndarray:
     return np.bincount(k, weights=L.balance[sel], minlength=MAX_SHOWN + 1)
 
 
-def measure(scenario: str | None, seed: int, window: int, sets: dict) -> np.ndarray:
-    """The mean, over the last ``window`` months of one run, of the top platform's open
-    balance by payments behind as shares of its open balance."""
+def measure(scenario: str | None, seed: int, window: int, sets: dict
+            ) -> tuple[np.ndarray, float, float]:
+    """Over the last ``window`` months of one run: the mean of the top platform's open
+    balance by payments behind as shares of its open balance, and the means of its monthly
+    roll rates ``roll_rate_1_2`` and ``roll_rate_2_3`` (platforms table, docs/ODD.md 7.10)."""
     scen = resolve_scenario(scenario, sets)
     model = MarketModel(scen, seed=seed)
     steps = scen.simulation.steps
@@ -52,8 +56,10 @@ def measure(scenario: str | None, seed: int, window: int, sets: dict) -> np.ndar
         model.run(1)
         b = buckets(model)
         acc += b / b.sum()
+    p = model.tables()["platforms"]
+    top = p[(p["platform_type"] == "embedded") & (p["step"] > steps - window)]
     model.close()
-    return acc / window
+    return acc / window, float(top["roll_rate_1_2"].mean()), float(top["roll_rate_2_3"].mean())
 
 
 def main(argv=None) -> None:
@@ -67,13 +73,15 @@ def main(argv=None) -> None:
     seeds = range(int(first), int(last or first) + 1)
     sets = parse_overrides(a.set)
     head = "".join(f"{k:>8}" for k in range(MAX_SHOWN)) + f"{str(MAX_SHOWN) + '+':>8}"
-    print(f"seed  share of open balance (%) by payments behind{'':>8}30+ %   90+ %  90+/30+")
+    print(f"seed  share of open balance (%) by payments behind{'':>8}30+ %   90+ %  90+/30+"
+          "  roll 1-2  roll 2-3")
     print(f"    {head}")
     for seed in seeds:
-        s = measure(a.scenario, seed, a.window, sets) * 100
+        s, r12, r23 = measure(a.scenario, seed, a.window, sets)
+        s = s * 100
         d30, d90 = s[1:].sum(), s[3:].sum()
         print(f"{seed:>4}" + "".join(f"{v:8.3f}" for v in s)
-              + f"{d30:8.3f}{d90:8.3f}{d90 / d30:8.3f}")
+              + f"{d30:8.3f}{d90:8.3f}{d90 / d30:8.3f}{r12:10.3f}{r23:10.3f}")
 
 
 if __name__ == "__main__":

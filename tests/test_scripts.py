@@ -70,6 +70,8 @@ def test_a_defaulted_loan_spends_one_month_in_each_bucket_from_three_to_charge_o
         before[(int(L.borrower_idx[i]), int(L.platform_idx[i]), int(L.origination_step[i]),
                 float(L.principal[i]))] = (int(L.n_missed[i]), float(L.balance[i]))
     assert before
+    # the key tells the loans apart (no two defaulted loans share it on this seed)
+    assert len(before) == int((L.status == LoanStatus.DEFAULTED).sum())
     model.run(1)
     L = model.loans
     after = {}

@@ -25,6 +25,7 @@ import numpy as np
 
 from lendsim import MarketModel
 from lendsim.api import resolve_scenario
+from lendsim.errors import LendsimError
 from lendsim.simulation.scenario import parse_overrides
 from lendsim.simulation.ledger import LoanStatus
 
@@ -70,8 +71,16 @@ def main(argv=None) -> None:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
     first, _, last = a.seeds.partition("-")
+    if not (first.isdigit() and (last.isdigit() or not last)):
+        ap.error(f"--seeds = {a.seeds!r}: allowed is first-last or one seed, e.g. 1-3")
     seeds = range(int(first), int(last or first) + 1)
-    sets = parse_overrides(a.set)
+    try:  # the scenario and the settings are checked before anything runs
+        sets = parse_overrides(a.set)
+        steps = resolve_scenario(a.scenario, sets).simulation.steps
+    except LendsimError as e:
+        ap.error(str(e))
+    if not 1 <= a.window <= steps:
+        ap.error(f"--window = {a.window}: allowed is 1 to the run's {steps} months")
     head = "".join(f"{k:>8}" for k in range(MAX_SHOWN)) + f"{str(MAX_SHOWN) + '+':>8}"
     print(f"seed  share of open balance (%) by payments behind{'':>8}30+ %   90+ %  90+/30+"
           "  roll 1-2  roll 2-3")

@@ -15,6 +15,7 @@ import pytest
 
 from lendsim import MarketModel, load_scenario
 from lendsim.simulation.ledger import LoanStatus
+from lendsim.simulation.phases.accounting import chargeoff_after
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -65,10 +66,12 @@ def test_a_defaulted_loan_spends_one_month_in_each_bucket_from_three_to_charge_o
     charged off at 6, so no open loan is 6 or more behind, and next month's bucket k + 1
     holds this month's bucket k of defaulted loans, balance for balance."""
     L = model.loans
+    limit = chargeoff_after(model)  # each platform's charge-off point, payments behind
     before = {}
     for i in np.flatnonzero(L.status == LoanStatus.DEFAULTED):
         before[(int(L.borrower_idx[i]), int(L.platform_idx[i]), int(L.origination_step[i]),
-                float(L.principal[i]))] = (int(L.n_missed[i]), float(L.balance[i]))
+                float(L.principal[i]))] = (int(L.n_missed[i]), float(L.balance[i]),
+                                           int(limit[L.platform_idx[i]]))
     assert before
     # the key tells the loans apart (no two defaulted loans share it on this seed)
     assert len(before) == int((L.status == LoanStatus.DEFAULTED).sum())
@@ -80,9 +83,9 @@ def test_a_defaulted_loan_spends_one_month_in_each_bucket_from_three_to_charge_o
                float(L.principal[i]))
         after[key] = (int(L.status[i]), int(L.n_missed[i]), float(L.balance[i]))
     open_ = L.status <= LoanStatus.DEFAULTED
-    assert (L.n_missed[open_] < model.params.platforms.chargeoff_after_missed).all()
-    for key, (k, bal) in before.items():
-        if k + 1 >= model.params.platforms.chargeoff_after_missed:
+    assert (L.n_missed[open_] < limit[L.platform_idx[open_]]).all()
+    for key, (k, bal, c) in before.items():
+        if k + 1 >= c:
             assert key not in after  # charged off and dropped
         else:
             assert after[key] == (LoanStatus.DEFAULTED, k + 1, bal)

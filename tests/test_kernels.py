@@ -294,6 +294,25 @@ def test_sample_compaction_matches_loop(seed, n, share):
         np.testing.assert_array_equal(got[:m], exp)
 
 
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), share=st.floats(0, 1),
+       k=st.integers(0, 40), runs=st.integers(1, 4))
+def test_sample_positions_match_a_lookup_row_by_row(seed, n, share, k, runs):
+    """Each row's place in the sample (the first sampled row not below it, a place past the
+    end read as 0) and whether it is sampled, looked up one row at a time; the rows come in
+    ascending runs, as the month's matured loans do, or in any order."""
+    rng = np.random.default_rng(seed)
+    srow = np.flatnonzero(rng.random(n) < share).astype(np.int64)
+    rows = rng.integers(0, n + 2, k).astype(np.int64)
+    cuts = np.sort(rng.integers(0, k + 1, runs - 1))
+    rows = np.concatenate([np.sort(part) for part in np.split(rows, cuts)])
+    for order in (rows, rng.permutation(rows)):
+        pos, found = kernels.sample_positions(srow, order)
+        for i, r in enumerate(order):
+            first = next((j for j, s in enumerate(srow) if s >= r), len(srow))
+            assert pos[i] == (first if first < len(srow) else 0)
+            assert found[i] == (r in set(srow.tolist()))
+
+
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 6),
        P=st.integers(1, 4))
 def test_flag_cells_matches_loop(seed, n, nb, P):

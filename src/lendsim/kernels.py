@@ -365,6 +365,33 @@ def compact_sample(status, srow, sweight, ffloat, fbits, fcount):
 
 
 @kernel
+def sample_positions(srow, rows):
+    """Where book rows ``rows`` sit in a book's sample of kept features: ``srow`` holds the
+    sampled rows, ascending. Returns (positions, found): ``numpy.searchsorted(srow, rows)``
+    with a position past the end read as 0, and whether ``srow`` holds the row there.
+
+    The month's matured loans come in ascending runs (settlement's order), so a cursor walks
+    ``srow`` once per run instead of a binary search per row; a row below the one before it
+    starts a new run from a binary search. Any order gives searchsorted's answer."""
+    n, ns = len(rows), len(srow)
+    pos = np.empty(n, dtype=np.int64)
+    found = np.zeros(n, dtype=np.bool_)
+    c = 0
+    for i in range(n):
+        r = rows[i]
+        if i > 0 and r < rows[i - 1]:
+            c = np.searchsorted(srow, r)
+        while c < ns and srow[c] < r:
+            c += 1
+        if c < ns:
+            pos[i] = c
+            found[i] = srow[c] == r
+        else:
+            pos[i] = 0
+    return pos, found
+
+
+@kernel
 def flag_cells(borrower, platform, late, n_borrowers, n_platforms):
     """Whether each loan's (borrower, platform) cell holds a loan marked ``late``: one
     boolean per loan (``borrower`` < ``n_borrowers``, ``platform`` < ``n_platforms``)."""

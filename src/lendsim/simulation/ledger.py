@@ -129,10 +129,7 @@ class LoanBook:
 
     def _sample_pos(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions in the sample of book rows ``rows``, and which of them are sampled."""
-        srow = self._srow[: self.ns]
-        pos = np.searchsorted(srow, rows)
-        pos[pos >= self.ns] = 0
-        return pos, (srow[pos] == rows) if self.ns else np.zeros(len(rows), dtype=bool)
+        return kernels.sample_positions(self._srow[: self.ns], rows)
 
     def is_sampled(self, rows: np.ndarray) -> np.ndarray:
         """Whether the features of loans ``rows`` were kept (boolean array)."""

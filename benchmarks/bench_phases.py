@@ -58,16 +58,33 @@ def measure(n: int, warmup: int, steps: int, seed: int, sets: dict) -> dict:
     spent = dict.fromkeys(phases, 0.0)
     # an instance attribute shadows the class's tuple for this model only
     m.PHASES = tuple(_Timed(name, ph, spent) for name, ph in zip(phases, MarketModel.PHASES))
+    r0 = _usage()
     t0 = time.perf_counter()
     m.run(steps)
     total = time.perf_counter() - t0
+    r1 = _usage()
     m.close()
     per_month = {k: v / steps for k, v in spent.items()}
+    # the process's CPU time (user, system) and minor page faults over the timed months
+    usage = ({k: (r1[k] - r0[k]) / steps for k in r0} if r0 else {})
     return {"n": n, "warmup": warmup, "steps": steps, "seed": seed, "sets": sets,
             "phases": phases, "ms_per_month": {k: v * 1e3 for k, v in per_month.items()},
             "step_ms": total / steps * 1e3,
             "outside_ms": (total - sum(spent.values())) / steps * 1e3,
-            "ns_per_bstep": total / steps / n * 1e9, "thread_env": thread_env()}
+            "ns_per_bstep": total / steps / n * 1e9, "thread_env": thread_env(),
+            "usage_per_month": usage}
+
+
+def _usage() -> dict:
+    """User and system CPU time (ms) and minor page faults of this process so far; empty
+    where the ``resource`` module is missing (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return {}
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return {"user_ms": u.ru_utime * 1e3, "sys_ms": u.ru_stime * 1e3,
+            "minor_faults": float(u.ru_minflt)}
 
 
 def print_report(r: dict) -> None:
@@ -81,6 +98,10 @@ def print_report(r: dict) -> None:
     for name, ms in rows:
         print(f"{name:<20}{ms:>10.2f}{ms * 1e6 / n:>11.0f}{ms / r['step_ms']:>8.1%}")
     print(f"{'step':<20}{r['step_ms']:>10.2f}{r['ns_per_bstep']:>11.0f}{1:>8.0%}")
+    u = r.get("usage_per_month")
+    if u:
+        print(f"a month's CPU: user {u['user_ms']:.0f} ms, system {u['sys_ms']:.0f} ms; "
+              f"minor page faults: {u['minor_faults']:,.0f}")
 
 
 def parse_args(argv=None):

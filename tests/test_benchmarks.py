@@ -35,6 +35,10 @@ def test_phase_times_and_the_rest_add_up_to_the_step():
     assert list(ms) == r["phases"] and all(v > 0 for v in ms.values())
     assert sum(ms.values()) + r["outside_ms"] == pytest.approx(r["step_ms"], rel=1e-9)
     assert r["ns_per_bstep"] == pytest.approx(r["step_ms"] * 1e6 / 300, rel=1e-9)
+    # the process's own accounting of the timed months (getrusage)
+    u = r["usage_per_month"]
+    assert set(u) == {"user_ms", "sys_ms", "minor_faults"} and min(u.values()) >= 0
+    assert u["user_ms"] + u["sys_ms"] > 0
 
 
 def test_bad_override_is_one_line_and_exit_2():

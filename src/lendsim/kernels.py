@@ -742,8 +742,9 @@ def late_seen(b, p, is_covered, late_anyone, late_pairs):
 
 
 @kernel
-def applicant_features(b, p, own_debt, total, n_lenders, is_covered, late_anyone, late_pairs,
-                       risk, noise_sd, normal, income, is_employed, request, X):
+def applicant_features(b, p, own_debt, total, n_lenders, is_covered, arrears_covered,
+                       late_anyone, late_pairs, risk, noise_sd, normal, income, is_employed,
+                       request, X):
     """What platforms ``p`` see of applicants ``b``, in one pass: fills the float32 feature
     rows ``X`` (k, F) but for log income (column 2) and log term (column 8), which the caller
     fills with numpy's ``log``, and returns each platform's own exposure (``own_debt[b, p]``,
@@ -751,7 +752,8 @@ def applicant_features(b, p, own_debt, total, n_lenders, is_covered, late_anyone
     other lenders it can see (0 when not covered), as
     :meth:`lendsim.simulation.debt.DebtState.own_at` and ``seen_by_lender`` give them.
     Columns: 1, ``risk + noise_sd[p] x normal``; 3, employed; 4, own / (12 income); 5,
-    covered x total / (12 income); 6, covered x lenders; 7, covered; 9, :func:`_sees_arrears`;
+    covered x total / (12 income); 6, covered x lenders; 7, covered; 9, :func:`_sees_arrears`
+    with the bureau's arrears reported for ``arrears_covered`` borrowers;
     10, ``request`` / (12 income); income floored at 1 RMB. Each value is the float64
     arithmetic of :func:`lendsim.simulation.features.borrower_features`'s numpy expressions,
     rounded to float32 once, so the rows are numpy's to the last bit."""
@@ -776,6 +778,7 @@ def applicant_features(b, p, own_debt, total, n_lenders, is_covered, late_anyone
         X[i, 5] = c * total[bi] / inc12
         X[i, 6] = c * n_lenders[bi]
         X[i, 7] = c
-        X[i, 9] = 1.0 if _sees_arrears(bi, pi, is_covered, late_anyone, late_pairs) else 0.0
+        X[i, 9] = 1.0 if _sees_arrears(bi, pi, arrears_covered, late_anyone,
+                                       late_pairs) else 0.0
         X[i, 10] = request[i] / inc12
     return own, visible, others

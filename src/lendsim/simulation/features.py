@@ -121,7 +121,8 @@ def borrower_features(b: np.ndarray, p: np.ndarray, *, risk: np.ndarray, income:
                       is_employed: np.ndarray, is_covered: np.ndarray, debt,
                       noise_sd: np.ndarray, income_median: float, normal: np.ndarray,
                       term: np.ndarray, request: np.ndarray,
-                      late: tuple[np.ndarray, np.ndarray]
+                      late: tuple[np.ndarray, np.ndarray],
+                      arrears_covered: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The features platforms ``p`` see of applicants ``b`` (one float32 row each), with
     what each platform sees of the applicant's debt.
@@ -132,6 +133,8 @@ def borrower_features(b: np.ndarray, p: np.ndarray, *, risk: np.ndarray, income:
         income: this month's income of every borrower, RMB.
         is_employed: every borrower's employment status.
         is_covered: whether the credit bureau covers each borrower.
+        arrears_covered: whether the bureau reports each borrower's arrears (covered, and
+            ``regulator.share_arrears``); ``is_covered`` when not given.
         debt: the month's :class:`lendsim.simulation.debt.DebtState` (each borrower's debt
             at each platform and in total, RMB, and number of lenders; the total and the
             count are seen only when covered).
@@ -163,7 +166,8 @@ def borrower_features(b: np.ndarray, p: np.ndarray, *, risk: np.ndarray, income:
     """
     X = np.empty((len(b), N_FEATURES), dtype=np.float32)  # stored as float32 anyway
     own, visible, others = kernels.applicant_features(
-        b, p, debt.own, debt.total, debt.n_lenders, is_covered, late[0], late[1], risk,
+        b, p, debt.own, debt.total, debt.n_lenders, is_covered,
+        is_covered if arrears_covered is None else arrears_covered, late[0], late[1], risk,
         np.asarray(noise_sd, dtype=float), np.asarray(normal, dtype=float), income,
         is_employed, np.asarray(request, dtype=float), X)
     X[:, 2] = np.log(np.maximum(income[b], 1.0) / income_median)
@@ -190,7 +194,7 @@ def late_accounts(model) -> tuple[np.ndarray, np.ndarray]:
 def arrears_seen(model, b: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Whether platforms ``p`` see borrowers ``b`` behind on a payment: on a loan at ``p``
     itself (a lender knows its own accounts), or, for a borrower the credit bureau covers, on
-    any loan (the bureau reports arrears with the debts). As of the end of last month
-    (:func:`late_accounts`)."""
+    any loan (the bureau reports arrears with the debts, unless ``regulator.share_arrears``
+    is false). As of the end of last month (:func:`late_accounts`)."""
     anyone, pairs = late_accounts(model)
-    return kernels.late_seen(b, p, model.is_covered, anyone, pairs)
+    return kernels.late_seen(b, p, model.arrears_covered, anyone, pairs)

@@ -33,8 +33,12 @@ def _start_month(model):
     funding.step(model)
 
 
-def test_is_blacklisted_against_a_loop():
-    model = _model(**{"regulator.data_sharing": 0.5})
+@pytest.mark.parametrize("share_arrears", [True, False])
+def test_is_blacklisted_against_a_loop(share_arrears):
+    """Refused: a borrower who defaulted with the lender, or, when the bureau reports
+    negative data, a covered borrower who defaulted with anyone in the last 24 months."""
+    model = _model(**{"regulator.data_sharing": 0.5,
+                      "regulator.share_arrears": share_arrears})
     pop, P = model.population, len(model.platforms)
     rng = np.random.default_rng(0)
     b = rng.integers(0, model.n_borrowers, 300)
@@ -46,7 +50,7 @@ def test_is_blacklisted_against_a_loop():
         [x * model.params.platforms.max_n + q for x, q in pairs], dtype=np.int64))
     stored = set(model.default_keys.tolist())
     got = underwriting.is_blacklisted(model, b, p)
-    want = [bool((model.is_covered[x] and pop.months_since_default[x] < 24)
+    want = [bool((share_arrears and model.is_covered[x] and pop.months_since_default[x] < 24)
                  or (pop.months_since_default[x] < pop.NEVER
                      and x * model.params.platforms.max_n + q in stored))
             for x, q in zip(b, p)]
@@ -119,10 +123,13 @@ def test_quote_calls_each_platforms_strategy():
     model.close()
 
 
-def test_arrears_seen_against_a_loop_over_loans():
+@pytest.mark.parametrize("share_arrears", [True, False])
+def test_arrears_seen_against_a_loop_over_loans(share_arrears):
     """A lender sees a borrower behind on a payment on one of its own loans, or, through the
-    bureau for a covered borrower, on any loan; the feature ``arrears_seen`` carries it."""
+    bureau for a covered borrower while it reports negative data, on any loan; the feature
+    ``arrears_seen`` carries it."""
     model = _model(steps=6, **{"regulator.data_sharing": 0.5,
+                               "regulator.share_arrears": share_arrears,
                                "borrowers.strategic_base": -3.0})
     _start_month(model)
     L, P = model.loans, len(model.platforms)
@@ -132,8 +139,13 @@ def test_arrears_seen_against_a_loop_over_loans():
     late = [(int(L.borrower_idx[i]), int(L.platform_idx[i])) for i in range(L.n)
             if L.status[i] <= LoanStatus.DEFAULTED and L.n_missed[i] > 0]
     anywhere = {x for x, _ in late}
-    want = [(x in anywhere) if model.is_covered[x] else ((x, q) in set(late))
+    bureau = model.is_covered & share_arrears
+    want = [(x in anywhere) if bureau[x] else ((x, q) in set(late))
             for x, q in zip(b.tolist(), p.tolist())]
+    # covered applicants behind only at other lenders: seen exactly when arrears are shared
+    elsewhere = [i for i, (x, q) in enumerate(zip(b.tolist(), p.tolist()))
+                 if model.is_covered[x] and x in anywhere and (x, q) not in set(late)]
+    assert elsewhere and all(want[i] == share_arrears for i in elsewhere)
     from lendsim.simulation.features import FEATURES, arrears_seen
     got = arrears_seen(model, b, p)
     assert got.tolist() == want

@@ -35,6 +35,9 @@ def step(model) -> None:
     if old is not None and any(getattr(old, k) != getattr(pol, k) for k in LINE_RULES):
         model.credit_lines.review_all(model.t)  # lenders re-underwrite under new rules
     model.is_covered = model.population.bureau_u < pol.data_sharing
+    # whose arrears and defaults the bureau reports (negative data)
+    model.arrears_covered = (model.is_covered if pol.share_arrears
+                             else np.zeros_like(model.is_covered))
     incidents(model)
     for shock in due:
         shock.apply(model)

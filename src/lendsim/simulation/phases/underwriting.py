@@ -240,7 +240,8 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     debt = model.debt
     X, own, visible_debt, other_lenders = borrower_features(
         b, p, risk=pop.risk, income=pop.income, is_employed=pop.is_employed,
-        is_covered=model.is_covered, debt=debt, noise_sd=g.noise_sd,
+        is_covered=model.is_covered, arrears_covered=model.arrears_covered, debt=debt,
+        noise_sd=g.noise_sd,
         income_median=model.params.borrowers.income_median,
         normal=model.rng.standard_normal(len(b)), term=term,
         request=request if asked is None else asked, late=late_accounts(model))
@@ -337,10 +338,11 @@ def price_cap(model, g: PlatformArrays) -> np.ndarray:
 
 def is_blacklisted(model, b: np.ndarray, p: np.ndarray) -> np.ndarray:
     """A platform refuses a borrower who defaulted with it, or (through the bureau, for
-    covered borrowers) with anyone in the last ``BUREAU_DEFAULT_MEMORY_MONTHS`` months."""
+    covered borrowers while it reports negative data, ``regulator.share_arrears``) with
+    anyone in the last ``BUREAU_DEFAULT_MEMORY_MONTHS`` months."""
     pop = model.population
     since = pop.months_since_default[b]
-    refused = model.is_covered[b] & (since < BUREAU_DEFAULT_MEMORY_MONTHS)  # through the bureau
+    refused = model.arrears_covered[b] & (since < BUREAU_DEFAULT_MEMORY_MONTHS)  # the bureau
     dk = model.default_keys  # sorted (np.union1d)
     # only borrowers who ever defaulted can be in ``dk`` (the count stays below NEVER for
     # 10,000 months, longer than any run)

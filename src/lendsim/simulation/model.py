@@ -149,7 +149,8 @@ class MarketModel(mesa.Model):
         self.macro = macro_state(p.macro, 1)
         self.apr_cap = self.regulator.apr_cap(self.macro.benchmark_rate)
         self.is_covered = np.zeros(n, dtype=bool)  # visible through the credit bureau
-        self.arrears_covered = self.is_covered  # ... with their arrears and defaults
+        self.arrears_covered = self.is_covered  # ... with their arrears
+        self.defaults_covered = self.is_covered  # ... with their defaults
         # applications each borrower made last month, as the bureau recorded them
         self.inquiries = np.zeros(n, dtype=np.int32)
         # recent applications and approvals by platform, risk segment and whether the

@@ -321,10 +321,13 @@ class RegulatorParams:
                           lo=0, hi=1000)
     data_sharing: float = _f(0.0, "share of borrowers whose total debt and lenders are visible "
                              "through a credit bureau (coverage)", lo=0, hi=1)
-    share_arrears: bool = _f(True, "the bureau also reports covered borrowers' arrears and "
-                             "defaults (negative data); false: debts and lenders only "
-                             "(positive data), so a lender sees arrears and defaults only on "
-                             "its own loans")
+    share_arrears: bool = _f(True, "the bureau also reports covered borrowers' arrears "
+                             "(negative data); false: a lender sees arrears only on its own "
+                             "loans")
+    share_defaults: bool = _f(True, "the bureau also reports covered borrowers' defaults of "
+                              "the last 24 months, and lenders refuse them (negative data; "
+                              "an industry blacklist); false: a lender refuses only those "
+                              "who defaulted with it")
     bank_capital_requirement: float = _f(0.08, "minimum bank equity / loans", lo=0, hi=1)
     bank_platform_exposure_limit: float = _f(math.inf, "bank line to one platform / bank equity "
                                              "(inf = none; CAL: 25 % of tier-1, 2021)", lo=0,

@@ -33,12 +33,14 @@ def _start_month(model):
     funding.step(model)
 
 
-@pytest.mark.parametrize("share_arrears", [True, False])
-def test_is_blacklisted_against_a_loop(share_arrears):
+@pytest.mark.parametrize("share_defaults", [True, False])
+def test_is_blacklisted_against_a_loop(share_defaults):
     """Refused: a borrower who defaulted with the lender, or, when the bureau reports
-    negative data, a covered borrower who defaulted with anyone in the last 24 months."""
+    defaults, a covered borrower who defaulted with anyone in the last 24 months (whether
+    it reports arrears plays no part)."""
     model = _model(**{"regulator.data_sharing": 0.5,
-                      "regulator.share_arrears": share_arrears})
+                      "regulator.share_defaults": share_defaults,
+                      "regulator.share_arrears": not share_defaults})
     pop, P = model.population, len(model.platforms)
     rng = np.random.default_rng(0)
     b = rng.integers(0, model.n_borrowers, 300)
@@ -50,7 +52,7 @@ def test_is_blacklisted_against_a_loop(share_arrears):
         [x * model.params.platforms.max_n + q for x, q in pairs], dtype=np.int64))
     stored = set(model.default_keys.tolist())
     got = underwriting.is_blacklisted(model, b, p)
-    want = [bool((share_arrears and model.is_covered[x] and pop.months_since_default[x] < 24)
+    want = [bool((share_defaults and model.is_covered[x] and pop.months_since_default[x] < 24)
                  or (pop.months_since_default[x] < pop.NEVER
                      and x * model.params.platforms.max_n + q in stored))
             for x, q in zip(b, p)]
@@ -130,6 +132,7 @@ def test_arrears_seen_against_a_loop_over_loans(share_arrears):
     ``arrears_seen`` carries it."""
     model = _model(steps=6, **{"regulator.data_sharing": 0.5,
                                "regulator.share_arrears": share_arrears,
+                               "regulator.share_defaults": not share_arrears,
                                "borrowers.strategic_base": -3.0})
     _start_month(model)
     L, P = model.loans, len(model.platforms)

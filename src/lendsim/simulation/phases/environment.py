@@ -35,9 +35,10 @@ def step(model) -> None:
     if old is not None and any(getattr(old, k) != getattr(pol, k) for k in LINE_RULES):
         model.credit_lines.review_all(model.t)  # lenders re-underwrite under new rules
     model.is_covered = model.population.bureau_u < pol.data_sharing
-    # whose arrears and defaults the bureau reports (negative data)
-    model.arrears_covered = (model.is_covered if pol.share_arrears
-                             else np.zeros_like(model.is_covered))
+    # whose arrears and whose defaults the bureau reports (negative data)
+    none = np.zeros_like(model.is_covered)
+    model.arrears_covered = model.is_covered if pol.share_arrears else none
+    model.defaults_covered = model.is_covered if pol.share_defaults else none
     incidents(model)
     for shock in due:
         shock.apply(model)

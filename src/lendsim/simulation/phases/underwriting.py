@@ -338,11 +338,11 @@ def price_cap(model, g: PlatformArrays) -> np.ndarray:
 
 def is_blacklisted(model, b: np.ndarray, p: np.ndarray) -> np.ndarray:
     """A platform refuses a borrower who defaulted with it, or (through the bureau, for
-    covered borrowers while it reports negative data, ``regulator.share_arrears``) with
-    anyone in the last ``BUREAU_DEFAULT_MEMORY_MONTHS`` months."""
+    covered borrowers while it reports defaults, ``regulator.share_defaults``) with anyone
+    in the last ``BUREAU_DEFAULT_MEMORY_MONTHS`` months."""
     pop = model.population
     since = pop.months_since_default[b]
-    refused = model.arrears_covered[b] & (since < BUREAU_DEFAULT_MEMORY_MONTHS)  # the bureau
+    refused = model.defaults_covered[b] & (since < BUREAU_DEFAULT_MEMORY_MONTHS)  # the bureau
     dk = model.default_keys  # sorted (np.union1d)
     # only borrowers who ever defaulted can be in ``dk`` (the count stays below NEVER for
     # 10,000 months, longer than any run)

@@ -32,6 +32,11 @@ def scenario(file: str, **overrides):
     return base.with_overrides({"output.charts": False, **overrides})
 
 
+def scenario_file(file: str, **overrides):
+    """A shipped scenario file (not an experiment), small, without charts."""
+    return lendsim.load_scenario(EXPERIMENTS / file, {"output.charts": False, **overrides})
+
+
 def paired(scen_a, scen_b, outcome, steps, seeds=SEEDS):
     """Per-seed ``outcome(tables_b) - outcome(tables_a)``: mean and 95 % interval."""
     diffs = []
@@ -219,6 +224,40 @@ def test_fact3_data_sharing_reduces_loan_stacking():
     mean, lo, hi = paired(dark, shared, after(25, "lenders_per_borrower"), steps=48,
                           seeds=seeds)
     assert hi < 0, (mean, lo, hi)
+
+
+def recent_defaulters_debt_share(scen, seed: int, steps: int = 24, window: int = 12) -> float:
+    """The share of all open debt owed by borrowers who defaulted in the last 24 months
+    (``BUREAU_DEFAULT_MEMORY_MONTHS``), averaged over the run's last ``window`` months."""
+    model = lendsim.MarketModel(scen, seed=seed)
+    model.run(steps - window)
+    shares = []
+    for _ in range(window):
+        model.run(1)
+        L, pop = model.loans, model.population
+        is_open = L.is_open()
+        recent = pop.months_since_default[L.borrower_idx[is_open]] < 24
+        shares.append(L.balance[is_open][recent].sum() / L.balance[is_open].sum())
+    model.close()
+    return float(np.mean(shares))
+
+
+def test_deleting_defaults_from_the_bureau_lends_more_to_past_defaulters():
+    """Fact 3's bureau without its negative data (data_sharing_positive.toml against
+    data_sharing.toml, every borrower covered): lenders can no longer tell who defaulted
+    elsewhere, so borrowers who defaulted recently owe more of the market's debt. The
+    direction of Liberman, Neilson, Opazo & Zimmerman (2018, Chile's 2012 deletion of
+    default records): the defaulters whose records were deleted borrowed 11.8 % more, the
+    others 6.4 % less. The magnitudes do not compare: in the model the bureau's defaulters
+    are refused by every lender for 24 months, so deleting them moves much more. Measured
+    2026-12-04 (seeds 101-104, 2,000 borrowers, months 13-24 after the burn-in): 0.7-1.5 %
+    of the debt with the bureau's defaults, 4.1-7.5 % without."""
+    full = scenario_file("data_sharing.toml", **{"borrowers.n": 2000})
+    positive = scenario_file("data_sharing_positive.toml", **{"borrowers.n": 2000})
+    diffs = [recent_defaulters_debt_share(positive, s) - recent_defaulters_debt_share(full, s)
+             for s in SEEDS]
+    mean, lo, hi = mean_ci(diffs)
+    assert lo > 0, (mean, lo, hi)
 
 
 def test_fact4_top_platform_delinquency_doubles_under_an_income_shock():

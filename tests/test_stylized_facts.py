@@ -19,6 +19,7 @@ import pytest
 import lendsim
 from lendsim.experiments.spec import load_experiment
 from lendsim.results.analysis import mean_ci
+from lendsim.simulation.phases.underwriting import BUREAU_DEFAULT_MEMORY_MONTHS
 
 pytestmark = pytest.mark.slow
 EXPERIMENTS = Path(__file__).parents[1] / "src" / "lendsim" / "examples"
@@ -236,7 +237,8 @@ def recent_defaulters_debt_share(scen, seed: int, steps: int = 24, window: int =
         model.run(1)
         L, pop = model.loans, model.population
         is_open = L.is_open()
-        recent = pop.months_since_default[L.borrower_idx[is_open]] < 24
+        recent = (pop.months_since_default[L.borrower_idx[is_open]]
+                  < BUREAU_DEFAULT_MEMORY_MONTHS)
         shares.append(L.balance[is_open][recent].sum() / L.balance[is_open].sum())
     model.close()
     return float(np.mean(shares))

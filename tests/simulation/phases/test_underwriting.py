@@ -141,13 +141,13 @@ def test_arrears_seen_against_a_loop_over_loans(share_arrears):
     p = rng.integers(0, P, 2000)
     late = [(int(L.borrower_idx[i]), int(L.platform_idx[i])) for i in range(L.n)
             if L.status[i] <= LoanStatus.DEFAULTED and L.n_missed[i] > 0]
-    anywhere = {x for x, _ in late}
+    anywhere, late = {x for x, _ in late}, set(late)
     bureau = model.is_covered & share_arrears
-    want = [(x in anywhere) if bureau[x] else ((x, q) in set(late))
+    want = [(x in anywhere) if bureau[x] else ((x, q) in late)
             for x, q in zip(b.tolist(), p.tolist())]
     # covered applicants behind only at other lenders: seen exactly when arrears are shared
     elsewhere = [i for i, (x, q) in enumerate(zip(b.tolist(), p.tolist()))
-                 if model.is_covered[x] and x in anywhere and (x, q) not in set(late)]
+                 if model.is_covered[x] and x in anywhere and (x, q) not in late]
     assert elsewhere and all(want[i] == share_arrears for i in elsewhere)
     from lendsim.simulation.features import FEATURES, arrears_seen
     got = arrears_seen(model, b, p)

@@ -47,6 +47,19 @@ if "p2p" in PLATFORM_TYPES:  # P2P platforms (investor-funded) where the model h
 SOCIAL_RULES = {"peer effect": "hazard", "cascade (threshold)": "threshold"}
 _RULE_LABELS = {v: k for k, v in SOCIAL_RULES.items()}
 
+#: What the credit bureau reports about the borrowers it covers ("bureau reports" control):
+#: label -> (``regulator.share_arrears``, ``regulator.share_defaults``). Debts and lenders
+#: are always reported; arrears and defaults are the bureau's negative data, which some
+#: bureaus do without (positive data only) and industry blacklists carry alone (docs/ODD.md,
+#: 7.6; docs/calibration.md, section 3, fact 3).
+BUREAU_REPORTS: dict[str, tuple[bool, bool]] = {
+    "debts, arrears and defaults": (True, True),
+    "debts and defaults": (False, True),
+    "debts and arrears": (True, False),
+    "debts only (positive data)": (False, False),
+}
+_REPORTS_LABELS = {v: k for k, v in BUREAU_REPORTS.items()}
+
 
 @dataclass(frozen=True)
 class Control:
@@ -117,6 +130,9 @@ def _controls(s: Scenario) -> tuple[Control, ...]:
         Control("data_sharing", "data sharing (bureau coverage)", "SliderFloat",
                 s.regulator.data_sharing, 0.0, 1.0, 0.05, key="regulator.data_sharing",
                 percent=True),
+        Control("bureau_reports", "what the bureau reports", "Select",
+                _REPORTS_LABELS[(s.regulator.share_arrears, s.regulator.share_defaults)],
+                values=tuple(BUREAU_REPORTS)),
         Control("n_platforms", "platforms at start", "SliderInt", 6, 1, 20, 1,
                 key="platforms.n"),
         Control("platform_mix", "platform types", "Select", "market mix",
@@ -206,6 +222,11 @@ def overrides(values: dict[str, Any], base: Scenario | None = None) -> dict[str,
         raise ScenarioError(f"social_rule = {rule!r}: unknown; allowed: "
                             f"{', '.join(SOCIAL_RULES)}")
     out["contagion.social_mode"] = SOCIAL_RULES[rule]
+    reports = v["bureau_reports"]
+    if reports not in BUREAU_REPORTS:
+        raise ScenarioError(f"bureau_reports = {reports!r}: unknown; allowed: "
+                            f"{', '.join(BUREAU_REPORTS)}")
+    out["regulator.share_arrears"], out["regulator.share_defaults"] = BUREAU_REPORTS[reports]
     mix = v["platform_mix"]
     if mix not in PLATFORM_MIXES:
         raise ScenarioError(f"platform_mix = {mix!r}: unknown; allowed: "

@@ -42,6 +42,8 @@ class DashboardModel(MarketModel):
         joint_min_share: minimum platform share of each joint loan
             (``regulator.joint_lending_min_share``), fraction.
         data_sharing: credit-bureau coverage (``regulator.data_sharing``), fraction.
+        bureau_reports: one of ``controls.BUREAU_REPORTS``: whether the bureau also reports
+            arrears and defaults (``regulator.share_arrears``, ``regulator.share_defaults``).
         n_platforms: platforms at start (``platforms.n``).
         platform_mix: one of ``controls.PLATFORM_MIXES`` (type weights at start).
         platform_capital: multiplier of every type's starting equity per borrower.
@@ -65,6 +67,7 @@ class DashboardModel(MarketModel):
                  rate_cap: float = controls.CONTROL_BY_NAME["rate_cap"].default,
                  joint_min_share: float = controls.CONTROL_BY_NAME["joint_min_share"].default,
                  data_sharing: float = controls.CONTROL_BY_NAME["data_sharing"].default,
+                 bureau_reports: str = controls.CONTROL_BY_NAME["bureau_reports"].default,
                  n_platforms: int = controls.CONTROL_BY_NAME["n_platforms"].default,
                  platform_mix: str = controls.CONTROL_BY_NAME["platform_mix"].default,
                  platform_capital: float = controls.CONTROL_BY_NAME["platform_capital"].default,
@@ -75,7 +78,8 @@ class DashboardModel(MarketModel):
                  seed: int | str = controls.CONTROL_BY_NAME["seed"].default):
         values = {k: _plain(v) for k, v in dict(
             n_borrowers=n_borrowers, rate_cap=rate_cap, joint_min_share=joint_min_share,
-            data_sharing=data_sharing, n_platforms=n_platforms, platform_mix=platform_mix,
+            data_sharing=data_sharing, bureau_reports=bureau_reports, n_platforms=n_platforms,
+            platform_mix=platform_mix,
             platform_capital=platform_capital, social_degree=social_degree,
             social_rule=social_rule, peer_effect=peer_effect,
             social_threshold=social_threshold, seed=seed).items()}

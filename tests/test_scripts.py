@@ -1,8 +1,9 @@
-"""scripts/delinquency_buckets.py measures what the model's tables report.
+"""scripts/delinquency_buckets.py and scripts/bureau_deletion.py measure what the model's
+tables report.
 
-The script reads the loan book; the platforms table counts the same balances in its own
-pass (``kernels.book_by_platform``). Its buckets are checked against a loop over the loans
-and against that table.
+Each script reads the loan book; the model's tables count the same balances in their own
+pass (``kernels.book_by_platform``, ``outputs.collect_step``). The scripts' sums are checked
+against a loop over the loans and against those tables.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from lendsim import MarketModel, load_scenario
 from lendsim.simulation.ledger import LoanStatus
 from lendsim.simulation.phases.accounting import chargeoff_after
+from lendsim.simulation.phases.underwriting import BUREAU_DEFAULT_MEMORY_MONTHS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -89,3 +91,90 @@ def test_a_defaulted_loan_spends_one_month_in_each_bucket_from_three_to_charge_o
             assert key not in after  # charged off and dropped
         else:
             assert after[key] == (LoanStatus.DEFAULTED, k + 1, bal)
+
+
+# scripts/bureau_deletion.py: the recent defaulters' part of the market's 30+
+
+import bureau_deletion as bd  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def positive_model():
+    """A market whose bureau reports no defaults, so recent defaulters hold open loans."""
+    m = MarketModel(load_scenario("data_sharing_positive.toml", {
+        "borrowers.n": 1500, "simulation.burn_in": 24, "simulation.steps": 12,
+        "output.charts": False}), seed=4)
+    m.run(12)
+    yield m
+    m.close()
+
+
+def test_split_is_the_book_loan_by_loan_and_adds_up_to_the_models_30_plus(positive_model):
+    m = positive_model
+    L, pop = m.loans, m.population
+    want = np.zeros(4)
+    for i in range(L.n):
+        if L.status[i] > LoanStatus.DEFAULTED:
+            continue
+        recent = pop.months_since_default[L.borrower_idx[i]] < BUREAU_DEFAULT_MEMORY_MONTHS
+        late = L.n_missed[i] >= 1
+        j = 0 if recent else 2
+        want[j] += L.balance[i]
+        if late:
+            want[j + 1] += L.balance[i]
+    got = bd.split(m)
+    assert want[0] > 0 and want[1] > 0  # the test sees recent defaulters, some behind
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    row = m.tables()["model"].iloc[-1]
+    assert (got[1] + got[3]) / (got[0] + got[2]) == pytest.approx(row["delinquency_30"],
+                                                                  rel=1e-9)
+
+
+def test_bureau_deletion_runs_both_arms_on_each_seed(capsys):
+    bd.main(["--seeds", "1-2", "--n", "300", "--months", "3", "--window", "2",
+             "--set", "simulation.burn_in=6"])
+    out = capsys.readouterr().out.strip().splitlines()
+    rows = [line.split() for line in out[1:-1]]
+    assert [(r[0], r[1]) for r in rows] == [(s, arm) for s in ("1", "2") for arm in bd.ARMS]
+    d30 = [float(r[2]) for r in rows]
+    diff = float(out[-1].split(":")[1].split()[0])
+    assert diff == pytest.approx(((d30[1] - d30[0]) + (d30[3] - d30[2])) / 2, abs=2e-3)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seeds", "x"], "--seeds = 'x'"),
+    (["--n", "5"], "--n = 5"),
+    (["--window", "30"], "--window = 30"),
+    (["--set", "regulator.foo=1"], "regulator.foo"),
+])
+def test_bureau_deletion_rejects_bad_input_in_one_line(argv, needle, capsys):
+    with pytest.raises(SystemExit) as e:
+        bd.main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert needle in err[-1]
+
+
+def test_by_age_is_the_book_loan_by_loan(positive_model):
+    m = positive_model
+    L, pop = m.loans, m.population
+    want = np.zeros((4, bd.MAX_AGE + 1))
+    for i in range(L.n):
+        if L.status[i] > LoanStatus.DEFAULTED:
+            continue
+        since = pop.months_since_default[L.borrower_idx[i]]
+        age = min(m.t - int(L.origination_step[i]), bd.MAX_AGE)
+        if since < BUREAU_DEFAULT_MEMORY_MONTHS:
+            if L.origination_step[i] <= m.t - since:
+                continue  # made before the default: in neither group
+            k = 0
+        else:
+            k = 2
+        want[k, age] += L.balance[i]
+        if L.n_missed[i] >= 1:
+            want[k + 1, age] += L.balance[i]
+    got = bd.by_age(m)
+    assert want[0].sum() > 0 and want[3].sum() > 0  # post-default loans, others behind
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # the others are split from the recent defaulters as in split()
+    assert got[2].sum() == pytest.approx(bd.split(m)[2], rel=1e-12)

@@ -224,8 +224,9 @@ def overrides(values: dict[str, Any], base: Scenario | None = None) -> dict[str,
     out["contagion.social_mode"] = SOCIAL_RULES[rule]
     reports = v["bureau_reports"]
     if reports not in BUREAU_REPORTS:
+        # the labels hold commas: each is quoted
         raise ScenarioError(f"bureau_reports = {reports!r}: unknown; allowed: "
-                            f"{', '.join(BUREAU_REPORTS)}")
+                            f"{', '.join(map(repr, BUREAU_REPORTS))}")
     out["regulator.share_arrears"], out["regulator.share_defaults"] = BUREAU_REPORTS[reports]
     mix = v["platform_mix"]
     if mix not in PLATFORM_MIXES:

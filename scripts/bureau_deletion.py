@@ -40,6 +40,8 @@ from lendsim.results.analysis import mean_ci
 from lendsim.simulation.phases.underwriting import BUREAU_DEFAULT_MEMORY_MONTHS
 from lendsim.simulation.scenario import parse_overrides
 
+from delinquency_buckets import seed_range  # a script beside this one (scripts/ is on the path)
+
 #: the two arms: the bureau with its negative data, and without it
 ARMS = ("data_sharing.toml", "data_sharing_positive.toml")
 
@@ -127,10 +129,7 @@ def main(argv=None) -> None:
     ap.add_argument("--window", type=int, default=12, help="last months read (default 12)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
-    first, _, last = a.seeds.partition("-")
-    if not (first.isdigit() and (last.isdigit() or not last)):
-        ap.error(f"--seeds = {a.seeds!r}: allowed is first-last or one seed, e.g. 101-112")
-    seeds = range(int(first), int(last or first) + 1)
+    seeds = seed_range(ap, a.seeds)
     if a.n < 100:
         ap.error(f"--n = {a.n}: allowed is 100 borrowers or more")
     if a.months < 1:

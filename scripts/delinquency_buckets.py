@@ -63,6 +63,15 @@ def measure(scenario: str | None, seed: int, window: int, sets: dict
     return acc / window, float(top["roll_rate_1_2"].mean()), float(top["roll_rate_2_3"].mean())
 
 
+def seed_range(ap: argparse.ArgumentParser, text: str) -> range:
+    """The seeds of ``--seeds``: "first-last" or one seed; anything else ends the script
+    with one line naming the value (``ap.error``) before anything runs."""
+    first, _, last = text.partition("-")
+    if not (first.isdigit() and (last.isdigit() or not last)):
+        ap.error(f"--seeds = {text!r}: allowed is first-last or one seed, e.g. 1-3")
+    return range(int(first), int(last or first) + 1)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("scenario", nargs="?", default=None, help="scenario (default: baseline)")
@@ -70,10 +79,7 @@ def main(argv=None) -> None:
     ap.add_argument("--window", type=int, default=24, help="last months read (default 24)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
-    first, _, last = a.seeds.partition("-")
-    if not (first.isdigit() and (last.isdigit() or not last)):
-        ap.error(f"--seeds = {a.seeds!r}: allowed is first-last or one seed, e.g. 1-3")
-    seeds = range(int(first), int(last or first) + 1)
+    seeds = seed_range(ap, a.seeds)
     try:  # the scenario and the settings are checked before anything runs
         sets = parse_overrides(a.set)
         steps = resolve_scenario(a.scenario, sets).simulation.steps

@@ -63,8 +63,8 @@ def test_bureau_reports_default_is_the_default_scenario():
 
 
 def test_positive_data_only_is_the_market_model_with_those_keys():
-    """The control at "debts only" is the research model with the two keys a user would
-    --set (typed out here), month for month."""
+    """The control at "debts only" is the research model with the keys a user would --set
+    (typed out here), month for month."""
     dm = DashboardModel(**SMALL, data_sharing=1.0, bureau_reports="debts only (positive data)",
                         seed="3")
     ref = MarketModel(load_scenario(None, {

@@ -79,9 +79,8 @@ class DashboardModel(MarketModel):
         values = {k: _plain(v) for k, v in dict(
             n_borrowers=n_borrowers, rate_cap=rate_cap, joint_min_share=joint_min_share,
             data_sharing=data_sharing, bureau_reports=bureau_reports, n_platforms=n_platforms,
-            platform_mix=platform_mix,
-            platform_capital=platform_capital, social_degree=social_degree,
-            social_rule=social_rule, peer_effect=peer_effect,
+            platform_mix=platform_mix, platform_capital=platform_capital,
+            social_degree=social_degree, social_rule=social_rule, peer_effect=peer_effect,
             social_threshold=social_threshold, seed=seed).items()}
         scenario = controls.build_scenario(values)
         super().__init__(scenario)

@@ -1,5 +1,5 @@
-"""scripts/delinquency_buckets.py and scripts/bureau_deletion.py measure what the model's
-tables report.
+"""scripts/delinquency_buckets.py, scripts/bureau_deletion.py and scripts/charged_off_debt.py
+measure what the model's tables report.
 
 Each script reads the loan book; the model's tables count the same balances in their own
 pass (``kernels.book_by_platform``, ``outputs.collect_step``). The scripts' sums are checked
@@ -178,3 +178,72 @@ def test_by_age_is_the_book_loan_by_loan(positive_model):
     np.testing.assert_allclose(got, want, rtol=1e-12)
     # the others are split from the recent defaulters as in split()
     assert got[2].sum() == pytest.approx(bd.split(m)[2], rel=1e-12)
+
+
+# scripts/charged_off_debt.py: what defaulters could still pay, and re-default by history
+
+import charged_off_debt as cod  # noqa: E402
+
+
+def test_performing_debtors_is_the_book_loan_by_loan(model):
+    L = model.loans
+    expected = np.zeros(model.n_borrowers, dtype=bool)
+    for r in range(L.n):
+        if L.status[r] in (LoanStatus.CURRENT, LoanStatus.DELINQUENT) and L.balance[r] > 0:
+            expected[L.borrower_idx[r]] = True
+    np.testing.assert_array_equal(cod.performing_debtors(model), expected)
+
+
+def test_redefault_over_one_month_counts_the_models_new_defaults():
+    """Over one month, everyone who defaults had performing debt at its start (a new loan
+    cannot default in its first month, a defaulted one not again), so the two groups'
+    defaulters add up to the model table's count of borrowers entering default."""
+    m = MarketModel(load_scenario("baseline", {"borrowers.n": 1500, "simulation.burn_in": 24,
+                                               "simulation.steps": 18}), seed=5)
+    m.run(12)
+    total = 0.0
+    for _ in range(6):
+        debtors = cod.performing_debtors(m)
+        recent = debtors & (m.population.months_since_default < BUREAU_DEFAULT_MEMORY_MONTHS)
+        n_recent, n_others = int(recent.sum()), int((debtors & ~recent).sum())
+        rate_recent, rate_others = cod.redefault(m, 1)
+        row = m.tables()["model"].iloc[-1]
+        new = row["default_rate"] * row["borrowers_with_debt"] / (1 - row["default_rate"])
+        got = (np.nan_to_num(rate_recent) * n_recent + rate_others * n_others) / 100
+        assert got == pytest.approx(new, rel=1e-9, abs=1e-9)
+        total += new
+    m.close()
+    assert total > 0
+
+
+def test_charged_off_debt_runs_both_arms_and_pairs_them(capsys):
+    cod.main(["--seeds", "1-2", "--n", "300", "--arm", "borrowers.collection_share=0.2",
+              "--window", "12", "--set", "simulation.burn_in=6", "--set",
+              "simulation.steps=14"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == "arm: borrowers.collection_share=0.2"
+    rows = [line.split() for line in out[2:6]]
+    assert [(r[0], r[1]) for r in rows] == [(s, arm) for s in ("1", "2")
+                                            for arm in ("base", "arm")]
+    # nothing collected in the base arm (nan: nothing charged off in the window)
+    assert not float(rows[0][2]) > 0 and not float(rows[2][2]) > 0
+    d30 = [float(r[4]) for r in rows]
+    line = next(x for x in out if x.strip().startswith("d30"))
+    assert float(line.split()[1]) == pytest.approx(((d30[1] - d30[0]) + (d30[3] - d30[2])) / 2,
+                                                   abs=2e-3)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seeds", "a-b"], "--seeds = 'a-b'"),
+    (["--n", "5"], "--n = 5"),
+    (["--arm", "borrowers.collection_share=1.5"], "borrowers.collection_share"),
+    (["--arm", "borrowers.scar"], "borrowers.scar"),
+    (["--window", "6"], "--window = 6"),
+    (["--set", "borrowers.foo=1"], "borrowers.foo"),
+])
+def test_charged_off_debt_rejects_bad_input_in_one_line(argv, needle, capsys):
+    with pytest.raises(SystemExit) as e:
+        cod.main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert needle in err[-1]

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lendsim.agents.rules.income import (employment_step, job_loss_prob, monthly_income,
-                                        persistent_step)
+from lendsim.agents.rules.income import (displacement_scar, employment_step, job_loss_prob,
+                                        monthly_income, persistent_step)
 
 SIZES = [0, 1, 2, 7, 1000]
 
@@ -234,3 +234,34 @@ def test_monthly_income_with_the_persistent_component_by_hand():
     got = monthly_income(np.array([1000.0, 1000.0]), np.array([True, False]),
                          np.array([1.0, 1.0]), 0.1, 0.3, 0.1, np.array([0.2, 0.2]), 0.3)
     np.testing.assert_allclose(got, [900 * math.exp(0.095 + 0.155), 300.0], rtol=1e-14)
+
+
+def test_displacement_scar_against_a_loop():
+    rng = np.random.default_rng(3)
+    x, re = rng.normal(0, 0.3, 50), rng.random(50) < 0.2
+    expected = [x[i] + 0.002 - (0.4 if re[i] else 0.0) for i in range(50)]
+    np.testing.assert_allclose(displacement_scar(x, re, 0.4, 0.002), expected, rtol=0,
+                               atol=1e-15)
+
+
+def test_scars_with_their_drift_keep_the_mean_of_the_persistent_component():
+    """Employment as the model's two-state chain at u = 5 %, f = 0.25 (equal loadings), a
+    scar of 0.3 at each re-employment and the drift scar u f: after 40 years from the
+    stationary law the component's mean is still 0 (the scars' sum is offset), while the
+    borrowers who found a job more often sit lower."""
+    rng = np.random.default_rng(11)
+    n, rho, s, u, f, scar = 100_000, 0.984, 0.3, 0.05, 0.25, 0.3
+    p_eu = job_loss_prob(u, f)
+    x = s * rng.standard_normal(n)
+    employed = rng.random(n) >= u
+    spells = np.zeros(n)
+    for _ in range(480):
+        new = employment_step(employed, p_eu, f, rng.random(n))
+        re = new & ~employed
+        spells += re
+        employed = new
+        x = displacement_scar(persistent_step(x, rho, s, rng.standard_normal(n)), re, scar,
+                              scar * u * f)
+    # stationary sd with scars: s^2 plus the scars' variance r scar^2 / (1 - rho^2)
+    assert abs(x.mean()) < 4 * x.std() / math.sqrt(n) + 0.01
+    assert x[spells >= 4].mean() < x[spells == 0].mean() - 0.1

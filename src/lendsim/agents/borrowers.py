@@ -9,7 +9,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from lendsim.agents.rules import demand, income
+from lendsim.agents.rules import demand, income, repayment
 from lendsim.simulation.params import BorrowerParams, MacroParams
 
 RISK_SEGMENTS = ("prime", "near_prime", "subprime")
@@ -34,6 +34,9 @@ class BorrowerPopulation:
         bureau_u: a borrower is visible to lenders through the credit bureau when
             ``bureau_u < regulator.data_sharing``, so raising coverage only adds borrowers.
         months_since_default: months since the last default (large = never).
+        re_employed: found a job this month after a spell of unemployment (7.2, scars).
+        collection_debt: charged-off debt still owed to a collector, RMB (7.11).
+        months_since_charge_off: months since a loan was last charged off (large = never).
         pay_first_u: short of cash, a borrower pays a lender of type t before all others when
             ``pay_first_u < t.repayment_priority`` (a fixed trait: those who pay through that
             lender's super-app).
@@ -61,6 +64,7 @@ class BorrowerPopulation:
         g = p.risk_job_loss
         self.job_loss_loading = np.exp(g * self.risk - 0.5 * g * g)
         self.is_employed = rng.random(n) >= macro.unemployment_rate
+        self.re_employed = np.zeros(n, dtype=bool)  # found a job this month after a spell
         self.income = self.base_income.copy()
         self.cash = self.base_income * rng.random(n) * p.initial_cash_months
         self.need = np.zeros(n)
@@ -72,6 +76,10 @@ class BorrowerPopulation:
         self.pay_first_u = rng.random(n)
         # persistent log-income component, from its stationary law (7.2)
         self.income_state = p.income_persistent_sd * rng.standard_normal(n)
+        # charged-off debt still owed to collectors, RMB, and months since the last
+        # charge-off (the limitation period runs from it; 7.11, Collections)
+        self.collection_debt = np.zeros(n)
+        self.months_since_charge_off = np.full(n, self.NEVER, dtype=np.int32)
 
     # -- decisions (vectorised) -------------------------------------------------------------
     def update_employment(self, unemployment_target: float, job_finding_rate: float,
@@ -79,21 +87,54 @@ class BorrowerPopulation:
         """Employment transitions for the month (two-state Markov chain)."""
         p_eu = income.job_loss_prob(unemployment_target, job_finding_rate,
                                     self.job_loss_loading)
+        was_employed = self.is_employed
         self.is_employed = income.employment_step(self.is_employed, p_eu, job_finding_rate,
                                                   rng.random(self.n))
+        self.re_employed = self.is_employed & ~was_employed
 
-    def receive_income(self, income_loss: float, rng: np.random.Generator) -> None:
-        """This month's income: the persistent component moves one AR(1) step, then the
-        transitory shock and the macro income loss apply (7.2)."""
+    def receive_income(self, income_loss: float, rng: np.random.Generator,
+                       scar_drift: float = 0.0) -> None:
+        """This month's income: the persistent component moves one AR(1) step and takes the
+        scars of those who found a job after unemployment (``scar_drift``: every borrower's
+        monthly drift that keeps the component's mean at 0), then the transitory shock and
+        the macro income loss apply (7.2)."""
         p = self.p
         self.income_state = income.persistent_step(self.income_state, p.income_persistence,
                                                    p.income_persistent_sd,
                                                    rng.standard_normal(self.n))
+        if p.job_loss_scar > 0.0:
+            self.income_state = income.displacement_scar(self.income_state, self.re_employed,
+                                                         p.job_loss_scar, scar_drift)
         self.income = income.monthly_income(
             self.base_income, self.is_employed, rng.standard_normal(self.n),
             p.income_volatility, p.benefit_share, income_loss, self.income_state,
             p.income_persistent_sd)
         self.cash += self.income
+
+    def charged_off(self, borrower_idx: np.ndarray, balance: np.ndarray) -> None:
+        """Loans of borrowers ``borrower_idx`` (one entry per loan) were charged off with
+        ``balance`` (RMB) unpaid: the borrowers still owe it to a collector, and the
+        limitation period starts again (7.11, *Collections*)."""
+        if len(borrower_idx) == 0:
+            return
+        self.collection_debt += np.bincount(borrower_idx, weights=balance, minlength=self.n)
+        self.months_since_charge_off[borrower_idx] = 0
+
+    def pay_collections(self) -> float:
+        """Pay collectors this month's share of income on charged-off debt, out of cash;
+        debt past the limitation period is no longer collected (7.11, *Collections*).
+        Returns the month's payments, RMB."""
+        p = self.p
+        self.months_since_charge_off = np.minimum(self.months_since_charge_off + 1, self.NEVER)
+        self.collection_debt[self.months_since_charge_off > p.collection_months] = 0.0
+        if p.collection_share <= 0.0:
+            return 0.0
+        owed = np.flatnonzero(self.collection_debt > 0.0)
+        pay = repayment.collection_payment(self.collection_debt[owed], self.income[owed],
+                                           self.cash[owed], p.collection_share)
+        self.collection_debt[owed] -= pay
+        self.cash[owed] -= pay
+        return float(pay.sum())
 
     def spending_needs(self, demand_level: float, rng: np.random.Generator) -> None:
         p = self.p

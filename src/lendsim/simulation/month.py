@@ -120,6 +120,7 @@ class Month:
         self.origination_cost_by_platform = np.zeros(n_platforms)
         self.originations = 0.0
         self.charge_offs = 0.0
+        self.collections = 0.0  # paid to debt collectors on charged-off debt (income), RMB
         self.new_defaults = 0
         self.platform_failures = 0
         self.platform_exits = 0

@@ -110,6 +110,9 @@ def collect_step(model) -> None:
         "platform_dividends": sum(pl.dividends for pl in model.platforms),
         "n_incidents": m.n_incidents,
         "retail_withdrawals": m.retail_withdrawals,
+        # charged-off debt: paid to collectors this month, and still owed (7.11)
+        "collections": m.collections,
+        "collection_debt": float(pop.collection_debt.sum()),
     }
     row.update({f"losses_{k}": v for k, v in m.losses.items()})
     row["refinance_loan_losses"] = m.refinance_loan_losses

@@ -54,6 +54,13 @@ class BorrowerParams:
                                      "autocorrelation 0.821, sqrt(0.029 / (1 - 0.821^2)) = 0.30",
                                      lo=0, hi=2)
     benefit_share: float = _f(0.3, "income when unemployed, as a share of base", lo=0, hi=1)
+    job_loss_scar: float = _f(0.0, "log points of persistent income lost on finding a job "
+                              "after a spell of unemployment (displaced workers earn less "
+                              "for years: Jacobson, LaLonde & Sullivan 1993, about 25 % less "
+                              "five years on); every borrower's persistent income drifts up "
+                              "by scar x u x f a month so that mean income stays the base "
+                              "(7.2); 0 = incomes recover fully (the default for now)",
+                              lo=0, hi=3)
     essential_share: float = _f(0.45, "essential spending, share of base income", lo=0, hi=5)
     discretionary_share: float = _f(0.35, "mean discretionary spending, share of base income",
                                     lo=0, hi=5)
@@ -136,6 +143,14 @@ class BorrowerParams:
                                          lo=0, hi=1)
     overindebted_dsti: float = _f(0.5, "debt service / income above which a borrower counts as "
                                   "over-indebted", lo=0, lo_open=True, hi=10)
+    collection_share: float = _f(0.0, "share of each month's income a debt collector takes "
+                                 "while a borrower owes charged-off debt (7.11); 0 = default "
+                                 "ends the obligation (the default for now; example "
+                                 "collections.toml: 0.1)", lo=0, hi=1)
+    collection_months: int = _f(36, "months after the borrower's last charge-off that its "
+                                "charged-off debt can still be collected: China's three-year "
+                                "limitation period for civil claims (General Provisions of "
+                                "the Civil Law, 2017, art. 188)", lo=0, hi=600, unit="months")
 
 
 def _ptype(**kw):

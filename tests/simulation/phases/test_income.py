@@ -14,9 +14,11 @@ from lendsim.simulation.month import Month
 from lendsim.simulation.phases import income
 
 
-@pytest.mark.parametrize("steps", [0, 3])
-def test_income_step_by_hand(steps):
-    model = MarketModel(tiny(**{"borrowers.n": 300, "macro.income_growth": 0.12}))
+@pytest.mark.parametrize("steps, scar", [(0, 0.0), (3, 0.0), (3, 0.3)])
+def test_income_step_by_hand(steps, scar):
+    model = MarketModel(tiny(**{"borrowers.n": 300, "macro.income_growth": 0.12,
+                                "borrowers.job_loss_scar": scar,
+                                "macro.unemployment_rate": 0.2}))
     model.run(steps)
     model.t += 1  # the phase runs in the month being stepped (Mesa counts it first)
     model.month = Month(model.n_borrowers, len(model.platforms))
@@ -38,6 +40,9 @@ def test_income_step_by_hand(steps):
     x = (bp.income_persistence * before["income_state"]
          + np.sqrt(1 - bp.income_persistence ** 2) * bp.income_persistent_sd
          * twin.standard_normal(pop.n))
+    re_employed = employed & ~before["is_employed"]
+    assert re_employed.any()
+    x = x + scar * p.macro.unemployment_rate * p.macro.job_finding_rate - scar * re_employed
     np.testing.assert_allclose(pop.income_state, x)
     z = twin.standard_normal(pop.n)
     y = pop.base_income * np.exp(bp.income_volatility * z - bp.income_volatility ** 2 / 2

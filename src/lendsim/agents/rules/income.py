@@ -75,3 +75,30 @@ def monthly_income(base_income: np.ndarray, is_employed: np.ndarray, z: np.ndarr
                    + persistent - 0.5 * persistent_sd * persistent_sd)
     return np.where(is_employed, base_income * shock * (1.0 - shock_loss),
                     benefit_share * base_income)
+
+
+def displacement_scar(x: np.ndarray, re_employed: np.ndarray, scar: float,
+                      drift: float) -> np.ndarray:
+    """The persistent log-income component after this month's scars: ``x + drift - scar`` for
+    borrowers who found a job this month after unemployment, ``x + drift`` for the others.
+
+    Displaced workers earn less for years after they find work again (Jacobson, LaLonde &
+    Sullivan 1993, "Earnings losses of displaced workers", AER 83(4): about 25 % below their
+    expected earnings five years on); the loss sits in the persistent component, so it fades
+    at its autocorrelation. ``drift`` (``scar`` x the long-run rate at which borrowers find
+    jobs after a spell, ``u f``) keeps the component's long-run mean at 0, so the mean income
+    of the population stays the base: the scars move income from those who lost jobs to the
+    others, they do not lower it.
+
+    Args:
+        x: persistent component, log points.
+        re_employed: whether each borrower found a job this month after unemployment.
+        scar: log points lost at re-employment.
+        drift: log points every borrower gains each month.
+
+    Examples:
+        >>> displacement_scar(np.array([0.1, 0.1]), np.array([True, False]), 0.3,
+        ...                   0.00375).round(5).tolist()
+        [-0.19625, 0.10375]
+    """
+    return x + drift - scar * re_employed

@@ -1,4 +1,5 @@
-"""Repayment: what is due, who pays, strategic non-payment (pure array functions).
+"""Repayment: what is due, who pays, strategic non-payment, payments to debt collectors (pure
+array functions).
 
 The loan-by-loan passes (what is due, payments behind) are compiled kernels in
 :mod:`lendsim.kernels` (``amount_due``, ``payments_behind``, ``bill_loans``, ``settle_loans``).
@@ -8,6 +9,7 @@ References:
     behind).
     docs/calibration.md, 2.3: peer effect in default (Lien et al. 2023; Lu, Gu, Ye & Sheng 2012).
     Order of payment when short of cash: Cohen-Cole & Morse (2010); Andersson et al. (2013).
+    Collections on charged-off debt: docs/ODD.md 7.11; Federal Trade Commission (2013).
 """
 
 from __future__ import annotations
@@ -82,3 +84,28 @@ def _in_order(borrower_idx, due, first):
     order = np.lexsort(keys)
     b_sorted, d_sorted = borrower_idx[order], due[order]
     return order, b_sorted, d_sorted, cumsum_within_groups(b_sorted, d_sorted)
+
+
+def collection_payment(owed: np.ndarray, income: np.ndarray, cash: np.ndarray,
+                       share: float) -> np.ndarray:
+    """What each borrower pays this month on charged-off debt, RMB: ``share`` of the month's
+    income, never more than it owes or than the cash it holds.
+
+    Charged-off debt is still owed: lenders sell it to collectors or keep collecting it
+    themselves (US debt buyers paid about 4 cents per dollar of face value: Federal Trade
+    Commission 2013, *The Structure and Practices of the Debt Buying Industry*). So a default does not end the obligation, and a borrower who defaulted has less to spend
+    and to repay new loans with afterwards (docs/ODD.md 7.11, *Collections*).
+
+    Args:
+        owed: charged-off debt still collectable, RMB.
+        income: this month's income, RMB.
+        cash: cash held after this month's income, RMB.
+        share: the share of income a collector takes, 0..1.
+
+    Examples:
+        >>> collection_payment(np.array([500.0, 50.0, 0.0, 900.0]),
+        ...                    np.array([1000.0, 1000.0, 1000.0, 1000.0]),
+        ...                    np.array([800.0, 800.0, 800.0, 30.0]), 0.2).tolist()
+        [200.0, 50.0, 0.0, 30.0]
+    """
+    return np.minimum(np.minimum(owed, share * income), np.maximum(cash, 0.0))

@@ -73,6 +73,8 @@ def charge_off(model) -> None:
     rec = full_rec * np.where(live, 1.0, resolver)
     model.pools.record("charged_off", L.pool_idx[co], bal)
     model.pools.record("recovered", L.pool_idx[co], rec)
+    # the lender's claim ends; the borrower still owes the balance to a collector (7.11)
+    model.population.charged_off(L.borrower_idx[co].astype(np.intp), bal)
     L.balance[co] = 0.0
     L.status[co] = LoanStatus.CHARGED_OFF
     month.charge_offs = float(bal.sum())

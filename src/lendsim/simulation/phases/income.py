@@ -1,4 +1,5 @@
-"""Phase 2, income: months since default, income growth, employment transitions, income.
+"""Phase 2, income: months since default, income growth, employment transitions, income (with
+the scars of job loss), payments to debt collectors.
 
 References:
     docs/ODD.md, 3. Process overview, phase 2; 7. Submodels, "Income and employment".
@@ -16,4 +17,8 @@ def step(model) -> None:
         pop.base_income *= (1.0 + model.params.macro.income_growth) ** (1.0 / 12.0)
     pop.update_employment(model.macro.unemployment_target,
                           model.params.macro.job_finding_rate, model.rng)
-    pop.receive_income(model.macro.income_loss, model.rng)
+    mp = model.params.macro
+    # the long-run rate of re-employment after a spell, u f, times the scar (7.2)
+    drift = model.params.borrowers.job_loss_scar * mp.unemployment_rate * mp.job_finding_rate
+    pop.receive_income(model.macro.income_loss, model.rng, drift)
+    model.month.collections = pop.pay_collections()

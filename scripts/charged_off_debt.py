@@ -15,12 +15,16 @@ cent):
 - ``collected``: what collectors took over the window, as a share of the balances charged off
   in it (a flow ratio: in a settled market, about the share of a charged-off balance that is
   eventually paid; nan when nothing was charged off, 0 when nothing is collected);
-- ``owed``: charged-off debt still owed (``collection_debt``), as a share of the open credit;
+- ``owed %``: charged-off debt still owed (``collection_debt``), as a share of the open
+  credit;
 - the market's 30+ and 90+ delinquency, the roll rates 1-2 and 2-3 and the monthly default
   rate (the model table's columns);
 - ``re-default``: of the borrowers with performing debt at the start of the window's last
   12 months, the share that default in those 12 months, for those who defaulted in the 24
   months before (``recent``) and the others: how much a past default says about the next.
+- ``owed``, at the run's end: among borrowers who owe charged-off debt (of the last
+  ``borrowers.collection_months``, collected or not), the median debt in months of their
+  base income, and the per cent of them employed.
 
 Last, each figure's paired difference (the arm minus the base), its mean and 95 %
 t-interval over the seeds. ``--set`` applies to both arms.
@@ -44,7 +48,7 @@ from delinquency_buckets import seed_range  # a script beside this one (scripts/
 
 #: the figures of each run, in print order
 FIGURES = ("collected", "owed", "d30", "d90", "roll_1_2", "roll_2_3", "default_rate",
-           "redefault_recent", "redefault_others")
+           "redefault_recent", "redefault_others", "owed_months", "owing_employed")
 
 
 def performing_debtors(model) -> np.ndarray:
@@ -69,6 +73,18 @@ def redefault(model, months: int = 12) -> tuple[float, float]:
     return tuple(100 * defaulted[g].mean() if g.any() else np.nan for g in (recent, others))
 
 
+def debt_owed(model) -> tuple[float, float]:
+    """At the month's end, among borrowers who owe charged-off debt (``collection_debt``):
+    the median debt in months of their base income, and the per cent of them employed (NaN
+    when nobody owes any)."""
+    pop = model.population
+    owing = pop.collection_debt > 0
+    if not owing.any():
+        return np.nan, np.nan
+    return (float(np.median(pop.collection_debt[owing] / pop.base_income[owing])),
+            100 * float(pop.is_employed[owing].mean()))
+
+
 def measure(scenario: str | None, seed: int, n: int, window: int, sets: dict
             ) -> dict[str, float]:
     """One run's figures (``FIGURES``) over its last ``window`` months."""
@@ -77,6 +93,7 @@ def measure(scenario: str | None, seed: int, n: int, window: int, sets: dict
     model.run(scen.simulation.steps - 12)
     recent, others = redefault(model, 12)
     m = model.tables()["model"].tail(window)
+    owed_months, owing_employed = debt_owed(model)
     model.close()
     charged = m["charge_offs"].sum()
     return {"collected": 100 * m["collections"].sum() / charged if charged > 0 else np.nan,
@@ -85,7 +102,8 @@ def measure(scenario: str | None, seed: int, n: int, window: int, sets: dict
             "roll_1_2": 100 * m["roll_rate_1_2"].mean(),
             "roll_2_3": 100 * m["roll_rate_2_3"].mean(),
             "default_rate": 100 * m["default_rate"].mean(),
-            "redefault_recent": recent, "redefault_others": others}
+            "redefault_recent": recent, "redefault_others": others,
+            "owed_months": owed_months, "owing_employed": owing_employed}
 
 
 def main(argv=None) -> None:
@@ -112,14 +130,16 @@ def main(argv=None) -> None:
     label = ", ".join(f"{k}={v}" for k, v in arm.items())
     print(f"arm: {label}")
     print("seed  arm   collected %  owed %   30+ %   90+ %  roll 1-2 %  roll 2-3 %  "
-          "defaults %  re-default: recent %  others %")
+          "defaults %  re-default: recent %  others %  owed: median months of income"
+          "  employed %")
     diffs = []
     for seed in seeds:
         runs = [measure(a.scenario, seed, a.n, a.window, {**sets, **over})
                 for over in ({}, arm)]
         for name, r in zip(("base", "arm"), runs):
             print(f"{seed:>4}  {name:<4}" + "".join(
-                f"{r[k]:{w}.2f}" for k, w in zip(FIGURES, (13, 8, 8, 8, 12, 12, 12, 22, 10))),
+                f"{r[k]:{w}.2f}" for k, w in zip(FIGURES, (13, 8, 8, 8, 12, 12, 12, 22, 10, 31,
+                                                          12))),
                 flush=True)
         diffs.append([runs[1][k] - runs[0][k] for k in FIGURES])
     d = np.array(diffs)

@@ -247,3 +247,14 @@ def test_charged_off_debt_rejects_bad_input_in_one_line(argv, needle, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert needle in err[-1]
+
+
+def test_debt_owed_against_a_loop(model):
+    pop = model.population
+    ratios = [pop.collection_debt[i] / pop.base_income[i] for i in range(pop.n)
+              if pop.collection_debt[i] > 0]
+    employed = [pop.is_employed[i] for i in range(pop.n) if pop.collection_debt[i] > 0]
+    assert len(ratios) > 0
+    months, share = cod.debt_owed(model)
+    assert months == pytest.approx(float(np.median(ratios)), rel=1e-12)
+    assert share == pytest.approx(100 * np.mean(employed), rel=1e-12)

@@ -181,7 +181,8 @@ class BorrowerPopulation:
                 "risk_segment": self.risk_segment, "income_quintile": self.income_quintile,
                 "base_income": self.base_income,
                 "income": self.income, "cash": self.cash, "is_employed": self.is_employed,
-                "trust": self.trust, "months_since_default": self.months_since_default}
+                "trust": self.trust, "months_since_default": self.months_since_default,
+                "collection_debt": self.collection_debt}
 
 
 class Borrower(mesa.Agent):

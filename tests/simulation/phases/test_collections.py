@@ -83,8 +83,14 @@ def test_the_model_table_adds_up_charge_offs_collections_and_the_debt_owed():
     from lendsim import run
 
     res = run(tiny(**{"borrowers.n": 600, "borrowers.collection_share": 0.1,
-                      "borrowers.collection_months": 600, "simulation.steps": 30}), seed=3)
+                      "borrowers.collection_months": 600, "simulation.steps": 30,
+                      "output.borrower_snapshot_every": 10}), seed=3)
     m = res.tables()["model"]
+    # the borrower snapshots hold each borrower's part of the month's total
+    snap = res.tables()["borrowers"].groupby("step")["collection_debt"].sum()
+    np.testing.assert_allclose(snap.to_numpy(), m.set_index("step").loc[snap.index,
+                               "collection_debt"].to_numpy(), rtol=1e-12)
+    assert len(snap) == 3
     assert m["charge_offs"].sum() > 0 and m["collections"].sum() > 0
     owed = m["collection_debt"].to_numpy()
     np.testing.assert_allclose(owed[1:], owed[:-1] + m["charge_offs"].to_numpy()[1:]

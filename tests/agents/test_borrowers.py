@@ -97,11 +97,13 @@ def test_borrower_agent_reads_and_writes_its_row():
     b = model.borrower(5)
     assert isinstance(b, Borrower) and model.borrower(5) is b
     for name in ("base_income", "income", "cash", "risk", "risk_segment", "trust",
-                 "is_employed", "tier", "months_since_default"):
+                 "is_employed", "tier", "months_since_default", "collection_debt"):
         assert getattr(b, name) == getattr(model.population, name)[5]
     b.cash = 77.0
     b.is_employed = False
+    b.collection_debt = 12.5
     assert model.population.cash[5] == 77.0 and not model.population.is_employed[5]
+    assert model.population.collection_debt[5] == 12.5
     # debt and lenders against a loop over the open loans
     L = model.loans
     for i in range(60):

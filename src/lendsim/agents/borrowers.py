@@ -216,6 +216,7 @@ class Borrower(mesa.Agent):
     is_employed = _get("is_employed")
     tier = _get("tier")
     months_since_default = _get("months_since_default")
+    collection_debt = _get("collection_debt")
     del _get
 
     @property

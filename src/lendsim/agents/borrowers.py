@@ -115,9 +115,8 @@ class BorrowerPopulation:
         """Loans of borrowers ``borrower_idx`` (one entry per loan) were charged off with
         ``balance`` (RMB) unpaid: the borrowers still owe it to a collector, and the
         limitation period starts again (7.11, *Collections*)."""
-        if len(borrower_idx) == 0:
-            return
-        self.collection_debt += np.bincount(borrower_idx, weights=balance, minlength=self.n)
+        # a month's charge-offs are few against the population: add them loan by loan
+        np.add.at(self.collection_debt, borrower_idx, balance)
         self.months_since_charge_off[borrower_idx] = 0
 
     def pay_collections(self) -> float:

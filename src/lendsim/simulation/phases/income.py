@@ -15,9 +15,8 @@ def step(model) -> None:
     pop.months_since_default = np.minimum(pop.months_since_default + 1, pop.NEVER)
     if model.t > model.first_t:  # incomes grow month by month, from the second on
         pop.base_income *= (1.0 + model.params.macro.income_growth) ** (1.0 / 12.0)
-    pop.update_employment(model.macro.unemployment_target,
-                          model.params.macro.job_finding_rate, model.rng)
     mp = model.params.macro
+    pop.update_employment(model.macro.unemployment_target, mp.job_finding_rate, model.rng)
     # the long-run rate of re-employment after a spell, u f, times the scar (7.2)
     drift = model.params.borrowers.job_loss_scar * mp.unemployment_rate * mp.job_finding_rate
     pop.receive_income(model.macro.income_loss, model.rng, drift)

@@ -39,12 +39,12 @@ import numpy as np
 from lendsim import MarketModel
 from lendsim.api import resolve_scenario
 from lendsim.errors import LendsimError
-from lendsim.results.analysis import mean_ci
 from lendsim.simulation.ledger import LoanStatus
 from lendsim.simulation.phases.underwriting import BUREAU_DEFAULT_MEMORY_MONTHS
 from lendsim.simulation.scenario import parse_overrides
 
-from delinquency_buckets import seed_range  # a script beside this one (scripts/ is on the path)
+# a script beside this one (scripts/ is on the path)
+from delinquency_buckets import print_differences, seed_range
 
 #: the figures of each run, in print order
 FIGURES = ("collected", "owed", "d30", "d90", "roll_1_2", "roll_2_3", "default_rate",
@@ -142,13 +142,7 @@ def main(argv=None) -> None:
                                                           12))),
                 flush=True)
         diffs.append([runs[1][k] - runs[0][k] for k in FIGURES])
-    d = np.array(diffs)
-    print(f"arm minus base, mean [95 % interval] over {len(seeds)} seeds:")
-    for j, k in enumerate(FIGURES):
-        col = d[:, j][np.isfinite(d[:, j])]
-        if len(col) >= 2:
-            mean, lo, hi = mean_ci(col)
-            print(f"  {k:<17} {mean:+.3f} [{lo:+.3f}, {hi:+.3f}] points")
+    print_differences(diffs, FIGURES)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import numpy as np
 from lendsim import MarketModel
 from lendsim.api import resolve_scenario
 from lendsim.errors import LendsimError
+from lendsim.results.analysis import mean_ci
 from lendsim.simulation.scenario import parse_overrides
 from lendsim.simulation.ledger import LoanStatus
 
@@ -70,6 +71,20 @@ def seed_range(ap: argparse.ArgumentParser, text: str) -> range:
     if not (first.isdigit() and (last.isdigit() or not last)):
         ap.error(f"--seeds = {text!r}: allowed is first-last or one seed, e.g. 1-3")
     return range(int(first), int(last or first) + 1)
+
+
+def print_differences(diffs, keys, width: int = 17, digits: int = 3) -> None:
+    """Print each figure's paired difference, the arm minus the base: its mean and 95 %
+    t-interval over the seeds (``diffs``: one row per seed, one column per key of ``keys``;
+    NaN left out, a figure with fewer than two values not printed)."""
+    d = np.array(diffs, dtype=float)
+    print(f"arm minus base, mean [95 % interval] over {len(d)} seeds:")
+    for j, k in enumerate(keys):
+        col = d[:, j][np.isfinite(d[:, j])]
+        if len(col) >= 2:
+            mean, lo, hi = mean_ci(col)
+            print(f"  {k:<{width}} {mean:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}] "
+                  "points")
 
 
 def main(argv=None) -> None:

@@ -1,5 +1,5 @@
-"""scripts/delinquency_buckets.py, scripts/bureau_deletion.py and scripts/charged_off_debt.py
-measure what the model's tables report.
+"""scripts/delinquency_buckets.py, scripts/bureau_deletion.py, scripts/charged_off_debt.py and
+scripts/lender_split.py measure what the model's tables report.
 
 Each script reads the loan book; the model's tables count the same balances in their own
 pass (``kernels.book_by_platform``, ``outputs.collect_step``). The scripts' sums are checked
@@ -258,3 +258,51 @@ def test_debt_owed_against_a_loop(model):
     months, share = cod.debt_owed(model)
     assert months == pytest.approx(float(np.median(ratios)), rel=1e-12)
     assert share == pytest.approx(100 * np.mean(employed), rel=1e-12)
+
+
+# scripts/lender_split.py: how many lenders multi-lenders have, paired arms
+
+import lender_split as ls  # noqa: E402
+
+_SMALL = ["--set", "borrowers.n=600", "--set", "simulation.burn_in=12", "--set",
+          "simulation.steps=24"]
+
+
+def test_lender_split_measures_what_lendsim_calibrate_measures(capsys):
+    """The base arm's figures are `lendsim calibrate`'s for the same seed and window, and the
+    paired difference printed is the mean of the seeds' differences."""
+    import argparse
+
+    from lendsim.cli.calibrate import _figures_of_runs
+
+    ls.main(["--seeds", "1-2", "--window", "12", *_SMALL])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == "arm: platforms.limit_risk_elasticity=1.0"
+    rows = [line.split() for line in out[2:6]]
+    assert [(r[0], r[1]) for r in rows] == [(s, arm) for s in ("1", "2")
+                                            for arm in ("base", "arm")]
+    figs = _figures_of_runs(argparse.Namespace(
+        seeds="1", sets=_SMALL[1::2], source=None, allow_outside_paths=False,
+        window=12))[0][0]
+    for j, k in enumerate(ls.FIGURES):
+        assert float(rows[0][2 + j]) == pytest.approx(100 * figs[k], abs=6e-3), k
+    two = [float(r[2 + list(ls.FIGURES).index("multi_lenders_2")]) for r in rows]
+    line = next(x for x in out if x.strip().startswith("multi_lenders_2 "))
+    assert float(line.split()[1]) == pytest.approx(((two[1] - two[0]) + (two[3] - two[2])) / 2,
+                                                   abs=6e-3)
+    assert two[0] != two[1]  # the arm changed something
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seeds", "x"], "--seeds = 'x'"),
+    (["--arm", "platforms.limit_risk_elasticity=-1"], "platforms.limit_risk_elasticity"),
+    (["--arm", "platforms.limit_reference_pd=0"], "platforms.limit_reference_pd"),
+    (["--window", "0"], "--window = 0"),
+    (["--set", "borrowers.foo=1"], "borrowers.foo"),
+])
+def test_lender_split_rejects_bad_input_in_one_line(argv, needle, capsys):
+    with pytest.raises(SystemExit) as e:
+        ls.main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert needle in err[-1]

@@ -407,3 +407,22 @@ def test_risk_markup_is_the_inverse_mean_sensitivity_given_the_signal_by_simulat
         # the formula is for one signal value; over a 0.2-wide band the exponential bends
         # a little, so compare within 1 %
         assert simulated == pytest.approx(formula, rel=0.01)
+
+
+def test_risk_limit_factor_reads_every_term_as_an_annual_pd():
+    """The same monthly hazard h over 1, 6 or 12 months is the same annual PD, so the same
+    factor; 1 at elasticity 0; at the reference PD 1; smaller for riskier applicants."""
+    from lendsim.agents.rules.underwriting import risk_limit_factor
+
+    h = np.array([0.0005, 0.002, 0.01])
+    year = 1 - (1 - h) ** 12
+    for term in (1, 6, 12):
+        pd_life = 1 - (1 - h) ** term
+        got = risk_limit_factor(pd_life, np.full(3, term), reference_pd=0.02, elasticity=0.8)
+        np.testing.assert_allclose(got, (0.02 / year) ** 0.8, rtol=1e-9)
+    assert np.all(np.diff(got) < 0)
+    assert risk_limit_factor(np.array([0.3]), np.array([6]), reference_pd=0.02,
+                             elasticity=0.0)[0] == 1.0
+    at_ref = 1 - (1 - 0.02) ** 0.5  # 2 % a year, over 6 months
+    assert risk_limit_factor(np.array([at_ref]), np.array([6]), reference_pd=0.02,
+                             elasticity=1.3)[0] == pytest.approx(1.0)

@@ -222,6 +222,15 @@ class PlatformParams:
     fixed_cost_share: float = _f(0.002, "fixed monthly cost, share of initial equity", lo=0,
                                  hi=1)
     recovery_rate: float = _f(0.1, "share of a charged-off balance recovered", lo=0, hi=1)
+    limit_risk_elasticity: float = _f(0.0, "elasticity of a lender's credit limit to the "
+                                      "applicant's risk: the income-based limit is scaled by "
+                                      "(limit_reference_pd / annual PD)^this (docs/ODD.md "
+                                      "7.7); 0 = limits ignore risk", lo=0, hi=3)
+    limit_reference_pd: float = _f(0.005, "annual PD at which a risk-scaled limit equals the "
+                                   "income-based one (limit_risk_elasticity); 0.005: about "
+                                   "the median estimated annual PD of the applications "
+                                   "lenders assess in the default market", lo=0,
+                                   lo_open=True, hi=0.99, unit="annual")
     resolver_recovery: float = _f(0.5, "a failed platform's resolver collects this share of "
                                   "what a live platform would", lo=0, hi=1)
     entry_roe: float = _f(0.15, "incumbents' trailing annual ROE that attracts entry", lo=-1,

@@ -105,3 +105,34 @@ def test_step_records_the_draws_as_granted():
     assert ((m.granted == 0) | m.is_convenience).all()  # only convenience requests draw
     assert (m.granted > 0).any()
     model.close()
+
+
+@pytest.mark.parametrize("elasticity", [0.0, 0.7])
+def test_a_new_lines_limit_is_the_lenders_room_scaled_for_risk(elasticity):
+    """A line opened by an approved convenience request gets the lender's room (docs/ODD.md
+    7.7): its limit on its own exposure, the type's months of income scaled by
+    ``(reference PD / annual PD)^elasticity`` for a one-month PD, and the debt limits."""
+    model = MarketModel(tiny(**{"borrowers.n": 600,
+                                "platforms.limit_risk_elasticity": elasticity,
+                                "platforms.limit_reference_pd": 0.02}))
+    model.run(3)
+    g = underwriting.platform_arrays(model)
+    pop, reg, rng = model.population, model.regulator.policy, np.random.default_rng(5)
+    b = rng.choice(model.n_borrowers, 50, replace=False)
+    p = rng.integers(0, len(model.platforms), 50)
+    own, visible = rng.uniform(0, 2000, 50), rng.uniform(2000, 6000, 50)
+    pd_life = rng.uniform(0.0005, 0.02, 50)
+    X = np.zeros((50, model.credit_lines.features.shape[1]))
+    underwriting.grant_lines(model, np.arange(50), b, p, own, visible, pd_life,
+                             np.full(50, 0.15), X, g)
+    for i in range(50):
+        tp = model.platforms[p[i]].tp
+        pd_year = 1 - (1 - pd_life[i]) ** 12  # a line's draw is a one-month loan
+        multiple = tp.limit_income_multiple * (0.02 / pd_year) ** elasticity
+        room = min(multiple * pop.income[b[i]] - own[i],
+                   tp.max_debt_income * 12 * pop.income[b[i]] - visible[i],
+                   reg.max_loan - visible[i])
+        assert float(model.credit_lines.limit[b[i]]) == pytest.approx(max(room, 0.0),
+                                                                      rel=1e-6), i
+    assert (model.credit_lines.limit[b] > 0).any()
+    model.close()

@@ -160,9 +160,11 @@ def test_arrears_seen_against_a_loop_over_loans(share_arrears):
     model.close()
 
 
-def test_assess_refuses_for_exactly_the_stated_reasons():
+@pytest.mark.parametrize("elasticity", [0.0, 0.7])
+def test_assess_refuses_for_exactly_the_stated_reasons(elasticity):
     model = _model(**{"regulator.data_sharing": 0.6, "regulator.require_income": True,
-                      "regulator.apr_cap": 0.3})
+                      "regulator.apr_cap": 0.3, "platforms.limit_risk_elasticity": elasticity,
+                      "platforms.limit_reference_pd": 0.02})
     model.regulator.set_policy(max_lenders=1)  # after borrowers took loans from several
     _start_month(model)
     model.inquiries[::7] = model.params.platforms.max_inquiries + 1  # asked many lenders
@@ -187,7 +189,10 @@ def test_assess_refuses_for_exactly_the_stated_reasons():
         assert visible[i] == (debt.total[x] if covered else own[i])
         others = debt.n_lenders[x] - (own[i] > 0) if covered else 0
         T = pl.tp.term_months
-        room = max(min(pl.tp.limit_income_multiple * pop.income[x] - own[i],
+        # risk-scaled limits (7.7): the lifetime PD as an annual one, against 2 % a year
+        pd_year = 1 - (1 - pd_life[i]) ** (12 / T)
+        multiple = pl.tp.limit_income_multiple * (0.02 / pd_year) ** elasticity
+        room = max(min(multiple * pop.income[x] - own[i],
                        pl.tp.max_debt_income * 12 * pop.income[x] - visible[i],
                        model.regulator.policy.max_loan - visible[i]), 0.0)
         amt = min(request[i], room)

@@ -255,7 +255,7 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
             pd_life[at] = model_i.predict(state, np.take(X, at, axis=0))
     room = underwriting.credit_limit(
         np.full(len(b), np.inf), pop.income[b], own, visible_debt,
-        limit_income_multiple=g.limit_income_multiple[p], max_loan=reg.max_loan,
+        limit_income_multiple=limit_multiple(pp, g, p, pd_life, term), max_loan=reg.max_loan,
         max_debt_income=reg.max_debt_income, lender_debt_income=g.max_debt_income[p])
     limit = np.minimum(request, room)
     # the markup by how price-sensitive the lender expects the applicant to be (7.7)
@@ -278,6 +278,20 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
         ok &= (own > 0) | (other_lenders < reg.max_lenders)
     ok &= limit >= model.params.borrowers.min_loan
     return ok, pd_life, apr, limit, X, own, visible_debt
+
+
+def limit_multiple(pp, g: PlatformArrays, p: np.ndarray, pd_life: np.ndarray,
+                   term) -> np.ndarray:
+    """Each lender's limit on its own exposure, in months of the applicant's income: its
+    type's ``limit_income_multiple``, scaled for the applicant's estimated risk when
+    ``platforms.limit_risk_elasticity`` > 0 (:func:`lendsim.agents.rules.underwriting.
+    risk_limit_factor`, docs/ODD.md 7.7)."""
+    base = g.limit_income_multiple[p]
+    if pp.limit_risk_elasticity == 0:
+        return base
+    return base * underwriting.risk_limit_factor(
+        pd_life, term, reference_pd=pp.limit_reference_pd,
+        elasticity=pp.limit_risk_elasticity)
 
 
 def size_up(pd_life, p, term, g: PlatformArrays, limit, room, floor, price, cap, markup):
@@ -374,7 +388,8 @@ def grant_lines(model, w, b, p, own, visible_debt, pd_life, apr, X, g: PlatformA
     if limit is None:
         limit = underwriting.credit_limit(
             np.full(len(w), np.inf), model.population.income[bw], own[w], visible_debt[w],
-            limit_income_multiple=g.limit_income_multiple[pw], max_loan=reg.max_loan,
+            limit_income_multiple=limit_multiple(model.params.platforms, g, pw, pd_life[w], 1),
+            max_loan=reg.max_loan,
             max_debt_income=reg.max_debt_income, lender_debt_income=g.max_debt_income[pw])
     # each borrower's review falls in a month of its own (b mod review), so reviews are
     # spread evenly over the months instead of coming in waves

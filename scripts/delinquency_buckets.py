@@ -73,6 +73,33 @@ def seed_range(ap: argparse.ArgumentParser, text: str) -> range:
     return range(int(first), int(last or first) + 1)
 
 
+def scenario_args(doc: str, seeds: str, window: int, arm: str | None = None, argv=None):
+    """The command line the scenario scripts share: ``[SCENARIO] [--seeds] [--window]
+    [--set K=V ...]``, and ``[--arm K=V ...]`` (default ``arm``) when ``arm`` is given.
+    Everything is checked before anything runs; a bad value ends the script with one line
+    naming it. Returns ``(args, seeds, sets, arm settings or None)``."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("scenario", nargs="?", default=None, help="scenario (default: baseline)")
+    ap.add_argument("--seeds", default=seeds, help=f"first-last (default {seeds})")
+    if arm is not None:
+        ap.add_argument("--arm", action="append", default=None, metavar="KEY=VALUE",
+                        help=f"the second arm's settings (default {arm})")
+    ap.add_argument("--window", type=int, default=window,
+                    help=f"last months read (default {window})")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    a = ap.parse_args(argv)
+    seed_list = seed_range(ap, a.seeds)
+    try:  # the scenario and the settings of both arms are checked before anything runs
+        sets = parse_overrides(a.set)
+        arm_sets = None if arm is None else parse_overrides(a.arm or [arm])
+        steps = resolve_scenario(a.scenario, {**sets, **(arm_sets or {})}).simulation.steps
+    except LendsimError as e:
+        ap.error(str(e))
+    if not 1 <= a.window <= steps:
+        ap.error(f"--window = {a.window}: allowed is 1 to the run's {steps} months")
+    return a, seed_list, sets, arm_sets
+
+
 def print_differences(diffs, keys, width: int = 17, digits: int = 3) -> None:
     """Print each figure's paired difference, the arm minus the base: its mean and 95 %
     t-interval over the seeds (``diffs``: one row per seed, one column per key of ``keys``;
@@ -88,20 +115,7 @@ def print_differences(diffs, keys, width: int = 17, digits: int = 3) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("scenario", nargs="?", default=None, help="scenario (default: baseline)")
-    ap.add_argument("--seeds", default="1-3", help="first-last (default 1-3)")
-    ap.add_argument("--window", type=int, default=24, help="last months read (default 24)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    a = ap.parse_args(argv)
-    seeds = seed_range(ap, a.seeds)
-    try:  # the scenario and the settings are checked before anything runs
-        sets = parse_overrides(a.set)
-        steps = resolve_scenario(a.scenario, sets).simulation.steps
-    except LendsimError as e:
-        ap.error(str(e))
-    if not 1 <= a.window <= steps:
-        ap.error(f"--window = {a.window}: allowed is 1 to the run's {steps} months")
+    a, seeds, sets, _ = scenario_args(__doc__, "1-3", 24, argv=argv)
     head = "".join(f"{k:>8}" for k in range(MAX_SHOWN)) + f"{str(MAX_SHOWN) + '+':>8}"
     print(f"seed  share of open balance (%) by payments behind{'':>8}30+ %   90+ %  90+/30+"
           "  roll 1-2  roll 2-3")

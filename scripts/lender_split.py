@@ -18,15 +18,11 @@ applies to both arms.
 
 from __future__ import annotations
 
-import argparse
-
 from lendsim.api import resolve_scenario, run
-from lendsim.errors import LendsimError
 from lendsim.results.calibration import calibration_figures
-from lendsim.simulation.scenario import parse_overrides
 
 # a script beside this one (scripts/ is on the path)
-from delinquency_buckets import print_differences, seed_range
+from delinquency_buckets import print_differences, scenario_args
 
 #: ``calibration_figures``' keys this script prints, and their column headers
 FIGURES = {"top_delinquency_30": "30+ %", "top_delinquency_90": "90+ %",
@@ -47,24 +43,8 @@ def measure(scenario: str | None, seed: int, window: int, sets: dict) -> dict[st
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("scenario", nargs="?", default=None, help="scenario (default: baseline)")
-    ap.add_argument("--seeds", default="1-12", help="first-last (default 1-12)")
-    ap.add_argument("--arm", action="append", default=None, metavar="KEY=VALUE",
-                    help="the second arm's settings (default "
-                         "platforms.limit_risk_elasticity=1.0)")
-    ap.add_argument("--window", type=int, default=24, help="last months read (default 24)")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    a = ap.parse_args(argv)
-    seeds = seed_range(ap, a.seeds)
-    try:  # the scenario and both arms' settings are checked before anything runs
-        sets = parse_overrides(a.set)
-        arm = parse_overrides(a.arm or ["platforms.limit_risk_elasticity=1.0"])
-        steps = resolve_scenario(a.scenario, {**sets, **arm}).simulation.steps
-    except LendsimError as e:
-        ap.error(str(e))
-    if not 1 <= a.window <= steps:
-        ap.error(f"--window = {a.window}: allowed is 1 to the run's {steps} months")
+    a, seeds, sets, arm = scenario_args(__doc__, "1-12", 24,
+                                        arm="platforms.limit_risk_elasticity=1.0", argv=argv)
     print("arm: " + ", ".join(f"{k}={v}" for k, v in arm.items()))
     print("seed  arm " + "".join(f"{h:>12}" for h in FIGURES.values()))
     diffs = []

@@ -1,5 +1,5 @@
-"""scripts/delinquency_buckets.py, scripts/bureau_deletion.py, scripts/charged_off_debt.py and
-scripts/lender_split.py measure what the model's tables report.
+"""scripts/delinquency_buckets.py, bureau_deletion.py, charged_off_debt.py, lender_split.py and
+debt_service.py measure what the model's tables report.
 
 Each script reads the loan book; the model's tables count the same balances in their own
 pass (``kernels.book_by_platform``, ``outputs.collect_step``). The scripts' sums are checked
@@ -306,3 +306,94 @@ def test_lender_split_rejects_bad_input_in_one_line(argv, needle, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert needle in err[-1]
+
+
+# scripts/debt_service.py: what borrowers owe each month against their income
+
+import debt_service as ds  # noqa: E402
+
+
+def test_scheduled_payments_are_next_months_bills(monkeypatch):
+    """Each borrower's scheduled payment is what the next month's billing asks of its loans
+    (less arrears, which the figure leaves out): checked on the model's own bills, and
+    against a loop over the loans with ``kernels.amount_due``."""
+    from lendsim import kernels
+    from lendsim.simulation.phases import repayment
+
+    m = MarketModel(load_scenario("baseline", {"borrowers.n": 800, "simulation.burn_in": 12,
+                                               "simulation.steps": 8}), seed=4)
+    m.run(6)
+    L = m.loans
+    due, due_long = ds.scheduled_payments(m)
+    want, want_long = np.zeros(m.n_borrowers), np.zeros(m.n_borrowers)
+    for i in range(L.n):
+        if L.status[i] in (LoanStatus.CURRENT, LoanStatus.DELINQUENT) and L.balance[i] > 0:
+            d = kernels.amount_due(L.balance[i] * (1 + L.apr[i] / 12), L.instalment[i], 0.0,
+                                   L.months_left[i])
+            want[L.borrower_idx[i]] += d
+            if L.term[i] > 1:
+                want_long[L.borrower_idx[i]] += d
+    np.testing.assert_allclose(due, want, rtol=1e-12)
+    np.testing.assert_allclose(due_long, want_long, rtol=1e-12)
+    assert 0 < due_long.sum() < due.sum()
+    # the next month's bills, on loans without arrears, by borrower
+    before = {"borrower": L.borrower_idx.copy(), "arrears": L.arrears.copy(), "n": L.n}
+    seen = {}
+    real = kernels.bill_loans
+
+    def bill(*args):
+        rows, amount = real(*args)
+        seen.setdefault("bills", (rows.copy(), amount.copy()))
+        return rows, amount
+
+    monkeypatch.setattr(repayment.kernels, "bill_loans", bill)
+    m.run(1)
+    rows, amount = seen["bills"]
+    assert rows.max() < before["n"]  # loans booked this month are not billed yet
+    clean = before["arrears"][rows] == 0
+    billed = np.bincount(before["borrower"][rows[clean]], weights=amount[clean],
+                         minlength=m.n_borrowers)
+    owes_arrears = np.bincount(before["borrower"][rows[~clean]], minlength=m.n_borrowers) > 0
+    np.testing.assert_allclose(billed[~owes_arrears], due[~owes_arrears], rtol=1e-9)
+    m.close()
+
+
+def test_month_figures_against_loops(model):
+    L, pop = model.loans, model.population
+    due = ds.scheduled_payments(model)
+    lenders = [set() for _ in range(model.n_borrowers)]
+    indebted = np.zeros(model.n_borrowers, dtype=bool)
+    for i in range(L.n):
+        if L.status[i] <= LoanStatus.DEFAULTED and L.balance[i] > 0:
+            indebted[L.borrower_idx[i]] = True
+            if L.term[i] > 1:
+                lenders[L.borrower_idx[i]].add(int(L.platform_idx[i]))
+    f = ds.month_figures(model)
+    assert f["due"] == pytest.approx(100 * np.mean(due[0] / pop.base_income), rel=1e-12)
+    assert f["due_instalments"] == pytest.approx(100 * np.mean(due[1] / pop.base_income),
+                                                 rel=1e-12)
+    assert f["no_debt"] == pytest.approx(100 * np.mean(~indebted), rel=1e-12)
+    two = np.mean([len(s) >= 2 for s in lenders])
+    assert 0 < two < 1
+    assert f["two_cash_lenders"] == pytest.approx(100 * two, rel=1e-12)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--seeds", "1-x"], "--seeds = '1-x'"),
+    (["--window", "0"], "--window = 0"),
+    (["--set", "borrowers.n=5"], "borrowers.n"),
+])
+def test_debt_service_rejects_bad_input_in_one_line(argv, needle, capsys):
+    with pytest.raises(SystemExit) as e:
+        ds.main(argv)
+    assert e.value.code == 2
+    assert needle in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_debt_service_prints_each_seed_and_their_mean(capsys):
+    ds.main(["--seeds", "1-2", "--window", "2", "--set", "borrowers.n=400", "--set",
+             "simulation.burn_in=6", "--set", "simulation.steps=6"])
+    out = capsys.readouterr().out.strip().splitlines()
+    rows = [[float(x) for x in line.split()[1:]] for line in out[1:3]]
+    mean = [float(x) for x in out[3].split()[1:]]
+    np.testing.assert_allclose(mean, np.mean(rows, axis=0), atol=6e-3)

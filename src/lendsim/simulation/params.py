@@ -78,8 +78,9 @@ class BorrowerParams:
                                    "when cash suffices (embedded credit, e.g. Huabei)", lo=0,
                                    hi=1)
     debt_tolerance: float = _f(0.25, "debt / annual income a median borrower takes on for "
-                               "spending (riskier borrowers more); CAL: debt/income 41.75 % at "
-                               "ages 18-29 (Nielsen 2019), the most indebted group", lo=0, hi=20)
+                               "spending (riskier borrowers more): an assumption; CAL: monthly "
+                               "repayments 41.75 % of monthly income at ages 18-29, 12.52 % "
+                               "without credit used only to pay (Nielsen 2019)", lo=0, hi=20)
     risk_tolerance: float = _f(0.3, "log debt-tolerance loading on latent risk", lo=-5, hi=5)
     buffer_months: float = _f(3.0, "cash buffer (months of base income) above which borrowers "
                               "spend down savings (buffer-stock saving, Carroll 1997)", lo=0)

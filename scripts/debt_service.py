@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lendsim import MarketModel
+from lendsim import MarketModel, kernels
 from lendsim.api import resolve_scenario
 from lendsim.simulation.ledger import LoanStatus
 
@@ -42,16 +42,17 @@ def scheduled_payments(model) -> tuple[np.ndarray, np.ndarray]:
     """Next month's scheduled payment of each borrower (RMB): on all its performing loans, and
     on those of more than a month. A loan's payment is its instalment, or its balance with a
     month's interest when that is less or the loan has one instalment left (as
-    ``kernels.amount_due`` bills it, without arrears)."""
+    ``kernels.amount_due`` bills it, without arrears): ``kernels.expected_due``, which the
+    demand phase uses, with no arrears, and with one-month loans read as not performing for
+    the second."""
     L, n = model.loans, model.n_borrowers
-    rows = np.flatnonzero(L.is_open() & (L.status <= LoanStatus.DELINQUENT))
-    balance = L.balance[rows] * (1 + L.apr[rows] / 12)
-    instalment = L.instalment[rows]
-    due = np.where((L.months_left[rows] <= 1) | (balance <= instalment), balance, instalment)
-    b = L.borrower_idx[rows]
-    longer = L.term[rows] > 1
-    return (np.bincount(b, weights=due, minlength=n),
-            np.bincount(b[longer], weights=due[longer], minlength=n))
+    no_arrears = np.zeros(L.n)
+
+    def due(status):
+        return kernels.expected_due(status, L.borrower_idx, L.balance, L.apr, L.instalment,
+                                    no_arrears, L.months_left, n)
+
+    return due(L.status), due(np.where(L.term > 1, L.status, np.int8(LoanStatus.DEFAULTED)))
 
 
 def cash_lenders(model) -> np.ndarray:

@@ -18,7 +18,8 @@ applies to both arms.
 
 from __future__ import annotations
 
-from lendsim.api import resolve_scenario, run
+from lendsim.api import resolve_scenario
+from lendsim.cli.calibrate import seed_run
 from lendsim.results.calibration import calibration_figures
 
 # a script beside this one (scripts/ is on the path)
@@ -31,12 +32,9 @@ FIGURES = {"top_delinquency_30": "30+ %", "top_delinquency_90": "90+ %",
 
 
 def measure(scenario: str | None, seed: int, window: int, sets: dict) -> dict[str, float]:
-    """One run's figures (``FIGURES``, per cent) over its last ``window`` months, as
-    ``lendsim calibrate`` measures them (borrower snapshots every 12 months at most)."""
-    scen = resolve_scenario(scenario, sets)
-    res = run(scen, seed=seed, overrides={"output.borrower_snapshot_every":
-                                          max(1, min(12, window // 2)),
-                                          "output.charts": False})
+    """One run's figures (``FIGURES``, per cent) over its last ``window`` months: the run
+    ``lendsim calibrate`` makes for the seed, and its figures."""
+    res = seed_run(resolve_scenario(scenario, sets), seed, window)
     f = calibration_figures(res.model, res.platforms, res.extra.get("borrowers"),
                             window=window)
     return {k: 100 * float(f[k]) for k in FIGURES}

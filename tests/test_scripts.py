@@ -24,6 +24,16 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import delinquency_buckets as db  # noqa: E402  (a script folder, not a package)
 
 
+def _refused_in_one_line(main, argv, needle, capsys):
+    """A script's ``main(argv)`` exits with argparse's code 2 and a last line naming
+    ``needle``."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert needle in err[-1]
+
+
 @pytest.fixture(scope="module")
 def model():
     m = MarketModel(load_scenario("baseline", {"borrowers.n": 1500, "simulation.burn_in": 24,
@@ -148,11 +158,7 @@ def test_bureau_deletion_runs_both_arms_on_each_seed(capsys):
     (["--set", "regulator.foo=1"], "regulator.foo"),
 ])
 def test_bureau_deletion_rejects_bad_input_in_one_line(argv, needle, capsys):
-    with pytest.raises(SystemExit) as e:
-        bd.main(argv)
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert needle in err[-1]
+    _refused_in_one_line(bd.main, argv, needle, capsys)
 
 
 def test_by_age_is_the_book_loan_by_loan(positive_model):
@@ -242,11 +248,7 @@ def test_charged_off_debt_runs_both_arms_and_pairs_them(capsys):
     (["--set", "borrowers.foo=1"], "borrowers.foo"),
 ])
 def test_charged_off_debt_rejects_bad_input_in_one_line(argv, needle, capsys):
-    with pytest.raises(SystemExit) as e:
-        cod.main(argv)
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert needle in err[-1]
+    _refused_in_one_line(cod.main, argv, needle, capsys)
 
 
 def test_debt_owed_against_a_loop(model):
@@ -301,11 +303,7 @@ def test_lender_split_measures_what_lendsim_calibrate_measures(capsys):
     (["--set", "borrowers.foo=1"], "borrowers.foo"),
 ])
 def test_lender_split_rejects_bad_input_in_one_line(argv, needle, capsys):
-    with pytest.raises(SystemExit) as e:
-        ls.main(argv)
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert needle in err[-1]
+    _refused_in_one_line(ls.main, argv, needle, capsys)
 
 
 # scripts/debt_service.py: what borrowers owe each month against their income
@@ -384,10 +382,7 @@ def test_month_figures_against_loops(model):
     (["--set", "borrowers.n=5"], "borrowers.n"),
 ])
 def test_debt_service_rejects_bad_input_in_one_line(argv, needle, capsys):
-    with pytest.raises(SystemExit) as e:
-        ds.main(argv)
-    assert e.value.code == 2
-    assert needle in capsys.readouterr().err.strip().splitlines()[-1]
+    _refused_in_one_line(ds.main, argv, needle, capsys)
 
 
 def test_debt_service_prints_each_seed_and_their_mean(capsys):

@@ -198,8 +198,19 @@ def _figures_of_folder(folder: Path, args) -> dict[str, float]:
     return run_dir_figures(folder, args.window)
 
 
+def seed_run(scen, seed: int, window: int):
+    """The run ``lendsim calibrate`` makes of scenario ``scen`` for one seed: with borrower
+    snapshots for the multi-lender split (a few inside the ``window`` are enough: a stock)
+    and no charts. Returns the run's result (``lendsim.api.run``)."""
+    from lendsim.api import run
+
+    return run(scen, seed=seed, overrides={"output.borrower_snapshot_every":
+                                           max(1, min(12, window // 2)),
+                                           "output.charts": False})
+
+
 def _figures_of_runs(args) -> tuple[list[dict[str, float]], str]:
-    from lendsim.api import resolve_scenario, run
+    from lendsim.api import resolve_scenario
     from lendsim.simulation.scenario import parse_overrides
 
     seeds = list(DEFAULT_SEEDS) if args.seeds is None else _parse_seeds(args.seeds)
@@ -207,13 +218,10 @@ def _figures_of_runs(args) -> tuple[list[dict[str, float]], str]:
     scen = resolve_scenario(args.source, overrides,  # validates before anything runs
                             allow_outside=args.allow_outside_paths)
     _check_window(scen.simulation.steps, args.window)
-    # snapshots for the multi-lender split: a few inside the window are enough (a stock)
-    every = max(1, min(12, args.window // 2))
     out, lenders = [], []
     for s in seeds:
         print(f"lendsim calibrate: scenario '{scen.name}', seed {s} ...", file=sys.stderr)
-        res = run(scen, seed=s, overrides={"output.borrower_snapshot_every": every,
-                                           "output.charts": False})
+        res = seed_run(scen, s, args.window)
         out.append(calibration_figures(res.model, res.platforms, res.extra.get("borrowers"),
                                        window=args.window))
         lenders.append(lender_figures(res.model, res.platforms, window=args.window))

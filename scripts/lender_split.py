@@ -8,19 +8,22 @@ that ignore risk (the default).
         [--arm KEY=VALUE ...] [--window 24] [--set KEY=VALUE ...]
 
 It is the measurement behind docs/calibration.md, section 1.1, *How many lenders a
-multi-lender has*. Each run is the one ``lendsim calibrate`` makes for a seed, and its
+multi-lender has*, and section 2.3, *What the multi-lender split counts*. Each run is the one ``lendsim calibrate`` makes for a seed, and its
 figures are ``lendsim calibrate``'s, in per cent, over the run's last ``--window`` months:
 the top platform's 30+ and 90+ delinquency, the share of indebted borrowers with several
-lenders, and the shares of those with 2, 3 and 5 or more. Last, each figure's paired
-difference (the arm minus the base), its mean and 95 % t-interval over the seeds. ``--set``
-applies to both arms.
+lenders, and the shares of those with 2, 3 and 5 or more. Then the same split with lenders
+counted as a survey of phones' lending apps counts them, the embedded platforms left out
+(``app`` columns, from the borrower snapshots' ``n_app_lenders``: of the borrowers who owe
+such a lender, the share who owe two or more, and of those the shares with 2, 3 and 5 or
+more; docs/calibration.md 2.3). Last, each figure's paired difference (the arm minus the
+base), its mean and 95 % t-interval over the seeds. ``--set`` applies to both arms.
 """
 
 from __future__ import annotations
 
 from lendsim.api import resolve_scenario
 from lendsim.cli.calibrate import seed_run
-from lendsim.results.calibration import calibration_figures
+from lendsim.results.calibration import calibration_figures, lender_split
 
 # a script beside this one (scripts/ is on the path)
 from delinquency_buckets import print_differences, scenario_args
@@ -28,15 +31,19 @@ from delinquency_buckets import print_differences, scenario_args
 #: ``calibration_figures``' keys this script prints, and their column headers
 FIGURES = {"top_delinquency_30": "30+ %", "top_delinquency_90": "90+ %",
            "multi_lender_share": "several %", "multi_lenders_2": "2 %",
-           "multi_lenders_3": "3 %", "multi_lenders_5plus": "5+ %"}
+           "multi_lenders_3": "3 %", "multi_lenders_5plus": "5+ %",
+           "app_several": "app several %", "app_2": "app 2 %", "app_3": "app 3 %",
+           "app_5plus": "app 5+ %"}
 
 
 def measure(scenario: str | None, seed: int, window: int, sets: dict) -> dict[str, float]:
     """One run's figures (``FIGURES``, per cent) over its last ``window`` months: the run
-    ``lendsim calibrate`` makes for the seed, and its figures."""
+    ``lendsim calibrate`` makes for the seed, its figures, and the split by lending apps."""
     res = seed_run(resolve_scenario(scenario, sets), seed, window)
-    f = calibration_figures(res.model, res.platforms, res.extra.get("borrowers"),
-                            window=window)
+    borrowers = res.extra.get("borrowers")
+    f = calibration_figures(res.model, res.platforms, borrowers, window=window)
+    first = int(res.model["step"].max()) - window + 1
+    f |= {f"app_{k}": v for k, v in lender_split(borrowers, first, "n_app_lenders").items()}
     return {k: 100 * float(f[k]) for k in FIGURES}
 
 
@@ -44,12 +51,12 @@ def main(argv=None) -> None:
     a, seeds, sets, arm = scenario_args(__doc__, "1-12", 24,
                                         arm="platforms.limit_risk_elasticity=1.0", argv=argv)
     print("arm: " + ", ".join(f"{k}={v}" for k, v in arm.items()))
-    print("seed  arm " + "".join(f"{h:>12}" for h in FIGURES.values()))
+    print("seed  arm " + "".join(f"{h:>14}" for h in FIGURES.values()))
     diffs = []
     for seed in seeds:
         runs = [measure(a.scenario, seed, a.window, {**sets, **over}) for over in ({}, arm)]
         for name, r in zip(("base", "arm"), runs):
-            print(f"{seed:>4}  {name:<4}" + "".join(f"{r[k]:12.2f}" for k in FIGURES),
+            print(f"{seed:>4}  {name:<4}" + "".join(f"{r[k]:14.2f}" for k in FIGURES),
                   flush=True)
         diffs.append([runs[1][k] - runs[0][k] for k in FIGURES])
     print_differences(diffs, FIGURES, width=20, digits=2)

@@ -183,6 +183,28 @@ def test_borrower_snapshots_every_k_steps():
     assert len(snap) == 2 * 400
 
 
+def test_snapshots_count_lenders_and_the_lending_apps_among_them():
+    """``n_lenders`` and ``n_app_lenders`` of a snapshot, against a loop over the loan book at
+    the end of the same month: the platforms a borrower owes on open loans, all of them and
+    those that are not embedded platforms."""
+    model = MarketModel(tiny(**{"borrowers.n": 800, "output.borrower_snapshot_every": 9}))
+    for _ in range(9):
+        model.step()
+    snap = model.records["borrowers"][-1]
+    L = model.loans
+    kind = {pl.idx: pl.kind for pl in model.platforms}
+    owes = [set() for _ in range(model.n_borrowers)]
+    for i in range(L.n):
+        if L.status[i] <= LoanStatus.DEFAULTED and L.balance[i] > 0:
+            owes[int(L.borrower_idx[i])].add(int(L.platform_idx[i]))
+    assert snap["n_lenders"].tolist() == [len(o) for o in owes]
+    apps = [sum(kind[p] != "embedded" for p in o) for o in owes]
+    assert snap["n_app_lenders"].tolist() == apps
+    # the embedded platform lends to many of them: the two counts differ for them
+    assert sum(a < len(o) for a, o in zip(apps, owes)) > 100
+    assert max(apps) >= 2
+
+
 def test_charge_off_after_the_set_number_of_missed_instalments(monkeypatch):
     """Follow loans: a loan defaults at its 3rd missed instalment and is charged off at its 6th
     (platforms.default_after_missed, platforms.chargeoff_after_missed)."""

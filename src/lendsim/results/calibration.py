@@ -180,12 +180,29 @@ def calibration_figures(model: pd.DataFrame, platforms: pd.DataFrame,
         for col in ("delinquency_30", "delinquency_90", "avg_apr", "own_share"):
             out[f"top_{col}"] = float(top[col].mean())
     if borrowers is not None and len(borrowers):
-        b = borrowers[(borrowers["step"] >= first) & (borrowers["n_lenders"] >= 2)]
-        if len(b):
-            k = b["n_lenders"].to_numpy()
-            out["multi_lenders_2"] = float(np.mean(k == 2))
-            out["multi_lenders_3"] = float(np.mean(k == 3))
-            out["multi_lenders_5plus"] = float(np.mean(k >= 5))
+        split = lender_split(borrowers, first)
+        for k in ("2", "3", "5plus"):
+            out[f"multi_lenders_{k}"] = split[k]
+    return out
+
+
+def lender_split(borrowers: pd.DataFrame, first: int,
+                 column: str = "n_lenders") -> dict[str, float]:
+    """How many lenders borrowers owe, from the borrower snapshots taken at step ``first`` or
+    later (their rows pooled), counting lenders by ``column``: ``n_lenders`` (every lender,
+    the targets' count) or ``n_app_lenders`` (lenders other than embedded platforms, as a
+    count of lending apps on phones sees them: docs/calibration.md 2.3).
+
+    Returns:
+        ``several``: of the rows owing at least one such lender, the share owing two or more;
+        ``2``, ``3``, ``5plus``: of those owing two or more, the shares owing exactly 2,
+        exactly 3, and 5 or more. NaN where no row qualifies.
+    """
+    k = borrowers.loc[borrowers["step"] >= first, column].to_numpy()
+    owing, multi = k[k >= 1], k[k >= 2]
+    out = {"several": float(len(multi) / len(owing)) if len(owing) else math.nan}
+    for key, hit in (("2", multi == 2), ("3", multi == 3), ("5plus", multi >= 5)):
+        out[key] = float(np.mean(hit)) if len(multi) else math.nan
     return out
 
 

@@ -11,12 +11,13 @@ It is the measurement behind docs/calibration.md, section 1.1, *How many lenders
 multi-lender has*, and section 2.3, *What the multi-lender split counts*. Each run is the one ``lendsim calibrate`` makes for a seed, and its
 figures are ``lendsim calibrate``'s, in per cent, over the run's last ``--window`` months:
 the top platform's 30+ and 90+ delinquency, the share of indebted borrowers with several
-lenders, and the shares of those with 2, 3 and 5 or more. Then the same split with lenders
-counted as a survey of phones' lending apps counts them, the embedded platforms left out
-(``app`` columns, from the borrower snapshots' ``n_app_lenders``: of the borrowers who owe
-such a lender, the share who owe two or more, and of those the shares with 2, 3 and 5 or
-more; docs/calibration.md 2.3). Last, each figure's paired difference (the arm minus the
-base), its mean and 95 % t-interval over the seeds. ``--set`` applies to both arms.
+lenders, and the shares of multi-lenders with 2, 3 and 5 or more lending apps (lenders
+other than embedded platforms, as the survey counts them: the borrower snapshots'
+``n_app_lenders``, docs/calibration.md 2.3). Then ``apps several``: of the borrowers who
+owe a lending app, the share who owe two or more; and the ``all`` columns: the split
+counting every lender, the embedded platform included (``n_lenders``, the targets' count
+before 2026-12-04). Last, each figure's paired difference (the arm minus the base), its
+mean and 95 % t-interval over the seeds. ``--set`` applies to both arms.
 """
 
 from __future__ import annotations
@@ -32,18 +33,20 @@ from delinquency_buckets import print_differences, scenario_args
 FIGURES = {"top_delinquency_30": "30+ %", "top_delinquency_90": "90+ %",
            "multi_lender_share": "several %", "multi_lenders_2": "2 %",
            "multi_lenders_3": "3 %", "multi_lenders_5plus": "5+ %",
-           "app_several": "app several %", "app_2": "app 2 %", "app_3": "app 3 %",
-           "app_5plus": "app 5+ %"}
+           "apps_several": "apps several %", "all_2": "all 2 %", "all_3": "all 3 %",
+           "all_5plus": "all 5+ %"}
 
 
 def measure(scenario: str | None, seed: int, window: int, sets: dict) -> dict[str, float]:
     """One run's figures (``FIGURES``, per cent) over its last ``window`` months: the run
-    ``lendsim calibrate`` makes for the seed, its figures, and the split by lending apps."""
+    ``lendsim calibrate`` makes for the seed, its figures, and the split counted both ways."""
     res = seed_run(resolve_scenario(scenario, sets), seed, window)
     borrowers = res.extra.get("borrowers")
     f = calibration_figures(res.model, res.platforms, borrowers, window=window)
     first = int(res.model["step"].max()) - window + 1
-    f |= {f"app_{k}": v for k, v in lender_split(borrowers, first, "n_app_lenders").items()}
+    f["apps_several"] = lender_split(borrowers, first, "n_app_lenders")["several"]
+    f |= {f"all_{k}": v for k, v in lender_split(borrowers, first, "n_lenders").items()
+          if k != "several"}
     return {k: 100 * float(f[k]) for k in FIGURES}
 
 

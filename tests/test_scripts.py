@@ -296,10 +296,11 @@ def test_lender_split_measures_what_lendsim_calibrate_measures(capsys):
     assert two[0] != two[1]  # the arm changed something
 
 
-def test_lender_split_counts_lending_apps_from_the_snapshots():
-    """The ``app`` columns, against a count over the run's borrower snapshots in the window:
-    of the rows owing a lender other than the embedded platform, those owing two or more, and
-    among them those owing 2, 3 and 5 or more."""
+def test_lender_split_counts_lenders_both_ways_from_the_snapshots():
+    """The split by lending apps (the targets') and by every lender (the ``all`` columns), and
+    ``apps several``, against counts over the run's borrower snapshots in the window: of the
+    rows owing one lender or more, those owing two or more, and among them those owing 2, 3
+    and 5 or more."""
     from lendsim.api import resolve_scenario
     from lendsim.cli.calibrate import seed_run
     from lendsim.simulation.scenario import parse_overrides
@@ -308,16 +309,20 @@ def test_lender_split_counts_lending_apps_from_the_snapshots():
     got = ls.measure(None, 1, 12, sets)
     res = seed_run(resolve_scenario(None, sets), 1, 12)
     snap = res.extra["borrowers"]
-    k = snap.loc[snap["step"] > int(res.model["step"].max()) - 12, "n_app_lenders"].tolist()
-    owing = [x for x in k if x >= 1]
-    multi = [x for x in owing if x >= 2]
-    assert len(multi) > 20
-    assert got["app_several"] == pytest.approx(100 * len(multi) / len(owing))
-    for key, n in (("app_2", 2), ("app_3", 3)):
-        assert got[key] == pytest.approx(100 * sum(x == n for x in multi) / len(multi))
-    assert got["app_5plus"] == pytest.approx(100 * sum(x >= 5 for x in multi) / len(multi))
-    # counting every lender gives another split: the embedded platform is one of them
-    assert got["multi_lenders_2"] != got["app_2"]
+    window = snap[snap["step"] > int(res.model["step"].max()) - 12]
+    for column, keys in (("n_app_lenders", ("multi_lenders_2", "multi_lenders_3",
+                                            "multi_lenders_5plus")),
+                         ("n_lenders", ("all_2", "all_3", "all_5plus"))):
+        k = window[column].tolist()
+        owing = [x for x in k if x >= 1]
+        multi = [x for x in owing if x >= 2]
+        assert len(multi) > 20
+        if column == "n_app_lenders":
+            assert got["apps_several"] == pytest.approx(100 * len(multi) / len(owing))
+        for key, hit in zip(keys, (lambda x: x == 2, lambda x: x == 3, lambda x: x >= 5)):
+            assert got[key] == pytest.approx(100 * sum(map(hit, multi)) / len(multi)), key
+    # the embedded platform is one of every lender: the two counts give other splits
+    assert got["multi_lenders_2"] != got["all_2"]
 
 
 @pytest.mark.parametrize("argv, needle", [

@@ -31,11 +31,13 @@ def _tables():
         rows.append({"step": step, "platform_id": 1, "market_share": s1,
                      "delinquency_30": 0.01 * step, "delinquency_90": 0.002 * step,
                      "avg_apr": 0.1 + 0.01 * step, "own_share": 0.02})
-    # snapshots: step 2 is outside the window; in it, lenders of the multi-lenders are
-    # 2, 2, 3, 5 (step 3) and 2, 6 (step 4)
+    # snapshots: step 2 is outside the window; in it, the lending apps of the multi-lenders
+    # are 2, 3, 5 (step 3) and 2, 5 (step 4). The split counts apps (n_app_lenders), not
+    # every lender (n_lenders, the embedded platform included)
     borrowers = pd.DataFrame({"step": [2, 2, 3, 3, 3, 3, 3, 3, 4, 4, 4],
                               "debt": [1.0] * 11,
-                              "n_lenders": [3, 3, 0, 1, 2, 2, 3, 5, 2, 6, 1]})
+                              "n_lenders": [3, 3, 0, 1, 2, 2, 3, 5, 2, 6, 1],
+                              "n_app_lenders": [2, 2, 0, 1, 1, 2, 3, 5, 2, 5, 0]})
     return model, pd.DataFrame(rows), borrowers
 
 
@@ -50,17 +52,26 @@ def test_figures_by_hand():
     assert f["top_delinquency_90"] == pytest.approx(0.007)
     assert f["top_avg_apr"] == pytest.approx(0.135)
     assert f["top_own_share"] == pytest.approx(0.02)
-    # multi-lenders in the window: 2, 2, 3, 5, 2, 6
-    assert f["multi_lenders_2"] == pytest.approx(3 / 6)
-    assert f["multi_lenders_3"] == pytest.approx(1 / 6)
-    assert f["multi_lenders_5plus"] == pytest.approx(2 / 6)
+    # multi-lenders in the window, by lending apps: 2, 3, 5, 2, 5
+    assert f["multi_lenders_2"] == pytest.approx(2 / 5)
+    assert f["multi_lenders_3"] == pytest.approx(1 / 5)
+    assert f["multi_lenders_5plus"] == pytest.approx(2 / 5)
 
 
 def test_whole_run_window_picks_the_overall_leader():
     model, platforms, borrowers = _tables()
     f = calibration_figures(model, platforms, borrowers, window=4)
     assert f["top_delinquency_30"] == pytest.approx(0.5)  # platform 0: mean share 0.6375
-    assert f["multi_lenders_3"] == pytest.approx(3 / 8)  # 3, 3, 2, 2, 3, 5, 2, 6
+    assert f["multi_lenders_3"] == pytest.approx(1 / 7)  # 2, 2, 2, 3, 5, 2, 5
+
+
+def test_snapshots_without_the_app_count_leave_the_split_missing():
+    """Snapshots written before ``n_app_lenders`` existed give no split, rather than one
+    counted another way."""
+    model, platforms, borrowers = _tables()
+    f = calibration_figures(model, platforms, borrowers.drop(columns="n_app_lenders"),
+                            window=2)
+    assert math.isnan(f["multi_lenders_2"]) and not math.isnan(f["avg_apr"])
 
 
 def test_without_snapshots_the_split_is_missing_and_says_so():
@@ -141,6 +152,14 @@ def test_cli_reads_a_run_folder(tmp_path, capsys):
     for key, value in want.items():
         assert table.loc[key, "model"] == pytest.approx(value, nan_ok=True), key
     assert f"run folder {folder}" in capsys.readouterr().out
+    assert not math.isnan(table.loc["multi_lenders_2", "model"])
+    # a folder written before the snapshots counted lending apps: read, the split n/a
+    snaps = pd.read_parquet(folder / "borrowers.parquet")
+    snaps.drop(columns="n_app_lenders").to_parquet(folder / "borrowers.parquet")
+    assert main(["calibrate", str(folder), "--window", "6", "--csv", str(csv)]) == 0
+    old = pd.read_csv(csv).set_index("figure")
+    assert math.isnan(old.loc["multi_lenders_2", "model"])
+    assert old.loc["avg_apr", "model"] == pytest.approx(want["avg_apr"])
 
 
 EXPERIMENT = """# test
@@ -411,7 +430,7 @@ def test_figures_out_of_band_say_why_and_the_others_do_not():
     t = {x.key: x for x in TARGETS}
     for key in ("top_delinquency_30", "top_delinquency_90", "multi_lender_share",
                 "multi_lenders_2", "multi_lenders_3", "multi_lenders_5plus"):
-        assert "lendsim " in t[key].why, key
+        assert "lendsim " in t[key].why or "scripts/" in t[key].why, key
     runs = [{k: (t[k].low + t[k].high) / 2 for k in KEYS}]
     assert format_misses(calibration_table(runs)) == ""
     runs[0]["multi_lender_share"] = 0.9

@@ -23,7 +23,8 @@ DEFAULT_SEEDS = (1, 2, 3)
 DEFAULT_TOP = 10  # arms shown by a ranking
 _SPLIT_HINT = ("(the split of multi-lenders needs borrower snapshots in the window: "
                "output.borrower_snapshot_every, or borrower_snapshot_every in a sweep's "
-               "[outputs])")
+               "[outputs]; snapshots written before 2026-12-04 lack its count of lending "
+               "apps, n_app_lenders: run again)")
 
 
 def add_parser(sub) -> None:

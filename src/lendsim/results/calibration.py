@@ -98,10 +98,12 @@ _WHY_SPLIT = ("counted as the source counts, by lending apps (the embedded platf
               "two or three of the nine cash lenders and few owe five or more; with twenty "
               "(eleven micro-lenders, eight consumer-finance companies) five or more rises "
               "from 3.9 % to 6.7 % and three stays at 43-46 % (scripts/lender_split.py --arm "
-              "platforms.n=20 --arm platforms.embedded.weight=0.5); the best setting of "
-              "calibration_search, with need spread wider, puts 72 % at two apps and 20 % "
-              "at three, but 1.2 % at five or more (scripts/lender_split.py with its "
-              "settings as --arm; docs/calibration.md 2.3)")
+              "platforms.n=20 --arm platforms.embedded.weight=0.5); over the 96 settings of "
+              "calibration_search the number of lenders a borrower may ask a month "
+              "(borrowers.max_applications) moves the split most, and none of the 10 with "
+              "52-62 % at two apps has more than 5.6 % at five or more (lendsim sweep "
+              "calibration_search, then lendsim calibrate results/calibration_search; "
+              "docs/calibration.md 1.1 and 2.3)")
 
 TARGETS: tuple[Target, ...] = (
     Target("top_delinquency_30", "top platform, 30+ days delinquency", "1.08% / 1.43% / 1.56%",

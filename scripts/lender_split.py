@@ -8,8 +8,9 @@ that ignore risk (the default).
         [--arm KEY=VALUE ...] [--window 24] [--set KEY=VALUE ...]
 
 It is the measurement behind docs/calibration.md, section 1.1, *How many lenders a
-multi-lender has*, and section 2.3, *What the multi-lender split counts*. Each run is the one ``lendsim calibrate`` makes for a seed, and its
-figures are ``lendsim calibrate``'s, in per cent, over the run's last ``--window`` months:
+multi-lender has*, and section 2.3, *What the multi-lender split counts*. Each run is the one
+``lendsim calibrate`` makes for a seed, and its figures are ``lendsim calibrate``'s, in per
+cent, over the run's last ``--window`` months:
 the top platform's 30+ and 90+ delinquency, the share of indebted borrowers with several
 lenders, and the shares of multi-lenders with 2, 3 and 5 or more lending apps (lenders
 other than embedded platforms, as the survey counts them: the borrower snapshots'

@@ -198,12 +198,12 @@ def calibration_figures(model: pd.DataFrame, platforms: pd.DataFrame,
 SPLIT_COLUMN = "n_app_lenders"
 
 
-def lender_split(borrowers: pd.DataFrame, first: int,
-                 column: str = "n_lenders") -> dict[str, float]:
+def lender_split(borrowers: pd.DataFrame, first: int, column: str) -> dict[str, float]:
     """How many lenders borrowers owe, from the borrower snapshots taken at step ``first`` or
-    later (their rows pooled), counting lenders by ``column``: ``n_lenders`` (every lender,
-    the targets' count) or ``n_app_lenders`` (lenders other than embedded platforms, as a
-    count of lending apps on phones sees them: docs/calibration.md 2.3).
+    later (their rows pooled), counting lenders by ``column``: ``n_app_lenders`` (lenders
+    other than embedded platforms, as a count of lending apps on phones sees them, and the
+    targets' count, :data:`SPLIT_COLUMN`: docs/calibration.md 2.3) or ``n_lenders`` (every
+    lender, the embedded platform included).
 
     Returns:
         ``several``: of the rows owing at least one such lender, the share owing two or more;

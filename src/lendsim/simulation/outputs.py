@@ -193,19 +193,21 @@ def collect_step(model) -> None:
         snap = pd.DataFrame(pop.snapshot())
         snap["debt"] = debt
         snap["n_lenders"] = lenders
-        snap["n_app_lenders"] = app_lenders(model)
+        snap["n_app_lenders"] = app_lenders(model, lenders)
         snap.insert(0, "step", model.t)
         model.records["borrowers"].append(snap)
 
 
-def app_lenders(model) -> np.ndarray:
+def app_lenders(model, lenders: np.ndarray) -> np.ndarray:
     """How many lenders each borrower owes other than embedded platforms (int64): its
-    standalone lending apps. An embedded platform's credit sits inside its ecosystem's own app
-    (docs/ODD.md 7.3), and counts of lenders read from phones' apps leave it out: Jiguang Big
-    Data (2018) counts mobile consumer-finance apps, an industry it found on 9.5-11.2 % of
-    China's mobile internet users, so without Alipay (docs/calibration.md, 2.3)."""
-    cols = [pl.idx for pl in model.platforms if pl.kind != "embedded"]
-    return np.count_nonzero(model.debt.own[:, cols] > 0, axis=1).astype(np.int64)
+    standalone lending apps, ``lenders`` (every platform it owes, ``DebtState.n_lenders``) less
+    the embedded platforms it owes. An embedded platform's credit sits inside its ecosystem's
+    own app (docs/ODD.md 7.3), and counts of lenders read from phones' apps leave it out:
+    Jiguang Big Data (2018) counts mobile consumer-finance apps, an industry it found on
+    9.5-11.2 % of China's mobile internet users, so without Alipay (docs/calibration.md, 2.3)."""
+    own = model.debt.own
+    embedded = [pl.idx for pl in model.platforms if pl.kind == "embedded"]
+    return lenders - sum((own[:, j] > 0 for j in embedded), np.zeros(len(lenders), np.int64))
 
 
 def validation_rows(step: int, pl) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Why stylized fact 7 is not reproduced: the measurements behind the docstring of
+"""How far stylized fact 7 is reproduced, and why: the measurements behind the docstring of
 tests/test_fact7_guarantee_pools.py (docs/ODD.md, 7.17.10; docs/calibration.md, fact 7).
 
     PYTHONPATH=src python scripts/fact7_diagnostics.py [--seeds 101-108] [--set KEY=VALUE ...]

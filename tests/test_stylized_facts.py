@@ -64,7 +64,9 @@ def test_fact1_joint_lending_share_raises_capital_needs_at_a_cost_in_prices():
     2026-12-02 (brand from marketing; payouts only from retained profit, 7.12; scorecards that
     see the amount asked, 7.6), payouts -4,340 RMB a month [-4,688, -3,992], credit -0.72
     million RMB [-1.10, -0.34], equity +299,000 RMB [250,000, 347,000], APR +0.26 points
-    [0.11, 0.41] (2,000 borrowers). Before entrants
+    [0.11, 0.41] (2,000 borrowers); 2026-12-05, with lasting walk-aways from failed lenders
+    (docs/ODD.md 7.17.3): payouts -4,626 [-5,470, -3,781], credit -0.57 million RMB [-0.88,
+    -0.27], equity +310,000 RMB [277,000, 344,000], APR +0.42 points [0.27, 0.58]. Before entrants
     were barred from paying back their entry capital, those returns of capital made payouts
     jump in the months entrants arrived: -1,637 [-6,042, +2,768] with brand from marketing."""
     base = scenario("episode_joint_lending_30.toml", **{"borrowers.n": 2000})

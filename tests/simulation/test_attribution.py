@@ -104,25 +104,35 @@ FAILURE = ("contagion_platform_failure", {})
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("channel, case, max_width", [
-    ("social", SOCIAL, 0.25),
-    ("platform_failure", FAILURE, 0.25)])
-def test_attributed_share_agrees_with_switching_the_channel_off(channel, case, max_width):
+@pytest.mark.parametrize("channel, case, max_width, gross", [
+    ("social", SOCIAL, 0.25, 0.0),
+    ("platform_failure", FAILURE, 0.25, 0.05)])
+def test_attributed_share_agrees_with_switching_the_channel_off(channel, case, max_width,
+                                                                  gross):
     """The in-run attribution (common random numbers within each month) against the paired-run
-    truth: the 95 % interval of (attributed share - removed share) over 10 seeds covers 0.
+    truth: the 95 % interval of (attributed share - removed share) over 10 seeds covers 0, or,
+    for a channel whose in-run attribution is gross of a saving it leaves out, reaches no
+    higher than ``gross`` above 0 at its lower end (it may read high by that much, never low).
+
+    The platform failure's attribution is gross of one effect (docs/ODD.md 7.17.3): a borrower
+    who walks away keeps the cash for its other lenders, whose losses fall, and the in-run
+    counterfactual does not re-run those payments. Since walk-aways last (2026-12-05) the
+    failure causes most of the scenario's losses and the pair's noise is small, so the saving
+    shows: attributed 77.5 %, removed 75.0 %, gap 2.6 points [1.1, 4.0].
 
     The pair shares its burn-in (the channel goes off at month 1), so the interval is as wide
     as the noise of the recorded months makes it; ``max_width`` keeps it narrow enough to catch
     an attribution off by half of it. Measured 2026-12-02 (docs/ODD.md 7.17.11): social,
-    attributed 1.5 %, removed -3.9 %, gap 5.4 points [-3.0, 13.8]; platform failure,
-    attributed 45.0 %, removed 40.3 %, gap 4.7 [-1.1, 10.5]. With the channel off through the
-    burn-in as well, the two runs started from different markets and the social gap was -10.7
-    [-34.3, 12.9], 47 points wide; platform failure failed (gap 11.2 [1.3, 21.1]) while every
-    walk-away counted, including those the borrower could not have paid anyway (7.17.3)."""
+    attributed 1.5 %, removed -3.9 %, gap 5.4 points [-3.0, 13.8]; platform failure (before
+    walk-aways lasted), attributed 45.0 %, removed 40.3 %, gap 4.7 [-1.1, 10.5]. With the
+    channel off through the burn-in as well, the two runs started from different markets and
+    the social gap was -10.7 [-34.3, 12.9], 47 points wide; platform failure failed (gap 11.2
+    [1.3, 21.1]) while every walk-away counted, including those the borrower could not have
+    paid anyway (7.17.3)."""
     name, over = case
     t = channel_attribution(name, seeds=range(1, 11), channels=[channel], overrides=over)
     r = t.iloc[0]
     msg = format_table(t)
     assert r["removed_share"] > 0.01 or r["attributed_share"] > 0.01, msg  # something to test
-    assert r["gap_share_lo"] <= 0.0 <= r["gap_share_hi"], msg
+    assert r["gap_share_lo"] <= gross and r["gap_share_hi"] >= 0.0, msg
     assert r["gap_share_hi"] - r["gap_share_lo"] < max_width, msg

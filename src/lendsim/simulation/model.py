@@ -135,6 +135,8 @@ class MarketModel(mesa.Model):
         # borrower * platforms.max_n + platform of every default, sorted: a platform refuses
         # a borrower who defaulted with it
         self.default_keys = np.zeros(0, dtype=np.int64)
+        # the same keys of the borrowers who walked away from a failed lender (7.17.3)
+        self.walked_keys = np.zeros(0, dtype=np.int64)
         # outputs: one dict per step (model), per platform and bank and step, events, snapshots
         self.records: dict[str, list] = {"model": [], "platforms": [], "banks": [],
                                          "events": [], "borrowers": [], "validation": []}

@@ -139,9 +139,9 @@ class BorrowerParams:
     peer_effect: float = _f(1.5, "logit loading on the share of contacts in default; "
                             "CAL: peer effect (a contact's default raises own default 13-27 %)",
                             lo=0, hi=20)
-    failed_lender_nonpayment: float = _f(0.25, "monthly probability that a borrower stops "
-                                         "paying a loan of a failed platform (CAL: fact 6)",
-                                         lo=0, hi=1)
+    failed_lender_nonpayment: float = _f(0.25, "monthly probability that a borrower paying a "
+                                         "failed, unresolved platform walks away from it for "
+                                         "good (docs/calibration.md, fact 6)", lo=0, hi=1)
     overindebted_dsti: float = _f(0.5, "debt service / income above which a borrower counts as "
                                   "over-indebted", lo=0, lo_open=True, hi=10)
     collection_share: float = _f(0.0, "share of each month's income a debt collector takes "

@@ -163,6 +163,60 @@ def test_borrowers_walk_away_from_a_failed_lender_unless_resolved():
         model.close()
 
 
+class _Walks:
+    """The little of a model that :func:`repayment.walks_away` reads and writes."""
+
+    def __init__(self, walked, seed=0, max_n=10):
+        self.rng = np.random.default_rng(seed)
+        self.walked_keys = np.array(walked, dtype=np.int64)
+        self.params = tiny(**{"platforms.max_n": max_n})
+
+
+def test_a_walk_away_lasts_and_covers_every_loan_at_the_lender():
+    """Borrower 4 walked away from platform 3 last month (key 4 * 10 + 3): both its loans
+    there go unpaid now whatever the draws, with no draw made for it; borrower 5, still
+    paying, draws once for its two loans there and stops only when the draw is below the
+    hazard; a borrower who stops joins the keys, so the next month it pays nothing either."""
+    b, p = np.array([4, 5, 4, 5]), np.array([3, 3, 3, 3])
+    for hazard, stops in ((0.0, False), (1.0, True)):
+        m = _Walks([43])
+        walk = repayment.walks_away(m, b, p, hazard)
+        assert walk.tolist() == [True, stops, True, stops]
+        assert m.walked_keys.tolist() == ([43, 53] if stops else [43])
+        # one draw, for the pair (5, 3) only: the generator's next number is a fresh one's
+        # second
+        state = m.rng.bit_generator.state
+        assert m.rng.random() == _after_draws(1)
+        m.rng.bit_generator.state = state
+        again = repayment.walks_away(m, b, p, 0.0)  # a month later, nobody new stops
+        assert again.tolist() == [True, stops, True, stops]
+
+
+def _after_draws(k, seed=0):
+    """The uniform a fresh generator of ``seed`` gives after ``k`` draws."""
+    rng = np.random.default_rng(seed)
+    rng.random(k)
+    return rng.random()
+
+
+def test_walk_aways_against_a_loop_over_borrowers():
+    """The vectorised rule against a per-pair loop: each (borrower, lender) pair not yet
+    walked draws one uniform, in ascending order of its key, and walks when it is below
+    the hazard; every loan of a walked pair is unpaid."""
+    rng = np.random.default_rng(7)
+    b, p = rng.integers(0, 40, 300), rng.integers(0, 10, 300)
+    known = np.unique(rng.integers(0, 400, 30)).astype(np.int64)
+    m = _Walks(known, seed=3)
+    walk = repayment.walks_away(m, b, p, 0.3)
+    draws = np.random.default_rng(3)
+    walked = set(known.tolist())
+    for key in sorted(set((b * 10 + p).tolist())):
+        if key not in walked and draws.random() < 0.3:
+            walked.add(key)
+    assert walk.tolist() == [k in walked for k in (b * 10 + p).tolist()]
+    assert m.walked_keys.tolist() == sorted(walked)
+
+
 def test_a_walk_away_counts_as_the_failure_only_if_the_loan_would_have_been_paid():
     """Platform 1 fails and its borrowers walk away. Borrower 2 had the cash for its loan
     there (30 due, 100 held): the miss is the failure's. Borrower 3 owes 60 there and 40 at

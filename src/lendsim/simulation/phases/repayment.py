@@ -49,7 +49,9 @@ def step(model) -> None:
         "is_resolved", bool)
     if failed_plat.any() and model.params.contagion.platform_failure:
         at_failed = np.flatnonzero(failed_plat[L.platform_idx[idx]])
-        walk[at_failed] = model.rng.random(len(at_failed)) < bp.failed_lender_nonpayment
+        walk[at_failed] = walks_away(model, L.borrower_idx[idx[at_failed]],
+                                     L.platform_idx[idx[at_failed]],
+                                     bp.failed_lender_nonpayment)
     payable, owed = kernels.owed_by_borrower(idx, L.borrower_idx, due, strategic, walk,
                                              model.n_borrowers)
     # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
@@ -92,6 +94,33 @@ def step(model) -> None:
     del walk, payable  # freed before settlement allocates its own
     settle_loans(model, idx, amount, due, cause)
     record_rolls(model, *before)
+
+
+def walks_away(model, b: np.ndarray, p: np.ndarray, hazard: float) -> np.ndarray:
+    """Which billed loans (borrowers ``b`` at failed, unresolved platforms ``p``) go unpaid
+    this month because their borrower has walked away from the lender (7.17.3).
+
+    Walking away is a decision about the lender, and it lasts: a borrower still paying a
+    failed lender stops with probability ``hazard`` a month (one draw per borrower and
+    lender, in the order of their keys) and, once stopped, pays none of its loans there
+    while the lender stays unresolved (``model.walked_keys``). A lender that has failed
+    cannot collect, so nothing brings a borrower who stopped back; in August 2018 China's
+    internet-finance rectification office described borrowers of troubled P2P platforms who
+    stopped repaying and waited for the platform to close, so as to escape the debt, and had
+    their names, remaining arrears and the date their default began reported for the credit
+    system (docs/calibration.md, fact 6).
+    """
+    keys = b.astype(np.int64) * model.params.platforms.max_n + p
+    pairs, at = np.unique(keys, return_inverse=True)
+    known = model.walked_keys
+    pos = np.minimum(np.searchsorted(known, pairs), max(len(known) - 1, 0))
+    stopped = (known[pos] == pairs) if len(known) else np.zeros(len(pairs), dtype=bool)
+    still = np.flatnonzero(~stopped)
+    now = still[model.rng.random(len(still)) < hazard]
+    if len(now):
+        stopped[now] = True
+        model.walked_keys = add_sorted(known, pairs[now])
+    return stopped[at]
 
 
 def would_pay(model, b: np.ndarray, due: np.ndarray, payable: np.ndarray, idx: np.ndarray,

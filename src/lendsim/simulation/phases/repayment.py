@@ -14,6 +14,7 @@ import numpy as np
 
 from lendsim import kernels
 from lendsim.agents.rules import repayment
+from lendsim.simulation.debt import cell_key
 from lendsim.simulation.ledger import MissCause
 from lendsim.simulation.networks import neighbour_share
 from lendsim.simulation.phases.underwriting import apply, platform_arrays
@@ -110,16 +111,14 @@ def walks_away(model, b: np.ndarray, p: np.ndarray, hazard: float) -> np.ndarray
     their names, remaining arrears and the date their default began reported for the credit
     system (docs/calibration.md, fact 6).
     """
-    keys = b.astype(np.int64) * model.params.platforms.max_n + p
-    pairs, at = np.unique(keys, return_inverse=True)
-    known = model.walked_keys
-    pos = np.minimum(np.searchsorted(known, pairs), max(len(known) - 1, 0))
-    stopped = (known[pos] == pairs) if len(known) else np.zeros(len(pairs), dtype=bool)
+    # the keys of default_keys: borrower x platforms.max_n + platform
+    pairs, at = np.unique(cell_key(b, p, model.params.platforms.max_n), return_inverse=True)
+    stopped = np.isin(pairs, model.walked_keys, assume_unique=True)
     still = np.flatnonzero(~stopped)
     now = still[model.rng.random(len(still)) < hazard]
     if len(now):
         stopped[now] = True
-        model.walked_keys = add_sorted(known, pairs[now])
+        model.walked_keys = add_sorted(model.walked_keys, pairs[now])
     return stopped[at]
 
 

@@ -208,7 +208,10 @@ def test_fact2_prime_loans_rise_under_the_2020_cap():
     Two mechanisms ruled out by counterfactual (``scripts/fact2_prime.py``, same seeds and
     months, 2026-12-03): without lenders' cost per loan the fall goes, but prime loans rise
     only 0.7 % [-0.1, +1.5]; with an outside good and search costs (search_costs.toml) they
-    fall 2.7 % [-3.6, -1.8] (docs/calibration.md, section 3, fact 2)."""
+    fall 2.7 % [-3.6, -1.8]. A third by measurement (``--capacity``, 2026-12-05): lenders'
+    capital and funding do not ration lending (0.02 % of approved applications did not fit
+    a lender's capacity under 36 %, none under 15.4 %), so the capital subprime lending
+    frees has no prime borrower waiting for it (docs/calibration.md, section 3, fact 2)."""
     assert cap_effects(0.154)["log_new_loans_prime"][0] > 0
 
 

@@ -136,7 +136,7 @@ def effects(seeds: list[int]) -> None:
     """The paired effects of tests/test_fact7_guarantee_pools.py, one line each."""
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from test_fact7_guarantee_pools import (DEFAULT_NEWS, NO_SPREAD, NONE, POOL,
+    from test_fact7_guarantee_pools import (CURATION, DEFAULT_NEWS, NO_SPREAD, NONE, POOL,
                                             POOL_NO_SPREAD, SCREENING, news, p2p_lost,
                                             paired, unpaid_and_lost)
     screening_no_spread = news(SCREENING, NO_SPREAD)
@@ -147,7 +147,9 @@ def effects(seeds: list[int]) -> None:
             ("platforms lost: pool - no guarantor", NONE, POOL, p2p_lost),
             ("platforms lost: screening - pool", POOL, SCREENING, p2p_lost),
             ("unpaid claims (RMB million) + platforms lost: screening - pool", POOL,
-             SCREENING, unpaid_and_lost)]
+             SCREENING, unpaid_and_lost),
+            ("platforms lost: curation (no cover) - pool", POOL, CURATION, p2p_lost),
+            ("platforms lost: curation (no cover) - no guarantor", NONE, CURATION, p2p_lost)]
     for name, channel in (("file's news", {}), ("default news", DEFAULT_NEWS)):
         for label, a, b, outcome in rows:
             mean, lo, hi = paired(news(a, channel), news(b, channel), outcome, seeds)

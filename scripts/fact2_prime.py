@@ -69,12 +69,12 @@ def count_capacity_refusals() -> dict:
     recorded month counts, by the cap in force; returns the counts it fills in, by cap:
     ``[approved, not fitting capacity, their amount RMB]``."""
     from lendsim.agents.rules import underwriting as rules
-    from lendsim.simulation.phases import repayment
+    from lendsim.simulation.phases import credit_lines, repayment
     from lendsim.simulation.phases import underwriting as phase
 
     counts: dict = {}
     now = {}
-    allocate, apply = rules.allocate_capacity, phase.apply
+    allocate, apply, lines = rules.allocate_capacity, phase.apply, credit_lines.step
 
     def allocate_counted(p, priority, amount, capacity):
         fits = allocate(p, priority, amount, capacity)
@@ -85,13 +85,21 @@ def count_capacity_refusals() -> dict:
             c[2] += float(amount[~fits].sum())
         return fits
 
-    def apply_dated(model, *args, **kw):
+    def date(model):
         now["t"] = model.t
         now["cap"] = f"{model.regulator.apr_cap(model.macro.benchmark_rate):.1%}"
+
+    def apply_dated(model, *args, **kw):
+        date(model)
         return apply(model, *args, **kw)
 
-    phase.underwriting.allocate_capacity = allocate_counted
+    def lines_dated(model):  # credit lines' draws use capacity too, before underwriting
+        date(model)
+        return lines(model)
+
+    rules.allocate_capacity = allocate_counted
     phase.apply = repayment.apply = apply_dated
+    credit_lines.step = lines_dated
     return counts
 
 

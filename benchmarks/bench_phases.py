@@ -10,9 +10,17 @@ Usage (from the repository root):
   python benchmarks/bench_phases.py                    # 10^5 borrowers, months 13-36
   python benchmarks/bench_phases.py --n 10000 --set borrowers.convenience_credit=0
   python benchmarks/bench_phases.py --json
+  python benchmarks/bench_phases.py --n 1000000 --warmup 83 --steps 1 --memory
 
 A script, not a test: it prints what it measured. Phase times add up to the step's time less
 the bookkeeping between phases (the row "outside the phases").
+
+``--memory`` (Linux) adds each phase's peak resident memory: before a phase the process's
+peak is reset to its resident memory then (``/proc/self/clear_refs``), and after it the peak
+is read (``VmHWM``). Reported: the highest peak over the timed months, and the most a phase
+rose above the memory it started with. A phase that only reuses memory the allocator kept
+from earlier phases rises by nothing, so the second figure shows the phases that set the
+process's peak.
 """
 from __future__ import annotations
 
@@ -34,21 +42,47 @@ def phase_names(model_class) -> list[str]:
 
 
 class _Timed:
-    """A phase that runs ``phase`` and adds its time to ``spent[name]``."""
+    """A phase that runs ``phase`` and adds its time to ``spent[name]``; with ``memory`` (a
+    dict), also its peak resident memory and its rise above the memory at its start, MB
+    (the highest over the months, ``memory[name]``)."""
 
-    def __init__(self, name, phase, spent):
-        self.name, self.phase, self.spent = name, phase, spent
+    def __init__(self, name, phase, spent, memory=None):
+        self.name, self.phase, self.spent, self.memory = name, phase, spent, memory
 
     def step(self, model):
+        if self.memory is not None:
+            start = _reset_peak()
         t = time.perf_counter()
         try:
             self.phase.step(model)
         finally:
             self.spent[self.name] += time.perf_counter() - t
+        if self.memory is not None:
+            peak = _status_mb("VmHWM")
+            old = self.memory.get(self.name, (0.0, 0.0))
+            self.memory[self.name] = (max(old[0], peak), max(old[1], peak - start))
 
 
-def measure(n: int, warmup: int, steps: int, seed: int, sets: dict) -> dict:
-    """Run ``warmup`` months untimed, then ``steps`` months with every phase timed."""
+def _status_mb(field: str) -> float:
+    """A figure of /proc/self/status (``VmRSS``, ``VmHWM``: kB there), MB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak() -> float:
+    """Reset this process's peak resident memory to what it holds now; returns that, MB."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _status_mb("VmRSS")
+
+
+def measure(n: int, warmup: int, steps: int, seed: int, sets: dict,
+            memory: bool = False) -> dict:
+    """Run ``warmup`` months untimed, then ``steps`` months with every phase timed (and,
+    with ``memory``, its peak memory)."""
     from lendsim import MarketModel, load_scenario
 
     scen = load_scenario(None, {**bench_overrides(n, warmup + steps, seed), **sets})
@@ -56,8 +90,10 @@ def measure(n: int, warmup: int, steps: int, seed: int, sets: dict) -> dict:
     m.run(warmup)
     phases = phase_names(MarketModel)
     spent = dict.fromkeys(phases, 0.0)
+    mem = {} if memory else None
     # an instance attribute shadows the class's tuple for this model only
-    m.PHASES = tuple(_Timed(name, ph, spent) for name, ph in zip(phases, MarketModel.PHASES))
+    m.PHASES = tuple(_Timed(name, ph, spent, mem)
+                     for name, ph in zip(phases, MarketModel.PHASES))
     r0 = _usage()
     t0 = time.perf_counter()
     m.run(steps)
@@ -72,7 +108,9 @@ def measure(n: int, warmup: int, steps: int, seed: int, sets: dict) -> dict:
             "step_ms": total / steps * 1e3,
             "outside_ms": (total - sum(spent.values())) / steps * 1e3,
             "ns_per_bstep": total / steps / n * 1e9, "thread_env": thread_env(),
-            "usage_per_month": usage}
+            "usage_per_month": usage,
+            **({"memory_mb": {k: {"peak": v[0], "rise": v[1]} for k, v in mem.items()}}
+               if memory else {})}
 
 
 def _usage() -> dict:
@@ -93,10 +131,14 @@ def print_report(r: dict) -> None:
     threads = r["thread_env"].get("OPENBLAS_NUM_THREADS") or "library default"
     print(f"{n} borrowers, months {r['warmup'] + 1}-{r['warmup'] + r['steps']}, seed "
           f"{r['seed']} {sets}".rstrip() + f"; BLAS threads: {threads}")
-    print(f"{'phase':<20}{'ms/month':>10}{'ns/b-step':>11}{'share':>8}")
+    mem = r.get("memory_mb")
+    print(f"{'phase':<20}{'ms/month':>10}{'ns/b-step':>11}{'share':>8}"
+          + (f"{'peak MB':>10}{'rise MB':>9}" if mem else ""))
     rows = list(r["ms_per_month"].items()) + [("(outside the phases)", r["outside_ms"])]
     for name, ms in rows:
-        print(f"{name:<20}{ms:>10.2f}{ms * 1e6 / n:>11.0f}{ms / r['step_ms']:>8.1%}")
+        m = mem.get(name) if mem else None
+        print(f"{name:<20}{ms:>10.2f}{ms * 1e6 / n:>11.0f}{ms / r['step_ms']:>8.1%}"
+              + (f"{m['peak']:>10.0f}{m['rise']:>9.0f}" if m else ""))
     print(f"{'step':<20}{r['step_ms']:>10.2f}{r['ns_per_bstep']:>11.0f}{1:>8.0%}")
     u = r.get("usage_per_month")
     if u:
@@ -113,7 +155,11 @@ def parse_args(argv=None):
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="override a parameter, as in lendsim run (repeatable)")
     ap.add_argument("--json", action="store_true", help="print one JSON document instead")
+    ap.add_argument("--memory", action="store_true",
+                    help="also each phase's peak memory and its rise above its start (Linux)")
     args = ap.parse_args(argv)
+    if args.memory and not Path("/proc/self/clear_refs").exists():
+        ap.error("--memory needs Linux's /proc/self/clear_refs, which this system lacks")
     for name in ("n", "steps"):
         if getattr(args, name) < 1:
             ap.error(f"--{name} must be at least 1, got {getattr(args, name)}")
@@ -130,7 +176,7 @@ def main(argv=None) -> int:
     try:
         sets = checked_overrides(args.sets, [(args.n, args.warmup + args.steps)], args.seed,
                                  flags=("--n", "--steps", "--seed"))
-        r = measure(args.n, args.warmup, args.steps, args.seed, sets)
+        r = measure(args.n, args.warmup, args.steps, args.seed, sets, args.memory)
     except ScenarioError as e:
         print(f"bench_phases: {e}", file=sys.stderr)
         return 2

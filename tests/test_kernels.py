@@ -77,11 +77,19 @@ def slow_bill(t, L, n_pools):
 
 
 def run_bill(t, L, n_pools):
+    """The kernel's billed rows (its state's BILLED bit), what they owe (``due_on``) and the
+    interest by pool."""
     interest = np.zeros(n_pools)
-    rows, due = kernels.bill_loans(t, L["status"], L["origination_step"], L["n_missed"],
-                                   L["balance"], L["apr"], L["instalment"], L["arrears"],
-                                   L["months_left"], L["pool_idx"], interest)
-    return rows, due, interest
+    state = kernels.bill_loans(t, L["status"], L["origination_step"], L["n_missed"],
+                               L["balance"], L["apr"], L["instalment"], L["arrears"],
+                               L["months_left"], L["pool_idx"], interest)
+    assert set(np.unique(state).tolist()) <= {0, kernels.BILLED}
+    rows = np.flatnonzero(state & kernels.BILLED)
+    return rows, due_on(L, rows), interest
+
+
+def due_on(L, rows):
+    return kernels.due_on(rows, L["balance"], L["instalment"], L["arrears"], L["months_left"])
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 2000])
@@ -160,31 +168,46 @@ def slow_settle(rows, amount, due, cause, default_after, L, n_pools):
     return [np.array(x, dtype=np.intp) for x in (missed, repaid, defaulted)], paid_by_pool
 
 
-def run_settle(rows, amount, due, cause, default_after, L, n_pools):
+def run_settle(state, part_paid, social, default_after, L, n_pools):
     paid = np.zeros(n_pools)
-    out = kernels.settle_loans(rows, amount, due, cause, default_after, L["n_missed"],
-                               L["instalment"], L["balance"], L["arrears"], L["miss_bits"],
-                               L["status"], L["months_left"], L["cause"], L["pool_idx"], paid)
+    out = kernels.settle_loans(state, part_paid, social, L["borrower_idx"], default_after,
+                               L["n_missed"], L["instalment"], L["balance"], L["arrears"],
+                               L["miss_bits"], L["status"], L["months_left"], L["cause"],
+                               L["pool_idx"], paid)
     return list(out), paid
 
 
 def settle_case(rng, n):
+    """A billed book and a month's payments: each billed loan paid in full, not payable
+    (nothing), or reached in part by the payment order (nothing, some, or all up to
+    rounding); some unpaid loans lost to a failure, some borrowers' misses social. Returns
+    the book, the kernel's inputs (state, part payments, social) and, for the loop, the
+    billed rows, the amounts paid and due and each loan's miss cause."""
     L = book(rng, n)
     rows, due, _ = run_bill(5, L, 5)
-    # all, nothing, part, or all up to rounding
-    share = rng.choice([1.0, 0.0, 0.3, 1 - 1e-14, 0.99], len(rows))
-    amount = due * share
-    cause = rng.integers(0, 3, len(rows)).astype(np.int8)
-    return L, rows, amount, due, cause
+    state = np.zeros(n, dtype=np.uint8)
+    state[rows] = kernels.BILLED
+    kind = rng.choice(["full", "none", "part"], len(rows))
+    share = rng.choice([0.0, 0.3, 1 - 1e-14, 0.99], len(rows))
+    amount = np.where(kind == "full", due, np.where(kind == "part", due * share, 0.0))
+    state[rows[kind != "none"]] |= kernels.PAYABLE
+    state[rows[kind == "full"]] |= kernels.FULL
+    lost = (kind == "none") & (rng.random(len(rows)) < 0.5)
+    state[rows[lost]] |= kernels.LOST_TO_FAILURE
+    social = rng.random(max(1, n // 3)) < 0.4
+    cause = np.where(lost, kernels.MISS_PLATFORM_FAILURE,
+                     np.where(social[L["borrower_idx"][rows]], kernels.MISS_SOCIAL,
+                              kernels.MISS_FUNDAMENTAL)).astype(np.int8)
+    return L, (state, amount[kind == "part"], social), (rows, amount, due, cause)
 
 
 @pytest.mark.parametrize("n", [0, 1, 9, 3000])
 @pytest.mark.parametrize("default_after", [1, 3])
 def test_settle_loans_matches_loop(n, default_after):
-    L, rows, amount, due, cause = settle_case(np.random.default_rng(100 + n), n)
+    L, args, loop_args = settle_case(np.random.default_rng(100 + n), n)
     slow = copy(L)
-    got = run_settle(rows, amount, due, cause, default_after, L, 5)
-    want = slow_settle(rows, amount, due, cause, default_after, slow, 5)
+    got = run_settle(*args, default_after, L, 5)
+    want = slow_settle(*loop_args, default_after, slow, 5)
     for g, w in zip(got[0], want[0]):
         np.testing.assert_array_equal(g, w)
     np.testing.assert_array_equal(got[1], want[1])
@@ -195,10 +218,10 @@ def test_settle_loans_matches_loop(n, default_after):
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 40), default_after=st.integers(1, 4))
 def test_settle_loans_matches_loop_hypothesis(seed, n, default_after):
-    L, rows, amount, due, cause = settle_case(np.random.default_rng(seed), n)
+    L, args, loop_args = settle_case(np.random.default_rng(seed), n)
     slow = copy(L)
-    got = run_settle(rows, amount, due, cause, default_after, L, 5)
-    want = slow_settle(rows, amount, due, cause, default_after, slow, 5)
+    got = run_settle(*args, default_after, L, 5)
+    want = slow_settle(*loop_args, default_after, slow, 5)
     for g, w in zip(got[0] + [got[1]], want[0] + [want[1]]):
         np.testing.assert_array_equal(g, w)
     for k in L:
@@ -327,8 +350,9 @@ def test_flag_cells_matches_loop(seed, n, nb, P):
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), nb=st.integers(1, 9),
-       P=st.integers(1, 4), bucket_log2=st.sampled_from([-1, 0, 1, 2]))
-def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2):
+       P=st.integers(1, 4), bucket_log2=st.sampled_from([-1, 0, 1, 2]),
+       copy_loans=st.sampled_from([1, 2, 5, 10**6]))
+def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2, copy_loans):
     rng = np.random.default_rng(seed)
     status = rng.integers(0, 5, n).astype(np.int8)
     b = rng.integers(0, nb, n).astype(np.intp)
@@ -345,10 +369,11 @@ def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2):
             count[p[i]] += 1
     for j in range(nb):
         lenders[j] = sum(own[j, k] > 0 for k in range(P))
-    # buckets of 1, 2 or 4 borrowers as well as the default (one bucket at this size):
-    # bucketing must not change a sum's order
+    # buckets of 1, 2 or 4 borrowers as well as the default (one bucket at this size), the
+    # open loans copied a bucket at a time, a few buckets or all at once: neither bucketing
+    # nor copying in runs may change a sum's order
     got = kernels.debt_by_cell(status, b, p, bal, np.full((nb, P), 7.0),  # overwritten
-                               bucket_log2)
+                               bucket_log2, 14 * copy_loans)
     for g, w in zip(got, (own, total, lenders)):
         np.testing.assert_array_equal(g, w)
         assert g.dtype == w.dtype
@@ -410,38 +435,32 @@ def traced(call):
     return out, now - before, peak - before
 
 
-def test_billed_rows_do_not_keep_a_buffer_of_the_whole_book():
-    """The month holds the billed rows to the end of repayment: they must not be a view of a
-    buffer with a row for every loan in the book (8 bytes a loan)."""
-    n = 200_000
-    L = book(np.random.default_rng(3), n)
-    L["status"][:] = LoanStatus.REPAID
-    L["status"][:10] = LoanStatus.CURRENT
-    L["origination_step"][:] = 0
-    run_bill(5, copy(L), 5)
-    (rows, due, _), kept, _ = traced(lambda: run_bill(5, L, 5))
-    assert len(rows) == 10
-    assert kept < 10_000, kept  # 20 values; the whole book's buffer would be 1.6 MB
-
-
-def test_settlement_holds_about_a_row_number_per_outcome():
-    """Settling k loans allocates the outcomes' row numbers (8 bytes each) and a byte a loan,
-    not three buffers of k row numbers."""
+def test_repayment_holds_a_byte_a_loan():
+    """Billing allocates one byte a row of the book (its repayment state), not a list of
+    billed rows and amounts due (16 bytes a billed loan); settling adds only the outcomes'
+    row numbers (8 bytes each)."""
     k = 200_000
     L = book(np.random.default_rng(4), k)
     L["status"][:] = LoanStatus.CURRENT
     L["origination_step"][:] = 0
     L["months_left"][:] = 1  # the final instalment: paid in full, every loan is repaid
-    rows, due, _ = run_bill(5, L, 5)
-    amount, cause, paid = due.copy(), np.zeros(len(rows), dtype=np.int8), np.zeros(5)
-    run_settle(rows[:1], amount[:1], due[:1], cause[:1], 3, copy(L), 5)
+    run_bill(5, copy(L), 5)  # compiled and loaded before tracing
+    state, kept, peak = traced(lambda: kernels.bill_loans(
+        5, L["status"], L["origination_step"], L["n_missed"], L["balance"], L["apr"],
+        L["instalment"], L["arrears"], L["months_left"], L["pool_idx"], np.zeros(5)))
+    assert (state == kernels.BILLED).all()
+    assert kept <= k + 10_000 and peak <= k + 10_000, (kept, peak)
+    state |= kernels.PAYABLE | kernels.FULL
+    social, paid = np.zeros(k, dtype=bool), np.zeros(5)
+    one = copy(L)
+    run_settle(state[:1].copy(), np.zeros(0), social, 3, one, 5)
     out, kept, peak = traced(lambda: kernels.settle_loans(
-        rows, amount, due, cause, 3, L["n_missed"], L["instalment"], L["balance"],
-        L["arrears"], L["miss_bits"], L["status"], L["months_left"], L["cause"],
+        state, np.zeros(0), social, L["borrower_idx"], 3, L["n_missed"], L["instalment"],
+        L["balance"], L["arrears"], L["miss_bits"], L["status"], L["months_left"], L["cause"],
         L["pool_idx"], paid))
     assert [len(o) for o in out] == [0, k, 0]  # none missed, all repaid, none defaulted
     assert kept <= 8 * k + 10_000, kept
-    assert peak <= 9 * k + 10_000, peak  # the repaid rows and 1 byte a loan; before, 24 bytes
+    assert peak <= 8 * k + 10_000, peak  # the repaid rows; before, 24 bytes a loan and more
 
 
 # ----------------------------------------------------------------- compilation and its cache
@@ -608,34 +627,44 @@ def test_book_by_platform_matches_loop_and_grouped_sums(seed, n, P):
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 8))
 def test_repayment_passes_match_loops(seed, n, nb):
-    """owed_by_borrower, pay_in_full and grouped_sum_at against per-loan loops written from
-    their docstrings, on billed rows of a random book."""
+    """billed_rows, owed_by_borrower, pay_in_full and payments_by_borrower against per-loan
+    loops written from their docstrings, on a random billed book."""
     rng = np.random.default_rng(seed)
-    n_book = n + 5
-    borrower = rng.integers(0, nb, n_book).astype(np.int32)
-    rows = np.sort(rng.choice(n_book, n, replace=False)).astype(np.int64)
-    due = rng.uniform(10, 500, n)
-    strategic, social = rng.random(nb) < 0.3, rng.random(nb) < 0.3
-    walk = rng.random(n) < 0.2
-    payable, owed = kernels.owed_by_borrower(rows, borrower, due, strategic, walk, nb)
-    want_p = np.array([not strategic[borrower[r]] and not w for r, w in zip(rows, walk)],
-                      dtype=bool)
+    L = book(rng, n + 5)
+    L["borrower_idx"] = rng.integers(0, nb, n + 5).astype(np.int32)
+    rows, due, _ = run_bill(5, L, 5)
+    state = np.zeros(n + 5, dtype=np.uint8)
+    state[rows] = kernels.BILLED
+    walk = rows[rng.random(len(rows)) < 0.2]
+    state[walk] |= kernels.WALKED
+    borrower = L["borrower_idx"]
+    pick = rng.random(nb) < 0.5
+    np.testing.assert_array_equal(kernels.billed_rows(state, borrower, pick),
+                                  [r for r in rows if pick[borrower[r]]])
+    strategic = rng.random(nb) < 0.3
+    owed = kernels.owed_by_borrower(state, borrower, L["balance"], L["instalment"],
+                                    L["arrears"], L["months_left"], strategic, nb)
+    want_p = np.array([not strategic[borrower[r]] and r not in walk for r in rows], dtype=bool)
     want_o = np.zeros(nb)
     for i, r in enumerate(rows):
         if want_p[i]:
             want_o[borrower[r]] += due[i]
-    np.testing.assert_array_equal(payable, want_p)
+    np.testing.assert_array_equal((state[rows] & kernels.PAYABLE) > 0, want_p)
     np.testing.assert_array_equal(owed, want_o)
     cash = owed * rng.choice([0.0, 0.5, 1.0 - 1e-13, 1.0, 2.0], nb)
-    amount, short, cause = kernels.pay_in_full(rows, borrower, due, payable, cash, owed,
-                                               1 - 1e-12, social)
+    kernels.pay_in_full(state, borrower, cash, owed, 1 - 1e-12)
+    short = kernels.billed_rows(state, on=kernels.PAYABLE, off=kernels.FULL)
+    amount = np.zeros(len(rows))
     for i, r in enumerate(rows):
         b = borrower[r]
-        full = payable[i] and cash[b] >= owed[b] * (1 - 1e-12)
-        assert amount[i] == (due[i] if full else 0.0)
-        assert (i in short) == (payable[i] and not full)
-        assert cause[i] == (kernels.MISS_SOCIAL if social[b] else kernels.MISS_FUNDAMENTAL)
+        full = want_p[i] and cash[b] >= owed[b] * (1 - 1e-12)
+        assert bool(state[r] & kernels.FULL) == full
+        assert (r in short) == (want_p[i] and not full)
+        amount[i] = due[i] if full else 0.0
     assert (np.diff(short) > 0).all()
+    part_paid = rng.uniform(0, 10, len(short))
+    amount[np.searchsorted(rows, short)] = part_paid
     np.testing.assert_array_equal(
-        kernels.grouped_sum_at(rows, borrower, amount, payable, nb),
-        kernels.grouped_sum(borrower[rows].astype(np.intp), amount, payable, nb))
+        kernels.payments_by_borrower(state, borrower, L["balance"], L["instalment"],
+                                     L["arrears"], L["months_left"], part_paid, nb),
+        kernels.grouped_sum(borrower[rows].astype(np.intp), amount, want_p, nb))

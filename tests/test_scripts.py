@@ -369,10 +369,13 @@ def test_scheduled_payments_are_next_months_bills(monkeypatch):
     seen = {}
     real = kernels.bill_loans
 
-    def bill(*args):
-        rows, amount = real(*args)
-        seen.setdefault("bills", (rows.copy(), amount.copy()))
-        return rows, amount
+    def bill(*args):  # the billed rows and what they owe, as billing leaves the book
+        state = real(*args)
+        rows = np.flatnonzero(state & kernels.BILLED)
+        balance, instalment, arrears, months_left = args[4], args[6], args[7], args[8]
+        seen.setdefault("bills", (rows, kernels.due_on(rows, balance, instalment, arrears,
+                                                       months_left)))
+        return state
 
     monkeypatch.setattr(repayment.kernels, "bill_loans", bill)
     m.run(1)

@@ -104,6 +104,13 @@ def push_miss(miss_bits, missed):
     return np.uint8(((miss_bits << 1) | missed) & 0xFF)
 
 
+#: A loan's repayment state in the month (one byte a row of the book, bits): billed this
+#: month; its borrower walked away from its failed lender; to be paid (billed, not walked
+#: away from, its borrower not defaulting strategically); paid in full; unpaid although its
+#: borrower would have paid it had the lender not failed (docs/ODD.md 7.9, 7.17.3).
+BILLED, WALKED, PAYABLE, FULL, LOST_TO_FAILURE = 1, 2, 4, 8, 16
+
+
 @kernel
 def bill_loans(t, status, origination_step, n_missed, balance, apr, instalment, arrears,
                months_left, pool_idx, interest_by_pool):
@@ -114,63 +121,153 @@ def bill_loans(t, status, origination_step, n_missed, balance, apr, instalment, 
     current or delinquent loan booked before month ``t`` (the first instalment falls due the
     month after origination) accrues ``balance * apr / 12`` (RMB; ``apr`` annual, fraction),
     added to ``balance`` and to its funding pool's entry of ``interest_by_pool`` (RMB, one
-    entry per pool, added to in place), and is billed :func:`amount_due`.
+    entry per pool, added to in place), and is billed.
+
+    What a billed loan owes is not stored: it is :func:`amount_due` of the loan's columns,
+    which nothing changes between billing and settlement, so every later pass works it out
+    again (:func:`due_on`). The month then holds a byte a loan, where a list of billed rows
+    and their amounts would take 16 (150 MB at 10^6 borrowers, freshly faulted in every
+    month).
 
     Returns:
-        (rows of the billed loans, in book order; the amount due on each, RMB).
+        each row's repayment state (uint8, ``len(status)``): ``BILLED`` or 0.
     """
     n = len(status)
-    # count first, so that the rows fill an array of their own size: a slice of a buffer of
-    # the whole book would keep the buffer alive as long as the month holds the rows
-    k = 0
+    state = np.zeros(n, dtype=np.uint8)
     for i in range(n):
         s = status[i]
         if s == DEFAULTED:
             n_missed[i] += 1
         elif s <= DELINQUENT and origination_step[i] < t:
-            k += 1
-    rows = np.empty(k, dtype=np.intp)
-    k = 0
-    for i in range(n):
-        if status[i] <= DELINQUENT and origination_step[i] < t:
-            rows[k] = i
-            k += 1
-    due = np.empty(k)
-    for j in range(k):
-        i = rows[j]
-        interest = balance[i] * apr[i] / 12.0
-        balance[i] += interest
-        interest_by_pool[pool_idx[i]] += interest
-        due[j] = amount_due(balance[i], instalment[i], arrears[i], months_left[i])
-    return rows, due
+            interest = balance[i] * apr[i] / 12.0
+            balance[i] += interest
+            interest_by_pool[pool_idx[i]] += interest
+            state[i] = BILLED
+    return state
 
 
 @kernel
-def settle_loans(rows, amount, due, cause, default_after, n_missed, instalment, balance,
-                 arrears, miss_bits, status, months_left, loan_cause, pool_idx, paid_by_pool):
-    """Apply a month's payments to the billed loans ``rows`` (docs/ODD.md 7.9, 7.10).
+def due_on(rows, balance, instalment, arrears, months_left):
+    """What the billed loans ``rows`` owe this month (:func:`amount_due` of their columns
+    after billing), RMB, in the order of ``rows``."""
+    out = np.empty(len(rows))
+    for j in range(len(rows)):
+        i = rows[j]
+        out[j] = amount_due(balance[i], instalment[i], arrears[i], months_left[i])
+    return out
 
-    Loan ``rows[j]`` was billed ``due[j]`` and paid ``amount[j]`` (RMB). Paid in full (up to
+
+@kernel
+def billed_rows(state, key=None, select=None, on=BILLED, off=0):
+    """The rows whose ``state`` has the bits ``on`` and none of ``off`` (by default: the
+    billed rows), ascending; with ``key`` and ``select``, only those whose
+    ``select[key[i]]`` holds (``key``: a column of the book, such as its platforms or
+    borrowers)."""
+    k = 0
+    for i in range(len(state)):
+        if state[i] & on == on and not state[i] & off and (select is None
+                                                           or select[key[i]]):
+            k += 1
+    rows = np.empty(k, dtype=np.intp)
+    k = 0
+    for i in range(len(state)):
+        if state[i] & on == on and not state[i] & off and (select is None
+                                                           or select[key[i]]):
+            rows[k] = i
+            k += 1
+    return rows
+
+
+@kernel
+def owed_by_borrower(state, borrower_idx, balance, instalment, arrears, months_left,
+                     strategic, n_borrowers):
+    """What each borrower means to pay this month (RMB): what is due (:func:`amount_due`) on
+    its billed loans, except those it ``WALKED`` away from, unless it is ``strategic`` (per
+    borrower), added in row order. Those loans are marked ``PAYABLE`` in ``state`` (in
+    place). Returns the sums (``n_borrowers``), ``grouped_sum``'s to the last bit."""
+    owed = np.zeros(n_borrowers)
+    for i in range(len(state)):
+        s = state[i]
+        if s & BILLED and not s & WALKED:
+            b = borrower_idx[i]
+            if not strategic[b]:
+                state[i] = s | PAYABLE
+                owed[b] += amount_due(balance[i], instalment[i], arrears[i], months_left[i])
+    return owed
+
+
+@kernel
+def pay_in_full(state, borrower_idx, cash, owed, full_share):
+    """Who pays in full: the ``PAYABLE`` loans of a borrower whose ``cash`` covers
+    ``full_share`` of what it owes (``owed``, RMB) are marked ``FULL`` in ``state`` (in
+    place); the others are left for the payment order to reach (``billed_rows(state,
+    on=PAYABLE, off=FULL)``)."""
+    for i in range(len(state)):
+        s = state[i]
+        if s & PAYABLE:
+            b = borrower_idx[i]
+            if cash[b] >= owed[b] * full_share:
+                state[i] = s | FULL
+
+
+@kernel
+def payments_by_borrower(state, borrower_idx, balance, instalment, arrears, months_left,
+                         part_paid, n_borrowers):
+    """What each borrower pays this month (RMB): on each ``PAYABLE`` loan, in row order, what
+    is due if paid in full (``FULL``), else the loan's entry of ``part_paid`` (what the
+    payment order left it, RMB, one per payable loan not paid in full, in row order)."""
+    out = np.zeros(n_borrowers)
+    k = 0
+    for i in range(len(state)):
+        s = state[i]
+        if s & PAYABLE:
+            if s & FULL:
+                a = amount_due(balance[i], instalment[i], arrears[i], months_left[i])
+            else:
+                a = part_paid[k]
+                k += 1
+            out[borrower_idx[i]] += a
+    return out
+
+
+@kernel
+def settle_loans(state, part_paid, social, borrower_idx, default_after, n_missed, instalment,
+                 balance, arrears, miss_bits, status, months_left, loan_cause, pool_idx,
+                 paid_by_pool):
+    """Apply a month's payments to the billed loans (docs/ODD.md 7.9, 7.10).
+
+    A billed loan (``state`` has ``BILLED``) owes :func:`amount_due` of its columns, ``d``,
+    and pays ``a``: all of it if ``FULL``; its entry of ``part_paid`` if ``PAYABLE`` but not
+    ``FULL`` (RMB, one per such loan, in row order); else nothing. Paid in full (up to
     rounding), it is current, its arrears cleared, and repaid once its balance is gone (a
-    balance within 1e-9 RMB of zero is zero). Paid less, it keeps ``due - amount`` as arrears,
-    takes the miss's cause (``cause[j]``, a ``MissCause``), is :func:`payments_behind` and
-    delinquent while behind, and defaulted at ``default_after`` payments behind. Either way
-    the balance falls by the payment, one instalment fewer is left and the month enters the
-    loan's repayment history (:func:`push_miss`). Payments are added to their pools' entries of
-    ``paid_by_pool`` (RMB, in place). The loan arrays are changed in place.
+    balance within 1e-9 RMB of zero is zero). Paid less, it keeps ``d - a`` as arrears, takes
+    the miss's cause (``MissCause``: PLATFORM_FAILURE if ``LOST_TO_FAILURE``, else SOCIAL
+    where its borrower's non-payment was its contacts' doing, ``social`` per borrower, else
+    FUNDAMENTAL), is :func:`payments_behind` and delinquent while behind, and defaulted at
+    ``default_after`` payments behind. Either way the balance falls by the payment, one
+    instalment fewer is left and the month enters the loan's repayment history
+    (:func:`push_miss`). Payments are added to their pools' entries of ``paid_by_pool`` (RMB,
+    in place). The loan arrays are changed in place, and ``state`` ends holding each loan's
+    outcome (bit 0 missed, 1 repaid, 2 defaulted).
 
     Returns:
-        rows of the loans (in ``rows``' order) not paid in full, repaid, and defaulted now.
+        rows of the loans (ascending) not paid in full, repaid, and defaulted now.
     """
-    k = len(rows)
-    # each loan's outcome first (1 byte a loan: bit 0 missed, 1 repaid, 2 defaulted), then
-    # arrays of the outcomes' own sizes: three buffers of k row numbers (24 bytes a loan)
-    # would double the month's peak of temporaries
-    outcome = np.zeros(k, dtype=np.uint8)
     n_mi = n_re = n_de = 0
-    for j in range(k):
-        i = rows[j]
-        a, d = amount[j], due[j]
+    k = 0
+    for i in range(len(state)):
+        s = state[i]
+        if not s & BILLED:
+            state[i] = 0
+            continue
+        d = amount_due(balance[i], instalment[i], arrears[i], months_left[i])
+        if s & FULL:
+            a = d
+        elif s & PAYABLE:
+            a = part_paid[k]
+            k += 1
+        else:
+            a = 0.0
         full = a >= d * PAID_TOL
         behind = payments_behind(n_missed[i], a, d, instalment[i])
         balance[i] -= a
@@ -179,100 +276,52 @@ def settle_loans(rows, amount, due, cause, default_after, n_missed, instalment, 
         miss_bits[i] = push_miss(miss_bits[i], not full)
         n_missed[i] = behind
         months_left[i] = max(months_left[i] - 1, 0)
+        outcome = 0
         if full:
             if abs(balance[i]) < 1e-9:
                 balance[i] = 0.0
             arrears[i] = 0.0
             if balance[i] <= 0.0:
                 status[i] = REPAID
-                outcome[j] = 2
+                outcome = 2
                 n_re += 1
             else:
                 status[i] = CURRENT
         else:
             arrears[i] = d - a
-            loan_cause[i] = cause[j]
-            outcome[j] = 1
+            if s & LOST_TO_FAILURE:
+                loan_cause[i] = MISS_PLATFORM_FAILURE
+            elif social[borrower_idx[i]]:
+                loan_cause[i] = MISS_SOCIAL
+            else:
+                loan_cause[i] = MISS_FUNDAMENTAL
+            outcome = 1
             n_mi += 1
             if behind >= default_after:
                 status[i] = DEFAULTED
-                outcome[j] = 5
+                outcome = 5
                 n_de += 1
             elif behind > 0:
                 status[i] = DELINQUENT
             else:
                 status[i] = CURRENT
+        state[i] = outcome
     missed = np.empty(n_mi, dtype=np.intp)
     repaid = np.empty(n_re, dtype=np.intp)
     defaulted = np.empty(n_de, dtype=np.intp)
     n_mi = n_re = n_de = 0
-    for j in range(k):
-        o = outcome[j]
+    for i in range(len(state)):
+        o = state[i]
         if o & 1:
-            missed[n_mi] = rows[j]
+            missed[n_mi] = i
             n_mi += 1
         if o & 2:
-            repaid[n_re] = rows[j]
+            repaid[n_re] = i
             n_re += 1
         if o & 4:
-            defaulted[n_de] = rows[j]
+            defaulted[n_de] = i
             n_de += 1
     return missed, repaid, defaulted
-
-
-@kernel
-def owed_by_borrower(rows, borrower_idx, due, strategic, walk, n_borrowers):
-    """What each borrower means to pay this month (RMB): the amounts ``due`` on its billed
-    loans (book ``rows``; ``borrower_idx`` the book's column) that it will pay, those of a
-    borrower not ``strategic`` (per borrower) on a loan it does not ``walk`` away from (per
-    billed loan), added in row order. Returns (``payable``, one flag per billed loan; the
-    sums, ``n_borrowers``): the sums are ``grouped_sum``'s to the last bit."""
-    payable = np.empty(len(rows), dtype=np.bool_)
-    owed = np.zeros(n_borrowers)
-    for i in range(len(rows)):
-        b = borrower_idx[rows[i]]
-        payable[i] = not strategic[b] and not walk[i]
-        if payable[i]:
-            owed[b] += due[i]
-    return payable, owed
-
-
-@kernel
-def pay_in_full(rows, borrower_idx, due, payable, cash, owed, full_share, social):
-    """Who pays in full: a payable billed loan of a borrower whose ``cash`` covers
-    ``full_share`` of what it owes (``owed``, RMB) is paid its ``due``; the others are paid
-    nothing here. Returns (the amounts, RMB; the payable loans not paid in full, for the
-    payment order to reach, ascending; each loan's miss cause so far: SOCIAL where the
-    borrower's non-payment was its contacts' doing (``social``, per borrower), else
-    FUNDAMENTAL)."""
-    n = len(rows)
-    amount = np.zeros(n)
-    short = np.empty(n, dtype=np.int64)
-    cause = np.zeros(n, dtype=np.int8)
-    k = 0
-    for i in range(n):
-        b = borrower_idx[rows[i]]
-        if social[b]:
-            cause[i] = MISS_SOCIAL
-        if not payable[i]:
-            continue
-        if cash[b] >= owed[b] * full_share:
-            amount[i] = due[i]
-        else:
-            short[k] = i
-            k += 1
-    return amount, short[:k].copy(), cause
-
-
-@kernel
-def grouped_sum_at(rows, key, weights, mask, n_groups):
-    """:func:`grouped_sum` with the groups read through ``rows``: ``weights[i]`` added to
-    group ``key[rows[i]]`` where ``mask[i]`` holds, in order."""
-    out = np.zeros(n_groups)
-    for i in range(len(rows)):
-        if mask[i]:
-            out[key[rows[i]]] += weights[i]
-    return out
 
 
 @kernel
@@ -451,10 +500,15 @@ def balances_by_pool_status(status, pool_idx, balance, n_pools):
 #: bytes of the debt matrix (and totals) one bucket of borrowers spans in
 #: :func:`debt_by_cell`: well inside a core's L2 cache
 DEBT_BUCKET_BYTES = 1 << 18
+#: most bytes :func:`debt_by_cell`'s copy of the open loans takes at once (14 a loan): under
+#: the C allocator's mmap threshold (``lendsim.simulation.allocator``), so the copy reuses the
+#: same heap memory every month instead of 130 MB faulted in afresh at 10^6 borrowers
+DEBT_COPY_BYTES = 24 << 20
 
 
 @kernel
-def debt_by_cell(status, borrower_idx, platform_idx, balance, own, bucket_log2=-1):
+def debt_by_cell(status, borrower_idx, platform_idx, balance, own, bucket_log2=-1,
+                 copy_bytes=DEBT_COPY_BYTES):
     """Each borrower's debt on its open loans (RMB), by platform and in all, and its number
     of lenders.
 
@@ -468,7 +522,9 @@ def debt_by_cell(status, borrower_idx, platform_idx, balance, own, bucket_log2=-
     as fill ``DEBT_BUCKET_BYTES`` of the matrix), then added bucket by bucket. A cell's
     loans all fall in one bucket, in book order, so every sum adds the same numbers in the
     same order as the plain loop: the result is the same to the last bit. The copy takes
-    14 bytes an open loan while it runs.
+    14 bytes an open loan, and holds at most ``copy_bytes`` at once (the loans of as many
+    consecutive buckets as fit, at least one bucket): each such run of buckets is one more
+    pass over the book's status and borrowers (5 bytes a loan, read in order).
 
     Returns:
         (``own``; total debt, array of ``n_borrowers``; number of platforms it owes more
@@ -483,25 +539,46 @@ def debt_by_cell(status, borrower_idx, platform_idx, balance, own, bucket_log2=-
         while (2 << shift) * 8 * (n_platforms + 1) <= DEBT_BUCKET_BYTES:
             shift += 1
     n_buckets = (n_borrowers >> shift) + 1
+    count = np.zeros(n_buckets, dtype=np.int64)
+    for i in range(len(status)):
+        if status[i] <= DEFAULTED:
+            count[borrower_idx[i] >> shift] += 1
+    most = 0  # the copy's size: the most loans of a run of buckets
+    per_run = max(copy_bytes // 14, 1)
+    k = 0
+    while k < n_buckets:
+        m = count[k]
+        k += 1
+        while k < n_buckets and m + count[k] <= per_run:
+            m += count[k]
+            k += 1
+        most = max(most, m)
+    bb = np.empty(most, dtype=borrower_idx.dtype)
+    pp = np.empty(most, dtype=platform_idx.dtype)
+    amt = np.empty(most)
     start = np.zeros(n_buckets + 1, dtype=np.int64)
-    for i in range(len(status)):
-        if status[i] <= DEFAULTED:
-            start[(borrower_idx[i] >> shift) + 1] += 1
-    for k in range(n_buckets):
-        start[k + 1] += start[k]
-    m = start[n_buckets]
-    bb = np.empty(m, dtype=borrower_idx.dtype)
-    pp = np.empty(m, dtype=platform_idx.dtype)
-    amt = np.empty(m)
-    for i in range(len(status)):
-        if status[i] <= DEFAULTED:
-            b = borrower_idx[i]
-            j = start[b >> shift]
-            start[b >> shift] = j + 1
-            bb[j], pp[j], amt[j] = b, platform_idx[i], balance[i]
-    for j in range(m):
-        own[bb[j], pp[j]] += amt[j]
-        total[bb[j]] += amt[j]
+    lo = 0
+    while lo < n_buckets:  # the runs of buckets, as sized above
+        m = count[lo]
+        hi = lo + 1
+        while hi < n_buckets and m + count[hi] <= per_run:
+            m += count[hi]
+            hi += 1
+        start[lo] = 0
+        for q in range(lo, hi):
+            start[q + 1] = start[q] + count[q]
+        for i in range(len(status)):
+            if status[i] <= DEFAULTED:
+                b = borrower_idx[i]
+                q = b >> shift
+                if lo <= q < hi:
+                    j = start[q]
+                    start[q] = j + 1
+                    bb[j], pp[j], amt[j] = b, platform_idx[i], balance[i]
+        for j in range(m):
+            own[bb[j], pp[j]] += amt[j]
+            total[bb[j]] += amt[j]
+        lo = hi
     lenders = np.zeros(n_borrowers, dtype=np.int64)
     for b in range(n_borrowers):
         for p in range(n_platforms):

@@ -7,7 +7,7 @@ from conftest import tiny
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lendsim import MarketModel
+from lendsim import MarketModel, kernels
 from lendsim.simulation.debt import DebtState
 from lendsim.simulation.features import N_FEATURES
 from lendsim.simulation.ledger import FundingPools, LoanBook, LoanStatus, MissCause
@@ -57,15 +57,21 @@ def _hand_book():
 def test_settle_loans_on_a_hand_built_book():
     model = _hand_book()
     L, m, pop = model.loans, model.month, model.population
-    idx = np.arange(7)
     paid = np.array([True, True, True, False, False, False, False])
-    due = np.array([20.0, 40.0, 30.0, 20.0, 20.0, 20.0, 20.0])
-    cause = np.array([0, 0, 0, MissCause.SOCIAL, 0, MissCause.PLATFORM_FAILURE, 0], np.int8)
-    repayment.settle_loans(model, idx, np.where(paid, due, 0.0), due, cause)
+    # all seven billed; the first three paid in full; loan 5 lost to its lender's failure;
+    # borrower 3's misses are its contacts' doing (loan 5 is its too: the failure comes first)
+    state = np.full(7, kernels.BILLED, dtype=np.uint8)
+    state[paid] |= kernels.PAYABLE | kernels.FULL
+    state[5] |= kernels.LOST_TO_FAILURE
+    social = np.zeros(model.n_borrowers, dtype=bool)
+    social[3] = True
+    repayment.settle_loans(model, state, np.zeros(0), social)
     assert L.balance.tolist() == [80.0, 50.0, 0.0, 60.0, 70.0, 40.0, 50.0]
     assert L.status.tolist() == [C, C, LoanStatus.REPAID, X, D, X, X]
     assert L.n_missed.tolist() == [0, 0, 0, 3, 1, 3, 3]
-    assert L.arrears.tolist() == [0.0, 0.0, 0.0, 20.0, 20.0, 20.0, 20.0]  # the amount missed
+    # unpaid, a loan keeps what it owed as arrears: its instalment and its arrears (20 a
+    # month missed), or its whole balance where that is less (loans 5 and 6)
+    assert L.arrears.tolist() == [0.0, 0.0, 0.0, 60.0, 20.0, 40.0, 50.0]
     assert L.months_left.tolist() == [5, 5, 0, 5, 5, 5, 5]
     assert L.cause.tolist()[3:] == [MissCause.SOCIAL, 0, MissCause.PLATFORM_FAILURE, 0]
     # payments are the pools' flows

@@ -15,7 +15,6 @@ import numpy as np
 from lendsim import kernels
 from lendsim.agents.rules import repayment
 from lendsim.simulation.debt import cell_key
-from lendsim.simulation.ledger import MissCause
 from lendsim.simulation.networks import neighbour_share
 from lendsim.simulation.phases.underwriting import apply, platform_arrays
 
@@ -36,25 +35,28 @@ def step(model) -> None:
     # roll rates (only these: copies of the whole book would add 10 bytes a loan to the peak)
     behind = np.flatnonzero((L.n_missed == 1) | (L.n_missed == 2))
     before = (behind, L.n_missed[behind], L.balance[behind])
-    # defaulted loans pay nothing; the first instalment falls due the month after origination
+    # defaulted loans pay nothing; the first instalment falls due the month after origination.
+    # ``state`` holds a byte a loan of the book's rows now (kernels.BILLED, ...): what a billed
+    # loan owes is worked out again from its columns wherever needed (kernels.due_on)
     interest = np.zeros(model.pools.n)
-    idx, due = kernels.bill_loans(model.t, L.status, L.origination_step, L.n_missed, L.balance,
-                                  L.apr, L.instalment, L.arrears, L.months_left, L.pool_idx,
-                                  interest)
+    state = kernels.bill_loans(model.t, L.status, L.origination_step, L.n_missed, L.balance,
+                               L.apr, L.instalment, L.arrears, L.months_left, L.pool_idx,
+                               interest)
     model.pools.add_sums("interest", interest)
     # willingness: strategic non-payment and walking away from failed lenders
     strategic, social = strategic_nonpayment(model)
-    walk = np.zeros(len(idx), dtype=bool)
+    walked = np.zeros(0, dtype=np.intp)  # rows of the loans walked away from
     # borrowers walk away from failed lenders, unless a resolver took the book over
     failed_plat = ~model.platform_values("is_active", bool) & ~model.platform_values(
         "is_resolved", bool)
     if failed_plat.any() and model.params.contagion.platform_failure:
-        at_failed = np.flatnonzero(failed_plat[L.platform_idx[idx]])
-        walk[at_failed] = walks_away(model, L.borrower_idx[idx[at_failed]],
-                                     L.platform_idx[idx[at_failed]],
-                                     bp.failed_lender_nonpayment)
-    payable, owed = kernels.owed_by_borrower(idx, L.borrower_idx, due, strategic, walk,
-                                             model.n_borrowers)
+        at_failed = kernels.billed_rows(state, L.platform_idx, failed_plat)
+        walked = at_failed[walks_away(model, L.borrower_idx[at_failed],
+                                      L.platform_idx[at_failed],
+                                      bp.failed_lender_nonpayment)]
+        state[walked] |= kernels.WALKED
+    owed = kernels.owed_by_borrower(state, L.borrower_idx, L.balance, L.instalment, L.arrears,
+                                    L.months_left, strategic, model.n_borrowers)
     # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
     short = owed - pop.cash
     refi = np.flatnonzero(short > PAID_TOLERANCE * owed)
@@ -68,33 +70,35 @@ def step(model) -> None:
         got = apply(model, refi, ask, bp.max_applications_distressed, is_refinance=True,
                     product="cash")
         pop.cash[refi] += got
-    # who pays in full, in one pass; the miss causes start FUNDAMENTAL or SOCIAL (1 byte a
-    # loan)
-    amount, part, cause = kernels.pay_in_full(idx, L.borrower_idx, due, payable, pop.cash,
-                                              owed, 1 - PAID_TOLERANCE, social)
+    # who pays in full, in one pass; the loans booked since billing are not in ``state``
+    kernels.pay_in_full(state, L.borrower_idx, pop.cash, owed, 1 - PAID_TOLERANCE)
+    part = kernels.billed_rows(state, on=kernels.PAYABLE, off=kernels.FULL)  # paid in part
     # short of cash: pay in order of priority, the last loan reached in part (7.9)
-    prio = platform_arrays(model).repayment_priority if len(part) or walk.any() else None
+    prio = platform_arrays(model).repayment_priority if len(part) or len(walked) else None
+    part_paid = np.zeros(len(part))
     if len(part):
-        bb = L.borrower_idx[idx[part]].astype(np.intp)
-        amount[part] = repayment.pay_amounts(bb, due[part], pop.cash,
-                                             first=pop.pay_first_u[bb] < prio[
-                                                 L.platform_idx[idx[part]]])
+        bb = L.borrower_idx[part].astype(np.intp)
+        part_paid = repayment.pay_amounts(bb, due_on(L, part), pop.cash,
+                                          first=pop.pay_first_u[bb] < prio[L.platform_idx[part]])
     # a walk-away is the failure's loss only if the borrower would have paid that loan had
     # the lender not failed (same cash, same draws): otherwise the miss is its own (7.17.3)
-    if walk.any():  # only the loans of borrowers who walked away matter
-        b = L.borrower_idx[idx].astype(np.intp)
+    if len(walked):
         walker = np.zeros(model.n_borrowers, dtype=bool)
-        walker[b[walk]] = True
-        lost_to_failure = walk & would_pay(model, b, due, ~strategic[b] & walker[b], idx, prio)
-        cause[lost_to_failure] = MissCause.PLATFORM_FAILURE
-        del b, walker, lost_to_failure
-    # only payable loans are paid anything
-    pop.cash -= kernels.grouped_sum_at(idx, L.borrower_idx, amount, payable, model.n_borrowers)
+        walker[L.borrower_idx[walked]] = True
+        state[would_pay(model, state, walker & ~strategic, prio)] |= kernels.LOST_TO_FAILURE
+        del walker
+    pop.cash -= kernels.payments_by_borrower(state, L.borrower_idx, L.balance, L.instalment,
+                                             L.arrears, L.months_left, part_paid,
+                                             model.n_borrowers)
     # payments never exceed cash: what is below CASH_RESIDUE (negative included) is rounding
     pop.cash[pop.cash < CASH_RESIDUE] = 0.0
-    del walk, payable  # freed before settlement allocates its own
-    settle_loans(model, idx, amount, due, cause)
+    settle_loans(model, state, part_paid, social)
     record_rolls(model, *before)
+
+
+def due_on(L, rows: np.ndarray) -> np.ndarray:
+    """What the billed loans ``rows`` of the book ``L`` owe this month, RMB."""
+    return kernels.due_on(rows, L.balance, L.instalment, L.arrears, L.months_left)
 
 
 def walks_away(model, b: np.ndarray, p: np.ndarray, hazard: float) -> np.ndarray:
@@ -122,21 +126,21 @@ def walks_away(model, b: np.ndarray, p: np.ndarray, hazard: float) -> np.ndarray
     return stopped[at]
 
 
-def would_pay(model, b: np.ndarray, due: np.ndarray, payable: np.ndarray, idx: np.ndarray,
-              prio: np.ndarray) -> np.ndarray:
-    """Which of the month's billed loans (``idx``, borrowers ``b``, ``due`` RMB) would be
-    paid in full if their borrowers paid every loan in ``payable`` from the cash they hold
-    now, in the order of :func:`repayment.pay_amounts` (the counterfactual of a walk-away,
-    on common random numbers; ``prio``: each platform's repayment priority)."""
-    out = np.zeros(len(b), dtype=bool)
-    sel = np.flatnonzero(payable)
-    if not len(sel):
-        return out
-    pop = model.population
-    out[sel] = repayment.pay_in_order(b[sel], due[sel], pop.cash,
-                                      first=pop.pay_first_u[b[sel]]
-                                      < prio[model.loans.platform_idx[idx[sel]]])
-    return out
+def would_pay(model, state: np.ndarray, borrowers: np.ndarray, prio: np.ndarray
+              ) -> np.ndarray:
+    """The walked-away-from loans (``state`` has ``WALKED``) that their borrowers would pay
+    in full if they paid every billed loan they hold (``borrowers``: a mask over borrowers,
+    those who walked away and do not default strategically) from the cash they hold now, in
+    the order of :func:`repayment.pay_amounts` (the counterfactual of a walk-away, on common
+    random numbers; ``prio``: each platform's repayment priority). Returns their rows."""
+    L, pop = model.loans, model.population
+    rows = kernels.billed_rows(state, L.borrower_idx, borrowers)
+    if not len(rows):
+        return rows
+    b = L.borrower_idx[rows].astype(np.intp)
+    paid = repayment.pay_in_order(b, due_on(L, rows), pop.cash,
+                                  first=pop.pay_first_u[b] < prio[L.platform_idx[rows]])
+    return rows[paid & ((state[rows] & kernels.WALKED) > 0)]
 
 
 def record_rolls(model, rows: np.ndarray, behind_before: np.ndarray,
@@ -184,16 +188,18 @@ def strategic_nonpayment(model) -> tuple[np.ndarray, np.ndarray]:
     return strategic, social
 
 
-def settle_loans(model, idx: np.ndarray, amount: np.ndarray, due: np.ndarray,
-                 cause: np.ndarray) -> None:
-    """Apply this month's payments (``amount`` paid of ``due`` on the loans ``idx``, RMB) and
-    misses (with their ``MissCause``): a loan paid in full is current, one paid less than its
-    instalment is one more payment behind (7.10)."""
+def settle_loans(model, state: np.ndarray, part_paid: np.ndarray, social: np.ndarray) -> None:
+    """Apply this month's payments and misses to the billed loans (``state``, one byte a row
+    of the book: ``kernels.BILLED``, ...; ``part_paid``: what each loan reached in part by
+    the payment order got, RMB; ``social``: borrowers whose non-payment was their contacts'
+    doing): a loan paid in full is current, one paid less than its instalment is one more
+    payment behind (7.10; ``kernels.settle_loans``)."""
     L, pp, month, pop = model.loans, model.params.platforms, model.month, model.population
     paid = np.zeros(model.pools.n)
     mi, repaid, defaulted = kernels.settle_loans(
-        idx, amount, due, cause, pp.default_after_missed, L.n_missed, L.instalment, L.balance,
-        L.arrears, L.miss_bits, L.status, L.months_left, L.cause, L.pool_idx, paid)
+        state, part_paid, social, L.borrower_idx, pp.default_after_missed, L.n_missed,
+        L.instalment, L.balance, L.arrears, L.miss_bits, L.status, L.months_left, L.cause,
+        L.pool_idx, paid)
     model.pools.add_sums("paid", paid)
     model.credit_lines.revoke(L.borrower_idx[mi])  # a missed payment closes the line
     month.learn(repaid, 0)

@@ -81,6 +81,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         pop.trust[b_idx], has_account, price_sensitivity=beta,
         trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty,
         noise=noise, noise_scale=bp.choice_noise, is_open=is_open)
+    del noise  # 4 bytes an applicant and platform, not needed in the rounds
     seg = pop.risk_segment[b_idx]
     outside, hassle, belief, years = search_terms(model, seg, has_account, g, one_month,
                                                   product, is_refinance, beta)

@@ -257,8 +257,7 @@ def settle_loans(state, part_paid, social, borrower_idx, default_after, n_missed
     k = 0
     for i in range(len(state)):
         s = state[i]
-        if not s & BILLED:
-            state[i] = 0
+        if not s & BILLED:  # 0: only billed loans carry bits
             continue
         d = amount_due(balance[i], instalment[i], arrears[i], months_left[i])
         if s & FULL:
@@ -543,8 +542,11 @@ def debt_by_cell(status, borrower_idx, platform_idx, balance, own, bucket_log2=-
     for i in range(len(status)):
         if status[i] <= DEFAULTED:
             count[borrower_idx[i] >> shift] += 1
-    most = 0  # the copy's size: the most loans of a run of buckets
+    # runs of consecutive buckets whose loans fit the copy (at least one bucket each):
+    # run r is buckets ends[r - 1] (0 for the first) to ends[r] - 1
     per_run = max(copy_bytes // 14, 1)
+    ends = np.empty(n_buckets, dtype=np.int64)
+    n_runs = most = 0
     k = 0
     while k < n_buckets:
         m = count[k]
@@ -552,21 +554,20 @@ def debt_by_cell(status, borrower_idx, platform_idx, balance, own, bucket_log2=-
         while k < n_buckets and m + count[k] <= per_run:
             m += count[k]
             k += 1
+        ends[n_runs] = k
+        n_runs += 1
         most = max(most, m)
     bb = np.empty(most, dtype=borrower_idx.dtype)
     pp = np.empty(most, dtype=platform_idx.dtype)
     amt = np.empty(most)
     start = np.zeros(n_buckets + 1, dtype=np.int64)
     lo = 0
-    while lo < n_buckets:  # the runs of buckets, as sized above
-        m = count[lo]
-        hi = lo + 1
-        while hi < n_buckets and m + count[hi] <= per_run:
-            m += count[hi]
-            hi += 1
+    for r in range(n_runs):
+        hi = ends[r]
         start[lo] = 0
         for q in range(lo, hi):
             start[q + 1] = start[q] + count[q]
+        m = start[hi]  # the run's loans
         for i in range(len(status)):
             if status[i] <= DEFAULTED:
                 b = borrower_idx[i]

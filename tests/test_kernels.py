@@ -129,13 +129,16 @@ def test_amount_due_never_exceeds_the_balance(balance, instalment, arrears, mont
 # ----------------------------------------------------------------- settle_loans
 
 
-def slow_settle(rows, amount, due, cause, default_after, L, n_pools):
+def slow_settle(rows, amount, due, cause, payable, default_after, L, n_pools):
     """Per loan, from the docstring."""
     paid_by_pool = np.zeros(n_pools)
+    paid_by_borrower = np.zeros(len(L["borrower_idx"]))  # at least one slot a borrower
     missed, repaid, defaulted = [], [], []
     tol = 1 - 1e-12
     for j, i in enumerate(rows):
         a, d = amount[j], due[j]
+        if payable[j]:
+            paid_by_borrower[L["borrower_idx"][i]] += a
         full = a >= d * tol
         if full:
             behind = 0
@@ -165,16 +168,17 @@ def slow_settle(rows, amount, due, cause, default_after, L, n_pools):
                 defaulted.append(i)
             else:
                 L["status"][i] = LoanStatus.DELINQUENT if behind > 0 else LoanStatus.CURRENT
-    return [np.array(x, dtype=np.intp) for x in (missed, repaid, defaulted)], paid_by_pool
+    return ([np.array(x, dtype=np.intp) for x in (missed, repaid, defaulted)], paid_by_pool,
+            paid_by_borrower)
 
 
 def run_settle(state, part_paid, social, default_after, L, n_pools):
-    paid = np.zeros(n_pools)
+    paid, by_borrower = np.zeros(n_pools), np.zeros(len(L["borrower_idx"]))
     out = kernels.settle_loans(state, part_paid, social, L["borrower_idx"], default_after,
                                L["n_missed"], L["instalment"], L["balance"], L["arrears"],
                                L["miss_bits"], L["status"], L["months_left"], L["cause"],
-                               L["pool_idx"], paid)
-    return list(out), paid
+                               L["pool_idx"], paid, by_borrower)
+    return list(out), paid, by_borrower
 
 
 def settle_case(rng, n):
@@ -198,7 +202,8 @@ def settle_case(rng, n):
     cause = np.where(lost, kernels.MISS_PLATFORM_FAILURE,
                      np.where(social[L["borrower_idx"][rows]], kernels.MISS_SOCIAL,
                               kernels.MISS_FUNDAMENTAL)).astype(np.int8)
-    return L, (state, amount[kind == "part"], social), (rows, amount, due, cause)
+    return (L, (state, amount[kind == "part"], social),
+            (rows, amount, due, cause, kind != "none"))
 
 
 @pytest.mark.parametrize("n", [0, 1, 9, 3000])
@@ -211,6 +216,7 @@ def test_settle_loans_matches_loop(n, default_after):
     for g, w in zip(got[0], want[0]):
         np.testing.assert_array_equal(g, w)
     np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[2], want[2])  # what each borrower paid
     for k in L:
         np.testing.assert_array_equal(L[k], slow[k], err_msg=k)
 
@@ -222,7 +228,7 @@ def test_settle_loans_matches_loop_hypothesis(seed, n, default_after):
     slow = copy(L)
     got = run_settle(*args, default_after, L, 5)
     want = slow_settle(*loop_args, default_after, slow, 5)
-    for g, w in zip(got[0] + [got[1]], want[0] + [want[1]]):
+    for g, w in zip(got[0] + [got[1], got[2]], want[0] + [want[1], want[2]]):
         np.testing.assert_array_equal(g, w)
     for k in L:
         np.testing.assert_array_equal(L[k], slow[k], err_msg=k)
@@ -382,6 +388,38 @@ def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2, copy_loans):
         kernels.book_by_platform(status, np.zeros(n, np.int16), bal, p, P)[5], count)
 
 
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 200))
+def test_open_balances_are_the_masked_balances(seed, n):
+    rng = np.random.default_rng(seed)
+    is_open = rng.random(n) < 0.7
+    n_missed = rng.integers(0, 6, n).astype(np.int16)
+    bal = rng.random(n) * 1000.0
+    got = kernels.open_balances(is_open, n_missed, bal)
+    for g, mask in zip(got, (is_open, is_open & (n_missed >= 1), is_open & (n_missed >= 3))):
+        np.testing.assert_array_equal(g, bal[mask])
+
+def test_debt_by_cell_past_65534_buckets():
+    """Buckets of one borrower each, 70,001 of them: each loan's bucket no longer fits the
+    two bytes it is noted in below 65,535 buckets."""
+    rng = np.random.default_rng(7)
+    n, nb, P = 3000, 70_000, 3
+    status = rng.integers(0, 5, n).astype(np.int8)
+    b = np.r_[rng.integers(0, nb, n - 2), 0, nb - 1].astype(np.int32)
+    p = rng.integers(0, P, n).astype(np.int16)
+    bal = rng.random(n) * 100.0
+    own, total = np.zeros((nb, P)), np.zeros(nb)
+    for i in range(n):
+        if status[i] <= LoanStatus.DEFAULTED:
+            own[b[i], p[i]] += bal[i]
+            total[b[i]] += bal[i]
+    for copy_loans in (50, 10**6):
+        got = kernels.debt_by_cell(status, b, p, bal, np.full((nb, P), 7.0), 0, 14 * copy_loans)
+        np.testing.assert_array_equal(got[0], own)
+        np.testing.assert_array_equal(got[1], total)
+        np.testing.assert_array_equal(got[2], (own > 0).sum(axis=1))
+
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_app=st.integers(0, 50), P=st.integers(1, 4))
 def test_tally_rounds_matches_loop(seed, n_app, P):
@@ -451,13 +489,13 @@ def test_repayment_holds_a_byte_a_loan():
     assert (state == kernels.BILLED).all()
     assert kept <= k + 10_000 and peak <= k + 10_000, (kept, peak)
     state |= kernels.PAYABLE | kernels.FULL
-    social, paid = np.zeros(k, dtype=bool), np.zeros(5)
+    social, paid, by_borrower = np.zeros(k, dtype=bool), np.zeros(5), np.zeros(k)
     one = copy(L)
     run_settle(state[:1].copy(), np.zeros(0), social, 3, one, 5)
     out, kept, peak = traced(lambda: kernels.settle_loans(
         state, np.zeros(0), social, L["borrower_idx"], 3, L["n_missed"], L["instalment"],
         L["balance"], L["arrears"], L["miss_bits"], L["status"], L["months_left"], L["cause"],
-        L["pool_idx"], paid))
+        L["pool_idx"], paid, by_borrower))
     assert [len(o) for o in out] == [0, k, 0]  # none missed, all repaid, none defaulted
     assert kept <= 8 * k + 10_000, kept
     assert peak <= 8 * k + 10_000, peak  # the repaid rows; before, 24 bytes a loan and more
@@ -627,8 +665,8 @@ def test_book_by_platform_matches_loop_and_grouped_sums(seed, n, P):
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 8))
 def test_repayment_passes_match_loops(seed, n, nb):
-    """billed_rows, owed_by_borrower, pay_in_full and payments_by_borrower against per-loan
-    loops written from their docstrings, on a random billed book."""
+    """billed_rows, owed_by_borrower, pay_in_full and what settle_loans says each borrower
+    paid against per-loan loops written from their docstrings, on a random billed book."""
     rng = np.random.default_rng(seed)
     L = book(rng, n + 5)
     L["borrower_idx"] = rng.integers(0, nb, n + 5).astype(np.int32)
@@ -664,7 +702,10 @@ def test_repayment_passes_match_loops(seed, n, nb):
     assert (np.diff(short) > 0).all()
     part_paid = rng.uniform(0, 10, len(short))
     amount[np.searchsorted(rows, short)] = part_paid
-    np.testing.assert_array_equal(
-        kernels.payments_by_borrower(state, borrower, L["balance"], L["instalment"],
-                                     L["arrears"], L["months_left"], part_paid, nb),
-        kernels.grouped_sum(borrower[rows].astype(np.intp), amount, want_p, nb))
+    want = kernels.grouped_sum(borrower[rows].astype(np.intp), amount, want_p, nb)
+    paid, by_borrower = np.zeros(5), np.zeros(nb)
+    kernels.settle_loans(state, part_paid, np.zeros(nb, dtype=bool), borrower, 3,
+                         L["n_missed"], L["instalment"], L["balance"], L["arrears"],
+                         L["miss_bits"], L["status"], L["months_left"], L["cause"],
+                         L["pool_idx"], paid, by_borrower)
+    np.testing.assert_array_equal(by_borrower, want)

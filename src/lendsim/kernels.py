@@ -211,29 +211,76 @@ def pay_in_full(state, borrower_idx, cash, owed, full_share):
 
 
 @kernel
-def payments_by_borrower(state, borrower_idx, balance, instalment, arrears, months_left,
-                         part_paid, n_borrowers):
-    """What each borrower pays this month (RMB): on each ``PAYABLE`` loan, in row order, what
-    is due if paid in full (``FULL``), else the loan's entry of ``part_paid`` (what the
-    payment order left it, RMB, one per payable loan not paid in full, in row order)."""
-    out = np.zeros(n_borrowers)
-    k = 0
-    for i in range(len(state)):
-        s = state[i]
-        if s & PAYABLE:
-            if s & FULL:
-                a = amount_due(balance[i], instalment[i], arrears[i], months_left[i])
+def pay_in_priority(borrower_idx, due, cash, first=None):
+    """What a short-of-cash borrower pays on each loan, in the order of payment (docs/ODD.md
+    7.9): per borrower, the loans ``first`` marks (if given) before the others, then the
+    smallest ``due`` first, ties in the order given; each paid in full while the running
+    total due stays within ``cash`` (per borrower, RMB, times 1 + 1e-12), the first loan it
+    does not cover gets what cash is left, the rest nothing.
+
+    The order is ``numpy.lexsort((due, ~first, borrower_idx))``'s: the loans are counted
+    into their borrowers' places (a stable counting sort, one slot a borrower of ``cash``),
+    and each borrower's few loans put in order by insertion. A borrower's running total is
+    one running sum over all loans in that order less its value where the borrower's loans
+    begin, the arithmetic of ``numpy.cumsum`` over the sorted loans, which the rule used
+    before this kernel, to the last bit.
+
+    Returns:
+        (paid, RMB, in the order given; whether each is paid in full, boolean).
+    """
+    n, n_b = len(due), len(cash)
+    start = np.zeros(n_b + 1, dtype=np.int64)
+    for i in range(n):
+        start[borrower_idx[i] + 1] += 1
+    for b in range(n_b):
+        start[b + 1] += start[b]
+    order = np.empty(n, dtype=np.intp)
+    for i in range(n):
+        b = borrower_idx[i]
+        order[start[b]] = i
+        start[b] += 1
+    paid = np.empty(n)
+    full = np.empty(n, dtype=np.bool_)
+    run = base = 0.0
+    g = 0
+    while g < n:
+        b = borrower_idx[order[g]]
+        h = g + 1
+        while h < n and borrower_idx[order[h]] == b:
+            h += 1
+        for k in range(g + 1, h):  # insertion sort: stable, and groups are small
+            i = order[k]
+            late_i = 0 if first is None or first[i] else 1
+            j = k
+            while j > g:
+                o = order[j - 1]
+                late_o = 0 if first is None or first[o] else 1
+                if late_o > late_i or (late_o == late_i and due[o] > due[i]):
+                    order[j] = o
+                    j -= 1
+                else:
+                    break
+            order[j] = i
+        limit = cash[b] * (1 + 1e-12)
+        for k in range(g, h):
+            i = order[k]
+            d = due[i]
+            run += d
+            cum = run - base
+            full[i] = cum <= limit
+            if full[i]:
+                paid[i] = d
             else:
-                a = part_paid[k]
-                k += 1
-            out[borrower_idx[i]] += a
-    return out
+                paid[i] = min(max(cash[b] - (cum - d), 0.0), d)
+        base = run
+        g = h
+    return paid, full
 
 
 @kernel
 def settle_loans(state, part_paid, social, borrower_idx, default_after, n_missed, instalment,
                  balance, arrears, miss_bits, status, months_left, loan_cause, pool_idx,
-                 paid_by_pool):
+                 paid_by_pool, paid_by_borrower):
     """Apply a month's payments to the billed loans (docs/ODD.md 7.9, 7.10).
 
     A billed loan (``state`` has ``BILLED``) owes :func:`amount_due` of its columns, ``d``,
@@ -246,9 +293,11 @@ def settle_loans(state, part_paid, social, borrower_idx, default_after, n_missed
     FUNDAMENTAL), is :func:`payments_behind` and delinquent while behind, and defaulted at
     ``default_after`` payments behind. Either way the balance falls by the payment, one
     instalment fewer is left and the month enters the loan's repayment history
-    (:func:`push_miss`). Payments are added to their pools' entries of ``paid_by_pool`` (RMB,
-    in place). The loan arrays are changed in place, and ``state`` ends holding each loan's
-    outcome (bit 0 missed, 1 repaid, 2 defaulted).
+    (:func:`push_miss`). Payments are added to their pools' entries of ``paid_by_pool`` and
+    the payments of ``PAYABLE`` loans to their borrowers' entries of ``paid_by_borrower``
+    (RMB, in place, in row order: what each borrower pays this month). The loan arrays are
+    changed in place, and ``state`` ends holding each loan's outcome (bit 0 missed, 1
+    repaid, 2 defaulted).
 
     Returns:
         rows of the loans (ascending) not paid in full, repaid, and defaulted now.
@@ -267,6 +316,8 @@ def settle_loans(state, part_paid, social, borrower_idx, default_after, n_missed
             k += 1
         else:
             a = 0.0
+        if s & PAYABLE:
+            paid_by_borrower[borrower_idx[i]] += a
         full = a >= d * PAID_TOL
         behind = payments_behind(n_missed[i], a, d, instalment[i])
         balance[i] -= a
@@ -485,6 +536,35 @@ def book_by_platform(status, n_missed, balance, platform_idx, n_platforms):
 
 
 @kernel
+def open_balances(is_open, n_missed, balance):
+    """The balances of the open loans (``is_open``), and of those among them 1 or more and 3
+    or more payments behind (``n_missed``), RMB: three arrays in book order, as
+    ``balance[is_open]``, ``balance[is_open & (n_missed >= 1)]`` and ``balance[is_open &
+    (n_missed >= 3)]`` give them, in one pass and without the masks."""
+    k0 = k1 = k3 = 0
+    for i in range(len(is_open)):
+        if is_open[i]:
+            k0 += 1
+            if n_missed[i] >= 1:
+                k1 += 1
+                if n_missed[i] >= 3:
+                    k3 += 1
+    all_, behind, behind3 = np.empty(k0), np.empty(k1), np.empty(k3)
+    k0 = k1 = k3 = 0
+    for i in range(len(is_open)):
+        if is_open[i]:
+            all_[k0] = balance[i]
+            k0 += 1
+            if n_missed[i] >= 1:
+                behind[k1] = balance[i]
+                k1 += 1
+                if n_missed[i] >= 3:
+                    behind3[k3] = balance[i]
+                    k3 += 1
+    return all_, behind, behind3
+
+
+@kernel
 def balances_by_pool_status(status, pool_idx, balance, n_pools):
     """Open balances (RMB) by funding pool and status: an array (``n_pools``, 3) of the
     CURRENT, DELINQUENT and DEFAULTED loans' balances."""
@@ -518,30 +598,51 @@ def debt_by_cell(status, borrower_idx, platform_idx, balance, own, bucket_log2=-
     The book is in order of origination, so adding its loans straight into ``own`` would
     touch the matrix at random, a cache miss a loan. The open loans are first copied, in
     book order, into buckets of ``2^bucket_log2`` consecutive borrowers (by default as many
-    as fill ``DEBT_BUCKET_BYTES`` of the matrix), then added bucket by bucket. A cell's
-    loans all fall in one bucket, in book order, so every sum adds the same numbers in the
-    same order as the plain loop: the result is the same to the last bit. The copy takes
-    14 bytes an open loan, and holds at most ``copy_bytes`` at once (the loans of as many
-    consecutive buckets as fit, at least one bucket): each such run of buckets is one more
-    pass over the book's status and borrowers (5 bytes a loan, read in order).
+    as fill ``DEBT_BUCKET_BYTES`` of the matrix), then added bucket by bucket; a bucket's
+    rows of ``own`` are cleared just before and its lenders counted just after, while they
+    are in the cache. A cell's loans all fall in one bucket, in book order, so every sum
+    adds the same numbers in the same order as the plain loop: the result is the same to
+    the last bit. The copy takes 14 bytes an open loan, and holds at most ``copy_bytes`` at
+    once (the loans of as many consecutive buckets as fit, at least one bucket): each such
+    run of buckets is one more pass over each loan's bucket, noted (2 bytes a loan, 4 past
+    65,534 buckets) in the first pass.
 
     Returns:
         (``own``; total debt, array of ``n_borrowers``; number of platforms it owes more
         than 0, int64 array).
     """
     n_borrowers, n_platforms = own.shape
-    own[:, :] = 0.0
-    total = np.zeros(n_borrowers)
     shift = bucket_log2
     if shift < 0:
         shift = 0
         while (2 << shift) * 8 * (n_platforms + 1) <= DEBT_BUCKET_BYTES:
             shift += 1
     n_buckets = (n_borrowers >> shift) + 1
+    if n_buckets < 0xFFFF:
+        return _debt_in_buckets(np.empty(len(status), dtype=np.uint16), 0xFFFF, status,
+                                borrower_idx, platform_idx, balance, own, shift, n_buckets,
+                                copy_bytes)
+    return _debt_in_buckets(np.empty(len(status), dtype=np.uint32), 0xFFFFFFFF, status,
+                            borrower_idx, platform_idx, balance, own, shift, n_buckets,
+                            copy_bytes)
+
+
+@kernel
+def _debt_in_buckets(bucket, closed, status, borrower_idx, platform_idx, balance, own, shift,
+                     n_buckets, copy_bytes):
+    """:func:`debt_by_cell`'s work, ``bucket`` (one entry a loan) holding each open loan's
+    bucket and ``closed`` for the others."""
+    n_borrowers, n_platforms = own.shape
+    total = np.zeros(n_borrowers)
+    lenders = np.zeros(n_borrowers, dtype=np.int64)
     count = np.zeros(n_buckets, dtype=np.int64)
     for i in range(len(status)):
         if status[i] <= DEFAULTED:
-            count[borrower_idx[i] >> shift] += 1
+            q = borrower_idx[i] >> shift
+            count[q] += 1
+            bucket[i] = q
+        else:
+            bucket[i] = closed
     # runs of consecutive buckets whose loans fit the copy (at least one bucket each):
     # run r is buckets ends[r - 1] (0 for the first) to ends[r] - 1
     per_run = max(copy_bytes // 14, 1)
@@ -567,25 +668,44 @@ def debt_by_cell(status, borrower_idx, platform_idx, balance, own, bucket_log2=-
         start[lo] = 0
         for q in range(lo, hi):
             start[q + 1] = start[q] + count[q]
-        m = start[hi]  # the run's loans
-        for i in range(len(status)):
-            if status[i] <= DEFAULTED:
-                b = borrower_idx[i]
-                q = b >> shift
-                if lo <= q < hi:
-                    j = start[q]
-                    start[q] = j + 1
-                    bb[j], pp[j], amt[j] = b, platform_idx[i], balance[i]
-        for j in range(m):
-            own[bb[j], pp[j]] += amt[j]
-            total[bb[j]] += amt[j]
+        for i in range(len(bucket)):
+            q = bucket[i]  # ``closed`` is past every run
+            if lo <= q < hi:
+                j = start[q]
+                start[q] = j + 1
+                bb[j], pp[j], amt[j] = borrower_idx[i], platform_idx[i], balance[i]
+        j = 0  # start[q] is now where bucket q's loans end
+        for q in range(lo, hi):
+            b0 = q << shift
+            b1 = min(b0 + (1 << shift), n_borrowers)
+            own[b0:b1, :] = 0.0
+            while j < start[q]:
+                own[bb[j], pp[j]] += amt[j]
+                total[bb[j]] += amt[j]
+                j += 1
+            for b in range(b0, b1):
+                c = 0
+                for p in range(n_platforms):
+                    if own[b, p] > 0:
+                        c += 1
+                lenders[b] = c
         lo = hi
-    lenders = np.zeros(n_borrowers, dtype=np.int64)
-    for b in range(n_borrowers):
-        for p in range(n_platforms):
-            if own[b, p] > 0:
-                lenders[b] += 1
     return own, total, lenders
+
+
+@kernel
+def add_debt(own, total, n_lenders, b, p, amount, own_before):
+    """New loans join a debt state (:class:`lendsim.simulation.debt.DebtState`), in place:
+    ``amount[i]`` (RMB) is added to ``own[b[i], p[i]]`` and ``total[b[i]]``, and a borrower
+    that owed platform ``p[i]`` nothing before (``own_before[i] <= 0``) has one lender more
+    in ``n_lenders``. Each borrower appears at most once in ``b`` (a borrower wins at most
+    once a round), so the result is numpy's scatter-adds'."""
+    for i in range(len(b)):
+        bi = b[i]
+        own[bi, p[i]] += amount[i]
+        total[bi] += amount[i]
+        if own_before[i] <= 0:
+            n_lenders[bi] += 1
 
 
 @kernel

@@ -82,10 +82,8 @@ class DebtState:
         """New loans join the debt state, so later applications this month see them.
         (Borrower, platform) pairs are unique within a call: a borrower wins at most once per
         round."""
-        view, cell = cells(self.own, b, p)
-        view[cell] += amount
-        self.total[b] += amount
-        self.n_lenders[b[own_before <= 0]] += 1
+        kernels.add_debt(self.own, self.total, self.n_lenders, b, p,
+                         np.asarray(amount, dtype=float), np.asarray(own_before, dtype=float))
 
     def seen_by_lender(self, b: np.ndarray, own: np.ndarray, is_covered: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:

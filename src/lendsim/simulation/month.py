@@ -19,6 +19,46 @@ _TALLIED = ("apps", "apps_q", "approved", "approved_q", "orig_by_segment", "apr_
             "el_by_platform", "exposure_by_platform")
 
 
+class ClosingBook:
+    """The loan book's tallies at the month's close, taken once and read by the phases
+    after compaction (platforms adapt, supervise, data collection), between which no phase
+    changes a loan: which loans are open; by platform, :func:`lendsim.kernels.book_by_platform`
+    (balances open, 1+ and 3+ payments behind, 1 and 2 behind, RMB; open loans); and, at
+    the first call of :meth:`sums`, the sector's open balance and its parts 1+ and 3+
+    payments behind (RMB).
+
+    With ``simulation.check_invariants`` on, every month ends by checking these against the
+    book (``outputs.check_invariants``)."""
+
+    def __init__(self, loans, n_platforms: int):
+        self._loans = loans
+        self.n_platforms = n_platforms
+        self.is_open = loans.is_open()
+        self.by_platform = kernels.book_by_platform(loans.status, loans.n_missed,
+                                                    loans.balance, loans.platform_idx,
+                                                    n_platforms)
+        self._sums: tuple[float, float, float] | None = None
+
+    def sums(self) -> tuple[float, float, float]:
+        """Open balance, and its parts 1+ and 3+ payments behind, RMB (numpy's sums of the
+        open loans' balances, in book order)."""
+        if self._sums is None:
+            L = self._loans
+            self._sums = tuple(float(a.sum()) for a in kernels.open_balances(
+                self.is_open, L.n_missed, L.balance))
+        return self._sums
+
+
+def closing_book(model) -> ClosingBook:
+    """The month's :class:`ClosingBook`, taken at the first call (a new one when platforms
+    entered since)."""
+    m = model.month
+    cb = m.closing_book
+    if cb is None or cb.n_platforms != len(model.platforms) or cb._loans is not model.loans:
+        cb = m.closing_book = ClosingBook(model.loans, len(model.platforms))
+    return cb
+
+
 class Month:
     """Scratch data and counters of one step, written by the phases in schedule order.
 
@@ -46,6 +86,10 @@ class Month:
     Written by *underwriting*, read by *accounting*:
         origination_cost_by_platform: what the month's underwritten loans cost each platform
             to originate, RMB (``platforms.<type>.cost_per_loan`` each).
+
+    Written by *platforms adapt*, read by *supervise* and data collection:
+        closing_book: the loan book's tallies at the month's close (:class:`ClosingBook`,
+            :func:`closing_book`).
 
     Written by *accounting*, read by *failures*:
         run_cost: the cost each platform paid to meet retail withdrawals, RMB.
@@ -151,6 +195,8 @@ class Month:
         # (RMB), and the month's guarantor failures
         self.lost_cover = np.zeros(n_platforms)
         self.guarantor_failures = 0
+        # the book's tallies at the month's close (closing_book)
+        self.closing_book: ClosingBook | None = None
 
     def add_credit_losses(self, by_channel: dict[str, float]) -> None:
         for k, v in by_channel.items():

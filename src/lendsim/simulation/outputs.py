@@ -15,6 +15,7 @@ from lendsim.agents import guarantors
 from lendsim.errors import InvariantError
 from lendsim.simulation import early_warning
 from lendsim.simulation.ledger import LoanStatus
+from lendsim.simulation.month import ClosingBook, closing_book
 
 #: The model table's first columns, in order (more follow).
 MODEL_COLUMNS = (
@@ -46,11 +47,8 @@ def collect_step(model) -> None:
     """Append this step's rows to the model's records."""
     m, L, pop = model.month, model.loans, model.population
     P = len(model.platforms)
-    is_open = L.is_open()
-    bal = L.balance
-    total = float(bal[is_open].sum())
-    d30 = float(bal[is_open & (L.n_missed >= 1)].sum())
-    d90 = float(bal[is_open & (L.n_missed >= 3)].sum())
+    book = closing_book(model)
+    total, d30, d90 = book.sums()
     # the month's closing debt state (next month's lending writes into the model's, so the
     # records keep copies)
     debt, lenders = model.debt.total.copy(), model.debt.n_lenders.copy()
@@ -61,8 +59,7 @@ def collect_step(model) -> None:
     dsti = service / np.maximum(pop.income, 1.0)
     over = indebted & (dsti > model.params.borrowers.overindebted_dsti)
     # by platform, one pass: open, 1+, 3+, 1 and 2 payments behind (RMB), open loans
-    managed, d30_p, d90_p, d1_p, d2_p, _ = kernels.book_by_platform(
-        L.status, L.n_missed, L.balance, L.platform_idx, P)
+    managed, d30_p, d90_p, d1_p, d2_p, _ = book.by_platform
     active = np.array([pl.is_active for pl in model.platforms])
     act_bal = np.where(active, managed, 0.0)
     hhi = float(((act_bal / act_bal.sum()) ** 2).sum()) if act_bal.sum() > 0 else 0.0
@@ -333,9 +330,20 @@ def check_invariants(model, rtol: float = 1e-9) -> None:
        every funder (flow-updated holdings = share of open balances by funding pool).
     2. For every platform, bank and guarantor: assets = liabilities + equity.
     3. No NaN or inf in balances, cash, or balance sheets; no negative balance or cash.
+    4. The month's closing tallies of the book, which the phases after compaction share,
+       are the book's at the month's end (no phase changed a loan after they were taken).
     """
     L, pools = model.loans, model.pools
     is_open = L.is_open()
+    cb = model.month.closing_book
+    if cb is not None and cb.n_platforms == len(model.platforms):
+        now = ClosingBook(L, cb.n_platforms)
+        same = (np.array_equal(now.is_open, cb.is_open)
+                and all(np.array_equal(a, b) for a, b in zip(now.by_platform, cb.by_platform))
+                and (cb._sums is None or now.sums() == cb._sums))
+        if not same:
+            raise InvariantError(f"step {model.t}: a loan changed after the month's closing "
+                                 "tallies were taken")
     owed = float(model.borrower_debt().sum())
     held_p = np.array([pl.loans_held for pl in model.platforms])
     held_b = np.array([bk.joint_loans for bk in model.banks])

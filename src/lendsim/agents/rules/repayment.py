@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from lendsim.agents.rules import cumsum_within_groups
+from lendsim import kernels
 
 
 def strategic_default_prob(risk: np.ndarray, debt_to_income: np.ndarray,
@@ -55,35 +55,24 @@ def pay_amounts(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray,
         ...             np.array([100.0])).tolist()
         [30.0, 30.0, 40.0]
     """
-    if len(due) == 0:
-        return np.zeros(0)
-    order, b_sorted, d_sorted, cum = _in_order(borrower_idx, due, first)
-    covered = cum <= cash[b_sorted] * (1 + 1e-12)
-    left = cash[b_sorted] - (cum - d_sorted)  # cash left when the loan's turn comes
-    paid_sorted = np.where(covered, d_sorted, np.clip(left, 0.0, d_sorted))
-    out = np.empty(len(due))
-    out[order] = paid_sorted
-    return out
+    paid, _ = kernels.pay_in_priority(*_as_arrays(borrower_idx, due, cash, first))
+    return paid
 
 
 def pay_in_order(borrower_idx: np.ndarray, due: np.ndarray, cash: np.ndarray,
                  first: np.ndarray | None = None) -> np.ndarray:
     """Which loans :func:`pay_amounts` pays in full (mask over loans): in the order it pays
     them, while the cumulative total stays within the borrower's cash."""
-    out = np.zeros(len(due), dtype=bool)
-    if len(due):
-        order, b_sorted, _, cum = _in_order(borrower_idx, due, first)
-        out[order] = cum <= cash[b_sorted] * (1 + 1e-12)
-    return out
+    _, full = kernels.pay_in_priority(*_as_arrays(borrower_idx, due, cash, first))
+    return full
 
 
-def _in_order(borrower_idx, due, first):
-    """The order of payment (protected loans first, then smallest due, per borrower), the
-    borrowers and amounts due in that order, and the running total due per borrower."""
-    keys = (due, borrower_idx) if first is None else (due, ~np.asarray(first, bool), borrower_idx)
-    order = np.lexsort(keys)
-    b_sorted, d_sorted = borrower_idx[order], due[order]
-    return order, b_sorted, d_sorted, cumsum_within_groups(b_sorted, d_sorted)
+def _as_arrays(borrower_idx, due, cash, first):
+    """The arguments of :func:`lendsim.kernels.pay_in_priority`, as arrays of one type each
+    (so that it compiles once)."""
+    return (np.asarray(borrower_idx, dtype=np.intp), np.asarray(due, dtype=float),
+            np.asarray(cash, dtype=float),
+            None if first is None else np.asarray(first, dtype=bool))
 
 
 def collection_payment(owed: np.ndarray, income: np.ndarray, cash: np.ndarray,

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lendsim import kernels
 from lendsim.agents.rules import marketing
 from lendsim.simulation import early_warning, setup
 from lendsim.simulation.ledger import LoanStatus
+from lendsim.simulation.month import closing_book
 from lendsim.simulation.phases.failures import fail_platform
 from lendsim.simulation.strategies import MarketSignals
 from lendsim.simulation.params import PLATFORM_TYPES
@@ -39,9 +39,10 @@ def step(model) -> None:
                                     len(model.platforms))
     L.booked_before_month = L.n_booked
     P = len(model.platforms)
-    is_open = L.is_open()
-    managed, d30, _, _, _, n_open = kernels.book_by_platform(L.status, L.n_missed, L.balance,
-                                                            L.platform_idx, P)
+    # after compaction no phase changes a loan this month: the tallies serve to the end
+    book = closing_book(model)
+    is_open = book.is_open
+    managed, d30, _, _, _, n_open = book.by_platform
     # behavioural early warning (7.21); may bring credit-line reviews forward
     early_warning.step(model, is_open, managed, n_open)
     active = model.platform_values("is_active", bool)

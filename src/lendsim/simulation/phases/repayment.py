@@ -87,12 +87,9 @@ def step(model) -> None:
         walker[L.borrower_idx[walked]] = True
         state[would_pay(model, state, walker & ~strategic, prio)] |= kernels.LOST_TO_FAILURE
         del walker
-    pop.cash -= kernels.payments_by_borrower(state, L.borrower_idx, L.balance, L.instalment,
-                                             L.arrears, L.months_left, part_paid,
-                                             model.n_borrowers)
+    pop.cash -= settle_loans(model, state, part_paid, social)
     # payments never exceed cash: what is below CASH_RESIDUE (negative included) is rounding
     pop.cash[pop.cash < CASH_RESIDUE] = 0.0
-    settle_loans(model, state, part_paid, social)
     record_rolls(model, *before)
 
 
@@ -188,18 +185,20 @@ def strategic_nonpayment(model) -> tuple[np.ndarray, np.ndarray]:
     return strategic, social
 
 
-def settle_loans(model, state: np.ndarray, part_paid: np.ndarray, social: np.ndarray) -> None:
+def settle_loans(model, state: np.ndarray, part_paid: np.ndarray, social: np.ndarray
+                 ) -> np.ndarray:
     """Apply this month's payments and misses to the billed loans (``state``, one byte a row
     of the book: ``kernels.BILLED``, ...; ``part_paid``: what each loan reached in part by
     the payment order got, RMB; ``social``: borrowers whose non-payment was their contacts'
     doing): a loan paid in full is current, one paid less than its instalment is one more
-    payment behind (7.10; ``kernels.settle_loans``)."""
+    payment behind (7.10; ``kernels.settle_loans``). Returns what each borrower paid, RMB."""
     L, pp, month, pop = model.loans, model.params.platforms, model.month, model.population
     paid = np.zeros(model.pools.n)
+    by_borrower = np.zeros(model.n_borrowers)
     mi, repaid, defaulted = kernels.settle_loans(
         state, part_paid, social, L.borrower_idx, pp.default_after_missed, L.n_missed,
         L.instalment, L.balance, L.arrears, L.miss_bits, L.status, L.months_left, L.cause,
-        L.pool_idx, paid)
+        L.pool_idx, paid, by_borrower)
     model.pools.add_sums("paid", paid)
     model.credit_lines.revoke(L.borrower_idx[mi])  # a missed payment closes the line
     month.learn(repaid, 0)
@@ -212,6 +211,7 @@ def settle_loans(model, state: np.ndarray, part_paid: np.ndarray, social: np.nda
     month.defaults_by_quintile = np.bincount(pop.income_quintile[newly], minlength=5)
     keys = db.astype(np.int64) * pp.max_n + L.platform_idx[defaulted]
     model.default_keys = add_sorted(model.default_keys, keys)
+    return by_borrower
 
 
 def add_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ References:
 from __future__ import annotations
 
 from lendsim.simulation.debt import DebtState
+from lendsim.simulation.month import closing_book
 
 
 def step(model) -> None:
@@ -18,7 +19,5 @@ def step(model) -> None:
                                      reuse=model.debt)
     # the bureau's record of the month's applications, which lenders read next month
     model.inquiries = model.month.inquiries
-    is_open = L.is_open()
-    total = L.balance[is_open].sum()
-    d90 = L.balance[is_open & (L.n_missed >= 3)].sum() / total if total > 0 else 0.0
-    model.regulator.supervise(model.platforms, model.banks, d90)
+    total, _, d90 = closing_book(model).sums()
+    model.regulator.supervise(model.platforms, model.banks, d90 / total if total > 0 else 0.0)

@@ -76,16 +76,33 @@ def slow_bill(t, L, n_pools):
     return np.array(rows, dtype=np.intp), np.array(due), interest
 
 
+def bill(t, L, n_pools, strategic=None, walked=()):
+    """Run the kernel: returns the state (one byte a row), the interest by pool and what each
+    borrower owes (nobody strategic unless ``strategic`` says so; ``walked``: rows walked
+    away from)."""
+    n_b = int(L["borrower_idx"].max()) + 1 if len(L["borrower_idx"]) else 1
+    strategic = np.zeros(n_b, dtype=bool) if strategic is None else strategic
+    state = np.zeros(len(L["status"]), dtype=np.uint8)
+    state[list(walked)] = kernels.WALKED
+    interest, owed = np.zeros(n_pools), np.zeros(len(strategic))
+    kernels.bill_loans(t, L["status"], L["origination_step"], L["n_missed"], L["balance"],
+                       L["apr"], L["instalment"], L["arrears"], L["months_left"],
+                       L["pool_idx"], interest, L["borrower_idx"], strategic, state, owed)
+    return state, interest, owed
+
+
 def run_bill(t, L, n_pools):
     """The kernel's billed rows (its state's BILLED bit), what they owe (``due_on``) and the
-    interest by pool."""
-    interest = np.zeros(n_pools)
-    state = kernels.bill_loans(t, L["status"], L["origination_step"], L["n_missed"],
-                               L["balance"], L["apr"], L["instalment"], L["arrears"],
-                               L["months_left"], L["pool_idx"], interest)
-    assert set(np.unique(state).tolist()) <= {0, kernels.BILLED}
+    interest by pool; with nobody strategic and no one walking away, every billed loan is
+    payable and its borrower owes the sum of its loans' amounts due."""
+    state, interest, owed = bill(t, L, n_pools)
+    assert set(np.unique(state).tolist()) <= {0, kernels.BILLED | kernels.PAYABLE}
     rows = np.flatnonzero(state & kernels.BILLED)
-    return rows, due_on(L, rows), interest
+    due = due_on(L, rows)
+    np.testing.assert_array_equal(
+        owed, kernels.grouped_sum(L["borrower_idx"][rows].astype(np.intp), due,
+                                  np.ones(len(rows), dtype=bool), len(owed)))
+    return rows, due, interest
 
 
 def due_on(L, rows):
@@ -111,8 +128,9 @@ def test_bill_loans_by_hand():
              n_missed=np.array([0, 3, 0, 1], np.int16), balance=np.array([1200.0, 50, 80, 90]),
              apr=np.array([0.12, 0.2, 0.2, 0.0]), instalment=np.full(4, 100.0),
              arrears=np.array([0.0, 0, 0, 100]), months_left=np.array([6, 2, 3, 1], np.int16),
-             pool_idx=np.array([0, 1, 1, 1], np.intp))
-    rows, due, interest = run_bill(3, L, 2)
+             pool_idx=np.array([0, 1, 1, 1], np.intp),
+             borrower_idx=np.array([0, 1, 2, 0], np.int32))
+    rows, due, interest = run_bill(3, L, 2)  # borrower 0 owes 100 + 90 (run_bill checks)
     assert rows.tolist() == [0, 3] and due.tolist() == [100.0, 90.0]
     assert interest.tolist() == [12.0, 0.0]
     assert L["balance"].tolist() == [1212.0, 50, 80, 90] and L["n_missed"].tolist() == [0, 4, 0, 1]
@@ -367,11 +385,13 @@ def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2, copy_loans):
     bal = rng.choice([0.0, 1.5, 100.0, 1e-3], n) * rng.random(n)
     own, total, lenders = np.zeros((nb, P)), np.zeros(nb), np.zeros(nb, dtype=np.int64)
     by_pool, count = np.zeros((3, 3)), np.zeros(P, dtype=np.int64)
+    by_platform = np.zeros(P)
     for i in range(n):
         if status[i] <= LoanStatus.DEFAULTED:  # open loans only
             own[b[i], p[i]] += bal[i]
             total[b[i]] += bal[i]
             by_pool[pool[i], status[i]] += bal[i]
+            by_platform[p[i]] += bal[i]
             count[p[i]] += 1
     for j in range(nb):
         lenders[j] = sum(own[j, k] > 0 for k in range(P))
@@ -383,7 +403,9 @@ def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2, copy_loans):
     for g, w in zip(got, (own, total, lenders)):
         np.testing.assert_array_equal(g, w)
         assert g.dtype == w.dtype
-    np.testing.assert_array_equal(kernels.balances_by_pool_status(status, pool, bal, 3), by_pool)
+    got_pool, got_platform = kernels.balances_by_pool_status(status, pool, bal, 3, p, P)
+    np.testing.assert_array_equal(got_pool, by_pool)
+    np.testing.assert_array_equal(got_platform, by_platform)
     np.testing.assert_array_equal(
         kernels.book_by_platform(status, np.zeros(n, np.int16), bal, p, P)[5], count)
 
@@ -474,21 +496,24 @@ def traced(call):
 
 
 def test_repayment_holds_a_byte_a_loan():
-    """Billing allocates one byte a row of the book (its repayment state), not a list of
-    billed rows and amounts due (16 bytes a billed loan); settling adds only the outcomes'
-    row numbers (8 bytes each)."""
+    """Billing writes into one byte a row of the book (its repayment state, allocated by the
+    phase) and allocates nothing, not a list of billed rows and amounts due (16 bytes a
+    billed loan); settling adds only the outcomes' row numbers (8 bytes each)."""
     k = 200_000
     L = book(np.random.default_rng(4), k)
     L["status"][:] = LoanStatus.CURRENT
     L["origination_step"][:] = 0
     L["months_left"][:] = 1  # the final instalment: paid in full, every loan is repaid
     run_bill(5, copy(L), 5)  # compiled and loaded before tracing
-    state, kept, peak = traced(lambda: kernels.bill_loans(
+    state, owed = np.zeros(k, dtype=np.uint8), np.zeros(k)
+    strategic = np.zeros(k, dtype=bool)
+    _, kept, peak = traced(lambda: kernels.bill_loans(
         5, L["status"], L["origination_step"], L["n_missed"], L["balance"], L["apr"],
-        L["instalment"], L["arrears"], L["months_left"], L["pool_idx"], np.zeros(5)))
-    assert (state == kernels.BILLED).all()
-    assert kept <= k + 10_000 and peak <= k + 10_000, (kept, peak)
-    state |= kernels.PAYABLE | kernels.FULL
+        L["instalment"], L["arrears"], L["months_left"], L["pool_idx"], np.zeros(5),
+        L["borrower_idx"], strategic, state, owed))
+    assert (state == kernels.BILLED | kernels.PAYABLE).all()
+    assert kept <= 10_000 and peak <= 10_000, (kept, peak)
+    state |= kernels.FULL
     social, paid, by_borrower = np.zeros(k, dtype=bool), np.zeros(5), np.zeros(k)
     one = copy(L)
     run_settle(state[:1].copy(), np.zeros(0), social, 3, one, 5)
@@ -665,29 +690,31 @@ def test_book_by_platform_matches_loop_and_grouped_sums(seed, n, P):
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 8))
 def test_repayment_passes_match_loops(seed, n, nb):
-    """billed_rows, owed_by_borrower, pay_in_full and what settle_loans says each borrower
-    paid against per-loan loops written from their docstrings, on a random billed book."""
+    """billed_rows, billed_before, billing's payable loans and what borrowers owe,
+    pay_in_full and what settle_loans says each borrower paid against per-loan loops written
+    from their docstrings, on a random billed book."""
     rng = np.random.default_rng(seed)
     L = book(rng, n + 5)
     L["borrower_idx"] = rng.integers(0, nb, n + 5).astype(np.int32)
-    rows, due, _ = run_bill(5, L, 5)
-    state = np.zeros(n + 5, dtype=np.uint8)
-    state[rows] = kernels.BILLED
-    walk = rows[rng.random(len(rows)) < 0.2]
-    state[walk] |= kernels.WALKED
+    slow = copy(L)
+    rows, due, _ = slow_bill(5, slow, 5)  # the billed rows and their amounts due
     borrower = L["borrower_idx"]
     pick = rng.random(nb) < 0.5
-    np.testing.assert_array_equal(kernels.billed_rows(state, borrower, pick),
-                                  [r for r in rows if pick[borrower[r]]])
+    picked = [r for r in rows if pick[borrower[r]]]
+    np.testing.assert_array_equal(
+        kernels.billed_before(5, L["status"], L["origination_step"], borrower, pick), picked)
+    walk = rows[rng.random(len(rows)) < 0.2]
     strategic = rng.random(nb) < 0.3
-    owed = kernels.owed_by_borrower(state, borrower, L["balance"], L["instalment"],
-                                    L["arrears"], L["months_left"], strategic, nb)
+    state, _, owed = bill(5, L, 5, strategic, walk)
+    np.testing.assert_array_equal(np.flatnonzero(state & kernels.BILLED), rows)
+    np.testing.assert_array_equal(kernels.billed_rows(state, borrower, pick), picked)
     want_p = np.array([not strategic[borrower[r]] and r not in walk for r in rows], dtype=bool)
     want_o = np.zeros(nb)
     for i, r in enumerate(rows):
         if want_p[i]:
             want_o[borrower[r]] += due[i]
     np.testing.assert_array_equal((state[rows] & kernels.PAYABLE) > 0, want_p)
+    np.testing.assert_array_equal((state[rows] & kernels.WALKED) > 0, np.isin(rows, walk))
     np.testing.assert_array_equal(owed, want_o)
     cash = owed * rng.choice([0.0, 0.5, 1.0 - 1e-13, 1.0, 2.0], nb)
     kernels.pay_in_full(state, borrower, cash, owed, 1 - 1e-12)

@@ -112,38 +112,66 @@ BILLED, WALKED, PAYABLE, FULL, LOST_TO_FAILURE = 1, 2, 4, 8, 16
 
 
 @kernel
+def is_billed(t, status, origination_step):
+    """Whether a loan is billed in month ``t``: current or delinquent, and booked before
+    ``t`` (the first instalment falls due the month after origination)."""
+    return status <= DELINQUENT and origination_step < t
+
+
+@kernel
+def billed_before(t, status, origination_step, key, select):
+    """The rows :func:`bill_loans` will bill in month ``t`` whose ``select[key[i]]`` holds
+    (``key``: a column of the book, such as its platforms), ascending: known before
+    billing, so that walking away (``WALKED``) can be decided first."""
+    k = 0
+    for i in range(len(status)):
+        if select[key[i]] and is_billed(t, status[i], origination_step[i]):
+            k += 1
+    rows = np.empty(k, dtype=np.intp)
+    k = 0
+    for i in range(len(status)):
+        if select[key[i]] and is_billed(t, status[i], origination_step[i]):
+            rows[k] = i
+            k += 1
+    return rows
+
+
+@kernel
 def bill_loans(t, status, origination_step, n_missed, balance, apr, instalment, arrears,
-               months_left, pool_idx, interest_by_pool):
+               months_left, pool_idx, interest_by_pool, borrower_idx, strategic, state,
+               owed):
     """Phase 7's first pass over the book: age defaulted loans, accrue a month's interest on
-    performing loans and bill them.
+    performing loans, bill them, and add up what each borrower means to pay.
 
     A defaulted loan pays nothing and falls one more payment behind (``n_missed`` += 1). A
-    current or delinquent loan booked before month ``t`` (the first instalment falls due the
-    month after origination) accrues ``balance * apr / 12`` (RMB; ``apr`` annual, fraction),
-    added to ``balance`` and to its funding pool's entry of ``interest_by_pool`` (RMB, one
-    entry per pool, added to in place), and is billed.
+    loan :func:`is_billed` in month ``t`` accrues ``balance * apr / 12`` (RMB; ``apr``
+    annual, fraction), added to ``balance`` and to its funding pool's entry of
+    ``interest_by_pool`` (RMB, one entry per pool, added to in place), and is marked
+    ``BILLED`` in ``state`` (one byte a row, in place; on entry 0, or ``WALKED`` for the
+    loans whose borrowers walked away from their failed lender). A billed loan not walked
+    away from, whose borrower is not ``strategic`` (per borrower), is also marked
+    ``PAYABLE`` and what is due on it (:func:`amount_due`, after the interest) is added to
+    its borrower's entry of ``owed`` (RMB, per borrower, in place, in row order).
 
-    What a billed loan owes is not stored: it is :func:`amount_due` of the loan's columns,
-    which nothing changes between billing and settlement, so every later pass works it out
-    again (:func:`due_on`). The month then holds a byte a loan, where a list of billed rows
-    and their amounts would take 16 (150 MB at 10^6 borrowers, freshly faulted in every
-    month).
-
-    Returns:
-        each row's repayment state (uint8, ``len(status)``): ``BILLED`` or 0.
+    What a billed loan owes is not stored: nothing changes its columns between billing and
+    settlement, so every later pass works it out again (:func:`due_on`). The month then
+    holds a byte a loan, where a list of billed rows and their amounts would take 16 (150 MB
+    at 10^6 borrowers, freshly faulted in every month).
     """
-    n = len(status)
-    state = np.zeros(n, dtype=np.uint8)
-    for i in range(n):
+    for i in range(len(status)):
         s = status[i]
         if s == DEFAULTED:
             n_missed[i] += 1
-        elif s <= DELINQUENT and origination_step[i] < t:
+        elif is_billed(t, s, origination_step[i]):
             interest = balance[i] * apr[i] / 12.0
             balance[i] += interest
             interest_by_pool[pool_idx[i]] += interest
-            state[i] = BILLED
-    return state
+            w = state[i] | BILLED
+            b = borrower_idx[i]
+            if not w & WALKED and not strategic[b]:
+                w |= PAYABLE
+                owed[b] += amount_due(balance[i], instalment[i], arrears[i], months_left[i])
+            state[i] = w
 
 
 @kernel
@@ -176,24 +204,6 @@ def billed_rows(state, key=None, select=None, on=BILLED, off=0):
             rows[k] = i
             k += 1
     return rows
-
-
-@kernel
-def owed_by_borrower(state, borrower_idx, balance, instalment, arrears, months_left,
-                     strategic, n_borrowers):
-    """What each borrower means to pay this month (RMB): what is due (:func:`amount_due`) on
-    its billed loans, except those it ``WALKED`` away from, unless it is ``strategic`` (per
-    borrower), added in row order. Those loans are marked ``PAYABLE`` in ``state`` (in
-    place). Returns the sums (``n_borrowers``), ``grouped_sum``'s to the last bit."""
-    owed = np.zeros(n_borrowers)
-    for i in range(len(state)):
-        s = state[i]
-        if s & BILLED and not s & WALKED:
-            b = borrower_idx[i]
-            if not strategic[b]:
-                state[i] = s | PAYABLE
-                owed[b] += amount_due(balance[i], instalment[i], arrears[i], months_left[i])
-    return owed
 
 
 @kernel
@@ -565,15 +575,18 @@ def open_balances(is_open, n_missed, balance):
 
 
 @kernel
-def balances_by_pool_status(status, pool_idx, balance, n_pools):
-    """Open balances (RMB) by funding pool and status: an array (``n_pools``, 3) of the
-    CURRENT, DELINQUENT and DEFAULTED loans' balances."""
+def balances_by_pool_status(status, pool_idx, balance, n_pools, platform_idx, n_platforms):
+    """Open balances (RMB) by funding pool and status, an array (``n_pools``, 3) of the
+    CURRENT, DELINQUENT and DEFAULTED loans' balances, and by platform (``n_platforms``), in
+    one pass (each sum in row order, as ``grouped_sum`` adds)."""
     out = np.zeros((n_pools, 3))
+    by_platform = np.zeros(n_platforms)
     for i in range(len(status)):
         s = status[i]
         if s <= DEFAULTED:
             out[pool_idx[i], s] += balance[i]
-    return out
+            by_platform[platform_idx[i]] += balance[i]
+    return out, by_platform
 
 
 #: bytes of the debt matrix (and totals) one bucket of borrowers spans in

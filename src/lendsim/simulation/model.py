@@ -284,7 +284,7 @@ class MarketModel(mesa.Model):
         """Banks' open joint loans by platform, array (n_platforms, n_banks), RMB."""
         bal = self.pool_balances
         if bal is None or len(bal) != self.pools.n:
-            bal = accounting.pool_balances(self).sum(axis=1)
+            bal = accounting.pool_balances(self)[0].sum(axis=1)
         return self.pools.bank_by_platform(bal, len(self.platforms))
 
     def borrower_debt(self) -> np.ndarray:

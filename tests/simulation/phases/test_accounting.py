@@ -127,11 +127,15 @@ def test_pool_balances_provisions_and_fees_against_a_loop_over_loans():
     L = model.loans
     L.status[L.is_open() & (np.arange(L.n) % 9 == 0)] = LoanStatus.DELINQUENT
     L.status[L.is_open() & (np.arange(L.n) % 13 == 0)] = LoanStatus.DEFAULTED
-    by_status = accounting.pool_balances(model)
+    by_status, managed = accounting.pool_balances(model)
     want = np.zeros((model.pools.n, 3))
     for i in np.flatnonzero(L.is_open()):
         want[L.pool_idx[i], L.status[i]] += L.balance[i]
     np.testing.assert_allclose(by_status, want)
+    want_p = np.zeros(len(model.platforms))
+    for i in np.flatnonzero(L.is_open()):
+        want_p[L.platform_idx[i]] += L.balance[i]
+    np.testing.assert_array_equal(managed, want_p)  # the book each platform manages
     # provisions: 1 %, 30 %, 80 % of each funder's share of current, 30+, defaulted loans
     rate = {LoanStatus.CURRENT: 0.01, LoanStatus.DELINQUENT: accounting.PROVISION_DELINQUENT,
             LoanStatus.DEFAULTED: accounting.PROVISION_DEFAULTED}
@@ -202,7 +206,7 @@ def test_costs_and_bank_income_by_hand():
     bp, pp, L = model.params.banks, model.params.platforms, model.loans
     bench = model.macro.benchmark_rate
     before = _sheets(model)
-    accounting.costs_and_bank_income(model)
+    accounting.costs_and_bank_income(model, accounting.pool_balances(model)[1])
     for pl, b in zip(model.platforms, before):
         managed = L.balance[L.is_open() & (L.platform_idx == pl.idx)].sum()
         cost = (pl.tp.operating_cost / 12 * managed

@@ -33,14 +33,14 @@ def step(model) -> None:
     guarantors.attach_pools(model)
     charge_off(model)
     post_flows(model)
-    by_status = pool_balances(model)
+    by_status, managed = pool_balances(model)
     month.tally()  # the month's lending is done: its counters give each pool's exposure
     set_fee_rates(model)
     servicing_fees(model, by_status[:, 0] + by_status[:, 1])
     provisions(model, by_status)
     guarantors.premiums_and_reserves(model, by_status)
     model.pool_balances = by_status.sum(axis=1)  # valid until next month's funding
-    costs_and_bank_income(model)
+    costs_and_bank_income(model, managed)
     cover = guarantors.investor_cover(model)  # None without guarantors
     for pl in model.platforms:
         net, month.run_cost[pl.idx] = pl.retail_flows(
@@ -114,11 +114,13 @@ def post_flows(model) -> None:
     guarantors.pay_claims(model, flows["charged_off"] - flows["recovered"])
 
 
-def pool_balances(model) -> np.ndarray:
-    """Open balances by funding pool and status: array (n_pools, 3) for CURRENT,
-    DELINQUENT, DEFAULTED, in one pass over the book."""
+def pool_balances(model) -> tuple[np.ndarray, np.ndarray]:
+    """Open balances by funding pool and status, array (n_pools, 3) for CURRENT,
+    DELINQUENT, DEFAULTED, and by platform (the book each manages), RMB, in one pass over
+    the book."""
     L = model.loans
-    return kernels.balances_by_pool_status(L.status, L.pool_idx, L.balance, model.pools.n)
+    return kernels.balances_by_pool_status(L.status, L.pool_idx, L.balance, model.pools.n,
+                                           L.platform_idx, len(model.platforms))
 
 
 #: the fee's gross-up for balances that pay no fee counts at most this share of the book behind
@@ -173,11 +175,11 @@ def provisions(model, by_status: np.ndarray) -> None:
             a.provision(tgt[a.idx])
 
 
-def costs_and_bank_income(model) -> None:
-    """Platforms pay operating, origination, fixed and funding costs; banks earn on their other
-    loans, pay deposit and operating costs, and pay out dividends."""
+def costs_and_bank_income(model, managed: np.ndarray) -> None:
+    """Platforms pay operating, origination, fixed and funding costs (``managed``: the open
+    book each manages, RMB); banks earn on their other loans, pay deposit and operating
+    costs, and pay out dividends."""
     pp, bp = model.params.platforms, model.params.banks
-    managed = model.loans.balance_by(model.loans.platform_idx, len(model.platforms))
     bench = model.macro.benchmark_rate
     for pl in model.platforms:
         cost = (pl.tp.operating_cost / 12.0 * managed[pl.idx]

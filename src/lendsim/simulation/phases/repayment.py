@@ -35,28 +35,28 @@ def step(model) -> None:
     # roll rates (only these: copies of the whole book would add 10 bytes a loan to the peak)
     behind = np.flatnonzero((L.n_missed == 1) | (L.n_missed == 2))
     before = (behind, L.n_missed[behind], L.balance[behind])
-    # defaulted loans pay nothing; the first instalment falls due the month after origination.
-    # ``state`` holds a byte a loan of the book's rows now (kernels.BILLED, ...): what a billed
-    # loan owes is worked out again from its columns wherever needed (kernels.due_on)
-    interest = np.zeros(model.pools.n)
-    state = kernels.bill_loans(model.t, L.status, L.origination_step, L.n_missed, L.balance,
-                               L.apr, L.instalment, L.arrears, L.months_left, L.pool_idx,
-                               interest)
-    model.pools.add_sums("interest", interest)
-    # willingness: strategic non-payment and walking away from failed lenders
+    # willingness first (no draw depends on the month's bills): strategic non-payment, and
+    # walking away from failed lenders, unless a resolver took the book over
     strategic, social = strategic_nonpayment(model)
+    state = np.zeros(L.n, dtype=np.uint8)  # a byte a loan of the book's rows (kernels.BILLED, ...)
     walked = np.zeros(0, dtype=np.intp)  # rows of the loans walked away from
-    # borrowers walk away from failed lenders, unless a resolver took the book over
     failed_plat = ~model.platform_values("is_active", bool) & ~model.platform_values(
         "is_resolved", bool)
     if failed_plat.any() and model.params.contagion.platform_failure:
-        at_failed = kernels.billed_rows(state, L.platform_idx, failed_plat)
+        at_failed = kernels.billed_before(model.t, L.status, L.origination_step,
+                                          L.platform_idx, failed_plat)
         walked = at_failed[walks_away(model, L.borrower_idx[at_failed],
                                       L.platform_idx[at_failed],
                                       bp.failed_lender_nonpayment)]
-        state[walked] |= kernels.WALKED
-    owed = kernels.owed_by_borrower(state, L.borrower_idx, L.balance, L.instalment, L.arrears,
-                                    L.months_left, strategic, model.n_borrowers)
+        state[walked] = kernels.WALKED
+    # defaulted loans pay nothing; the first instalment falls due the month after
+    # origination. What a billed loan owes is worked out again from its columns wherever
+    # needed (kernels.due_on); ``owed``: what each borrower means to pay
+    interest, owed = np.zeros(model.pools.n), np.zeros(model.n_borrowers)
+    kernels.bill_loans(model.t, L.status, L.origination_step, L.n_missed, L.balance, L.apr,
+                       L.instalment, L.arrears, L.months_left, L.pool_idx, interest,
+                       L.borrower_idx, strategic, state, owed)
+    model.pools.add_sums("interest", interest)
     # ability: a shortfall is met by borrowing elsewhere if anyone lends (debt spiral)
     short = owed - pop.cash
     refi = np.flatnonzero(short > PAID_TOLERANCE * owed)

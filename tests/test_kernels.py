@@ -341,7 +341,7 @@ def test_sample_compaction_matches_loop(seed, n, share):
         np.testing.assert_array_equal(got[:m], exp)
 
 
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), share=st.floats(0, 1),
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400), share=st.floats(0, 1),
        k=st.integers(0, 40), runs=st.integers(1, 4))
 def test_sample_positions_match_a_lookup_row_by_row(seed, n, share, k, runs):
     """Each row's place in the sample (the first sampled row not below it, a place past the

@@ -479,9 +479,12 @@ def sample_positions(srow, rows):
     sampled rows, ascending. Returns (positions, found): ``numpy.searchsorted(srow, rows)``
     with a position past the end read as 0, and whether ``srow`` holds the row there.
 
-    The month's matured loans come in ascending runs (settlement's order), so a cursor walks
-    ``srow`` once per run instead of a binary search per row; a row below the one before it
-    starts a new run from a binary search. Any order gives searchsorted's answer."""
+    The month's matured loans come in ascending runs (settlement's order), so a cursor moves
+    forward through ``srow`` within a run, by doubling steps then a binary search between the
+    last two (an exponential search: a short step costs a comparison or two, a long one its
+    logarithm, where walking the cursor row by row cost the whole sample per call when the
+    rows asked for are few and far apart); a row below the one before it starts a new run
+    from a binary search. Any order gives searchsorted's answer."""
     n, ns = len(rows), len(srow)
     pos = np.empty(n, dtype=np.int64)
     found = np.zeros(n, dtype=np.bool_)
@@ -490,8 +493,13 @@ def sample_positions(srow, rows):
         r = rows[i]
         if i > 0 and r < rows[i - 1]:
             c = np.searchsorted(srow, r)
-        while c < ns and srow[c] < r:
-            c += 1
+        elif c < ns and srow[c] < r:
+            # srow[c] < r: double the step while still below r, then search the last gap
+            step = 1
+            while c + step < ns and srow[c + step] < r:
+                step *= 2
+            lo, hi = c + step // 2 + 1, min(c + step, ns)
+            c = lo + np.searchsorted(srow[lo:hi], r)
         if c < ns:
             pos[i] = c
             found[i] = srow[c] == r

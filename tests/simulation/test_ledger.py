@@ -145,6 +145,9 @@ def test_the_book_keeps_the_features_of_every_kth_loan_across_calls_and_compacti
         np.testing.assert_array_equal(L.feature_rows(rows),
                                       np.array([kept[p][0] for p in L.principal[rows]]))
         assert L.sample_weight(rows).tolist() == [kept[p][1] for p in L.principal[rows]]
+        X, w = L.training_rows(rows[::-1])  # any order: one search gives both
+        np.testing.assert_array_equal(X, np.array([kept[p][0] for p in L.principal[rows[::-1]]]))
+        assert w.tolist() == [kept[p][1] for p in L.principal[rows[::-1]]]
     assert L.ns < L.n  # some loans were not sampled
     with pytest.raises(KeyError, match="not kept"):
         L.feature_rows(np.arange(L.n))

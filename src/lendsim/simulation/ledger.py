@@ -146,6 +146,11 @@ class LoanBook:
     def feature_rows(self, rows: np.ndarray) -> np.ndarray:
         """The features of sampled loans ``rows`` as booked: array (len(rows), n_features),
         float32."""
+        return self.training_rows(rows)[0]
+
+    def training_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The features of sampled loans ``rows`` (:meth:`feature_rows`) and their sample
+        weights (:meth:`sample_weight`), from one search of the sample."""
         pos, ok = self._sample_pos(np.asarray(rows, dtype=np.int64))
         if not ok.all():
             raise KeyError(f"feature_rows: the features of {int((~ok).sum())} of these loans "
@@ -156,7 +161,7 @@ class LoanBook:
         for k, j in enumerate(_BIT_FEATURES):
             X[:, j] = (bits >> k) & 1
         X[:, _COUNT_FEATURE] = self._fcount[pos]
-        return X
+        return X, self._sweight[pos]
 
     def _put_features(self, start: int, X: np.ndarray) -> None:
         """Store features ``X`` (k, n_features) from sample row ``start``; refuse any the

@@ -156,8 +156,7 @@ def train_on_matured(model) -> None:
         # defaulted rows come last, and keeping the tail would over-count defaults)
         k = -(-(b - a) // pp.training_window)
         idx = order[a:b:k]
-        X = L.feature_rows(rows[idx])
-        w = L.sample_weight(rows[idx])
+        X, w = L.training_rows(rows[idx])
         weight = float(stride * k) if (w == 1).all() else stride * k * w.astype(float)
         model.platforms[plat[idx[0]]].learn(X, y[idx], weight=weight)
 

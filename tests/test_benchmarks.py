@@ -1,4 +1,5 @@
-"""benchmarks/bench_phases.py: the phases it times are the model's, and its sums add up.
+"""The benchmark scripts: the phases bench_phases.py times are the model's and its sums add
+up; bench_model.py and bench_heap.py read what they report correctly, and refuse bad input.
 
 Nothing here checks a speed (benchmarks print speeds; tests do not time them).
 """
@@ -183,3 +184,29 @@ def test_bench_model_runs_the_reference_and_reports_the_ratio():
     models = {r["impl"] for r in s["results"]}
     assert models == {"lendsim", "reference"}, models
     assert s["ratio"]["wall"] > 0, s["ratio"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallinfo2")
+def test_heap_probe_reads_glibc_accounting_that_adds_up():
+    """bench_heap.py's heap is what is in use in it plus what is free in it, to the byte
+    (glibc's own identity: a field read from the wrong place of ``mallinfo2`` breaks it), and
+    handing the free pages back at the end does not raise the resident memory."""
+    import bench_heap
+
+    r = bench_heap.probe(300, 3, 1)
+    assert [row["month"] for row in r["rows"]] == [1, 2, 3]
+    for row in r["rows"]:
+        assert row["heap"] * 2**20 == row["in_use"] * 2**20 + row["free"] * 2**20
+        assert row["in_use"] > 0 and row["free_blocks"] >= 1
+    assert r["trimmed_mb"] <= r["end_mb"] + 1 and r["peak_mb"] >= r["end_mb"] - 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--every", "0"], "--every = 0"),
+    (["--n", "0", "--steps", "2"], "borrowers.n = 0"),
+])
+def test_heap_probe_bad_input_is_one_line_and_exit_2(args, message):
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_heap.py"), *args],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and message in p.stderr

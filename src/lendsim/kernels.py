@@ -856,11 +856,10 @@ def stable_argsort(x):
 def capacity_fits(platform_idx, priority, amount, capacity, binding, tol):
     """Which applications fit their platform's capacity (RMB): on each platform marked
     ``binding``, applications in ascending ``priority`` (ties in row order) are granted while
-    the running total of ``amount`` up to and including them is within ``capacity x (1 +
-    tol)``; on the other platforms every one fits. The running total is one cumulative sum
-    over all the binding platforms' applications in that order, less its value at the end of
-    the previous platform's, as ``numpy.cumsum`` and a subtraction give it, to the last
-    bit."""
+    the running total of the platform's ``amount`` up to and including them is within
+    ``capacity x (1 + tol)``; on the other platforms every one fits. Amounts are not negative,
+    so the total never falls: once one does not fit, none after it does, and when the smallest
+    does not fit alone none does (no sort needed: a lender with its capacity used up)."""
     n = len(amount)
     out = np.ones(n, dtype=np.bool_)
     n_p = len(binding)
@@ -873,23 +872,28 @@ def capacity_fits(platform_idx, priority, amount, capacity, binding, tol):
     pos = start.copy()
     rows = np.empty(start[n_p], dtype=np.int64)
     pr = np.empty(start[n_p])
+    smallest = np.full(n_p, np.inf)
     for i in range(n):  # rows grouped by platform, in row order within each
         q = platform_idx[i]
         if binding[q]:
             rows[pos[q]] = i
             pr[pos[q]] = priority[i]
             pos[q] += 1
-    cum, base = 0.0, 0.0
+            out[i] = False
+            if amount[i] < smallest[q]:
+                smallest[q] = amount[i]
     for q in range(n_p):
-        if start[q + 1] == start[q]:
+        limit = capacity[q] * (1 + tol)
+        if start[q + 1] == start[q] or smallest[q] > limit:
             continue
         order = stable_argsort(pr[start[q]:start[q + 1]])  # ties keep row order
-        limit = capacity[q] * (1 + tol)
+        cum = 0.0
         for k in range(len(order)):
             i = rows[start[q] + order[k]]
             cum += amount[i]
-            out[i] = cum - base <= limit
-        base = cum
+            if cum > limit:
+                break
+            out[i] = True
     return out
 
 

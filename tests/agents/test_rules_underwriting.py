@@ -314,6 +314,19 @@ def test_allocate_capacity_does_not_skip_ahead():
     np.testing.assert_array_equal(got, [True, False, False])
 
 
+def test_allocate_capacity_used_up_lender():
+    """A lender whose capacity is below every amount asked of it grants none (the kernel skips
+    its sort); one whose capacity is just the smallest amount still serves in PD order, so a
+    larger, safer application ahead of the smallest uses it up."""
+    platform_idx = np.array([0, 0, 0, 1, 1, 2, 2])
+    priority = np.array([0.1, 0.2, 0.3, 0.3, 0.1, 0.1, 0.3])
+    amount = np.array([100.0, 300.0, 150.0, 100.0, 120.0, 100.0, 120.0])
+    capacity = np.array([99.5, 100.0, 100.0])
+    got = allocate_capacity(platform_idx, priority, amount, capacity)
+    np.testing.assert_array_equal(got, [False, False, False, False, False, True, False])
+    np.testing.assert_array_equal(got, slow_allocate(platform_idx, priority, amount, capacity))
+
+
 def test_allocate_capacity_exact_fit_survives_rounding():
     # 0.1 + 0.2 = 0.30000000000000004 in floating point: still fits a capacity of 0.3
     got = allocate_capacity(np.array([0, 0, 1]), np.array([0.0, 1.0, 0.0]),
@@ -353,7 +366,8 @@ def test_allocate_capacity_matches_loop(n, n_platforms):
 
 @pytest.mark.parametrize("n", [1, 50, 2000])
 def test_allocate_capacity_matches_loop_float_amounts(n):
-    """Realistic RMB amounts (not integers): the loop with the same 1e-12 relative slack."""
+    """Realistic RMB amounts (not integers): the loop with the same 1e-12 relative slack, to
+    the last bit (each platform's running total from 0, in the same order)."""
     rng = np.random.default_rng(950 + n)
     platform_idx = rng.integers(0, 30, n)
     priority = rng.beta(1, 10, n)

@@ -29,20 +29,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_model import bench_overrides, one_blas_thread  # noqa: E402
+from bench_phases import status_mb  # noqa: E402
 
 
 class _MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
                 "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks "
                 "keepcost".split()]
-
-
-def resident_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def probe(n: int, steps: int, every: int, trim_every: int = 0, seed: int = 1) -> dict:
@@ -66,14 +59,14 @@ def probe(n: int, steps: int, every: int, trim_every: int = 0, seed: int = 1) ->
             trim_s += time.perf_counter() - s
         if t % every == 0 or t == steps:
             mi = libc.mallinfo2()
-            rows.append({"month": t, "resident": resident_mb(), "heap": mi.arena / mb,
+            rows.append({"month": t, "resident": status_mb("VmRSS"), "heap": mi.arena / mb,
                          "in_use": mi.uordblks / mb, "free": mi.fordblks / mb,
                          "free_blocks": mi.ordblks, "mapped": mi.hblkhd / mb})
     wall = time.perf_counter() - t0
-    end = resident_mb()
+    end = status_mb("VmRSS")
     libc.malloc_trim(0)
     out = {"rows": rows, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "wall_s": wall, "trim_s": trim_s, "end_mb": end, "trimmed_mb": resident_mb()}
+           "wall_s": wall, "trim_s": trim_s, "end_mb": end, "trimmed_mb": status_mb("VmRSS")}
     model.close()
     return out
 

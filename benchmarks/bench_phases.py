@@ -58,12 +58,12 @@ class _Timed:
         finally:
             self.spent[self.name] += time.perf_counter() - t
         if self.memory is not None:
-            peak = _status_mb("VmHWM")
+            peak = status_mb("VmHWM")
             old = self.memory.get(self.name, (0.0, 0.0))
             self.memory[self.name] = (max(old[0], peak), max(old[1], peak - start))
 
 
-def _status_mb(field: str) -> float:
+def status_mb(field: str) -> float:
     """A figure of /proc/self/status (``VmRSS``, ``VmHWM``: kB there), MB."""
     with open("/proc/self/status") as f:
         for line in f:
@@ -76,7 +76,7 @@ def _reset_peak() -> float:
     """Reset this process's peak resident memory to what it holds now; returns that, MB."""
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
-    return _status_mb("VmRSS")
+    return status_mb("VmRSS")
 
 
 def measure(n: int, warmup: int, steps: int, seed: int, sets: dict,

@@ -1,5 +1,6 @@
 """scripts/delinquency_buckets.py, bureau_deletion.py, charged_off_debt.py, lender_split.py and
-debt_service.py measure what the model's tables report.
+debt_service.py measure what the model's tables report; window_defaults.py what lenders'
+training windows hold.
 
 Each script reads the loan book; the model's tables count the same balances in their own
 pass (``kernels.book_by_platform``, ``outputs.collect_step``). The scripts' sums are checked
@@ -424,3 +425,56 @@ def test_debt_service_prints_each_seed_and_their_mean(capsys):
     rows = [[float(x) for x in line.split()[1:]] for line in out[1:3]]
     mean = [float(x) for x in out[3].split()[1:]]
     np.testing.assert_allclose(mean, np.mean(rows, axis=0), atol=6e-3)
+
+
+# -- scripts/window_defaults.py: defaults a training window holds against the fair count -----
+import window_defaults as wd  # noqa: E402
+
+
+def test_window_defaults_held_and_fair_against_the_rows_month_by_month():
+    """Months of matured instalment loans, repaid first and defaulted last, each tagged with
+    its month in a feature column: the defaults the ring holds and the fair count (each
+    month's weight held times that month's own rate), from the rows ``rows()`` gives back,
+    month by month, against :func:`held_and_fair` on the written batches."""
+    from lendsim.agents.platforms import TrainingWindow
+    from lendsim.simulation.features import N_FEATURES
+
+    win = TrainingWindow(200)  # rings of 100
+    rng = np.random.default_rng(5)
+    batches, rates = [], {}
+    for month, (n, weight) in enumerate(((70, 1.0), (45, 2.0), (80, 1.0), (30, 3.0))):
+        X = np.zeros((n, N_FEATURES), dtype=np.float32)
+        X[:, TrainingWindow.TERM] = np.log(6 / 6)  # instalment loans
+        X[:, 1] = month  # the tag
+        d = int(rng.integers(3, 12))
+        y = np.r_[np.zeros(n - d), np.ones(d)].astype(np.int8)
+        start = int(win.n_seen[wd.LOANS])
+        win.add(X, y, weight=weight)
+        batches.append(wd.batch_written(win, wd.LOANS, start))
+        rates[month] = d / n
+        assert batches[-1][2] == pytest.approx(rates[month])
+        Xr, yr, w = win.rows()
+        tag = Xr[:, 1]
+        held = float(np.dot(w, yr))
+        fair = sum(float(w[tag == m].sum()) * rates[m] for m in rates)
+        got = wd.held_and_fair(win, wd.LOANS, batches)
+        assert got[0] == pytest.approx(held) and got[1] == pytest.approx(fair)
+        assert got[2] == pytest.approx(w.sum()) and got[3] == pytest.approx(w[tag == month].sum())
+    assert len(set(tag.tolist())) > 1  # the ring held parts of several months
+
+
+def test_window_defaults_measures_a_run():
+    got = wd.measure("baseline", 1, 12, {"borrowers.n": 1500, "simulation.burn_in": 24,
+                                          "simulation.steps": 24})
+    assert "embedded" in got
+    for held, fair, weight, newest in got.values():
+        assert held >= 0 and fair > 0 and 0 < newest <= weight
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--window", "0"], "--window = 0"),
+    (["--seeds", "x"], "--seeds = 'x'"),
+    (["--set", "platforms.training_window=5"], "platforms.training_window"),
+])
+def test_window_defaults_rejects_bad_input_in_one_line(argv, needle, capsys):
+    _refused_in_one_line(wd.main, argv, needle, capsys)

@@ -53,13 +53,15 @@ def held_and_fair(window, ring: int, batches: list[tuple[int, int, float]]
                   ) -> tuple[float, float, float, float]:
     """For the rows ring ``ring`` of ``window`` holds now: the weighted defaults
     (``held``), the weighted defaults at each month's own rate (``fair``), the total weight,
-    and the weight of the newest month. ``batches``: ``(start, end, rate)`` of every month
-    written since the oldest row held (:func:`batch_written`)."""
+    and the weight of the newest month (the last of ``batches``, 0 when it wrote nothing).
+    ``batches``: ``(start, end, rate)`` of every month written since the oldest row held, in
+    order (:func:`batch_written`)."""
     half = window.y.shape[1]
     oldest = max(int(window.n_seen[ring]) - half, 0)
     held = fair = total = newest = 0.0
     for start, end, rate in batches:
         lo = max(start, oldest)
+        newest = 0.0
         if end <= lo:
             continue
         slots = np.arange(lo, end) % half
@@ -67,7 +69,7 @@ def held_and_fair(window, ring: int, batches: list[tuple[int, int, float]]
         held += float(np.dot(w, window.y[ring, slots]))
         fair += float(w.sum()) * rate
         total += float(w.sum())
-        newest = float(w.sum())  # batches are in order: the last one counted is the newest
+        newest = float(w.sum())
     return held, fair, total, newest
 
 

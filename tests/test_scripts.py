@@ -461,6 +461,9 @@ def test_window_defaults_held_and_fair_against_the_rows_month_by_month():
         assert got[0] == pytest.approx(held) and got[1] == pytest.approx(fair)
         assert got[2] == pytest.approx(w.sum()) and got[3] == pytest.approx(w[tag == month].sum())
     assert len(set(tag.tolist())) > 1  # the ring held parts of several months
+    # a month that wrote nothing is the newest: the newest month holds nothing
+    batches.append(wd.batch_written(win, wd.LOANS, int(win.n_seen[wd.LOANS])))
+    assert wd.held_and_fair(win, wd.LOANS, batches)[3] == 0.0
 
 
 def test_window_defaults_measures_a_run():

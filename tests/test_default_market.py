@@ -92,10 +92,12 @@ def test_stacking_is_common_and_platforms_fund_a_small_share(runs):
 
 
 def test_figures_the_readme_reports_in_band_stay_in_band(runs):
-    """README "How close to the data" (``lendsim calibrate`` on seeds 1-3): these three figures
-    are in their docs/calibration.md bands; the others are reported as not yet matched."""
+    """README "How close to the data" (``lendsim calibrate`` on seeds 1-3): these four figures
+    are in their docs/calibration.md bands; the others are reported as not yet matched. The
+    top platform's 30+ delinquency is near its band's lower edge (1.14 % against 1.08 %,
+    2026-12-05) and below it on one seed of three: a change that moves it out shows here."""
     table = calibration_table([f for _, _, f, *_ in runs]).set_index("figure")
-    for key in ("top_avg_apr", "avg_apr", "top_own_share"):
+    for key in ("top_delinquency_30", "top_avg_apr", "avg_apr", "top_own_share"):
         assert table.loc[key, "verdict"] == "in band", table.loc[key]
 
 
@@ -122,8 +124,10 @@ def test_micro_lenders_keep_a_stable_share(runs):
     """Issue "Economics II", 4 (niches): with brand from the marketing each lender decides
     (docs/ODD.md 7.5, 7.12) the micro-lenders hold their niche in the settled market: on each
     seed, in each year of months 61-120, more than 1 % of the managed book, with three or
-    more of them live on average. Measured 2026-12-02: 1.5-3.0 % by seed and year, 3-5 live
-    (1.6-3.1 %, 4-5 live, before lenders scored the amount asked).
+    more of them live on average. Measured 2026-12-05, after lenders learned from fair
+    training windows weighted by amount (docs/ODD.md 7.10): 1.3-2.3 % by seed and year, 3-5
+    live; 2026-12-02: 1.5-3.0 %, 3-5 live (1.6-3.1 %, 4-5 live, before lenders scored the
+    amount asked).
     With brand as log market share (brand_share.toml) the share holds (1.3-3.1 %), as entrants
     keep their capital (7.12), but the segment concentrates: 1-3 of them live, one or two in
     most years, so this test fails there."""

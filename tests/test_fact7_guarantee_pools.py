@@ -14,46 +14,56 @@ included (:func:`p2p_lost`). Two news channels: the file's, strong (``contagion.
 (``contagion.guarantee``; off, a backstop pays what it cannot and its platforms' investors keep
 their belief in the cover), so what the failure did is measured by switching it off on the
 same seeds, as every contagion channel is (docs/ODD.md 7.17.11). Measured 2026-12-05, after
-walk-aways from a failed lender became lasting (docs/ODD.md 7.17.3):
+walk-aways from a failed lender became lasting (docs/ODD.md 7.17.3) and lenders learned from
+fair training windows weighted by amount (docs/ODD.md 7.10):
 
 - *The guarantor's failure fuels platform failures* in both markets. The borrowers of the
   platform closed in month 13 stop paying it for good, its run-off falls on the guarantor,
   and the guarantor (pool or screening) fails in month 15 or 16 on every seed, in both
-  markets. With the failure spreading, against switched off: the file's news, +0.62 platforms
-  lost (95 % interval +0.20 to +1.05); the default news, +0.94 (+0.53 to +1.35). With the
+  markets (the pool's claims paid from the shock on: 31-127 thousand RMB with the file's
+  news). With the failure spreading, against switched off: the file's news, +1.50 platforms
+  lost (95 % interval +0.47 to +2.53); the default news, +1.31 (+0.85 to +1.78). With the
   default news and no guarantor only the closed platform goes, on every seed, exactly as
   with the pool whose failure does not spread: there, all the pool adds is through its
-  failure, and the pool loses more platforms than no guarantor, +0.94 (+0.53 to +1.35), the
-  platforms insured by the failed guarantor exiting after three months without funding
-  (their investors ran, and the run's cost left them over their leverage limit).
-- *Pool against no guarantor in the file's market is no test*: its news alone takes 9-11 of
-  the 11 P2P platforms on 15 of 16 seeds (2 on seed 105), so no arm can lose many more; the
-  pool, where every one went on every seed, +0.88 (-0.34 to +2.09).
+  failure, and the pool loses more platforms than no guarantor, +1.31 (+0.85 to +1.78; 1-4
+  platforms lost by seed), the platforms insured by the failed guarantor exiting after three
+  months without funding (their investors ran, and the run's cost left them over their
+  leverage limit).
+- *Pool against no guarantor in the file's market is a weak test*: its news alone takes 10
+  or 11 of the 11 P2P platforms on 12 of 16 seeds (1, 2, 4 and 6 on seeds 103, 115, 107 and
+  112), so no arm can lose many more; the pool, where every one went on every seed, +2.00
+  (+0.09 to +3.91).
 - *For the same premium rate the screening guarantor leaves less unpaid in the file's
-  market*: its platforms lend only below its PD cut-off, so it covers a smaller book; it
-  fails too and every platform goes, but unpaid claims plus platforms lost are 0.70 below the
-  pool's (-1.00 to -0.41, RMB million plus platforms).
-- *With the default news the screening guarantor does worse than the pool*: +1.19 platforms
-  lost (+0.27 to +2.10), unpaid claims plus platforms lost +1.15 (+0.15 to +2.14; a strict
-  expected failure below). Its failure takes 2.12 platforms (+1.24 to +3.01) against the
-  pool's 0.94: a screen at the same premium rate lets its platforms lend only to the safer
-  applicants, so they are smaller and hold less equity when it fails (the 11 together
-  340-622 thousand RMB in month 12, against 400-941 thousand in the pool's), and more of them
-  end over their leverage limit after the run and exit (34 exits over the 16 seeds, against
-  15). The claims that fail both guarantors are a closed platform's run-off, which a PD
-  screen does not select against, so the screen saves claims but not the platforms.
-- *Curation does better than the pool in both markets.* The paper sets curation rules (which
-  borrowers may borrow) against insurance, not a screening insurer against a pool: the same
-  10 % cut-off held by a guarantor that covers and charges nothing (:data:`CURATION`) lost
-  fewer P2P platforms than the pool, -2.81 (-4.66 to -0.96) with the file's news and -0.88
-  (-1.35 to -0.40) with the default news; against no guarantor -1.94 (-4.39 to +0.51) and
-  +0.06 (-0.07 to +0.20). Nothing insures its platforms, so no guarantor fails and there is
-  no failure to spread; with the file's news 1-11 P2P platforms went (4 or fewer on 4 of 16
-  seeds).
+  market*: its platforms lend only below its PD cut-off, so it covers a smaller book (P2P
+  originations of 2.6-6.4 million RMB in months 1-12, the pool's 4.0-9.5); it fails too and
+  every platform goes, but unpaid claims plus platforms lost are 0.48 below the pool's
+  (-0.73 to -0.24, RMB million plus platforms).
+- *With the default news the screening guarantor does worse than the pool*: +1.81 platforms
+  lost (+1.08 to +2.55), unpaid claims plus platforms lost +1.78 (+0.98 to +2.58; a strict
+  expected failure below). Its failure takes 3.12 platforms (+2.48 to +3.77) against the
+  pool's 1.31: a screen at the same premium rate lets its platforms lend only to the safer
+  applicants, so they are smaller and hold less equity when it fails, and more of them end
+  over their leverage limit after the run and exit (earlier the same day, before fair
+  training windows: the 11 together 340-622 thousand RMB of equity in month 12, against
+  400-941 thousand in the pool's; 34 exits over the 16 seeds, against 15). The claims that
+  fail both guarantors are a closed platform's run-off, which a PD screen does not select
+  against, so the screen saves claims but not the platforms.
+- *Curation does better than the pool with the default news, not with the file's.* The paper
+  sets curation rules (which borrowers may borrow) against insurance, not a screening insurer
+  against a pool: the same 10 % cut-off held by a guarantor that covers and charges nothing
+  (:data:`CURATION`) lost fewer P2P platforms than the pool with the default news, -1.25
+  (-1.71 to -0.79), and as many as no guarantor, +0.06 (-0.07 to +0.20). Nothing insures its
+  platforms, so no guarantor fails and there is no failure to spread. With the file's news the
+  news alone takes the curated platforms: 10-11 of 11 on 15 of 16 seeds (2 on seed 115), 10 on
+  seeds 103, 107 and 112, where no guarantor lost 1, 4 and 6; curation minus pool -0.81 (-2.00
+  to +0.37), minus no guarantor +1.19 (-0.27 to +2.65), a strict expected failure. Earlier the
+  same day, before fair training windows, the curated platforms did better there (-2.81, -4.66
+  to -0.96; 1-11 lost, 4 or fewer on 4 seeds); why they became as fragile as uninsured ones
+  under the file's news is not yet measured.
 
-Measured on 8 seeds (101-108) the same day, with the file's news: the pool against no
-guarantor +1.25 (-1.38 to +3.88), then the test of fact 7's first half and a strict expected
-failure; screening against the pool -0.61 (-1.10 to -0.11).
+Measured on 8 seeds (101-108) earlier the same day, with the file's news: the pool against
+no guarantor +1.25 (-1.38 to +3.88), then the test of fact 7's first half and a strict
+expected failure; screening against the pool -0.61 (-1.10 to -0.11).
 
 The rest of this docstring was measured before walk-aways lasted (each billed loan of a failed
 lender then went unpaid with a fresh draw every month, so a closed platform's run-off lost
@@ -246,24 +256,24 @@ def news(arm_: tuple, sets: dict) -> tuple:
 @pytest.mark.parametrize("channel", [{}, DEFAULT_NEWS], ids=["file_news", "default_news"])
 def test_fact7_a_guarantors_failure_fuels_platform_failures(channel):
     """The pool loses more P2P platforms with its guarantor's failure spreading than with it
-    switched off, on common seeds: the file's news +0.62 (+0.20 to +1.05), the default news
-    +0.94 (+0.53 to +1.35), 16 seeds, 2026-12-05 (module docstring)."""
+    switched off, on common seeds: the file's news +1.50 (+0.47 to +2.53), the default news
+    +1.31 (+0.85 to +1.78), 16 seeds, 2026-12-05 (module docstring)."""
     mean, lo, hi = paired(news(POOL_NO_SPREAD, channel), news(POOL, channel), p2p_lost)
     assert lo > 0, (mean, lo, hi)
 
 
 def test_fact7_a_pool_loses_more_platforms_than_no_guarantor():
     """With the model's default news channel (where news alone does not take the sector, as
-    the file's does), the pool loses more P2P platforms than no guarantor: +0.94 (+0.53 to
-    +1.35), 16 seeds, 2026-12-05 (module docstring)."""
+    the file's does), the pool loses more P2P platforms than no guarantor: +1.31 (+0.85 to
+    +1.78), 16 seeds, 2026-12-05 (module docstring)."""
     mean, lo, hi = paired(news(NONE, DEFAULT_NEWS), news(POOL, DEFAULT_NEWS), p2p_lost)
     assert lo > 0, (mean, lo, hi)
 
 
 def test_fact7_screening_does_better_than_the_pool_for_the_same_premium():
     """In the file's market, for the same premium rate, the screening guarantor leaves less
-    unpaid than the pool, platforms lost counted too: -0.70 (RMB million plus platforms; 95 %
-    interval -1.00 to -0.41, 16 seeds, 2026-12-05). Both guarantors fail on every seed and
+    unpaid than the pool, platforms lost counted too: -0.48 (RMB million plus platforms; 95 %
+    interval -0.73 to -0.24, 16 seeds, 2026-12-05). Both guarantors fail on every seed and
     every P2P platform goes in both arms, so the difference is in the claims: the screening
     guarantor's platforms lend only below its PD cut-off and it covers a smaller book. The
     claims are the closed platform's run-off, which a PD screen does not select against
@@ -272,19 +282,28 @@ def test_fact7_screening_does_better_than_the_pool_for_the_same_premium():
     assert hi < 0, (mean, lo, hi)
 
 
-@pytest.mark.parametrize("channel", [{}, DEFAULT_NEWS], ids=["file_news", "default_news"])
+#: with the file's news, curation loses as many P2P platforms as the pool (module docstring)
+CURATION_FILE_NEWS = pytest.mark.xfail(strict=True, reason=(
+    "with the file's news the curated platforms go as the pool's do: curation minus pool -0.81 "
+    "(-2.00 to +0.37) P2P platforms lost, 16 seeds, 2026-12-05; curation lost 10-11 of the 11 "
+    "on 15 seeds, the pool 11 on every seed, no guarantor 11 on 11 seeds (module docstring)"))
+
+
+@pytest.mark.parametrize("channel", [pytest.param({}, marks=CURATION_FILE_NEWS), DEFAULT_NEWS],
+                         ids=["file_news", "default_news"])
 def test_fact7_curation_does_better_than_the_pool(channel):
     """A screening rule without insurance (:data:`CURATION`, Katsamakas & Sanchez-Cartas's
-    curation) loses fewer P2P platforms than the pool, in both news channels: the file's
-    -2.81 (95 % interval -4.66 to -0.96), the default -0.88 (-1.35 to -0.40), 16 seeds,
-    2026-12-05. No guarantor fails, so no failure spreads; it lends only below the cut-off,
-    uninsured (module docstring)."""
+    curation) loses fewer P2P platforms than the pool, in both news channels. With the
+    default news it does: -1.25 (95 % interval -1.71 to -0.79), 16 seeds, 2026-12-05. No
+    guarantor fails, so no failure spreads; it lends only below the cut-off, uninsured. With
+    the file's news it does not (a strict expected failure): the news alone takes nearly the
+    whole sector, curated or not, and the pool loses all of it (module docstring)."""
     mean, lo, hi = paired(news(POOL, channel), news(CURATION, channel), p2p_lost)
     assert hi < 0, (mean, lo, hi)
 
 
 @pytest.mark.xfail(strict=True, reason="with the default news channel the screening "
-                   "guarantor does worse than the pool: +1.15 (+0.15 to +2.14) unpaid claims "
+                   "guarantor does worse than the pool: +1.78 (+0.98 to +2.58) unpaid claims "
                    "(RMB million) plus P2P platforms lost, 16 seeds, 2026-12-05: its platforms, "
                    "smaller and thinner for the screen, exit after it fails (module docstring)")
 def test_fact7_screening_does_better_with_the_default_news_channel():

@@ -113,15 +113,17 @@ def _run_checking_claims(model, months):
 
 def test_claims_match_a_loop_over_charged_off_loans():
     model = MarketModel(tiny(**P2P))
-    checked, claims = _run_checking_claims(model, 72)
+    # 96 months: the insured book's first charge-offs come late in this small market (72
+    # months checked 14 loans and no claim yet, 2026-12-05)
+    checked, claims = _run_checking_claims(model, 96)
     assert checked > 20 and claims > 0
 
 
 def test_a_failed_guarantor_stops_paying_and_its_platforms_lose_reputation():
-    # seed 3: in a market this small whether the thin guarantor fails within 48 months is
-    # chance (with borrowers' search costs it does on seeds 2, 3 and 7-10, not 1 or 4-6); the
-    # test is about what follows its failure
-    model = MarketModel(tiny(**THIN, **{"simulation.seed": 3}))
+    # seed 2: in a market this small whether and when the thin guarantor fails within 48
+    # months is chance (on seeds 1-12 it fails on 9, in months 4-46; seed 2 in month 15,
+    # 2026-12-05); the test is about what follows its failure
+    model = MarketModel(tiny(**THIN, **{"simulation.seed": 2}))
     model.run(48)
     t = model.tables()
     ev, m = t["events"], t["model"]

@@ -53,13 +53,16 @@ def test_train_on_matured_samples_every_kth_loan_with_weight_k(sizes):
         for r in rows:
             if pos % k == 0:
                 x = L.features[r]
-                picked.setdefault(int(L.platform_idx[r]), []).append((x, y))
+                picked.setdefault(int(L.platform_idx[r]), []).append((x, y, L.principal[r]))
             pos += 1
     thin = {p: -(-len(v) // W) for p, v in picked.items()}
     want = {p: v[::thin[p]] for p, v in picked.items()}
     assert [c[0] for c in calls] == sorted(want)
     for p, X, y, w in calls:
-        assert w == float(k * thin[p]) and len(y) <= W
+        # each also by its principal over the mean of the platform's loans taken this month
+        amount = np.array([v[2] for v in want[p]])
+        np.testing.assert_allclose(w, k * thin[p] * amount / amount.mean(), rtol=1e-12)
+        assert len(y) <= W
         assert y.tolist() == [v[1] for v in want[p]]
         np.testing.assert_array_equal(X, np.array([v[0] for v in want[p]], dtype=np.float32))
     assert model.month.matured == []
@@ -92,17 +95,40 @@ def test_a_sampling_book_trains_on_its_sampled_loans_each_standing_for_its_weigh
     for r, y in cand[::k]:
         w = int(L.sample_weight(np.array([r]))[0])
         picked.setdefault(int(L.platform_idx[r]), []).append(
-            (L.feature_rows(np.array([r]))[0], y, w))
+            (L.feature_rows(np.array([r]))[0], y, w, L.principal[r]))
     # the first month's loans were booked before any sampling: weight 1
-    assert 3 in {w for v in picked.values() for _, _, w in v}
+    assert 3 in {w for v in picked.values() for _, _, w, _ in v}
     thin = {p: -(-len(v) // W) for p, v in picked.items()}
     want = {p: v[::thin[p]] for p, v in picked.items()}
     assert [c[0] for c in calls] == sorted(want)
     for p, X, y, w in calls:
-        np.testing.assert_array_equal(np.broadcast_to(w, y.shape),
-                                      [k * thin[p] * v[2] for v in want[p]])
+        amount = np.array([v[3] for v in want[p]])
+        np.testing.assert_allclose(np.broadcast_to(w, y.shape),
+                                   [k * thin[p] * v[2] * a / amount.mean()
+                                    for v, a in zip(want[p], amount)], rtol=1e-12)
         assert y.tolist() == [v[1] for v in want[p]]
         np.testing.assert_array_equal(X, np.array([v[0] for v in want[p]], dtype=np.float32))
+
+
+def test_a_fit_by_amount_is_right_per_rmb_where_a_fit_by_count_is_not():
+    """Hand example: half the loans are of 1,000 RMB and default at 1 %, half of 4,000 and
+    default at 4 %, and the scorecard cannot tell them apart (one intercept). Fitted by count,
+    every loan gets 2.5 %, and the expected loss per RMB is 2.5 % against the 3.4 % lost
+    ((10 + 160) / 5,000 of each 100 loans); weighted by principal over the mean, the fit is
+    3.4 %, the rate per RMB."""
+    from lendsim.agents.rules import scoring
+
+    n = 2000
+    amount = np.r_[np.full(n // 2, 1000.0), np.full(n // 2, 4000.0)]
+    y = np.r_[np.arange(n // 2) % 100 == 0, np.arange(n // 2) % 25 == 0].astype(float)
+    X = np.ones((n, 1))
+    by_count = scoring.fit_logistic(X, y, prior_mean=np.zeros(1), prior_precision=np.zeros((1, 1)))
+    w = amount / amount.mean()
+    by_amount = scoring.fit_logistic(X, y, prior_mean=np.zeros(1),
+                                     prior_precision=np.zeros((1, 1)), sample_weight=w)
+    pd_count, pd_amount = (1 / (1 + np.exp(-c[0])) for c in (by_count, by_amount))
+    assert pd_count == pytest.approx(0.025, rel=1e-4)
+    assert pd_amount == pytest.approx(np.dot(amount, y) / amount.sum(), rel=1e-4)  # 0.034
 
 
 def test_feature_sampling_keeps_four_windows_of_a_months_loans():

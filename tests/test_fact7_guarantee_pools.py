@@ -58,8 +58,13 @@ fair training windows weighted by amount (docs/ODD.md 7.10):
   seeds 103, 107 and 112, where no guarantor lost 1, 4 and 6; curation minus pool -0.81 (-2.00
   to +0.37), minus no guarantor +1.19 (-0.27 to +2.65), a strict expected failure. Earlier the
   same day, before fair training windows, the curated platforms did better there (-2.81, -4.66
-  to -0.96; 1-11 lost, 4 or fewer on 4 seeds); why they became as fragile as uninsured ones
-  under the file's news is not yet measured.
+  to -0.96; 1-11 lost, 4 or fewer on 4 seeds). The curated platforms did not become more
+  fragile: under the file's news whether one closure takes the sector turns on the path,
+  seed by seed. Before fair training windows curation lost 1-8 on seeds 101, 106, 108, 110,
+  114, 115 and 116, where no guarantor lost 9-11, and 10-11 on seeds 103, 107 and 112, as no
+  guarantor did; now no guarantor loses 1-6 on seeds 103, 107, 112 and 115 and curation
+  10-11 on every seed but 115. Such a comparison needs many more seeds than 16, or a market
+  where the news does not decide it (the default news).
 
 Measured on 8 seeds (101-108) earlier the same day, with the file's news: the pool against
 no guarantor +1.25 (-1.38 to +3.88), then the test of fact 7's first half and a strict

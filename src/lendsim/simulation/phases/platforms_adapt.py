@@ -131,10 +131,10 @@ def train_on_matured(model) -> None:
     more mature in one month a systematic sample of every k-th stands for all of them, with
     frequency weight k (the fitted default rate stays unbiased); a platform's share is
     thinned the same way to at most a window's worth. Each loan also weighs by its principal
-    over the mean principal of the platform's matured loans this month: the fitted PD is then
-    right per RMB lent, as the expected loss is priced, where by count the larger loans, which
-    default more, were under-predicted (exposure-weighted against count-weighted default rates:
-    Basel Committee 2005, *Studies on the Validation of Internal Rating Systems*, WP 14).
+    over the mean principal of the platform's loans kept this month: the fitted PD is then
+    right per RMB lent, as the expected loss is priced; a fit by count weighs a small loan as
+    much as a large one (exposure-weighted against count-weighted default rates: Basel
+    Committee 2005, *Studies on the Validation of Internal Rating Systems*, WP 14).
     """
     month = model.month
     queue, month.matured = month.matured, []
@@ -161,11 +161,11 @@ def train_on_matured(model) -> None:
         k = -(-(b - a) // pp.training_window)
         idx = order[a:b:k]
         X, w = L.training_rows(rows[idx])
-        # by the RMB at stake: the loss is priced per RMB, and larger loans default more
-        # than the count of defaults says (docs/ODD.md 7.10, *Weights by amount*)
+        # by the RMB at stake: the loss is priced per RMB (docs/ODD.md 7.10, *Weights by
+        # amount*)
         amount = L.principal[rows[idx]]
-        by_amount = amount / amount.mean() if amount.mean() > 0 else np.ones(len(idx))
-        weight = stride * k * w.astype(float) * by_amount
+        mean = amount.mean()
+        weight = stride * k * w.astype(float) * (amount / mean if mean > 0 else 1.0)
         model.platforms[plat[idx[0]]].learn(X, y[idx], weight=weight)
 
 

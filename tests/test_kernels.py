@@ -296,6 +296,34 @@ def test_grouped_sum_matches_loop(seed, n, groups):
     np.testing.assert_array_equal(kernels.grouped_sum(key, w, mask, groups), want)
 
 
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), P=st.integers(1, 5),
+       banks=st.integers(1, 4))
+def test_sum_by_platform_and_bank_matches_loop_and_add_at(seed, n, P, banks):
+    """The pools' amounts times each bank's share, summed by platform: a loop pool by pool,
+    and the ``numpy.add.at`` the kernel replaced, both to the last bit."""
+    rng = np.random.default_rng(seed)
+    plat = rng.integers(0, P, n).astype(np.int32)  # the pools' dtype (FundingPools)
+    per_pool = rng.normal(0, 1e4, n)
+    shares = rng.dirichlet(np.ones(banks), n) * rng.uniform(0.5, 1.0, (n, 1))
+    want = np.zeros((P, banks))
+    for i in range(n):
+        for j in range(banks):
+            want[plat[i], j] += per_pool[i] * shares[i, j]
+    got = kernels.sum_by_platform_and_bank(plat, per_pool, shares, P)
+    np.testing.assert_array_equal(got, want)
+    add_at = np.zeros((P, banks))
+    np.add.at(add_at, plat, per_pool[:, None] * shares)
+    np.testing.assert_array_equal(got, add_at)
+
+
+def test_sum_by_platform_and_bank_by_hand():
+    # pools 0 and 2 are platform 1's, pool 1 platform 0's; two banks
+    shares = np.array([[0.5, 0.5], [0.98, 0.0], [0.0, 0.9]])
+    got = kernels.sum_by_platform_and_bank(np.array([1, 0, 1], dtype=np.int32),
+                                           np.array([100.0, 50.0, 10.0]), shares, 3)
+    np.testing.assert_array_equal(got, [[49.0, 0.0], [50.0, 59.0], [0.0, 0.0]])
+
+
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), cols=st.integers(1, 4))
 def test_compaction_matches_loop(seed, n, cols):
     rng = np.random.default_rng(seed)

@@ -358,7 +358,8 @@ class Platform(Institution, mesa.Agent):
         self.managed_12: deque[float] = deque(maxlen=12)
         # the last 24 months' net charge-offs and the principal of the loans charged off, RMB:
         # the loss severity a default has had (Platform.loss_severity)
-        self.severity_24: deque[tuple[float, float]] = deque(maxlen=24)
+        self.severity_24: deque[tuple[float, float, int]] = deque(maxlen=24)
+        self._severity_sums = (0, 0, 0)  # its three sums, taken when a month is recorded
         # the price borrowers see before the platform has lent: its costs, margin and a
         # guess of 5 % for expected loss
         self.posted_apr = tp.funding_spread + tp.operating_cost + tp.margin + 0.05
@@ -543,6 +544,8 @@ class Platform(Institution, mesa.Agent):
         self.managed_12.append(float(managed))
         self.severity_24.append((float(net_charge_offs), float(principal_charged_off),
                                  int(n_charged_off)))
+        # summed once a month here, not at every quote that reads the severity
+        self._severity_sums = tuple(sum(v[j] for v in self.severity_24) for j in range(3))
 
     def loss_severity(self, pp: PlatformParams) -> float:
         """What a default costs, share of the loan's original principal: the net charge-offs
@@ -561,9 +564,7 @@ class Platform(Institution, mesa.Agent):
             II IRB Risk Weight Functions* (EL = PD x LGD x EAD); Thomas, Edelman & Crook
             (2002), *Credit Scoring and Its Applications*, ch. 12 (loss given default).
         """
-        nco = sum(v[0] for v in self.severity_24)
-        principal = sum(v[1] for v in self.severity_24)
-        n = sum(v[2] for v in self.severity_24)
+        nco, principal, n = self._severity_sums
         if n == 0 or principal <= 0:  # nothing charged off, or only loans of no principal
             return pp.lgd
         k = SEVERITY_PRIOR_LOANS * principal / n  # the prior, in RMB of principal

@@ -358,6 +358,5 @@ class FundingPools:
 
     def bank_by_platform(self, per_pool: np.ndarray, n_platforms: int) -> np.ndarray:
         """Banks' shares of per-pool amounts, grouped by platform: array (n_platforms, n_banks)."""
-        out = np.zeros((n_platforms, self.n_banks))
-        np.add.at(out, self.platform_idx, per_pool[:, None] * self.bank_shares)
-        return out
+        return kernels.sum_by_platform_and_bank(self.platform_idx, per_pool, self.bank_shares,
+                                                n_platforms)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import lendsim
 from lendsim.results.calibration import (PRICE_TIERS, calibration_figures, calibration_table,
@@ -120,22 +121,44 @@ def test_slow_chargeoff_variant_lifts_the_90_to_30_ratio(runs):
             > sum(b["top_delinquency_90"] for b in base))
 
 
+def micro_lender_years(p) -> tuple:
+    """The micro-lenders' share of the managed book, and how many of them are live on
+    average, in each year of months 61-120 of a platforms table."""
+    live = p[p["is_active"].astype(bool) & p["step"].between(61, 120)]
+    year = (live["step"] - 61) // 12
+    book = live.groupby(year)["loans_managed"].sum()
+    micro = live["platform_type"] == "micro_lender"
+    share = live["loans_managed"].where(micro, 0.0).groupby(year).sum() / book
+    return share, micro.groupby(year).sum() / 12
+
+
+#: seeds beyond the fixture's 1-3 for the micro-lenders' niche: whether a thin segment keeps
+#: its lenders turns on each path's failures and entries, so it is a share of paths
+MORE_SEEDS = list(range(4, 13))
+
+
 def test_micro_lenders_keep_a_stable_share(runs):
     """Issue "Economics II", 4 (niches): with brand from the marketing each lender decides
-    (docs/ODD.md 7.5, 7.12) the micro-lenders hold their niche in the settled market: on each
-    seed, in each year of months 61-120, more than 1 % of the managed book, with three or
-    more of them live on average. Measured 2026-12-05, after lenders learned from fair
-    training windows weighted by amount (docs/ODD.md 7.10): 1.3-2.3 % by seed and year, 3-5
-    live; 2026-12-02: 1.5-3.0 %, 3-5 live (1.6-3.1 %, 4-5 live, before lenders scored the
-    amount asked).
-    With brand as log market share (brand_share.toml) the share holds (1.3-3.1 %), as entrants
-    keep their capital (7.12), but the segment concentrates: 1-3 of them live, one or two in
-    most years, so this test fails there."""
-    for *_, p in runs:
-        live = p[p["is_active"].astype(bool) & p["step"].between(61, 120)]
-        year = (live["step"] - 61) // 12
-        book = live.groupby(year)["loans_managed"].sum()
-        micro = live["platform_type"] == "micro_lender"
-        share = live["loans_managed"].where(micro, 0.0).groupby(year).sum() / book
-        n_live = micro.groupby(year).sum() / 12
-        assert (share > 0.01).all() and (n_live >= 3).all(), (share, n_live)
+    (docs/ODD.md 7.5, 7.12) the micro-lenders hold their niche in the settled market. Over
+    seeds 1-12: on at least three in four, more than 1 % of the managed book in each year of
+    months 61-120 with three or more of them live on average; and the segment's mean share
+    over those years, averaged over the seeds, above 1 % with its 95 % interval.
+
+    Measured 2026-12-06 (the model of 6f9b809): 10 of 12 seeds; on seeds 6 and 10 failures
+    without entries thin the segment to two lenders in some years, with 0.4 % and 1.0 % of
+    the book at its lowest; mean share 1.91 % (1.49-2.33 %, 95 % interval; seeds 1-3 alone:
+    1.3-2.3 % by seed and year, 3-5 live). Lenders that stop taking applications when out of
+    capacity (the branch wip/capacity-rule) hold it on 7 of 12 (mean 1.68 %), and this test
+    fails there.
+    With brand as log market share (brand_share.toml) the segment concentrates: 1-3 of them
+    live, one or two in most years (seeds 1-3)."""
+    tables = [p for *_, p in runs] + [lendsim.run(seed=s).platforms for s in MORE_SEEDS]
+    held, means = [], []
+    for p in tables:
+        share, n_live = micro_lender_years(p)
+        held.append(bool((share > 0.01).all() and (n_live >= 3).all()))
+        means.append(float(share.mean()))
+    m = np.mean(means)
+    lo = m - stats.t.ppf(0.975, len(means) - 1) * np.std(means, ddof=1) / np.sqrt(len(means))
+    assert sum(held) >= 0.75 * len(held), (held, means)
+    assert lo > 0.01, (m, lo, means)

@@ -481,3 +481,41 @@ def test_window_defaults_measures_a_run():
 ])
 def test_window_defaults_rejects_bad_input_in_one_line(argv, needle, capsys):
     _refused_in_one_line(wd.main, argv, needle, capsys)
+
+
+# ------------------------------------------------------------------- platform_pnl.py
+import platform_pnl as pnl  # noqa: E402
+
+SMALL = ["--set", "borrowers.n=800", "--set", "simulation.burn_in=12",
+         "--set", "simulation.steps=24", "--first", "13", "--last", "24"]
+
+
+def test_platform_pnl_prints_each_types_return_and_statement(capsys):
+    """The script's per-seed return on equity is the pooled one of the run's platforms table,
+    computed here from the table's equity and distributions, not from its statement lines."""
+    pnl.main(["--seeds", "2-2", *SMALL])
+    out = capsys.readouterr().out
+    import lendsim
+    res = lendsim.run(seed=2, overrides={"borrowers.n": 800, "simulation.burn_in": 12,
+                                         "simulation.steps": 24})
+    t = res.platforms.sort_values(["platform_id", "step"])
+    prev = t.groupby("platform_id").equity.shift(1)
+    gain = t.equity - prev + t.dividends - t.equity_raised  # profit, by the identity
+    w = t[(t.step >= 13) & t.is_active & (prev > 0)]
+    seed_row = next(line for line in out.splitlines() if line.split()[:1] == ["2"])
+    for k, g in w.groupby("platform_type"):
+        roe = 100 * 12 * gain[g.index].sum() / prev[g.index].sum()
+        col = sorted(w.platform_type.unique()).index(k)
+        assert float(seed_row.split()[1 + col]) == pytest.approx(roe, abs=0.051)
+    for line in ("fee_income", "fixed_cost", "profit", "roe median"):
+        assert line in out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--first", "0"], "--first = 0"),
+    (["--first", "30", "--last", "20"], "--first = 30"),
+    (["--seeds", "x"], "--seeds = 'x'"),
+    (["--set", "platforms.fixed_cost_share=-1"], "platforms.fixed_cost_share"),
+])
+def test_platform_pnl_rejects_bad_input_in_one_line(argv, needle, capsys):
+    _refused_in_one_line(pnl.main, argv, needle, capsys)

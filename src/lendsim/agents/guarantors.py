@@ -310,6 +310,8 @@ def pay_claims(model, net_loss: np.ndarray) -> None:
         for a in agents:
             if amount[a.idx]:
                 a.post(cash=amount[a.idx], equity=amount[a.idx])
+    for pl in model.platforms:
+        pl.record("guarantee_claims", float(to_plat[pl.idx]))
     unpaid = due - paid
     month.losses["guarantee"] += float(unpaid.sum())
     month.lost_cover = np.bincount(pools.platform_idx, weights=unpaid, minlength=P)
@@ -341,6 +343,7 @@ def premiums_and_reserves(model, by_status: np.ndarray) -> None:
             pools.platform_idx[mine], weights=perf[mine], minlength=len(model.platforms))
         for i in np.flatnonzero((prem > 0) & active[: len(prem)]):
             model.platforms[i].post(cash=-prem[i], equity=-prem[i])
+            model.platforms[i].record("guarantee_premiums", float(prem[i]))
             g.collect_premium(float(prem[i]))
         g.pay_dividend(gp.target_leverage)
 

@@ -37,6 +37,14 @@ PAYOUT_BAND = 0.25
 RAISE_SHARE = 0.2
 #: The least equity a platform keeps however small its book, share of its initial equity.
 MIN_EQUITY_SHARE = 0.1
+#: A platform's monthly income statement, RMB (columns of the platforms table; docs/ODD.md
+#: 7.11, *Income statement*): what it earns ...
+INCOME_LINES = ("interest_income", "fee_income", "guarantee_claims")
+#: ... and what it spends or loses; ``profit`` is the first less the second, and equals the
+#: month's change in equity plus dividends less new equity (gross of its cost).
+EXPENSE_LINES = ("credit_losses", "provision_charge", "operating_cost", "origination_cost",
+                 "fixed_cost", "funding_cost", "guarantee_premiums", "marketing", "issue_cost",
+                 "run_cost", "incident_cost")
 
 
 @dataclass(frozen=True)
@@ -352,6 +360,7 @@ class Platform(Institution, mesa.Agent):
         self.dividends = 0.0  # this month's payout, RMB
         self.goodwill = 0.0  # brand built by marketing, depreciated, RMB
         self.marketing = 0.0  # this month's marketing, RMB
+        self.start_month()
         # the last 12 months' net charge-offs and managed open balance, RMB: the back-test
         # of the expected loss priced in (loss_realised)
         self.net_charge_offs_12: deque[float] = deque(maxlen=12)
@@ -367,6 +376,24 @@ class Platform(Institution, mesa.Agent):
         self.funding_split = strategies.create("funding_split", tp.funding_split)
 
     # --- limits under the regulator's rules -------------------------------------------------
+    # --- income statement ---------------------------------------------------------------
+    def start_month(self) -> None:
+        """Open the month's income statement (every line at 0) and note the equity it
+        starts from."""
+        self.income = dict.fromkeys(INCOME_LINES + EXPENSE_LINES, 0.0)
+        self.equity_start = self.equity
+
+    def record(self, line: str, amount: float) -> None:
+        """Add ``amount`` RMB to this month's income-statement ``line`` (an income line of
+        ``INCOME_LINES`` or an expense of ``EXPENSE_LINES``, both as positive amounts); the
+        posting to the balance sheet is the caller's."""
+        self.income[line] += amount
+
+    def profit(self) -> float:
+        """This month's profit so far, RMB: income less expenses."""
+        inc = self.income
+        return (sum(inc[k] for k in INCOME_LINES) - sum(inc[k] for k in EXPENSE_LINES))
+
     def own_share(self, reg: RegulatorParams) -> float:
         return max(self.tp.own_share, reg.joint_lending_min_share)
 
@@ -434,6 +461,7 @@ class Platform(Institution, mesa.Agent):
             amount = RAISE_SHARE * self.equity
             cost = pp.equity_issue_cost * amount
             self.post(cash=amount - cost, equity=amount - cost)
+            self.record("issue_cost", cost)
             self.paid_in += amount  # the issue cost is an expense: it lowers retained profit
             self.equity_raised = amount
             return
@@ -449,6 +477,7 @@ class Platform(Institution, mesa.Agent):
         self.marketing = float(amount)
         if amount > 0:
             self.post(cash=-amount, equity=-amount)
+            self.record("marketing", self.marketing)
             self.settle_cash()  # financed as its other costs are: borrowing covers a shortfall
         self.goodwill = (1.0 - decay) * self.goodwill + self.marketing
 
@@ -630,6 +659,7 @@ class Platform(Institution, mesa.Agent):
                            + cp.retail_refill * max(appetite - self.retail_funds, 0.0))
         cost = cp.run_penalty * max(net - max(self.cash, 0.0), 0.0)
         self.post(retail_funds=-net, cash=-(net + cost), equity=-cost)
+        self.record("run_cost", cost)
         return net, cost
 
     # --- accounting ---------------------------------------------------------------------------

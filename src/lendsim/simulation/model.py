@@ -208,6 +208,8 @@ class MarketModel(mesa.Model):
         self.t += 1
         self.month = Month(self.n_borrowers, len(self.platforms))
         guarantors.start_month(self)
+        for pl in self.platforms:
+            pl.start_month()
         for phase in self.PHASES:
             phase.step(self)
         if self.check:

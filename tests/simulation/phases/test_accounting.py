@@ -2,6 +2,7 @@
 pools or loans, and the balance-sheet identities."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import tiny
 
@@ -206,6 +207,8 @@ def test_costs_and_bank_income_by_hand():
     bp, pp, L = model.params.banks, model.params.platforms, model.loans
     bench = model.macro.benchmark_rate
     before = _sheets(model)
+    for pl in model.platforms:
+        pl.start_month()
     accounting.costs_and_bank_income(model, accounting.pool_balances(model)[1])
     for pl, b in zip(model.platforms, before):
         managed = L.balance[L.is_open() & (L.platform_idx == pl.idx)].sum()
@@ -214,6 +217,13 @@ def test_costs_and_bank_income_by_hand():
                 + (bench + pl.tp.funding_spread) / 12 * pl.debt)
         assert pl.equity - b["equity"] == pytest.approx(-cost)
         assert pl.cash - b["cash"] == pytest.approx(-cost)
+        # the income statement carries each cost on its own line
+        inc = pl.income
+        assert inc["operating_cost"] == pytest.approx(pl.tp.operating_cost / 12 * managed)
+        assert inc["fixed_cost"] == (0.01 * pl.initial_equity if pl.is_active else 0.0)
+        assert inc["funding_cost"] == pytest.approx((bench + pl.tp.funding_spread) / 12
+                                                    * pl.debt)
+        assert inc["origination_cost"] == 0.0  # no loans made in this month's Month
     for bk, b in zip(model.banks, before[len(model.platforms):]):
         net = ((bp.other_loan_yield - bp.other_loan_loss) / 12 * bk.other_loans
                - bp.deposit_rate / 12 * bk.deposits
@@ -237,3 +247,62 @@ def test_accounting_brings_holdings_back_in_line_with_the_book():
     accounting.step(model)
     model.check_invariants()
     model.close()
+
+
+#: every line of the income statement happens in this market: P2P lenders with retail money
+#: and a guarantor, the others without; incidents and breaches; capital raised and paid out
+INCOME_CASE = {"borrowers.n": 1500, "platforms.n": 6, "platforms.max_n": 8,
+               "platforms.p2p.weight": 8.0, "platforms.p2p.retail_funding": 15.0,
+               "platforms.p2p.equity_per_borrower": 5.0,
+               "guarantee.n": 1, "guarantee.insured_type": "p2p",
+               "guarantee.capital_per_borrower": 0.5, "guarantee.premium_rate": 0.02,
+               "contagion.incident_rate": 0.05, "contagion.breach_share": 0.5,
+               "contagion.retail_run_sensitivity": 1.0, "contagion.reputation_hit": 0.9,
+               "contagion.run_penalty": 0.5,
+               "shocks.platform_failure_step": 10, "shocks.platform_failure_type": "p2p",
+               "simulation.steps": 36}
+
+
+def test_income_statement_adds_up_to_the_change_in_equity_every_month():
+    """Accounting identity: each platform's month's profit, income less expenses line by
+    line, is its change in equity plus dividends less new equity (gross of the issue cost),
+    for every platform in every month, entrants and failed platforms included."""
+    from lendsim.agents.platforms import EXPENSE_LINES, INCOME_LINES
+
+    model = MarketModel(tiny(**INCOME_CASE))
+    seen = dict.fromkeys(INCOME_LINES + EXPENSE_LINES, 0)
+    equity = {}
+    for _ in range(36):
+        model.step()
+        for pl in model.platforms:
+            inc = pl.income
+            profit = sum(inc[k] for k in INCOME_LINES) - sum(inc[k] for k in EXPENSE_LINES)
+            start = equity.get(pl.idx, pl.initial_equity)  # an entrant starts from its capital
+            assert profit == pytest.approx(pl.equity - start + pl.dividends
+                                           - pl.equity_raised, abs=1e-6), (model.t, pl.idx)
+            assert pl.profit() == pytest.approx(profit)
+            assert inc["marketing"] == pl.marketing
+            equity[pl.idx] = pl.equity
+            for k, v in inc.items():
+                seen[k] += v != 0
+    model.close()
+    missing = [k for k, n in seen.items() if n == 0]
+    assert not missing, f"lines never exercised: {missing}"
+
+
+def test_income_statement_columns_in_the_platforms_table():
+    """The platforms table carries the statement: ``profit`` is the lines' sum, and ``roe``
+    is profit over the month's opening equity, annualised."""
+    from lendsim.agents.platforms import EXPENSE_LINES, INCOME_LINES
+
+    model = MarketModel(tiny(**{"borrowers.n": 600}))
+    model.run(12)
+    t = pd.DataFrame(model.records["platforms"])
+    model.close()
+    lines = t[list(INCOME_LINES)].sum(axis=1) - t[list(EXPENSE_LINES)].sum(axis=1)
+    assert np.allclose(lines, t["profit"], atol=1e-6)
+    t = t.sort_values(["platform_id", "step"])
+    start = t.groupby("platform_id").equity.shift(1)
+    ok = start.notna() & (start > 0)
+    assert np.allclose(t.roe[ok], 12 * t.profit[ok] / start[ok])
+    assert (t.fee_income > 0).any() and (t.interest_income > 0).any()

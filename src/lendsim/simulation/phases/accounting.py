@@ -104,6 +104,9 @@ def post_flows(model) -> None:
             j = a.idx
             a.post(**{a.LOANS: o[j] + i[j] - pd_[j] - co[j]}, cash=pd_[j] + rc[j] - o[j],
                    equity=i[j] - (co[j] - rc[j]))
+            if side == 0:
+                a.record("interest_income", i[j])
+                a.record("credit_losses", co[j] - rc[j])
     month.losses_platforms = float((per["charged_off"][0] - per["recovered"][0]).sum())
     bank_loss = per["charged_off"][1] - per["recovered"][1]
     month.losses_banks = float(bank_loss.sum())
@@ -159,6 +162,7 @@ def servicing_fees(model, perf: np.ndarray) -> None:
     for pl in model.platforms:
         f = fees[pl.idx].sum()
         pl.post(cash=f, equity=f)
+        pl.record("fee_income", f)
     for bk in model.banks:
         f = fees[:, bk.idx].sum()
         bk.post(cash=-f, equity=-f)
@@ -170,9 +174,11 @@ def provisions(model, by_status: np.ndarray) -> None:
     rates = np.array([reg.provision_rate, PROVISION_DELINQUENT, PROVISION_DEFAULTED])
     target = by_status @ rates
     plat, bank = model.pools.split(target, len(model.platforms))
-    for agents, tgt in ((model.platforms, plat), (model.banks, bank)):
-        for a in agents:
-            a.provision(tgt[a.idx])
+    for pl in model.platforms:
+        pl.record("provision_charge", plat[pl.idx] - pl.allowance)
+        pl.provision(plat[pl.idx])
+    for bk in model.banks:
+        bk.provision(bank[bk.idx])
 
 
 def costs_and_bank_income(model, managed: np.ndarray) -> None:
@@ -182,11 +188,15 @@ def costs_and_bank_income(model, managed: np.ndarray) -> None:
     pp, bp = model.params.platforms, model.params.banks
     bench = model.macro.benchmark_rate
     for pl in model.platforms:
-        cost = (pl.tp.operating_cost / 12.0 * managed[pl.idx]
-                + model.month.origination_cost_by_platform[pl.idx]
-                + (pp.fixed_cost_share * pl.initial_equity if pl.is_active else 0.0)
-                + (bench + pl.tp.funding_spread) / 12.0 * pl.debt)
+        lines = {"operating_cost": pl.tp.operating_cost / 12.0 * managed[pl.idx],
+                 "origination_cost": model.month.origination_cost_by_platform[pl.idx],
+                 "fixed_cost": pp.fixed_cost_share * pl.initial_equity if pl.is_active else 0.0,
+                 "funding_cost": (bench + pl.tp.funding_spread) / 12.0 * pl.debt}
+        cost = (lines["operating_cost"] + lines["origination_cost"] + lines["fixed_cost"]
+                + lines["funding_cost"])  # summed in the order it always was: same bits
         pl.post(cash=-cost, equity=-cost)
+        for line, amount in lines.items():
+            pl.record(line, amount)
     for bk in model.banks:
         income = (bp.other_loan_yield - bp.other_loan_loss) / 12.0 * bk.other_loans
         cost = (bp.deposit_rate / 12.0 * bk.deposits

@@ -79,6 +79,7 @@ def incidents(model) -> None:
             month.breached.add(pl.idx)
             cost = cp.breach_cost * max(pl.equity, 0.0)
             pl.post(cash=-cost, equity=-cost)
+            pl.record("incident_cost", cost)
             month.losses["operational"] += cost
             what = "data breach"
         else:

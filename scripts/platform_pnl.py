@@ -10,8 +10,9 @@ statement (docs/ODD.md 7.11, *Income statement*) through
 ``lendsim.results.analysis.income_statement``: live platforms, months ``--first`` to
 ``--last``. It prints each type's return on equity by seed, then each type's statement
 averaged over the seeds: income lines, expense lines and profit in per cent a year of the
-managed book, equity over the book, and the return on equity's median, mean and range across
-seeds. It is the measurement behind docs/ODD.md 7.5, *Does the niche pay?*.
+managed book, equity over the book, the return on equity's median, mean and range across
+seeds, the type's share of the live platforms' managed book (mean over the seeds) and how
+many of its platforms are live in month ``--last`` (median over the seeds). It is the measurement behind docs/ODD.md 7.5, *Does the niche pay?*.
 """
 
 from __future__ import annotations
@@ -34,9 +35,19 @@ from delinquency_buckets import seed_range
 
 def measure(scenario: str | None, seed: int, first: int, last: int, sets: dict
             ) -> pd.DataFrame:
-    """One run's income statement by platform type over months ``first``-``last``."""
+    """One run's income statement by platform type over months ``first``-``last``, with
+    each type's share of the live platforms' managed book over those months
+    (``book_share``) and how many of its platforms are live in month ``last``
+    (``live_last``)."""
     res = lendsim.run(scenario, seed=seed, overrides=sets or None)
-    return income_statement(res.platforms, first, last)
+    p = res.platforms
+    out = income_statement(p, first, last)
+    live = p[p["is_active"].astype(bool) & p["step"].between(first, last)]
+    out["book_share"] = (live.groupby("platform_type")["loans_managed"].sum()
+                         / live["loans_managed"].sum())
+    end = live[live["step"] == last]
+    out["live_last"] = end.groupby("platform_type").size().reindex(out.index).fillna(0)
+    return out
 
 
 def main(argv=None) -> None:
@@ -74,6 +85,11 @@ def main(argv=None) -> None:
     for name, f in (("roe median", np.nanmedian), ("roe mean", np.nanmean),
                     ("roe min", np.nanmin), ("roe max", np.nanmax)):
         print(f"{name:<20}" + "".join(f"{100 * f(roe[k]):18.1f}" for k in types))
+    print(f"{'book share':<20}" + "".join(f"{100 * mean.loc[k, 'book_share']:18.2f}"
+                                           for k in types))
+    live = pd.DataFrame({s: r["live_last"] for s, r in runs.items()}).T
+    print(f"{'live in month ' + str(a.last):<20}"
+          + "".join(f"{np.nanmedian(live[k]):18.1f}" for k in types))
 
 
 if __name__ == "__main__":

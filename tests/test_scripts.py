@@ -507,8 +507,15 @@ def test_platform_pnl_prints_each_types_return_and_statement(capsys):
         roe = 100 * 12 * gain[g.index].sum() / prev[g.index].sum()
         col = sorted(w.platform_type.unique()).index(k)
         assert float(seed_row.split()[1 + col]) == pytest.approx(roe, abs=0.051)
-    for line in ("fee_income", "fixed_cost", "profit", "roe median"):
+    for line in ("fee_income", "fixed_cost", "profit", "roe median", "book share",
+                 "live in month 24"):
         assert line in out
+    # the types' shares of the live book add up to all of it; live counts are the table's
+    share = next(ln for ln in out.splitlines() if ln.startswith("book share")).split()[2:]
+    assert sum(map(float, share)) == pytest.approx(100.0, abs=0.02 * len(share))
+    live = next(ln for ln in out.splitlines() if ln.startswith("live in month 24")).split()[4:]
+    end = t[(t.step == 24) & t.is_active].groupby("platform_type").size()
+    assert [float(x) for x in live] == [float(end.get(k, 0)) for k in sorted(end.index)]
 
 
 @pytest.mark.parametrize("argv, needle", [

@@ -309,7 +309,7 @@ def arm_summary(per_run: pd.DataFrame, outcomes: Sequence[str], factors: Sequenc
 
 
 def income_statement(platforms: pd.DataFrame, first: int = 1, last: int | None = None,
-                     by: str = "platform_type") -> pd.DataFrame:
+                     by: str | list[str] = "platform_type") -> pd.DataFrame:
     """Platforms' income statements over months ``first``-``last``, pooled by ``by`` (each
     platform type by default): what each line of income and expense is, as an annual rate on
     the live platforms' mean managed book, and what their profit earns on their equity.

@@ -12,7 +12,12 @@ statement (docs/ODD.md 7.11, *Income statement*) through
 averaged over the seeds: income lines, expense lines and profit in per cent a year of the
 managed book, equity over the book, the return on equity's median, mean and range across
 seeds, the type's share of the live platforms' managed book (mean over the seeds) and how
-many of its platforms are live in month ``--last`` (median over the seeds). It is the measurement behind docs/ODD.md 7.5, *Does the niche pay?*.
+many of its platforms are live in month ``--last`` (median over the seeds). Last, what a
+platform of the type needs in equity, per borrower in the market: its own loans at its target
+leverage (docs/ODD.md 7.12: the type's ``target_leverage`` within its leverage limit), the
+mean over its live platform-months and the seeds, beside the equity it starts with
+(``platforms.<type>.equity_per_borrower``, docs/ODD.md section 5). It is the measurement
+behind docs/ODD.md 7.5, *Does the niche pay?*, and section 5's sizing of starting equity.
 """
 
 from __future__ import annotations
@@ -33,16 +38,29 @@ from lendsim.simulation.scenario import parse_overrides
 from delinquency_buckets import seed_range
 
 
+def target_leverage(params, kind: str) -> float:
+    """Own loans / equity a platform of type ``kind`` aims for under the scenario's regulator
+    at the start (``Platform.target_leverage``)."""
+    tp, reg = params.platforms.type_params(kind), params.regulator
+    funded = 1.0 + reg.platform_borrowing_limit + reg.platform_abs_limit
+    return min(tp.target_leverage, tp.max_leverage, reg.platform_leverage_limit, funded)
+
+
 def measure(scenario: str | None, seed: int, first: int, last: int, sets: dict
             ) -> pd.DataFrame:
     """One run's income statement by platform type over months ``first``-``last``, with
     each type's share of the live platforms' managed book over those months
-    (``book_share``) and how many of its platforms are live in month ``last``
-    (``live_last``)."""
+    (``book_share``), how many of its platforms are live in month ``last``
+    (``live_last``) and the equity its own loans need at its target leverage, mean per
+    live platform-month and per borrower in the market (``equity_need``, RMB)."""
     res = lendsim.run(scenario, seed=seed, overrides=sets or None)
     p = res.platforms
     out = income_statement(p, first, last)
     live = p[p["is_active"].astype(bool) & p["step"].between(first, last)]
+    params = resolve_scenario(scenario, sets)
+    lev = live["platform_type"].map(lambda k: target_leverage(params, k))
+    out["equity_need"] = ((live["loans_held"] / lev).groupby(live["platform_type"]).mean()
+                          / params.borrowers.n)
     out["book_share"] = (live.groupby("platform_type")["loans_managed"].sum()
                          / live["loans_managed"].sum())
     end = live[live["step"] == last]
@@ -90,6 +108,12 @@ def main(argv=None) -> None:
     live = pd.DataFrame({s: r["live_last"] for s, r in runs.items()}).T
     print(f"{'live in month ' + str(a.last):<20}"
           + "".join(f"{np.nanmedian(live[k]):18.1f}" for k in types))
+    params = resolve_scenario(a.scenario, sets)
+    print(f"\nequity per borrower in the market, RMB (need: own loans / target leverage, mean "
+          "over live platform-months and seeds)")
+    print(f"{'need':<20}" + "".join(f"{mean.loc[k, 'equity_need']:18.2f}" for k in types))
+    print(f"{'at start':<20}" + "".join(
+        f"{params.platforms.type_params(k).equity_per_borrower:18.2f}" for k in types))
 
 
 if __name__ == "__main__":

@@ -516,6 +516,17 @@ def test_platform_pnl_prints_each_types_return_and_statement(capsys):
     live = next(ln for ln in out.splitlines() if ln.startswith("live in month 24")).split()[4:]
     end = t[(t.step == 24) & t.is_active].groupby("platform_type").size()
     assert [float(x) for x in live] == [float(end.get(k, 0)) for k in sorted(end.index)]
+    # equity need: own loans over the type's target leverage, by hand from the parameters
+    # (no regulator limit binds by default: micro-lender 2, consumer-finance 5, embedded 1)
+    need = next(ln for ln in out.splitlines() if ln.startswith("need")).split()[1:]
+    lev = {"embedded": 1.0, "micro_lender": 2.0, "consumer_finance": 5.0}
+    w = t[(t.step >= 13) & t.is_active]
+    by_hand = (w.loans_held / w.platform_type.map(lev)).groupby(w.platform_type).mean() / 800
+    assert [float(x) for x in need] == pytest.approx(list(by_hand.sort_index()), abs=0.006)
+    start = next(ln for ln in out.splitlines() if ln.startswith("at start")).split()[2:]
+    assert [float(x) for x in start] == [
+        {"embedded": 400.0, "micro_lender": 3.5, "consumer_finance": 80.0}[k]
+        for k in sorted(by_hand.index)]
 
 
 @pytest.mark.parametrize("argv, needle", [

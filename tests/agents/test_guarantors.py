@@ -120,10 +120,10 @@ def test_claims_match_a_loop_over_charged_off_loans():
 
 
 def test_a_failed_guarantor_stops_paying_and_its_platforms_lose_reputation():
-    # seed 2: in a market this small whether and when the thin guarantor fails within 48
-    # months is chance (on seeds 1-12 it fails on 9, in months 4-46; seed 2 in month 15,
-    # 2026-12-05); the test is about what follows its failure
-    model = MarketModel(tiny(**THIN, **{"simulation.seed": 2}))
+    # seed 10: in a market this small whether and when the thin guarantor fails within 48
+    # months is chance (on seeds 1-12 it fails on 10, in months 10-44; seed 10 in month 10,
+    # 2026-12-06); the test is about what follows its failure
+    model = MarketModel(tiny(**THIN, **{"simulation.seed": 10}))
     model.run(48)
     t = model.tables()
     ev, m = t["events"], t["model"]

@@ -455,3 +455,21 @@ def test_manage_capital_by_hand(model, pp):
     pl.manage_capital(rationed=False, roe=0.3, reg=reg, pp=pp)
     assert pl.dividends == 0.0 and pl.equity_raised == 0.0
     assert pl.balance_gap() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_platform_without_a_year_of_results_pays_nothing_out(model, pp):
+    """A starting platform (paid-in capital 0: its equity is an initial condition) pays out
+    what exceeds its target only once it has a year of results; before, it may still raise
+    when rationed, judged by its business plan's return (passed in as ``roe``)."""
+    reg = model.regulator.policy
+    pp = dataclasses.replace(pp, equity_issue_cost=0.05)
+    pl = _platform(model, pp, target_leverage=2.0, max_leverage=3.0, target_roe=0.15)
+    pl.paid_in = 0.0
+    pl.post(cash=-200.0, loans_held=200.0)  # target 100, band 125, cash 800, retained 1,000
+    pl.manage_capital(rationed=False, roe=0.15, reg=reg, pp=pp, established=False)
+    assert pl.dividends == 0.0 and pl.equity == 1000.0
+    pl.manage_capital(rationed=True, roe=0.15, reg=reg, pp=pp, established=False)
+    assert pl.equity_raised == 200.0 and pl.equity == pytest.approx(1190.0)
+    pl.manage_capital(rationed=False, roe=0.15, reg=reg, pp=pp, established=True)
+    # min(1,190 - 125, cash 990, retained 1,190 - 200)
+    assert pl.dividends == pytest.approx(990.0) and pl.equity == pytest.approx(200.0)

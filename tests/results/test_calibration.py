@@ -423,8 +423,8 @@ def test_loss_backtest_counts_seasoned_lenders_only_by_hand():
 
 
 def test_figures_out_of_band_say_why_and_the_others_do_not():
-    """Every target the default market misses, or holds only at its band's edge (the top
-    platform's 30+), has its reason on record, naming the command that shows it; the reasons
+    """Every target the default market misses, or holds only at its band's edge (five or
+    more apps), has its reason on record, naming the command that shows it; the reasons
     are printed for out-of-band figures only."""
     from lendsim.results.calibration import format_misses
 

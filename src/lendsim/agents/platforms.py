@@ -433,7 +433,7 @@ class Platform(Institution, mesa.Agent):
                    MIN_EQUITY_SHARE * self.initial_equity)
 
     def manage_capital(self, rationed: bool, roe: float, reg: RegulatorParams,
-                       pp: PlatformParams) -> None:
+                       pp: PlatformParams, established: bool = True) -> None:
         """Raise equity or pay it out, once a month.
 
         A platform whose own capacity (equity x leverage limit) rationed this month's
@@ -444,6 +444,10 @@ class Platform(Institution, mesa.Agent):
         than its retained profit (equity above its paid-in capital): company law lets a
         company distribute only profit left after making up past losses, never its
         registered capital, so an entrant does not hand back the capital it entered with.
+        A platform not yet ``established`` (less than a year of results) pays nothing out:
+        dividends are paid from earnings a firm expects to last (Lintner 1956), and a lender
+        building its book keeps what it raised for that book; ``roe`` is then the return of
+        its business plan (its type's target).
         Capital is costly to raise and idle capital earns below its cost, so lenders hold a
         buffer over what their loans need and adjust it with the cost in view.
 
@@ -452,7 +456,8 @@ class Platform(Institution, mesa.Agent):
             13, 187-221; Flannery & Rangan (2008), Rev. Finance 12, 391-429 (banks move
             toward a target capital ratio); issue costs: Lee, Lochhead, Ritter & Zhao (1996),
             J. Financ. Res. 19, 59-74; distributable profit only: Company Law of the PRC
-            (2018 revision), art. 166 (art. 210 of the 2023 revision).
+            (2018 revision), art. 166 (art. 210 of the 2023 revision); dividends follow
+            established earnings: Lintner (1956), Am. Econ. Rev. 46(2), 97-113.
         """
         self.equity_raised = self.dividends = 0.0
         if not self.is_active or self.equity <= 0:
@@ -464,6 +469,8 @@ class Platform(Institution, mesa.Agent):
             self.record("issue_cost", cost)
             self.paid_in += amount  # the issue cost is an expense: it lowers retained profit
             self.equity_raised = amount
+            return
+        if not established:
             return
         excess = min(self.equity - (1.0 + PAYOUT_BAND) * self.target_equity(reg),
                      max(self.cash, 0.0), self.equity - self.paid_in)

@@ -259,7 +259,7 @@ class PlatformParams:
     micro_lender: PlatformTypeParams = _ptype(
         tech_level=0.45, pd_cutoff=0.25, margin=0.08, operating_cost=0.06, funding_spread=0.04,
         term_months=6, own_share=0.05, bank_fee=0.065, max_leverage=3.0,
-        limit_income_multiple=1.0, convenience=0.5, equity_per_borrower=40.0,
+        limit_income_multiple=1.0, convenience=0.5, equity_per_borrower=3.5,
         delinquency_target=0.08, weight=5.0, may_enter=True, target_leverage=2.0,
         products="cash", cost_per_loan=50.0)
     consumer_finance: PlatformTypeParams = _ptype(

@@ -259,6 +259,39 @@ def test_entry_stops_at_the_most_platforms():
     assert len(model.platforms) == 4
 
 
+def test_entry_follows_each_types_own_return():
+    """An entrant picks the type whose live platforms earn most (mean of their mean ROE
+    records), enters only if that is above entry_roe, and judges a type with none live by
+    the market's mean; the draw against entry_prob is made only when some type qualifies."""
+    model = _model(**{"platforms.n": 5, "platforms.max_n": 10})
+    model.params = model.params.with_overrides({"platforms.entry_roe": 0.15,
+                                                "platforms.entry_prob": 1.0})
+    kinds = [pl.kind for pl in model.platforms]
+    for pl in model.platforms:
+        pl.roe_history.clear()
+        pl.roe_history.extend({"embedded": [0.4], "micro_lender": [0.1, 0.12],
+                               "consumer_finance": [0.2]}[pl.kind])
+    assert sorted(kinds) == ["consumer_finance"] * 2 + ["embedded"] + ["micro_lender"] * 2
+    state = model.rng.bit_generator.state
+    platforms_adapt.maybe_enter(model)
+    assert model.platforms[-1].kind == "consumer_finance" and len(model.platforms) == 6
+    for pl in model.platforms:  # now the consumer-finance companies earn below entry_roe
+        if pl.kind == "consumer_finance":
+            pl.roe_history.clear()
+            pl.roe_history.append(0.1)
+    model.rng.bit_generator.state = state
+    platforms_adapt.maybe_enter(model)
+    assert len(model.platforms) == 6  # the embedded platform's 40 % draws no entrant
+    assert model.rng.bit_generator.state == state  # and no draw was made
+    for pl in model.platforms:  # no live micro-lender: judged by the market's mean
+        if pl.kind == "micro_lender":
+            pl.is_active = False
+    expected = np.mean([np.mean(pl.roe_history) for pl in model.platforms if pl.is_active])
+    assert expected > 0.15
+    platforms_adapt.maybe_enter(model)
+    assert model.platforms[-1].kind == "micro_lender" and len(model.platforms) == 7
+
+
 def test_entry_when_profitable_and_blocked_by_entry_capital():
     free = lendsim.run(tiny(**{"platforms.entry_roe": -1.0, "platforms.entry_prob": 1.0,
                                "platforms.max_n": 8}), steps=6)

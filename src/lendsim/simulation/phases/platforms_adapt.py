@@ -83,7 +83,12 @@ def step(model) -> None:
         i = pl.idx
         rationed = bool(i < len(month.own_limited) and month.own_limited[i]
                         and month.capacity[i] < bp.min_loan)
-        pl.manage_capital(rationed, float(np.mean(pl.roe_history)), reg, pp)
+        # a platform with less than a year of results has no earnings record to pay
+        # dividends from or to judge a raise by: it goes by its business plan, its type's
+        # target return (as plan_marketing does)
+        established = len(pl.roe_history) == pl.roe_history.maxlen
+        pl.manage_capital(rationed, float(np.mean(pl.roe_history)) if established
+                          else pl.tp.target_roe, reg, pp, established=established)
         if (model.t + pl.idx) % pp.retrain_every == 0:
             pl.retrain(pp)
         pl.reputation += model.params.contagion.reputation_recovery * (1.0 - pl.reputation)
@@ -197,6 +202,30 @@ def feature_sampling(new_loans: int, training_window: int, n_platforms: int) -> 
     return max(1, new_loans // (FEATURE_SAMPLE_WINDOWS * training_window * n_platforms))
 
 
+def best_entry(kinds: list[str], records: list[tuple[str, list[float]]]) -> tuple[str, float]:
+    """The type an entrant chooses among ``kinds`` and the return it expects there, from the
+    live platforms' ``(type, ROE record)``: the highest mean over a type's platforms of their
+    mean ROE record; a type with no live platform with a record is judged by the market's
+    mean over all of them (0 if none has a record yet). Ties go to the first in ``kinds``.
+
+    Examples:
+        >>> best_entry(["micro_lender", "consumer_finance"],
+        ...            [("micro_lender", [0.1, 0.3]), ("consumer_finance", [0.1]),
+        ...             ("embedded", [0.4])])
+        ('micro_lender', 0.2)
+        >>> best_entry(["micro_lender", "consumer_finance"], [("embedded", [0.3])])
+        ('micro_lender', 0.3)
+    """
+    means = {}
+    for kind, record in records:
+        if record:
+            means.setdefault(kind, []).append(float(np.mean(record)))
+    market = float(np.mean([m for v in means.values() for m in v])) if means else 0.0
+    expected = [float(np.mean(means[k])) if k in means else market for k in kinds]
+    best = int(np.argmax(expected))
+    return kinds[best], expected[best]
+
+
 def drop_closed_loans(model) -> None:
     """Compact the book once this month's closed loans have trained their lenders: every
     later pass this month (adaptation, supervision, data collection) then reads only open
@@ -209,19 +238,24 @@ def drop_closed_loans(model) -> None:
 
 
 def maybe_enter(model) -> None:
-    """A new platform enters, at random, while incumbents' trailing ROE is above
-    ``entry_roe``, if it has the regulator's entry capital."""
+    """A new platform enters, at random, into the type whose live platforms earn the highest
+    trailing ROE, while that is above ``entry_roe``, if it has the regulator's entry capital.
+
+    An entrant weighs the return of the business it would do: the mean over the type's live
+    platforms of their mean ROE record (the market's mean over all live platforms for a type
+    that has none live). Entry follows each segment's own profits, so a segment that earns its
+    cost of capital replaces the lenders it loses while one that does not, draws none
+    (Bresnahan & Reiss 1991, J. Polit. Econ. 99, 977-1009: entry thresholds by market)."""
     pp, reg = model.params.platforms, model.regulator.policy
     active = [pl for pl in model.platforms if pl.is_active]
     if len(model.platforms) >= pp.max_n or not active:
         return
-    roe = np.mean([np.mean(pl.roe_history) for pl in active if pl.roe_history] or [0.0])
-    if roe <= pp.entry_roe or model.rng.random() >= pp.entry_prob:
-        return
     kinds = [k for k in PLATFORM_TYPES if pp.type_params(k).may_enter
              and pp.type_params(k).weight > 0]
     kinds = kinds or list(PLATFORM_TYPES)
-    kind = kinds[int(model.rng.integers(len(kinds)))]
+    kind, roe = best_entry(kinds, [(pl.kind, list(pl.roe_history)) for pl in active])
+    if roe <= pp.entry_roe or model.rng.random() >= pp.entry_prob:
+        return
     capital = pp.type_params(kind).equity_per_borrower
     if capital < reg.entry_capital:
         model.log_event("entry_blocked", "platform", -1, capital * model.n_borrowers,

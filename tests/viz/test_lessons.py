@@ -51,16 +51,14 @@ def test_rate_cap_lesson():
     (prime borrowers' mean APR is near the cap already, 11.6-12.4 %: on seed 1 it rose 0.02
     points, 2026-12-02, as prime borrowers priced above the cap were refused, not served
     cheaper; on seeds 2-4 it fell 0.1-0.5 points). Nobody pays more than the cap. The text's
-    defaults: lower with the cap on each of seeds 1-3, with borrowing to repay switched on
-    (as in the lesson) and off. Measured 2026-12-05, once lenders learned from fair training
-    windows weighted by amount (docs/ODD.md 7.10), defaults summed over 36 months, uncapped
-    -> capped: with borrowing to repay seed 1 0.087 -> 0.078, seed 2 0.076 -> 0.061, seed 3
-    0.075 -> 0.024; without it 0.129 -> 0.064, 0.109 -> 0.073, 0.092 -> 0.060. On seeds 4-8
-    the cap lowered defaults with borrowing to repay on each (by 0.002-0.060), and without
-    it on each but seed 4 (+0.008). Borrowing to repay took most of the fall away on seeds 1
-    and 7 and little or none on seeds 3, 4 and 8, so the text promises a fall, not which
-    force wins. Before that (2026-12-02), with borrowing to repay, the seeds disagreed (seed
-    3 0.045 -> 0.061)."""
+    defaults, summed over 36 months, uncapped -> capped, seeds 1-3: with borrowing to repay
+    (as in the lesson) higher with the cap on each, as the cap closes the micro-lenders' dear
+    cash loans that tided borrowers over; without it lower on each. Measured 2026-12-06, once
+    micro-lenders started with the capital their business needs (docs/ODD.md 5): with
+    borrowing to repay +0.024, +0.011 and +0.023; without it -0.031, -0.036 and -0.025. On
+    2026-12-05, with the micro-lenders short of capital, the cap lowered defaults with
+    borrowing to repay on each of seeds 1-3 (seed 1 0.087 -> 0.078, seed 2 0.076 -> 0.061,
+    seed 3 0.075 -> 0.024), and the text said so."""
     credit, subprime, prime = [], [], []
     for seed in (1, 2, 3, 4):
         base, cap = run("market", seed), run("rate_cap", seed)
@@ -83,23 +81,23 @@ def test_rate_cap_lesson():
             - model_table("market", seed, **{"contagion.debt_spiral": spiral})["default_rate"].sum()
             for seed in (1, 2, 3)]
     assert max(change[False]) < 0, change
-    assert max(change[True]) < 0, change
+    assert min(change[True]) > 0, change
 
 
 @pytest.mark.slow
 def test_default_wave_lesson():
     """With the lesson's seed, the shock sets off a wave, as the lesson's text says. Against
     the same lesson without pressing the button (identical until the press): delinquency
-    climbs well above its peak, and the social band grows far wider. Measured 2026-12-05 on
-    the lesson's seed 3 (threshold a third): peak 30+ delinquency 7.7 % against 5.6 %; social
-    losses 1.40 million RMB, 0.005 million of them before the press, against 0.32 million. Of
-    seeds 1-10 the wave runs before the shock on six (1, 4, 5, 6, 8, 9: 0.26-0.65 million RMB
-    of social losses by the press, the peak no higher pressed), fizzles out on two (2, 7:
-    under 0.13 million either way) and waits for the shock on seeds 3 and 10 (10: peak 3.1 %
-    against 2.5 %, social 0.27 against 0). Cascades live in a narrow window (Watts 2002), which
-    is why the lesson fixes its threshold and seed; its seed was 5 until lenders learned from
-    fair training windows weighted by amount (docs/ODD.md 7.10), when on seed 5 the wave came
-    before the shock."""
+    climbs well above its peak, and the social band grows far wider. Measured 2026-12-06 on
+    the lesson's seed 5 (threshold a third): peak 30+ delinquency 5.4 % against 2.0 %; social
+    losses 0.87 million RMB, 0.03 million of them before the press, against 0.03 million. Of
+    seeds 1-12 the wave runs before the shock on five (2, 3, 7, 9, 11: 0.15-0.58 million RMB of
+    social losses by the press), never starts on six (1, 4, 6, 8, 10, 12: no social losses,
+    shock or not) and waits for the shock on seed 5 alone. Cascades live in a narrow window
+    (Watts 2002), which is why the lesson fixes its threshold and seed; its seed was 3 until
+    micro-lenders started with the capital their business needs (docs/ODD.md 5), when on
+    seed 3 the wave came before the shock, and 5 before lenders learned from fair training
+    windows weighted by amount (docs/ODD.md 7.10)."""
     wave, calm = run("default_wave"), run("default_wave", press=False)
     assert wave.iloc[:12].equals(calm.iloc[:12])
     assert wave["delinquency_30"].max() > 1.3 * calm["delinquency_30"].max()

@@ -59,7 +59,7 @@ LESSONS: tuple[Lesson, ...] = (
            "that of 'The market as it is', and credit end lower. Do fewer borrowers default? "
            "The riskiest are no longer lent to, but those refused can no longer borrow from "
            "one lender to repay another: try seeds 1, 2 and 3 and compare the default rate, "
-           "lower on each, by very different amounts.",
+           "higher on each, as the dear cash loans that tided borrowers over are gone.",
            {"rate_cap": 0.12}),
     Lesson("default_wave", "A default wave",
            "Borrowers stop paying once a third of their contacts are in default (a "
@@ -67,7 +67,7 @@ LESSONS: tuple[Lesson, ...] = (
            "12 press 'Income shock now': watch red spread along the ring, delinquency climb "
            "and a 'social' band grow in the losses chart. With another seed the wave may "
            "fizzle out, or start without the shock: cascades are fragile.",
-           {"social_rule": "cascade (threshold)", "social_threshold": 0.33, "seed": "3"},
+           {"social_rule": "cascade (threshold)", "social_threshold": 0.33, "seed": "5"},
            action="income_shock", action_step=12),
     Lesson("platform_failure", "A platform failure",
            "After month 12 press 'Close the largest platform': the big embedded platform "

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import lendsim
-from lendsim.agents.platforms import EXPENSE_LINES, INCOME_LINES
+from lendsim.agents.platforms import EXPENSE_LINES, INCOME_LINES, target_leverage
 from lendsim.api import resolve_scenario
 from lendsim.errors import LendsimError
 from lendsim.results.analysis import income_statement
@@ -36,14 +36,6 @@ from lendsim.simulation.scenario import parse_overrides
 
 # a script beside this one (scripts/ is on the path)
 from delinquency_buckets import seed_range
-
-
-def target_leverage(params, kind: str) -> float:
-    """Own loans / equity a platform of type ``kind`` aims for under the scenario's regulator
-    at the start (``Platform.target_leverage``)."""
-    tp, reg = params.platforms.type_params(kind), params.regulator
-    funded = 1.0 + reg.platform_borrowing_limit + reg.platform_abs_limit
-    return min(tp.target_leverage, tp.max_leverage, reg.platform_leverage_limit, funded)
 
 
 def measure(scenario: str | None, seed: int, first: int, last: int, sets: dict
@@ -58,7 +50,8 @@ def measure(scenario: str | None, seed: int, first: int, last: int, sets: dict
     out = income_statement(p, first, last)
     live = p[p["is_active"].astype(bool) & p["step"].between(first, last)]
     params = resolve_scenario(scenario, sets)
-    lev = live["platform_type"].map(lambda k: target_leverage(params, k))
+    lev = live["platform_type"].map(
+        lambda k: target_leverage(params.platforms.type_params(k), params.regulator))
     out["equity_need"] = ((live["loans_held"] / lev).groupby(live["platform_type"]).mean()
                           / params.borrowers.n)
     out["book_share"] = (live.groupby("platform_type")["loans_managed"].sum()

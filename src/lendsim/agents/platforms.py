@@ -185,6 +185,20 @@ class PlatformArrays:
                 for n in dict.fromkeys(names)]
 
 
+def leverage_limit(tp, reg: RegulatorParams) -> float:
+    """Own loans / equity a platform of type params ``tp`` is allowed: the type's appetite,
+    the regulator's overall limit, and equity plus the borrowing and bond/ABS limits (each a
+    multiple of net assets)."""
+    funded = 1.0 + reg.platform_borrowing_limit + reg.platform_abs_limit
+    return min(tp.max_leverage, reg.platform_leverage_limit, funded)
+
+
+def target_leverage(tp, reg: RegulatorParams) -> float:
+    """Own loans / equity a platform of type params ``tp`` aims for: its type's target,
+    within its limit (:func:`leverage_limit`)."""
+    return min(tp.target_leverage, leverage_limit(tp, reg))
+
+
 def spread_order(n: int) -> np.ndarray:
     """The positions ``0 .. n-1`` in an order in which every run of consecutive entries
     (the first ones, the last ones) takes an even share of any block of the original order:
@@ -398,10 +412,8 @@ class Platform(Institution, mesa.Agent):
         return max(self.tp.own_share, reg.joint_lending_min_share)
 
     def leverage_limit(self, reg: RegulatorParams) -> float:
-        """Own loans / equity allowed: the type's appetite, the regulator's overall limit, and
-        equity plus the borrowing and bond/ABS limits (each a multiple of net assets)."""
-        funded = 1.0 + reg.platform_borrowing_limit + reg.platform_abs_limit
-        return min(self.tp.max_leverage, reg.platform_leverage_limit, funded)
+        """Own loans / equity allowed (:func:`leverage_limit`)."""
+        return leverage_limit(self.tp, reg)
 
     def own_capacity(self, reg: RegulatorParams) -> float:
         """New own-share lending allowed this month by the leverage limit, RMB."""
@@ -423,8 +435,8 @@ class Platform(Institution, mesa.Agent):
 
     # --- capital ------------------------------------------------------------------------------
     def target_leverage(self, reg: RegulatorParams) -> float:
-        """Own loans / equity the platform aims for: its type's target, within its limit."""
-        return min(self.tp.target_leverage, self.leverage_limit(reg))
+        """Own loans / equity the platform aims for (:func:`target_leverage`)."""
+        return target_leverage(self.tp, reg)
 
     def target_equity(self, reg: RegulatorParams) -> float:
         """Equity the platform aims to hold, RMB: its own loans at its target leverage, and

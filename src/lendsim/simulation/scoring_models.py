@@ -120,6 +120,13 @@ class Logistic(ScoringModel):
     name = "logistic"
 
     def fit(self, X, y, weight, *, pp, start, random_state=None):
+        # one BLAS thread (:func:`_one_thread`): OpenBLAS splits the window's long sums
+        # (X' w, X' W X) over its threads, so the coefficients' last bits, and every number
+        # of the run after them, would depend on the machine's cores
+        with _one_thread():
+            return self._fit(X, y, weight, pp=pp, start=start)
+
+    def _fit(self, X, y, weight, *, pp, start):
         m, prior = pp.prior_weight, prior_coef(X.shape[1])
         prior_pd = np.average(scoring.predict_pd(X, prior), weights=weight)
         rate = (np.dot(weight, y) + m * prior_pd) / (weight.sum() + m)
@@ -136,12 +143,18 @@ _THREADS = None  # threadpoolctl's controller, made once (finding the libraries 
 
 
 def _one_thread():
-    """A context in which scikit-learn's native code runs on one thread.
+    """A context in which native code (BLAS for the logistic scorecard's Newton steps,
+    OpenMP in scikit-learn's models) runs on one thread.
 
     A fit on a training window of a few thousand loans gains nothing from threads, and with
     every core busy (a sweep runs one model per core) OpenMP threads that wait for each other
-    made a tree fit some 50 times slower in our measurements; one thread is also the same
-    arithmetic on every machine.
+    made a tree fit some 50 times slower in our measurements. One thread is also the same
+    arithmetic on every machine: OpenBLAS splits a long sum over its threads, so with its
+    default (a thread per core) the logistic fit's coefficients differed in the last bit
+    between one and two threads, and so did the run's tables after them (the default run,
+    2026-12-06). In the default run (10,000 borrowers, 240 months) BLAS's second thread also
+    spun for about 9 of its 21 CPU seconds, for no gain in wall time, and a sweep with a worker
+    per core took 1.9 times as long (benchmarks/README.md, "One BLAS thread for the fits").
     """
     global _THREADS
     if _THREADS is None:

@@ -120,20 +120,17 @@ class Logistic(ScoringModel):
     name = "logistic"
 
     def fit(self, X, y, weight, *, pp, start, random_state=None):
+        m, prior = pp.prior_weight, prior_coef(X.shape[1])
         # one BLAS thread (:func:`_one_thread`): OpenBLAS splits the window's long sums
         # (X' w, X' W X) over its threads, so the coefficients' last bits, and every number
         # of the run after them, would depend on the machine's cores
         with _one_thread():
-            return self._fit(X, y, weight, pp=pp, start=start)
-
-    def _fit(self, X, y, weight, *, pp, start):
-        m, prior = pp.prior_weight, prior_coef(X.shape[1])
-        prior_pd = np.average(scoring.predict_pd(X, prior), weights=weight)
-        rate = (np.dot(weight, y) + m * prior_pd) / (weight.sum() + m)
-        precision = (m * scoring.unit_information(X, None, weight, rate=rate)
-                     + np.eye(len(prior)) / WEAK_PRIOR_SD ** 2)
-        return scoring.fit_logistic(X, y, prior_mean=prior, prior_precision=precision,
-                                    coef0=start, gtol=1e-5, sample_weight=weight)
+            prior_pd = np.average(scoring.predict_pd(X, prior), weights=weight)
+            rate = (np.dot(weight, y) + m * prior_pd) / (weight.sum() + m)
+            precision = (m * scoring.unit_information(X, None, weight, rate=rate)
+                         + np.eye(len(prior)) / WEAK_PRIOR_SD ** 2)
+            return scoring.fit_logistic(X, y, prior_mean=prior, prior_precision=precision,
+                                        coef0=start, gtol=1e-5, sample_weight=weight)
 
     def predict(self, state, X):
         return scoring.predict_pd(X, state)

@@ -210,8 +210,63 @@ def test_heap_probe_reads_glibc_accounting_that_adds_up():
     assert r["trimmed_mb"] <= r["end_mb"] + 1 and r["peak_mb"] >= r["end_mb"] - 1
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mincore, glibc")
+def test_resident_bytes_counts_the_pages_written():
+    """bench_heap.py's ``resident_bytes`` against pages written by hand: an anonymous
+    mapping of its own (not the heap, whose pages earlier tests may have touched) has none
+    resident, then exactly the pages written."""
+    import mmap
+
+    import numpy as np
+
+    import bench_heap
+
+    page = bench_heap.PAGE
+    buf = mmap.mmap(-1, 64 * page)
+    try:
+        a = np.frombuffer(buf, dtype=np.uint8)
+        assert bench_heap.resident_bytes(a) == 0
+        a[: 5 * page] = 1
+        a[40 * page] = 1
+        assert bench_heap.resident_bytes(a) == 6 * page
+        assert bench_heap.resident_bytes(a[40 * page: 41 * page]) == page
+        del a
+    finally:
+        buf.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mincore, glibc")
+def test_heap_probe_lists_the_model_arrays_it_holds():
+    """``--arrays``: the loan book's columns are found under their names, each counted
+    once (the sum of what is reserved equals the columns' bytes), and nothing is more
+    resident than the pages it spans."""
+    import numpy as np
+
+    import bench_heap
+    from lendsim import MarketModel, load_scenario
+    from lendsim.simulation.ledger import _FIELDS
+
+    model = MarketModel(load_scenario(None, bench_heap.bench_overrides(300, 2, 1)))
+    model.step()
+    held = bench_heap.model_arrays(model)
+    L = model.loans
+    for name in _FIELDS:
+        col = L.__dict__["_" + name]
+        res, reserved = held["loans._" + name]
+        assert reserved == col.nbytes
+        assert 0 <= res <= col.nbytes + 2 * bench_heap.PAGE
+    assert held["platforms.*.window.X"][1] == sum(
+        np.asarray(pl.window.X).nbytes for pl in model.platforms
+        if isinstance(getattr(pl.window, "X", None), np.ndarray))
+    model.close()
+    r = bench_heap.probe(300, 2, 2, arrays=5)
+    assert len(r["arrays"]) == 5 and r["arrays_mb"] >= sum(x[1] for x in r["arrays"]) - 1e-9
+    assert [x[1] for x in r["arrays"]] == sorted((x[1] for x in r["arrays"]), reverse=True)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--every", "0"], "--every = 0"),
+    (["--arrays", "-2"], "--arrays = -2"),
     (["--n", "0", "--steps", "2"], "borrowers.n = 0"),
 ])
 def test_heap_probe_bad_input_is_one_line_and_exit_2(args, message):

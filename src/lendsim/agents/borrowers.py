@@ -10,6 +10,7 @@ import mesa
 import numpy as np
 
 from lendsim.agents.rules import demand, income, repayment
+from lendsim.simulation.allocator import in_place
 from lendsim.simulation.params import BorrowerParams, MacroParams
 
 RISK_SEGMENTS = ("prime", "near_prime", "subprime")
@@ -99,17 +100,23 @@ class BorrowerPopulation:
         monthly drift that keeps the component's mean at 0), then the transitory shock and
         the macro income loss apply (7.2)."""
         p = self.p
-        self.income_state = income.persistent_step(self.income_state, p.income_persistence,
-                                                   p.income_persistent_sd,
-                                                   rng.standard_normal(self.n))
+        self.keep_in_place("income_state", income.persistent_step(
+            self.income_state, p.income_persistence, p.income_persistent_sd,
+            rng.standard_normal(self.n)))
         if p.job_loss_scar > 0.0:
-            self.income_state = income.displacement_scar(self.income_state, self.re_employed,
-                                                         p.job_loss_scar, scar_drift)
-        self.income = income.monthly_income(
+            self.keep_in_place("income_state", income.displacement_scar(
+                self.income_state, self.re_employed, p.job_loss_scar, scar_drift))
+        self.keep_in_place("income", income.monthly_income(
             self.base_income, self.is_employed, rng.standard_normal(self.n),
             p.income_volatility, p.benefit_share, income_loss, self.income_state,
-            p.income_persistent_sd)
+            p.income_persistent_sd))
         self.cash += self.income
+
+    def keep_in_place(self, name: str, values: np.ndarray) -> None:
+        """Set attribute ``name`` to ``values``, written into the array it holds when they
+        fit (``lendsim.simulation.allocator.in_place``: a month-lived array keeps its
+        place in memory)."""
+        setattr(self, name, in_place(self.__dict__.get(name), values))
 
     def charged_off(self, borrower_idx: np.ndarray, balance: np.ndarray) -> None:
         """Loans of borrowers ``borrower_idx`` (one entry per loan) were charged off with
@@ -124,7 +131,8 @@ class BorrowerPopulation:
         debt past the limitation period is no longer collected (7.11, *Collections*).
         Returns the month's payments, RMB."""
         p = self.p
-        self.months_since_charge_off = np.minimum(self.months_since_charge_off + 1, self.NEVER)
+        self.keep_in_place("months_since_charge_off",
+                   np.minimum(self.months_since_charge_off + 1, self.NEVER))
         self.collection_debt[self.months_since_charge_off > p.collection_months] = 0.0
         if p.collection_share <= 0.0:
             return 0.0
@@ -139,13 +147,15 @@ class BorrowerPopulation:
         p = self.p
         z, u = rng.standard_normal(self.n), rng.random(self.n)
         shock_z = rng.standard_normal(int((u < p.expense_shock_prob).sum()))
-        self.need, self.discretionary = demand.spending_need(
+        need, disc = demand.spending_need(
             self.base_income, self.risk, self.cash, z, u, shock_z,
             essential_share=p.essential_share,
             discretionary_share=p.discretionary_share, volatility=p.need_volatility,
             risk_spending=p.risk_spending, demand_level=demand_level,
             shock_prob=p.expense_shock_prob, shock_size=p.expense_shock_size,
             buffer_months=p.buffer_months, spend_down=p.spend_down)
+        self.keep_in_place("need", need)
+        self.keep_in_place("discretionary", disc)
 
     def credit_requests(self, due: np.ndarray, debt: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,6 +15,10 @@ Only glibc (Linux) has ``mallopt``; elsewhere, when the user set ``MALLOC_MMAP_T
 ``MALLOC_TRIM_THRESHOLD_`` (glibc's own variables), or with ``LENDSIM_MALLOC=system`` (glibc's
 defaults, as before this module), nothing is changed. Results do not depend on it: it moves no
 number, only where memory comes from.
+
+The thresholds do not stop the arrays that live a month (a borrower's income, the debt
+totals) from leaving holes in the heap when each month allocates them anew beside the old
+ones; :func:`in_place` keeps them where they are.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+
+import numpy as np
 
 #: glibc's ``mallopt`` parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
@@ -52,3 +58,17 @@ def tune() -> bool:
     _done = (mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
              and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1)
     return _done
+
+
+def in_place(old, new):
+    """``new``'s values written into ``old`` when shape and type match (``old`` is
+    returned), else ``new``. An array that lives a month then keeps its place in memory,
+    and ``new``, a temporary, is freed at once: allocated anew beside the old one every
+    month, such arrays left holes in the heap that grew with the months (at 10^6 borrowers
+    x 120 months the peak was 110-280 MB higher; benchmarks/README.md, "Month-lived arrays
+    in place"). Whoever holds ``old`` sees the new values."""
+    if (isinstance(old, np.ndarray) and isinstance(new, np.ndarray) and old.shape == new.shape
+            and old.dtype == new.dtype and old.flags.writeable):
+        old[...] = new
+        return old
+    return new

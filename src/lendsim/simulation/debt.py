@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lendsim import kernels
+from lendsim.simulation.allocator import in_place
 from lendsim.simulation.ledger import LoanBook
 
 
@@ -59,8 +60,11 @@ class DebtState:
         shape = (n_borrowers, n_platforms)
         own = (reuse.own if reuse is not None and reuse.own.shape == shape
                and reuse.own.flags.c_contiguous else np.empty(shape))
-        return cls(*kernels.debt_by_cell(loans.status, loans.borrower_idx, loans.platform_idx,
-                                         loans.balance, own))
+        own, total, n_lenders = kernels.debt_by_cell(loans.status, loans.borrower_idx,
+                                                     loans.platform_idx, loans.balance, own)
+        if reuse is not None:  # the old state's arrays keep their place
+            total, n_lenders = in_place(reuse.total, total), in_place(reuse.n_lenders, n_lenders)
+        return cls(own, total, n_lenders)
 
     def copy(self) -> DebtState:
         """A copy whose totals and lender counts can change without touching this one (the
@@ -93,3 +97,4 @@ class DebtState:
         covered = is_covered[b]
         return (np.where(covered, self.total[b], own),
                 np.where(covered, self.n_lenders[b] - (own > 0), 0))
+

@@ -57,7 +57,9 @@ def resident_bytes(a) -> int:
     vec = (ctypes.c_ubyte * pages)()
     if libc.mincore(ctypes.c_void_p(start), ctypes.c_size_t(length), vec) != 0:
         raise OSError(ctypes.get_errno(), "mincore")
-    return sum(v & 1 for v in bytes(vec)) * PAGE
+    import numpy as np  # after one_blas_thread: see main
+
+    return int((np.frombuffer(vec, dtype=np.uint8) & 1).sum()) * PAGE
 
 
 def model_arrays(model, depth: int = 6) -> dict[str, tuple[int, int]]:

@@ -58,12 +58,12 @@ def test_in_place_writes_in_place_only_what_fits():
     assert in_place(frozen, new) is new and frozen.sum() == 0
 
 
-def test_keep_rebinds_what_does_not_fit():
+def test_population_rebinds_what_does_not_fit():
     m = MarketModel(tiny(**{"simulation.steps": 1}))
     pop = m.population
     income = pop.income
-    pop.keep_in_place("income", np.full(income.shape, 5.0))
+    pop.income = in_place(pop.income, np.full(income.shape, 5.0))
     assert pop.income is income and (income == 5.0).all()
-    pop.keep_in_place("income", np.full(income.shape, 5, dtype=np.int64))
+    pop.income = in_place(pop.income, np.full(income.shape, 5, dtype=np.int64))
     assert pop.income is not income and pop.income.dtype == np.int64
     m.close()

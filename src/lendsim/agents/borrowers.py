@@ -100,23 +100,18 @@ class BorrowerPopulation:
         monthly drift that keeps the component's mean at 0), then the transitory shock and
         the macro income loss apply (7.2)."""
         p = self.p
-        self.keep_in_place("income_state", income.persistent_step(
-            self.income_state, p.income_persistence, p.income_persistent_sd,
-            rng.standard_normal(self.n)))
+        # month-lived arrays are written into last month's (allocator.in_place)
+        state = income.persistent_step(self.income_state, p.income_persistence,
+                                       p.income_persistent_sd, rng.standard_normal(self.n))
         if p.job_loss_scar > 0.0:
-            self.keep_in_place("income_state", income.displacement_scar(
-                self.income_state, self.re_employed, p.job_loss_scar, scar_drift))
-        self.keep_in_place("income", income.monthly_income(
+            state = income.displacement_scar(state, self.re_employed, p.job_loss_scar,
+                                             scar_drift)
+        self.income_state = in_place(self.income_state, state)
+        self.income = in_place(self.income, income.monthly_income(
             self.base_income, self.is_employed, rng.standard_normal(self.n),
             p.income_volatility, p.benefit_share, income_loss, self.income_state,
             p.income_persistent_sd))
         self.cash += self.income
-
-    def keep_in_place(self, name: str, values: np.ndarray) -> None:
-        """Set attribute ``name`` to ``values``, written into the array it holds when they
-        fit (``lendsim.simulation.allocator.in_place``: a month-lived array keeps its
-        place in memory)."""
-        setattr(self, name, in_place(self.__dict__.get(name), values))
 
     def charged_off(self, borrower_idx: np.ndarray, balance: np.ndarray) -> None:
         """Loans of borrowers ``borrower_idx`` (one entry per loan) were charged off with
@@ -131,8 +126,8 @@ class BorrowerPopulation:
         debt past the limitation period is no longer collected (7.11, *Collections*).
         Returns the month's payments, RMB."""
         p = self.p
-        self.keep_in_place("months_since_charge_off",
-                   np.minimum(self.months_since_charge_off + 1, self.NEVER))
+        self.months_since_charge_off = in_place(
+            self.months_since_charge_off, np.minimum(self.months_since_charge_off + 1, self.NEVER))
         self.collection_debt[self.months_since_charge_off > p.collection_months] = 0.0
         if p.collection_share <= 0.0:
             return 0.0
@@ -154,8 +149,8 @@ class BorrowerPopulation:
             risk_spending=p.risk_spending, demand_level=demand_level,
             shock_prob=p.expense_shock_prob, shock_size=p.expense_shock_size,
             buffer_months=p.buffer_months, spend_down=p.spend_down)
-        self.keep_in_place("need", need)
-        self.keep_in_place("discretionary", disc)
+        self.need = in_place(self.need, need)
+        self.discretionary = in_place(self.discretionary, disc)
 
     def credit_requests(self, due: np.ndarray, debt: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

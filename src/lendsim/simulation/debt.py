@@ -97,4 +97,3 @@ class DebtState:
         covered = is_covered[b]
         return (np.where(covered, self.total[b], own),
                 np.where(covered, self.n_lenders[b] - (own > 0), 0))
-

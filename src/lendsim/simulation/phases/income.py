@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from lendsim.simulation.allocator import in_place
+
 
 def step(model) -> None:
     pop = model.population
-    pop.keep_in_place("months_since_default",
-                      np.minimum(pop.months_since_default + 1, pop.NEVER))
+    pop.months_since_default = in_place(pop.months_since_default,
+                                        np.minimum(pop.months_since_default + 1, pop.NEVER))
     if model.t > model.first_t:  # incomes grow month by month, from the second on
         pop.base_income *= (1.0 + model.params.macro.income_growth) ** (1.0 / 12.0)
     mp = model.params.macro

@@ -398,6 +398,19 @@ def test_flag_cells_matches_loop(seed, n, nb, P):
     assert kernels.flag_cells(b, p, late, nb, P).tolist() == want
 
 
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 30), nb=st.integers(1, 6),
+       P=st.integers(1, 5), index=st.sampled_from([np.int32, np.int64]))
+def test_owes_at_matches_loop(seed, n, nb, P, index):
+    rng = np.random.default_rng(seed)
+    # debts of zero, positive and (tiny) negative amounts: only a positive one is owed
+    own = rng.choice([0.0, 1e-300, -1e-12, 250.0], size=(nb, P))
+    b = rng.integers(0, nb, n).astype(index)
+    want = [[own[b[i], j] > 0 for j in range(P)] for i in range(n)]
+    got = kernels.owes_at(own, b)
+    assert got.dtype == np.bool_ and got.shape == (n, P)
+    assert got.tolist() == want
+
+
 # ----------------------------------------------------------------- tallies over the book
 
 

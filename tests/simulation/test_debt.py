@@ -69,14 +69,35 @@ def test_debt_state_reuses_a_spent_matrix_only_when_its_shape_fits():
     fresh = DebtState.from_book(L, 20, 3)
     spent = DebtState(np.full((20, 3), 9.0), np.zeros(20), np.zeros(20, dtype=np.int64))
     again = DebtState.from_book(L, 20, 3, reuse=spent)
-    assert again.own is spent.own  # overwritten in place, every cell
+    # overwritten in place, every cell
+    assert again.own.__array_interface__["data"][0] == spent.own.__array_interface__["data"][0]
     for a, b in zip((fresh.own, fresh.total, fresh.n_lenders),
                     (again.own, again.total, again.n_lenders)):
         np.testing.assert_array_equal(a, b)
     narrow = DebtState(np.zeros((20, 2)), np.zeros(20), np.zeros(20, dtype=np.int64))
-    wide = DebtState.from_book(L, 20, 3, reuse=narrow)  # a platform entered: a new matrix
-    assert wide.own is not narrow.own and wide.own.shape == (20, 3)
+    wide = DebtState.from_book(L, 20, 3, reuse=narrow)  # a platform entered: no room
+    assert not np.shares_memory(wide.own, narrow.own) and wide.own.shape == (20, 3)
     np.testing.assert_array_equal(wide.own, fresh.own)
+
+
+def test_a_platform_entry_writes_the_matrix_into_the_same_memory():
+    rng = np.random.default_rng(6)
+    L = _book(rng, 80, 20, 4)
+    d = DebtState.from_book(L, 20, 3)  # platform 3 has loans but is not counted yet
+    start = d.own.__array_interface__["data"][0]
+    for P in range(4, 4 + DebtState.SPARE_PLATFORMS - 2):  # entrants, within the room left
+        d = DebtState.from_book(L, 20, P, reuse=d)
+        assert d.own.shape == (20, P) and d.own.flags.c_contiguous
+        assert d.own.__array_interface__["data"][0] == start
+        fresh = DebtState.from_book(L, 20, P)
+        for a, b in zip((fresh.own, fresh.total, fresh.n_lenders),
+                        (d.own, d.total, d.n_lenders)):
+            np.testing.assert_array_equal(a, b)
+    # past the room: a new store, with the same numbers
+    P = 3 + DebtState.SPARE_PLATFORMS + 1
+    d = DebtState.from_book(L, 20, P, reuse=d)
+    assert d.own.shape == (20, P) and d.own.__array_interface__["data"][0] != start
+    np.testing.assert_array_equal(d.own, DebtState.from_book(L, 20, P).own)
 
 
 def test_debt_state_of_an_empty_book_is_zeros_of_the_right_shape():
@@ -118,6 +139,10 @@ def test_widen_gives_entrants_a_column_of_zeros():
     d.widen(2)  # never narrows
     assert d.own.shape == (3, 4)
     assert d.own.flags.c_contiguous  # cells() needs it
+    # a widened state's memory serves the next month's state
+    L = LoanBook()
+    again = DebtState.from_book(L, 3, 4, reuse=d)
+    assert np.shares_memory(again.own, d.own) and (again.own == 0).all()
 
 
 def test_seen_by_lender_by_hand():

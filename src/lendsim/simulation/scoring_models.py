@@ -63,6 +63,9 @@ class ScoringModel(strategies.Strategy):
     kind = "scoring"
     #: ``(module, extra)`` the model needs, or None
     requires: ClassVar[tuple[str, str] | None] = None
+    #: whether a row's prediction is the same whatever rows are predicted with it (to the
+    #: last bit); underwriting then scores applicants in blocks (``underwriting.assess``)
+    row_exact: ClassVar[bool] = True
 
     def check_available(self, where: str) -> None:
         """Raise :class:`lendsim.extras.MissingExtraError` (one line naming the extra) when
@@ -228,6 +231,9 @@ class NeuralNet(_Learned):
     """
 
     name = "neural_net"
+    #: a matrix product's blocking, hence the last bit of a row's result, depends on how many
+    #: rows it multiplies
+    row_exact = False
     HIDDEN = (16, 8)
     ALPHA = 1e-3
     MAX_ITER = 50

@@ -69,7 +69,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     g = platform_arrays(model)
     is_open = (g.is_active & (month.capacity > 0)
                & (g.serves_purchase if product == "purchase" else g.serves_cash))
-    has_account = np.take(debt.own, b_idx, axis=0) > 0
+    has_account = debt.owes(b_idx)  # (applicants, platforms) bool
     # utility per unit of APR: one number, or one per applicant (7.5)
     beta = choice.price_sensitivity(bp.price_sensitivity, pop.risk[b_idx],
                                     bp.price_sensitivity_risk)
@@ -236,7 +236,35 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     Returns ``(ok, pd_life, apr, limit, X, own, visible_debt)``, one entry per borrower:
     approved, estimated lifetime PD, the APR charged (all-in), amount granted if approved
     (RMB), features seen, the platform's own exposure and the debt it can see (RMB).
+
+    Each applicant's assessment depends on its own row only, so applicants are assessed
+    ``ASSESS_ROWS`` at a time, after one draw of the signal noise for all of them: the same
+    numbers whatever the block, with a block's few dozen temporaries in the cache instead
+    of a month's first round's (~300 bytes an applicant). A scoring model whose predictions
+    are not ``row_exact`` (a neural network's matrix products) scores the round whole.
     """
+    normal = model.rng.standard_normal(len(b))  # one draw: the same at any block size
+    if len(b) <= ASSESS_ROWS or not all(m.row_exact for _, m, _ in g.scorers):
+        return _assess_rows(model, b, p, request, g, term, asked, normal)
+    out = None
+    for s in range(0, len(b), ASSESS_ROWS):
+        r = slice(s, s + ASSESS_ROWS)
+        part = _assess_rows(model, b[r], p[r], request[r], g, term[r],
+                            None if asked is None else asked[r], normal[r])
+        if out is None:
+            out = tuple(np.empty((len(b),) + x.shape[1:], dtype=x.dtype) for x in part)
+        for whole, x in zip(out, part):
+            whole[r] = x
+    return out
+
+
+#: applicants :func:`assess` takes at a time
+ASSESS_ROWS = 1 << 16
+
+
+def _assess_rows(model, b, p, request, g: PlatformArrays, term, asked, normal):
+    """:func:`assess` on one block of applicants, ``normal`` their pre-drawn standard normal
+    numbers (the noise on the risk signal)."""
     pop, pp, reg = model.population, model.params.platforms, model.regulator.policy
     debt = model.debt
     X, own, visible_debt, other_lenders = borrower_features(
@@ -244,7 +272,7 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
         is_covered=model.is_covered, arrears_covered=model.arrears_covered, debt=debt,
         noise_sd=g.noise_sd,
         income_median=model.params.borrowers.income_median,
-        normal=model.rng.standard_normal(len(b)), term=term,
+        normal=normal, term=term,
         request=request if asked is None else asked, late=late_accounts(model))
     if len(model.features) > N_FEATURES:  # alternative data, where the type sees it
         X = np.hstack([X, alt_features(model, b, p, g.sees)])

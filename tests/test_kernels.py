@@ -411,6 +411,20 @@ def test_owes_at_matches_loop(seed, n, nb, P, index):
     assert got.tolist() == want
 
 
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 30), P=st.integers(1, 5),
+       share=st.floats(0, 1))
+def test_keep_rows_is_take_in_place(seed, n, P, share):
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=(n, P))
+    u[rng.random((n, P)) < 0.2] = -np.inf
+    rows = np.flatnonzero(rng.random(n) < share)
+    want = np.take(u, rows, axis=0)
+    before = u.__array_interface__["data"][0]
+    got = kernels.keep_rows(u, rows)
+    assert got.__array_interface__["data"][0] == before  # the same memory
+    np.testing.assert_array_equal(got, want)
+
+
 # ----------------------------------------------------------------- tallies over the book
 
 

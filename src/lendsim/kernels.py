@@ -833,6 +833,19 @@ def noisy_utility(base, beta, apr, trust_weight, trust, reputation, loyalty, has
 
 
 @kernel
+def keep_rows(u, rows):
+    """Keep rows ``rows`` (strictly increasing) of the 2-D array ``u``, in order, as its first
+    ``len(rows)`` rows, in place; returns that view. A row only moves up (``rows[i] >= i``),
+    so none is overwritten before it moves: ``numpy.take(u, rows, axis=0)`` without a
+    second array."""
+    for i in range(len(rows)):
+        r = rows[i]
+        if r != i:
+            u[i, :] = u[r, :]
+    return u[: len(rows)]
+
+
+@kernel
 def next_choice(u):
     """Each row's best column of ``u`` (the first of equal maxima, as ``numpy.argmax``), or
     -1 when the best is not finite (every column tried or closed); the chosen entry becomes

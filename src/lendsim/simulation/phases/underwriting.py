@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from lendsim import kernels
 from lendsim.agents import guarantors
 from lendsim.agents.banks import Bank
 from lendsim.agents.platforms import PlatformArrays
@@ -73,15 +74,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     # utility per unit of APR: one number, or one per applicant (7.5)
     beta = choice.price_sensitivity(bp.price_sensitivity, pop.risk[b_idx],
                                     bp.price_sensitivity_risk)
-    # noisy utilities; Gumbel(0, 1) noise = -log(Exp(1)); closed platforms never chosen
-    noise = model.rng.standard_exponential(size=has_account.shape, dtype=np.float32)
-    np.log(np.maximum(noise, np.float32(1e-30), out=noise), out=noise)  # draws can be 0
-    util = choice.platform_utility(
-        g.posted_apr, g.reputation, model.brand_share(), g.convenience,
-        pop.trust[b_idx], has_account, price_sensitivity=beta,
-        trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty,
-        noise=noise, noise_scale=bp.choice_noise, is_open=is_open)
-    del noise  # 4 bytes an applicant and platform, not needed in the rounds
+    util = noisy_utilities(model, g, b_idx, has_account, beta, is_open)
     seg = pop.risk_segment[b_idx]
     outside, hassle, belief, years = search_terms(model, seg, has_account, g, one_month,
                                                   product, is_refinance, beta)
@@ -95,8 +88,8 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         still = np.flatnonzero(remaining[looking] >= bp.min_loan)
         if not len(still):
             break
-        if len(still) < len(looking):
-            looking, util = looking[still], np.take(util, still, axis=0)
+        if len(still) < len(looking):  # rows kept in place: no second matrix
+            looking, util = looking[still], kernels.keep_rows(util, still)
         if outside is None and hassle is None:
             choice_k = choice.next_choice(util)  # in place
         else:  # Weitzman's rule: reservation values against doing without (7.5)
@@ -111,7 +104,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
             stopped[looking[walked]] = True
         has = np.flatnonzero(choice_k >= 0)
         if len(has) < len(looking):
-            looking, util, choice_k = looking[has], np.take(util, has, axis=0), choice_k[has]
+            looking, util, choice_k = looking[has], kernels.keep_rows(util, has), choice_k[has]
         sel, p = looking, choice_k
         if not len(sel):
             break
@@ -155,6 +148,36 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     month.rationed[b_idx[(remaining >= bp.min_loan) & applied]] = True
     month.applied[b_idx[applied]] = True
     return granted
+
+
+#: applicants whose utilities :func:`noisy_utilities` computes at a time
+CHOICE_ROWS = 1 << 16
+
+
+def noisy_utilities(model, g: PlatformArrays, b: np.ndarray, has_account: np.ndarray,
+                    beta, is_open: np.ndarray) -> np.ndarray:
+    """Applicants ``b``'s noisy utility of every platform, (len(b), P) float64
+    (:func:`lendsim.agents.rules.choice.platform_utility`; 7.5): Gumbel(0, 1) noise, minus
+    the log of an Exp(1) draw; platforms not ``is_open`` never chosen. ``has_account``:
+    which platforms each owes, (len(b), P); ``beta``: the utility of a unit of APR, one
+    number or one per applicant.
+
+    ``CHOICE_ROWS`` applicants at a time: the generator gives the same numbers in blocks of
+    rows as in one draw, and only a block's noise (4 bytes an applicant and platform) is
+    held beside the utilities."""
+    bp, pop = model.params.borrowers, model.population
+    brand, trust = model.brand_share(), pop.trust[b]
+    util = np.empty(has_account.shape)
+    for s in range(0, len(b), CHOICE_ROWS):
+        r = slice(s, s + CHOICE_ROWS)
+        noise = model.rng.standard_exponential(size=has_account[r].shape, dtype=np.float32)
+        np.log(np.maximum(noise, np.float32(1e-30), out=noise), out=noise)  # draws can be 0
+        util[r] = choice.platform_utility(
+            g.posted_apr, g.reputation, brand, g.convenience, trust[r], has_account[r],
+            price_sensitivity=beta if np.ndim(beta) == 0 else beta[r],
+            trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty,
+            noise=noise, noise_scale=bp.choice_noise, is_open=is_open)
+    return util
 
 
 #: applicants scored at a time by :func:`scorecard_logit`: its float64 temporaries stay near

@@ -1,7 +1,9 @@
-"""Underwriting assesses applicants in blocks (``underwriting.ASSESS_ROWS``): each
-applicant's assessment depends on its own row only, so a run's numbers do not depend on the
-block size. Checked on whole runs, against the same run assessed in one block, with the
-block far smaller than a round so that every round is split (and its last block short)."""
+"""Underwriting works on applicants in blocks: their utilities (``underwriting.CHOICE_ROWS``,
+with the noise drawn block by block) and their assessment (``underwriting.ASSESS_ROWS``).
+Each applicant's row depends on its own data only, and the generator gives the same numbers
+in blocks as in one draw, so a run's numbers do not depend on the block sizes. Checked on
+whole runs, against the same run in one block, with blocks far smaller than a round so that
+every round is split (and its last block short)."""
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ NEURAL = {"platforms.consumer_finance.scoring": "neural_net"}
 
 def _tables(scenario, rows, monkeypatch):
     monkeypatch.setattr(underwriting, "ASSESS_ROWS", rows)
+    monkeypatch.setattr(underwriting, "CHOICE_ROWS", rows + 6)  # blocks of their own
     sizes = []
     real = underwriting._assess_rows
 
@@ -80,3 +83,13 @@ def test_blocks_return_every_row_in_order(monkeypatch):
         for whole, x in zip(together, one):
             np.testing.assert_array_equal(whole[i], x[0])
     model.close()
+
+
+def test_noise_drawn_in_blocks_is_the_noise_drawn_at_once():
+    for n, P, k in ((1001, 7, 13), (5, 3, 2), (64, 15, 64)):
+        a, b = np.random.default_rng(3), np.random.default_rng(3)
+        whole = a.standard_exponential(size=(n, P), dtype=np.float32)
+        parts = [b.standard_exponential(size=(min(k, n - s), P), dtype=np.float32)
+                 for s in range(0, n, k)]
+        np.testing.assert_array_equal(whole, np.concatenate(parts))
+        assert a.random() == b.random()  # and the generator goes on from the same state

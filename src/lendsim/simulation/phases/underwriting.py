@@ -262,8 +262,8 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
 
     Each applicant's assessment depends on its own row only, so applicants are assessed
     ``ASSESS_ROWS`` at a time, after one draw of the signal noise for all of them: the same
-    numbers whatever the block, with a block's few dozen temporaries in the cache instead
-    of a month's first round's (~300 bytes an applicant). A scoring model whose predictions
+    numbers whatever the block, and a block's few dozen temporaries held at once instead
+    of a whole round's (~300 bytes an applicant). A scoring model whose predictions
     are not ``row_exact`` (a neural network's matrix products) scores the round whole.
     """
     normal = model.rng.standard_normal(len(b))  # one draw: the same at any block size

@@ -51,7 +51,7 @@ class DebtState:
     total: np.ndarray
     n_lenders: np.ndarray
     #: the memory ``own`` lies at the start of, with room for ``SPARE_PLATFORMS`` more
-    #: columns (None: ``own`` is its own memory)
+    #: columns (by default ``own``'s own memory, when C-contiguous; else None)
     store: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     #: columns of room a new matrix leaves for entrants: a month with a new platform writes
@@ -59,17 +59,18 @@ class DebtState:
     #: instead of ~100 MB of fresh pages beside the old matrix
     SPARE_PLATFORMS = 4
 
+    def __post_init__(self):
+        if self.store is None and self.own.flags.c_contiguous:
+            self.store = self.own.reshape(-1)
+
     @classmethod
     def from_book(cls, loans: LoanBook, n_borrowers: int, n_platforms: int,
                   reuse: DebtState | None = None) -> DebtState:
         """The debt state of the open loans in ``loans``. ``reuse``: a state no longer
         needed whose (borrowers x platforms) matrix is overwritten, when its memory has room,
         instead of allocating another (it must not be read afterwards)."""
-        store = None
-        if reuse is not None:  # its store, or its matrix's own memory
-            store = (reuse.store if reuse.store is not None else
-                     reuse.own.reshape(-1) if reuse.own.flags.c_contiguous else None)
-        own, store = cls._matrix(n_borrowers, n_platforms, store)
+        own, store = cls._matrix(n_borrowers, n_platforms,
+                                 None if reuse is None else reuse.store)
         own, total, n_lenders = kernels.debt_by_cell(loans.status, loans.borrower_idx,
                                                      loans.platform_idx, loans.balance, own)
         if reuse is not None:  # the old state's arrays keep their place

@@ -263,7 +263,7 @@ def assess(model, b: np.ndarray, p: np.ndarray, request: np.ndarray, g: Platform
     Each applicant's assessment depends on its own row only, so applicants are assessed
     ``ASSESS_ROWS`` at a time, after one draw of the signal noise for all of them: the same
     numbers whatever the block, and a block's few dozen temporaries held at once instead
-    of a whole round's (~300 bytes an applicant). A scoring model whose predictions
+    of a whole round's (~250 bytes an applicant). A scoring model whose predictions
     are not ``row_exact`` (a neural network's matrix products) scores the round whole.
     """
     normal = model.rng.standard_normal(len(b))  # one draw: the same at any block size

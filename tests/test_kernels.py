@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lendsim import kernels
-from lendsim.simulation.ledger import LoanStatus
+from lendsim.simulation.ledger import _FIELDS, LoanStatus
 
 
 def test_status_codes_are_the_ledgers():
@@ -33,13 +33,13 @@ def book(rng, n, n_pools=5):
     instalment = rng.uniform(10, 500, n)
     b = dict(
         status=rng.choice([0, 1, 2, 3, 4], n).astype(np.int8),
-        origination_step=rng.integers(0, 8, n).astype(np.int32),
-        n_missed=rng.integers(0, 5, n).astype(np.int16),
+        origination_step=rng.integers(0, 8, n).astype(_FIELDS["origination_step"]),
+        n_missed=rng.integers(0, 5, n).astype(_FIELDS["n_missed"]),
         balance=instalment * rng.uniform(0.0, 12, n),
         apr=rng.uniform(0, 0.4, n),
         instalment=instalment,
         arrears=instalment * rng.choice([0.0, 0.0, 0.5, 1.0, 2.0], n),
-        months_left=rng.integers(0, 13, n).astype(np.int16),
+        months_left=rng.integers(0, 13, n).astype(_FIELDS["months_left"]),
         pool_idx=rng.integers(0, n_pools, n).astype(np.intp),
         borrower_idx=rng.integers(0, max(1, n // 3), n).astype(np.intp),
         miss_bits=rng.integers(0, 256, n).astype(np.uint8),
@@ -123,11 +123,13 @@ def test_bill_loans_matches_loop(n):
 def test_bill_loans_by_hand():
     # a current loan of 1,200 at 12 %: 12 interest, instalment 100 due; a defaulted loan one
     # more behind; a loan booked this month not billed; a last instalment: the whole balance
-    L = dict(status=np.array([0, 2, 0, 1], np.int8), origination_step=np.array([1, 1, 3, 1],
-                                                                              np.int32),
-             n_missed=np.array([0, 3, 0, 1], np.int16), balance=np.array([1200.0, 50, 80, 90]),
+    L = dict(status=np.array([0, 2, 0, 1], np.int8),
+             origination_step=np.array([1, 1, 3, 1], _FIELDS["origination_step"]),
+             n_missed=np.array([0, 3, 0, 1], _FIELDS["n_missed"]),
+             balance=np.array([1200.0, 50, 80, 90]),
              apr=np.array([0.12, 0.2, 0.2, 0.0]), instalment=np.full(4, 100.0),
-             arrears=np.array([0.0, 0, 0, 100]), months_left=np.array([6, 2, 3, 1], np.int16),
+             arrears=np.array([0.0, 0, 0, 100]),
+             months_left=np.array([6, 2, 3, 1], _FIELDS["months_left"]),
              pool_idx=np.array([0, 1, 1, 1], np.intp),
              borrower_idx=np.array([0, 1, 2, 0], np.int32))
     rows, due, interest = run_bill(3, L, 2)  # borrower 0 owes 100 + 90 (run_bill checks)
@@ -350,7 +352,7 @@ def test_sample_compaction_matches_loop(seed, n, share):
     compacted)."""
     rng = np.random.default_rng(seed)
     status = rng.choice(np.array(list(LoanStatus), dtype=np.int8), n)
-    srow = np.flatnonzero(rng.random(n) < share).astype(np.int64)
+    srow = np.flatnonzero(rng.random(n) < share).astype(np.int32)  # LoanBook._srow
     ns = len(srow)
     w = rng.integers(1, 9, ns).astype(np.int32)
     ff = rng.random((ns, 3)).astype(np.float32)
@@ -376,7 +378,7 @@ def test_sample_positions_match_a_lookup_row_by_row(seed, n, share, k, runs):
     end read as 0) and whether it is sampled, looked up one row at a time; the rows come in
     ascending runs, as the month's matured loans do, or in any order."""
     rng = np.random.default_rng(seed)
-    srow = np.flatnonzero(rng.random(n) < share).astype(np.int64)
+    srow = np.flatnonzero(rng.random(n) < share).astype(np.int32)  # LoanBook._srow
     rows = rng.integers(0, n + 2, k).astype(np.int64)
     cuts = np.sort(rng.integers(0, k + 1, runs - 1))
     rows = np.concatenate([np.sort(part) for part in np.split(rows, cuts)])
@@ -462,7 +464,7 @@ def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2, copy_loans):
     np.testing.assert_array_equal(got_pool, by_pool)
     np.testing.assert_array_equal(got_platform, by_platform)
     np.testing.assert_array_equal(
-        kernels.book_by_platform(status, np.zeros(n, np.int16), bal, p, P)[5], count)
+        kernels.book_by_platform(status, np.zeros(n, _FIELDS["n_missed"]), bal, p, P)[5], count)
 
 
 
@@ -471,7 +473,7 @@ def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2, copy_loans):
 def test_open_balances_are_the_masked_balances(seed, n):
     rng = np.random.default_rng(seed)
     is_open = rng.random(n) < 0.7
-    n_missed = rng.integers(0, 6, n).astype(np.int16)
+    n_missed = rng.integers(0, 6, n).astype(_FIELDS["n_missed"])
     bal = rng.random(n) * 1000.0
     got = kernels.open_balances(is_open, n_missed, bal)
     for g, mask in zip(got, (is_open, is_open & (n_missed >= 1), is_open & (n_missed >= 3))):

@@ -73,6 +73,32 @@ def test_features_the_book_cannot_keep_exactly_are_refused(feature, value):
     assert L.n == 0
 
 
+@pytest.mark.parametrize("term, step, message", [
+    (128, 0, r"loan term: 1\.\.128 does not fit the book's int8 column \(-128\.\.127\)"),
+    (0, 32768, r"loan step: 32768\.\.32768 does not fit the book's int16 column"),
+    (0, -32769, r"loan step: -32769\.\.-32769")])
+def test_loans_beyond_the_books_narrow_columns_are_refused(term, step, message):
+    # the parameters' checks keep every loan of a model inside (terms <= 60 months, months
+    # -600..10,000); a term or month that wrapped around would be silently wrong
+    L = LoanBook()
+    _add(L, np.random.default_rng(13), 2, np.ones(2))
+    before = {k: getattr(L, k).copy() for k in ("term", "origination_step", "balance")}
+    with pytest.raises(ValueError, match=message):
+        L.add(borrower_idx=np.zeros(3, int), platform_idx=np.zeros(3, int),
+              pool_idx=np.zeros(3, int), principal=np.ones(3), apr=np.ones(3),
+              instalment=np.ones(3), term=np.array([1, term, 1]), step=step,
+              is_refinance=False, features=features(np.random.default_rng(14), 3))
+    assert (L.n, L.ns, L.n_booked) == (2, 2, 2)
+    for k, v in before.items():
+        np.testing.assert_array_equal(getattr(L, k), v)
+    # the widest values that fit are kept as they are
+    L.add(borrower_idx=np.zeros(2, int), platform_idx=np.zeros(2, int),
+          pool_idx=np.zeros(2, int), principal=np.ones(2), apr=np.ones(2),
+          instalment=np.ones(2), term=np.array([127, 1]), step=-32768, is_refinance=False,
+          features=features(np.random.default_rng(15), 2))
+    assert L.term[2:].tolist() == [127, 1] and L.origination_step[2:].tolist() == [-32768] * 2
+
+
 STATUSES = [LoanStatus.CURRENT, LoanStatus.DEFAULTED, LoanStatus.REPAID, LoanStatus.CHARGED_OFF]
 
 
@@ -167,3 +193,30 @@ def test_a_refused_feature_row_leaves_a_sampling_book_as_it_was():
               instalment=np.ones(3), term=np.ones(3, int), step=0, is_refinance=False,
               features=X)
     assert (L.n, L.ns, L.n_booked) == (n, ns, 5)
+
+
+def test_the_parameters_ranges_keep_every_loan_inside_the_books_columns():
+    """The book's counts are int8 and its months int16 because the parameters' checks
+    bound them; widening one of these ranges must widen the column too."""
+    import dataclasses
+
+    from lendsim.simulation.ledger import _FIELDS
+    from lendsim.simulation.params import PlatformParams, SimulationParams
+    from lendsim.simulation.platform_types import PlatformTypeParams
+
+    def hi(cls, name):
+        return next(f for f in dataclasses.fields(cls) if f.name == name).metadata["hi"]
+
+    fits = {k: np.iinfo(v) for k, v in _FIELDS.items()
+            if k in ("term", "months_left", "n_missed", "origination_step")}
+    term = hi(PlatformTypeParams, "term_months")
+    assert term <= fits["term"].max and term <= fits["months_left"].max
+    # payments behind: a defaulted loan falls one more behind a month until charged off,
+    # the month it reaches its lender's threshold; a delinquent one defaults at its own
+    behind = max(hi(PlatformTypeParams, "chargeoff_after_missed"),
+                 hi(PlatformParams, "chargeoff_after_missed"),
+                 hi(PlatformParams, "default_after_missed")) + 1
+    assert behind <= fits["n_missed"].max
+    sim = SimulationParams
+    assert -hi(sim, "burn_in") >= fits["origination_step"].min
+    assert hi(sim, "steps") <= fits["origination_step"].max

@@ -296,3 +296,18 @@ def test_platform_prices_by_segment_add_up_to_the_platform_and_market_figures():
                            .loc[by_step.index].to_numpy())
         assert p.loc[p[f"originations_{s}"] == 0, f"avg_apr_{s}"].isna().all()
     assert (p["originations_subprime"] > 0).any() and (p["originations_prime"] > 0).any()
+
+
+def test_loans_frame_gives_the_books_loans_with_wide_integers():
+    """The book keeps its counts in one or two bytes; the frame a user gets holds the same
+    values as int64, so arithmetic on them (a term in days) does not wrap around."""
+    model = MarketModel(tiny())
+    model.run(4)
+    df, L = model.loans_frame(), model.loans
+    open_ = L.is_open()
+    assert len(df) == open_.sum() > 0
+    for c in ("term", "months_left", "n_missed", "origination_step", "borrower_idx"):
+        assert df[c].dtype == np.int64, c
+        assert df[c].tolist() == getattr(L, c)[open_].tolist(), c
+    assert (df["term"] * 30).tolist() == [int(t) * 30 for t in L.term[open_]]
+    assert df["balance"].tolist() == L.balance[open_].tolist()

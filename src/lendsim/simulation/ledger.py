@@ -46,13 +46,19 @@ class MissCause(IntEnum):
 # the index fields are as narrow as their ranges allow (borrowers < 2^31, platforms.max_n <=
 # 1000, pools < 2^31): 14 bytes a loan fewer than intp, on a book of ~10^7 loans at 10^6
 # borrowers. numpy casts narrower index arrays on every gather and scatter, so hot paths
-# cast a gathered column to intp once (repayment's borrowers)
+# cast a gathered column to intp once (repayment's borrowers). So are the counts, by the
+# bounds the parameters' checks set (5 bytes a loan fewer than int16/int32): a term and the
+# instalments left <= 60 months (``platforms.<type>.term_months``), payments behind <= 61
+# (a loan is charged off the month it is ``chargeoff_after_missed`` <= 60 behind, or
+# defaults at ``default_after_missed`` <= 24), and the month booked within -600..10,000
+# (``simulation.burn_in``, ``simulation.steps``); :meth:`LoanBook.add` refuses loans
+# outside those ranges
 _FIELDS = {
     "borrower_idx": np.int32, "platform_idx": np.int16, "pool_idx": np.int32,
     "principal": np.float64, "balance": np.float64, "apr": np.float64,
-    "instalment": np.float64, "arrears": np.float64, "term": np.int16,
-    "months_left": np.int16,
-    "n_missed": np.int16, "status": np.int8, "origination_step": np.int32,
+    "instalment": np.float64, "arrears": np.float64, "term": np.int8,
+    "months_left": np.int8,
+    "n_missed": np.int8, "status": np.int8, "origination_step": np.int16,
     "is_refinance": np.bool_, "cause": np.int8, "miss_bits": np.uint8,
 }
 
@@ -114,7 +120,7 @@ class LoanBook:
         # the sample: book rows (ascending), weights and compact features
         self.ns = 0
         self._scap = capacity
-        self._srow = np.zeros(capacity, dtype=np.int64)
+        self._srow = np.zeros(capacity, dtype=np.int32)  # book rows < 2^31
         self._sweight = np.zeros(capacity, dtype=np.int32)
         self._ffloat = np.zeros((capacity, len(self._float_cols)), dtype=np.float32)
         self._fbits = np.zeros(capacity, dtype=np.uint8)
@@ -195,6 +201,8 @@ class LoanBook:
         k = len(principal)
         if k == 0:
             return np.zeros(0, dtype=np.int64)
+        _check_fits("step", np.asarray(step), _FIELDS["origination_step"])
+        _check_fits("term", np.asarray(term), _FIELDS["term"])
         every = self.keep_every
         pick = np.arange((-self.n_booked) % every, k, every)
         self._grow_sample(len(pick))
@@ -257,6 +265,16 @@ class LoanBook:
         """Sum of open balances grouped by an index array over loans."""
         m = self.is_open() if mask is None else mask
         return kernels.grouped_sum(key, self.balance, m, minlength)
+
+
+def _check_fits(name: str, values: np.ndarray, dtype) -> None:
+    """Refuse loans whose ``name`` does not fit the book's column of ``dtype`` (the
+    parameters' checks keep a model's loans well inside; this catches a caller that does
+    not)."""
+    info = np.iinfo(dtype)
+    if values.size and (values.min() < info.min or values.max() > info.max):
+        raise ValueError(f"loan {name}: {values.min()}..{values.max()} does not fit the "
+                         f"book's {np.dtype(dtype).name} column ({info.min}..{info.max})")
 
 
 def _grow_columns(d: dict, names: list[str], used: int, need: int, cap: int) -> int:

@@ -48,6 +48,11 @@ from lendsim.simulation.scenario import load_scenario
 BOOK_ROWS_PER_BORROWER = 16
 
 
+def _wide(column: np.ndarray) -> np.ndarray:
+    """A loan-book column as a user handles it: integers as int64, the rest as they are."""
+    return column.astype(np.int64) if column.dtype.kind in "iu" else column
+
+
 class MarketModel(mesa.Model):
     """An internet consumer-finance market: borrowers, platforms, banks and a regulator.
 
@@ -355,7 +360,8 @@ class MarketModel(mesa.Model):
         cols = ("borrower_idx", "platform_idx", "principal", "balance", "apr", "instalment",
                 "term", "months_left", "n_missed", "status", "origination_step",
                 "is_refinance")
-        df = pd.DataFrame({c: getattr(L, c)[m] for c in cols})
+        # the book's narrow integers widened: a user's ``term * 30`` must not wrap around
+        df = pd.DataFrame({c: _wide(getattr(L, c)[m]) for c in cols})
         df["status"] = [LoanStatus(s).name for s in df["status"]]
         return df
 

@@ -201,8 +201,8 @@ class LoanBook:
         k = len(principal)
         if k == 0:
             return np.zeros(0, dtype=np.int64)
-        _check_fits("step", np.asarray(step), _FIELDS["origination_step"])
-        _check_fits("term", np.asarray(term), _FIELDS["term"])
+        _check_fits("step", step, "origination_step")
+        _check_fits("term", term, "term")
         every = self.keep_every
         pick = np.arange((-self.n_booked) % every, k, every)
         self._grow_sample(len(pick))
@@ -267,14 +267,23 @@ class LoanBook:
         return kernels.grouped_sum(key, self.balance, m, minlength)
 
 
-def _check_fits(name: str, values: np.ndarray, dtype) -> None:
-    """Refuse loans whose ``name`` does not fit the book's column of ``dtype`` (the
-    parameters' checks keep a model's loans well inside; this catches a caller that does
-    not)."""
-    info = np.iinfo(dtype)
-    if values.size and (values.min() < info.min or values.max() > info.max):
-        raise ValueError(f"loan {name}: {values.min()}..{values.max()} does not fit the "
-                         f"book's {np.dtype(dtype).name} column ({info.min}..{info.max})")
+#: the range of each integer column of the book
+_RANGES = {k: (int(np.iinfo(v).min), int(np.iinfo(v).max)) for k, v in _FIELDS.items()
+           if np.dtype(v).kind in "iu"}
+
+
+def _check_fits(name: str, values, column: str) -> None:
+    """Refuse loans whose ``name`` (a number or an array) does not fit the book's integer
+    ``column`` (the parameters' checks keep a model's loans well inside; this catches a
+    caller that does not)."""
+    lo, hi = _RANGES[column]
+    if np.ndim(values) == 0:
+        low = high = int(values)
+    else:
+        low, high = int(np.min(values)), int(np.max(values))
+    if low < lo or high > hi:
+        raise ValueError(f"loan {name}: {low}..{high} does not fit the book's "
+                         f"{np.dtype(_FIELDS[column]).name} column ({lo}..{hi})")
 
 
 def _grow_columns(d: dict, names: list[str], used: int, need: int, cap: int) -> int:

@@ -20,7 +20,9 @@ peak is reset to its resident memory then (``/proc/self/clear_refs``), and after
 is read (``VmHWM``). Reported: the highest peak over the timed months, and the most a phase
 rose above the memory it started with. A phase that only reuses memory the allocator kept
 from earlier phases rises by nothing, so the second figure shows the phases that set the
-process's peak.
+process's peak. ``--trim`` (glibc) hands the heap's free pages back before each phase, so
+that every phase's rise is the memory it touches itself: which phase's temporaries the
+heap is sized for.
 """
 from __future__ import annotations
 
@@ -46,11 +48,14 @@ class _Timed:
     dict), also its peak resident memory and its rise above the memory at its start, MB
     (the highest over the months, ``memory[name]``)."""
 
-    def __init__(self, name, phase, spent, memory=None):
+    def __init__(self, name, phase, spent, memory=None, trim=False):
         self.name, self.phase, self.spent, self.memory = name, phase, spent, memory
+        self.trim = trim
 
     def step(self, model):
         if self.memory is not None:
+            if self.trim:
+                _malloc_trim()
             start = _reset_peak()
         t = time.perf_counter()
         try:
@@ -72,6 +77,13 @@ def status_mb(field: str) -> float:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
+def _malloc_trim() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim(0)``)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _reset_peak() -> float:
     """Reset this process's peak resident memory to what it holds now; returns that, MB."""
     with open("/proc/self/clear_refs", "w") as f:
@@ -80,9 +92,10 @@ def _reset_peak() -> float:
 
 
 def measure(n: int, warmup: int, steps: int, seed: int, sets: dict,
-            memory: bool = False) -> dict:
+            memory: bool = False, trim: bool = False) -> dict:
     """Run ``warmup`` months untimed, then ``steps`` months with every phase timed (and,
-    with ``memory``, its peak memory)."""
+    with ``memory``, its peak memory; with ``trim`` too, after handing the heap's free pages
+    back before each phase)."""
     from lendsim import MarketModel, load_scenario
 
     scen = load_scenario(None, {**bench_overrides(n, warmup + steps, seed), **sets})
@@ -92,7 +105,7 @@ def measure(n: int, warmup: int, steps: int, seed: int, sets: dict,
     spent = dict.fromkeys(phases, 0.0)
     mem = {} if memory else None
     # an instance attribute shadows the class's tuple for this model only
-    m.PHASES = tuple(_Timed(name, ph, spent, mem)
+    m.PHASES = tuple(_Timed(name, ph, spent, mem, trim)
                      for name, ph in zip(phases, MarketModel.PHASES))
     r0 = _usage()
     t0 = time.perf_counter()
@@ -157,7 +170,13 @@ def parse_args(argv=None):
     ap.add_argument("--json", action="store_true", help="print one JSON document instead")
     ap.add_argument("--memory", action="store_true",
                     help="also each phase's peak memory and its rise above its start (Linux)")
+    ap.add_argument("--trim", action="store_true",
+                    help="with --memory: hand the heap's free pages back before each phase "
+                         "(glibc), so that a phase's rise is the memory it touches itself "
+                         "(its times then include faulting those pages in again)")
     args = ap.parse_args(argv)
+    if args.trim and not args.memory:
+        ap.error("--trim goes with --memory")
     if args.memory and not Path("/proc/self/clear_refs").exists():
         ap.error("--memory needs Linux's /proc/self/clear_refs, which this system lacks")
     for name in ("n", "steps"):
@@ -176,7 +195,7 @@ def main(argv=None) -> int:
     try:
         sets = checked_overrides(args.sets, [(args.n, args.warmup + args.steps)], args.seed,
                                  flags=("--n", "--steps", "--seed"))
-        r = measure(args.n, args.warmup, args.steps, args.seed, sets, args.memory)
+        r = measure(args.n, args.warmup, args.steps, args.seed, sets, args.memory, args.trim)
     except ScenarioError as e:
         print(f"bench_phases: {e}", file=sys.stderr)
         return 2

@@ -81,6 +81,33 @@ def test_memory_by_phase_sees_the_phase_that_touches_new_memory():
     assert all(v["peak"] > 0 and v["rise"] >= 0 for v in r["memory_mb"].values())
 
 
+def test_trim_makes_a_phase_that_reuses_the_heap_rise_by_what_it_touches():
+    """A phase that writes a 16 MB array and frees it: its second run reuses the heap's
+    pages and rises by nothing; after ``--trim`` hands them back, it rises by the 16 MB
+    again (glibc: the thresholds keep such a block in the heap)."""
+    from lendsim.simulation import allocator
+
+    if not allocator.tune() or not Path("/proc/self/clear_refs").exists():
+        pytest.skip("needs glibc's mallopt and Linux's clear_refs")
+    import numpy as np
+
+    class Heap:
+        @staticmethod
+        def step(model):
+            a = np.ones(2 << 20)  # 16 MB, every page written
+            assert a[-1] == 1.0
+
+    rises = {}
+    for trim in (False, True):
+        spent, mem = {"heap": 0.0}, {}
+        for _ in range(2):  # the first run may grow the heap: the most rise is kept
+            mem.pop("heap", None)
+            bench_phases._Timed("heap", Heap, spent, mem, trim).step(None)
+        rises[trim] = mem["heap"][1]
+    assert rises[False] < 4, rises
+    assert 14 <= rises[True] <= 20, rises
+
+
 def test_bad_override_is_one_line_and_exit_2():
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_phases.py"),
                         "--n", "100", "--set", "borrowers.nn=5"],

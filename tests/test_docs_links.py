@@ -154,3 +154,27 @@ def test_calibration_doc_lists_every_target_with_the_band_the_code_uses():
         low, high = (float(x) / 100 for x in m.groups())
         assert (low, high) == pytest.approx((t.low, t.high), abs=1e-9), (t.key, band)
         assert published and source and measured, t.key
+
+
+def test_the_odds_table_of_constants_gives_the_codes_values():
+    """docs/ODD.md's table of named constants (7.20) names each constant, its value and
+    its module: every value is the module's (a constant changed in the code, not the
+    table, would leave the ODD describing another model)."""
+    import ast
+    import importlib
+
+    text = (ROOT / "docs" / "ODD.md").read_text()
+    lines = text[text.index("| constant | value | where | reason |"):].splitlines()[2:]
+    src = ROOT / "src" / "lendsim"
+    checked = 0
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        name, value, where = (c.strip().strip("`") for c in line.strip("|").split("|")[:3])
+        hits = [p for p in src.rglob("*.py") if p.as_posix().endswith("/" + where)]
+        assert len(hits) == 1, (name, where, hits)
+        module = ".".join(hits[0].relative_to(src.parent).with_suffix("").parts)
+        actual = getattr(importlib.import_module(module), name)
+        assert actual == ast.literal_eval(value), (name, value, actual)
+        checked += 1
+    assert checked >= 10

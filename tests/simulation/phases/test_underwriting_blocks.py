@@ -3,7 +3,11 @@ with the noise drawn block by block) and their assessment (``underwriting.ASSESS
 Each applicant's row depends on its own data only, and the generator gives the same numbers
 in blocks as in one draw, so a run's numbers do not depend on the block sizes. Checked on
 whole runs, against the same run in one block, with blocks far smaller than a round so that
-every round is split (and its last block short)."""
+every round is split (and its last block short).
+
+The search's matrices hold the open platforms' columns only
+(``underwriting.choice_columns``): checked against the search over every platform with the
+closed ones' utilities ``-inf``."""
 
 import numpy as np
 import pytest
@@ -93,3 +97,91 @@ def test_noise_drawn_in_blocks_is_the_noise_drawn_at_once():
                  for s in range(0, n, k)]
         np.testing.assert_array_equal(whole, np.concatenate(parts))
         assert a.random() == b.random()  # and the generator goes on from the same state
+
+
+#: search costs and doing without (Weitzman's rule, 7.5), with credit lines: the search's
+#: beliefs, hassles and years of credit take the open platforms' columns too
+SEARCH = {"borrowers.application_hassle": 40.0, "borrowers.outside_apr_purchase": 0.5,
+          "borrowers.outside_apr_cash": 0.6, "borrowers.outside_apr_repay": 0.7}
+
+
+@pytest.mark.parametrize("case", ["default", "search_costs"])
+def test_the_search_over_open_platforms_chooses_as_over_all_with_the_closed_ones_ruled_out(
+        case, monkeypatch):
+    """Against the search over every platform with the closed ones' utilities ``-inf`` (how
+    it ran before its matrices were narrowed to the open platforms): the same tables. The
+    runs have platforms that lend for cash only, one that fails and one that stops lending
+    for a while, so rounds have closed platforms in every position."""
+    extra = SEARCH if case == "search_costs" else {}
+    scenario = tiny(**{"simulation.steps": 18, "simulation.burn_in": 6,
+                       "platforms.line_review_months": 3, "platforms.n": 6,
+                       "shocks.platform_failure_step": 8,
+                       "shocks.platform_failure_type": "micro_lender", **extra})
+
+    def run():
+        model = lendsim.MarketModel(scenario)
+        model.run()
+        out = model.tables()
+        model.close()
+        return out
+
+    narrowed = run()
+    seen, closed = {}, []
+    real_utilities = underwriting.noisy_utilities
+
+    def every_platform(is_open):
+        seen["open"] = is_open
+        closed.append(int((~is_open).sum()))
+        return np.arange(len(is_open))
+
+    def closed_ruled_out(model, g, b, has_account, beta, cols):
+        util = real_utilities(model, g, b, has_account, beta, cols)
+        util[:, ~seen["open"]] = -np.inf
+        return util
+
+    monkeypatch.setattr(underwriting, "choice_columns", every_platform)
+    monkeypatch.setattr(underwriting, "noisy_utilities", closed_ruled_out)
+    wide = run()
+    assert sum(c > 0 for c in closed) > 10  # many rounds had closed platforms
+    assert narrowed.keys() == wide.keys()
+    for name in wide:
+        assert narrowed[name].equals(wide[name]), name
+
+
+@pytest.mark.parametrize("extra", [{}, SEARCH])
+def test_a_round_with_no_platform_open_applies_nowhere_and_draws_as_before(extra,
+                                                                           monkeypatch):
+    """Every platform closed (out of capacity): no one applies, every applicant stays
+    rationed, and the generator moves on by the same draws as a search over all platforms
+    with their utilities ``-inf``."""
+    def round_with_no_capacity():
+        model = lendsim.MarketModel(tiny(**{"simulation.steps": 3, **extra}))
+        model.run(2)
+        model.month = type(model.month)(model.n_borrowers, len(model.platforms))
+        model.month.capacity = np.zeros(len(model.platforms))
+        b = np.arange(0, model.n_borrowers, 3)
+        granted = underwriting.apply(model, b, np.full(len(b), 900.0), 3, False,
+                                     product="cash")
+        return (granted, model.month.rationed.copy(), model.month.applied.copy(),
+                model.rng.standard_normal(3))
+
+    narrowed = round_with_no_capacity()
+    real_utilities = underwriting.noisy_utilities
+    seen = {}
+
+    def every_platform(is_open):
+        seen["open"] = is_open
+        return np.arange(len(is_open))
+
+    def closed_ruled_out(model, g, b, has_account, beta, cols):
+        util = real_utilities(model, g, b, has_account, beta, cols)
+        util[:, ~seen["open"]] = -np.inf
+        return util
+
+    monkeypatch.setattr(underwriting, "choice_columns", every_platform)
+    monkeypatch.setattr(underwriting, "noisy_utilities", closed_ruled_out)
+    wide = round_with_no_capacity()
+    assert not seen["open"].any()
+    assert (narrowed[0] == 0).all() and narrowed[1].sum() == len(narrowed[0])
+    for a, b in zip(narrowed, wide):
+        np.testing.assert_array_equal(a, b)

@@ -74,15 +74,22 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     # utility per unit of APR: one number, or one per applicant (7.5)
     beta = choice.price_sensitivity(bp.price_sensitivity, pop.risk[b_idx],
                                     bp.price_sensitivity_risk)
-    util = noisy_utilities(model, g, b_idx, has_account, beta, is_open)
+    cols = choice_columns(is_open)  # the search's columns; a choice k is platform cols[k]
+    util = noisy_utilities(model, g, b_idx, has_account, beta, cols)
     seg = pop.risk_segment[b_idx]
     outside, hassle, belief, years = search_terms(model, seg, has_account, g, one_month,
                                                   product, is_refinance, beta)
+    if hassle is not None:  # per platform, and per applicant and platform: the open ones'
+        hassle, belief, years = (x if np.ndim(x) == 0 else x[..., cols]
+                                 for x in (hassle, belief, years))
+    cutoff = g.pd_cutoff[cols]
     stopped = np.zeros(len(b_idx), dtype=bool)  # stopped because doing without was better
     n_applied = np.zeros(len(b_idx), dtype=np.int32)
     remaining = amount.astype(float).copy()
     looking = np.arange(len(b_idx))
-    for _ in range(min(n_choices, P)):
+    # with no platform open no one applies: all stay rationed, as a search among
+    # platforms that are all closed would leave them
+    for _ in range(min(n_choices, P) if len(cols) else 0):
         # the next choice only for those still looking (most are served at the first);
         # ``util`` keeps only their rows, in the order of ``looking``
         still = np.flatnonzero(remaining[looking] >= bp.min_loan)
@@ -105,7 +112,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         has = np.flatnonzero(choice_k >= 0)
         if len(has) < len(looking):
             looking, util, choice_k = looking[has], kernels.keep_rows(util, has), choice_k[has]
-        sel, p = looking, choice_k
+        sel, p = looking, cols[choice_k]
         if not len(sel):
             break
         b = b_idx[sel]
@@ -141,7 +148,7 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
         # borrowers than the one that refused it (directed search, 7.5)
         risky = np.flatnonzero(pd_life > g.pd_cutoff[p])
         if len(risky):
-            tamer = g.pd_cutoff[None, :] <= g.pd_cutoff[p[risky]][:, None]
+            tamer = cutoff[None, :] <= g.pd_cutoff[p[risky]][:, None]
             util[risky] = np.where(tamer, -np.inf, util[risky])
     # a borrower who did without before applying anywhere neither applied nor was rationed
     applied = ~(stopped & (n_applied == 0))
@@ -150,33 +157,47 @@ def apply(model, b_idx: np.ndarray, amount: np.ndarray, n_choices: int, is_refin
     return granted
 
 
+def choice_columns(is_open: np.ndarray) -> np.ndarray:
+    """The platforms applicants search among: the open ones, ascending. A closed platform's
+    utility would be ``-inf`` (never chosen, and the search ends when only such are left),
+    so leaving its column out changes no choice and narrows the round's matrices."""
+    return np.flatnonzero(is_open)
+
+
 #: applicants whose utilities :func:`noisy_utilities` computes at a time
 CHOICE_ROWS = 1 << 16
 
 
 def noisy_utilities(model, g: PlatformArrays, b: np.ndarray, has_account: np.ndarray,
-                    beta, is_open: np.ndarray) -> np.ndarray:
-    """Applicants ``b``'s noisy utility of every platform, (len(b), P) float64
-    (:func:`lendsim.agents.rules.choice.platform_utility`; 7.5): Gumbel(0, 1) noise, minus
-    the log of an Exp(1) draw; platforms not ``is_open`` never chosen. ``has_account``:
-    which platforms each owes, (len(b), P); ``beta``: the utility of a unit of APR, one
-    number or one per applicant.
+                    beta, cols: np.ndarray) -> np.ndarray:
+    """Applicants ``b``'s noisy utility of the platforms ``cols`` (the open ones, ascending),
+    (len(b), len(cols)) float64 (:func:`lendsim.agents.rules.choice.platform_utility`; 7.5):
+    Gumbel(0, 1) noise, minus the log of an Exp(1) draw. ``has_account``: which platforms
+    each owes, (len(b), P); ``beta``: the utility of a unit of APR, one number or one per
+    applicant.
 
-    ``CHOICE_ROWS`` applicants at a time: the generator gives the same numbers in blocks of
-    rows as in one draw, and only a block's noise (4 bytes an applicant and platform) is
-    held beside the utilities."""
+    The noise is drawn for every platform, open or not, and the open ones' columns taken:
+    the same numbers as a draw for all with the closed platforms' utilities ``-inf``, in a
+    matrix as wide as the platforms that can be chosen (at 10^6 borrowers a month's first
+    round of purchase credit has about half a million applicants, and fewer than half the
+    platforms lend for purchases). ``CHOICE_ROWS`` applicants at a time: the generator
+    gives the same numbers in blocks of rows as in one draw, and only a block's noise (4
+    bytes an applicant and platform) is held beside the utilities."""
     bp, pop = model.params.borrowers, model.population
     brand, trust = model.brand_share(), pop.trust[b]
-    util = np.empty(has_account.shape)
+    util = np.empty((len(b), len(cols)))
+    apr, rep, conv = g.posted_apr[cols], g.reputation[cols], g.convenience[cols]
+    brand = brand[cols]
     for s in range(0, len(b), CHOICE_ROWS):
         r = slice(s, s + CHOICE_ROWS)
         noise = model.rng.standard_exponential(size=has_account[r].shape, dtype=np.float32)
+        noise = noise[:, cols]
         np.log(np.maximum(noise, np.float32(1e-30), out=noise), out=noise)  # draws can be 0
         util[r] = choice.platform_utility(
-            g.posted_apr, g.reputation, brand, g.convenience, trust[r], has_account[r],
+            apr, rep, brand, conv, trust[r], has_account[r][:, cols],
             price_sensitivity=beta if np.ndim(beta) == 0 else beta[r],
             trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty,
-            noise=noise, noise_scale=bp.choice_noise, is_open=is_open)
+            noise=noise, noise_scale=bp.choice_noise)
     return util
 
 

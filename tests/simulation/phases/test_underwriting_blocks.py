@@ -179,3 +179,14 @@ def test_a_round_with_no_platform_open_applies_nowhere_and_draws_as_before(extra
     assert (narrowed[0] == 0).all() and narrowed[1].sum() == len(narrowed[0])
     for a, b in zip(narrowed, wide):
         np.testing.assert_array_equal(a, b)
+
+
+def test_open_columns_keeps_a_repeated_row_a_view():
+    cols = np.array([0, 2])
+    row = np.broadcast_to(np.array([1.0, 2.0, 3.0]), (4, 3))
+    got = underwriting.open_columns(row, cols)
+    assert got.strides[0] == 0 and got.tolist() == [[1.0, 3.0]] * 4
+    full = np.arange(12.0).reshape(4, 3)
+    assert underwriting.open_columns(full, cols).tolist() == full[:, [0, 2]].tolist()
+    assert underwriting.open_columns(np.array([5.0, 6.0, 7.0]), cols).tolist() == [5.0, 7.0]
+    assert underwriting.open_columns(0.0, cols) == 0.0

@@ -195,15 +195,17 @@ def noisy_utilities(model, g: PlatformArrays, b: np.ndarray, has_account: np.nda
     bp, pop = model.params.borrowers, model.population
     brand, trust = model.brand_share(), pop.trust[b]
     util = np.empty((len(b), len(cols)))
+    every = len(cols) == has_account.shape[1]  # all open: no column to leave out, no copy
     apr, rep, conv = g.posted_apr[cols], g.reputation[cols], g.convenience[cols]
     brand = brand[cols]
     for s in range(0, len(b), CHOICE_ROWS):
         r = slice(s, s + CHOICE_ROWS)
         noise = model.rng.standard_exponential(size=has_account[r].shape, dtype=np.float32)
-        noise = noise[:, cols]
+        if not every:
+            noise = noise[:, cols]
         np.log(np.maximum(noise, np.float32(1e-30), out=noise), out=noise)  # draws can be 0
         util[r] = choice.platform_utility(
-            apr, rep, brand, conv, trust[r], has_account[r][:, cols],
+            apr, rep, brand, conv, trust[r], has_account[r] if every else has_account[r][:, cols],
             price_sensitivity=beta if np.ndim(beta) == 0 else beta[r],
             trust_weight=bp.trust_weight, brand_weight=bp.brand_weight, loyalty=bp.loyalty,
             noise=noise, noise_scale=bp.choice_noise)

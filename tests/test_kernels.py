@@ -390,14 +390,20 @@ def test_sample_positions_match_a_lookup_row_by_row(seed, n, share, k, runs):
             assert found[i] == (r in set(srow.tolist()))
 
 
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 6),
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 60), nb=st.integers(1, 70),
        P=st.integers(1, 4))
-def test_flag_cells_matches_loop(seed, n, nb, P):
+def test_flagged_loans_matches_loop(seed, n, nb, P):
+    """Per loan: flagged when open and an open late loan shares its (borrower, platform)
+    cell, or its platform sees spending and its borrower jumped. Up to 70 borrowers x 4
+    platforms: cells beyond the first 64-bit word of the kernel's bit set."""
     rng = np.random.default_rng(seed)
-    b, p = rng.integers(0, nb, n).astype(np.intp), rng.integers(0, P, n).astype(np.intp)
-    late = rng.random(n) < 0.2
-    want = [any(late[j] and b[j] == b[i] and p[j] == p[i] for j in range(n)) for i in range(n)]
-    assert kernels.flag_cells(b, p, late, nb, P).tolist() == want
+    b, p = rng.integers(0, nb, n).astype(np.int32), rng.integers(0, P, n).astype(np.int16)
+    late, is_open = rng.random(n) < 0.2, rng.random(n) < 0.8
+    jumped, sees = rng.random(nb) < 0.3, rng.random(P) < 0.5
+    want = [i for i in range(n) if is_open[i] and (
+        any(late[j] and is_open[j] and b[j] == b[i] and p[j] == p[i] for j in range(n))
+        or (sees[p[i]] and jumped[b[i]]))]
+    assert kernels.flagged_loans(b, p, late, is_open, jumped, sees, nb).tolist() == want
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 30), nb=st.integers(1, 6),

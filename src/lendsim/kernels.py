@@ -526,17 +526,45 @@ def sample_positions(srow, rows):
 
 
 @kernel
-def flag_cells(borrower, platform, late, n_borrowers, n_platforms):
-    """Whether each loan's (borrower, platform) cell holds a loan marked ``late``: one
-    boolean per loan (``borrower`` < ``n_borrowers``, ``platform`` < ``n_platforms``)."""
-    bad = np.zeros(n_borrowers * n_platforms, dtype=np.bool_)
+def _flagged(i, borrower, platform, bits, jumped, sees_spending, any_sees, P):
+    """Whether loan ``i``'s cell is marked in ``bits`` or its borrower's spending jump is
+    seen by its platform (:func:`flagged_loans`)."""
+    b, q = borrower[i], platform[i]
+    c = np.int64(b) * P + q
+    if (bits[c >> 6] >> np.uint64(c & 63)) & np.uint64(1):
+        return True
+    return any_sees and sees_spending[q] and jumped[b]
+
+
+@kernel
+def flagged_loans(borrower, platform, late, is_open, jumped, sees_spending, n_borrowers):
+    """The open loans (``is_open``) whose borrower shows a warning signal to the loan's
+    platform, as ascending book rows: a loan is flagged when an open ``late`` loan sits in
+    its (borrower, platform) cell, or when its platform ``sees_spending`` and its
+    borrower ``jumped`` (one boolean per borrower; ``sees_spending`` all False: never).
+
+    Two passes over the loans: the first marks the cells of open late loans, one bit each
+    (a borrowers x platforms bit set, 1.4 MB at 10^6 borrowers and 11 platforms, which
+    stays in cache where a byte a cell did not); the second reads every open loan's cell
+    and writes out the rows of the flagged ones (a few per cent of the book)."""
+    P = len(sees_spending)
+    bits = np.zeros((n_borrowers * P + 63) // 64, dtype=np.uint64)
+    any_sees = False
+    for q in range(P):
+        any_sees = any_sees or sees_spending[q]
     for i in range(len(late)):
-        if late[i]:
-            bad[borrower[i] * n_platforms + platform[i]] = True
-    flag = np.empty(len(late), dtype=np.bool_)
+        if late[i] and is_open[i]:
+            c = np.int64(borrower[i]) * P + platform[i]
+            bits[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+    # room for every row, but only the pages the few flagged rows are written to are touched
+    out = np.empty(len(late), dtype=np.int64)
+    k = 0
     for i in range(len(late)):
-        flag[i] = bad[borrower[i] * n_platforms + platform[i]]
-    return flag
+        if is_open[i] and _flagged(i, borrower, platform, bits, jumped, sees_spending,
+                                   any_sees, P):
+            out[k] = i
+            k += 1
+    return out[:k].copy()
 
 
 @kernel

@@ -64,14 +64,23 @@ def test_borrower_signal_and_platform_score_by_hand():
     assert jump[:4] == pytest.approx([0.0, 0.0, 0.8, 0.4])
     assert math.isnan(jump[4])
     late = rules.late_loans(np.where(misses > 0, 1, 0).astype(np.uint8), behind, 3)
-    flag = rules.loan_flags(b, p, late, jump, np.array([False, True]), 0.5)
-    assert flag.tolist() == [True, True, False, True, False, True, False, False]
+    is_open = np.ones(len(b), dtype=bool)
+    flag = rules.flagged_loans(b, p, late, is_open, jump, np.array([False, True]), 0.5)
+    assert flag.tolist() == [0, 1, 3, 5]
     book = np.bincount(p, weights=bal, minlength=3)
     score = rules.platform_score(p[flag], bal[flag], book)
     # platform 0: (100 + 300 + 400) / (100 + 300 + 400 + 500); platform 1: 250 / 1200
     assert score[0] == pytest.approx(800 / 1300)
     assert score[1] == pytest.approx(250 / 1200)
     assert math.isnan(score[2])  # no book
+    # a closed loan neither signals nor is flagged: with loan 0 repaid, loan 1 loses its
+    # signal; with loan 5 closed, only it drops out
+    is_open[0] = False
+    assert rules.flagged_loans(b, p, late, is_open, jump, np.array([False, True]),
+                               0.5).tolist() == [3, 5]
+    is_open[0], is_open[5] = True, False
+    assert rules.flagged_loans(b, p, late, is_open, jump, np.array([False, True]),
+                               0.5).tolist() == [0, 1, 3]
 
 
 def test_dynamic_threshold_and_warning_by_hand():

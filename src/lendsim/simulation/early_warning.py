@@ -63,9 +63,8 @@ def step(model, is_open: np.ndarray | None = None, managed: np.ndarray | None = 
                      for pl in model.platforms], dtype=bool)
     jump = (rules.spending_jump(ratio, ew.spending) if sees.any()
             else np.full(model.n_borrowers, np.nan))
-    late = rules.late_loans(L.miss_bits, L.n_missed, pp.ew_months) & is_open
-    flag = rules.loan_flags(b, p, late, jump, sees, pp.ew_spending_jump) & is_open
-    f = np.flatnonzero(flag)  # few
+    late = rules.late_loans(L.miss_bits, L.n_missed, pp.ew_months)
+    f = rules.flagged_loans(b, p, late, is_open, jump, sees, pp.ew_spending_jump)  # few
     # the score is over the performing book: defaulted loans (all of them late, so flagged)
     # are already lost
     perf = L.status[f] <= LoanStatus.DELINQUENT
@@ -83,7 +82,7 @@ def step(model, is_open: np.ndarray | None = None, managed: np.ndarray | None = 
     ew.spending[:, model.t % pp.ew_months] = ratio
     ew.reviews[:] = 0
     if pp.ew_reviews and warn.any():
-        ew.reviews[:P] = bring_forward(model.credit_lines, b[flag], p[flag], warn, model.t + 1)
+        ew.reviews[:P] = bring_forward(model.credit_lines, b[f], p[f], warn, model.t + 1)
 
 
 def bring_forward(lines, b: np.ndarray, p: np.ndarray, warn: np.ndarray, step: int

@@ -69,46 +69,51 @@ def spending_jump(ratio: np.ndarray, history: np.ndarray) -> np.ndarray:
                      where=np.isfinite(mean) & (mean > 0)) - 1.0
 
 
-def loan_flags(borrower: np.ndarray, platform: np.ndarray, late: np.ndarray,
-               jump: np.ndarray, sees_spending: np.ndarray, jump_limit: float) -> np.ndarray:
-    """Whether each open loan's borrower shows a warning signal to the loan's platform.
+def flagged_loans(borrower: np.ndarray, platform: np.ndarray, late: np.ndarray,
+                  is_open: np.ndarray, jump: np.ndarray, sees_spending: np.ndarray,
+                  jump_limit: float) -> np.ndarray:
+    """The open loans whose borrower shows a warning signal to the loan's platform.
 
     A borrower shows one at platform p when any of its open loans at p is late (missed or part
-    paid an instalment in the last months, or behind now: :func:`late_loans`), or, if p's type sees consumption data (``sees_spending[p]``), its
-    spending over income jumped by more than ``jump_limit`` against its own recent level
-    (``jump``, per borrower, :func:`spending_jump`). A lender sees repayment on its own
-    accounts only.
+    paid an instalment in the last months, or behind now: :func:`late_loans`), or, if p's
+    type sees consumption data (``sees_spending[p]``), its spending over income jumped by
+    more than ``jump_limit`` against its own recent level (``jump``, per borrower,
+    :func:`spending_jump`). A lender sees repayment on its own accounts only.
 
     Args:
         borrower, platform: each loan's borrower and platform index.
-        late: each loan's repayment signal (:func:`late_loans`; False for closed loans).
+        late: each loan's repayment signal (:func:`late_loans`).
+        is_open: each loan is still owed (a closed loan neither signals nor is flagged).
         jump: spending jump of every borrower (indexed by borrower; NaN = none).
         sees_spending: per platform, whether its type sees spending (``alt_data``).
         jump_limit: the jump that signals, fraction.
 
     Returns:
-        One boolean per loan: its borrower is flagged at its platform.
+        The flagged loans' positions, ascending (one compiled pass over the loans:
+        :func:`lendsim.kernels.flagged_loans`).
 
     Examples:
         Borrower 0 missed on its loan at platform 0, so its other loan there is flagged too;
         its loan at platform 1 is not. Borrower 1's spending jumped by 0.8, seen by platform
-        1 only:
+        1 only; its loan there is closed:
 
-        >>> loan_flags(np.array([0, 0, 0, 1, 1]), np.array([0, 0, 1, 0, 1]),
-        ...            np.array([True, False, False, False, False]),
-        ...            np.array([0.0, 0.8]), np.array([False, True]), 0.5).tolist()
-        [True, True, False, False, True]
+        >>> flagged_loans(np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 1, 0, 1, 1]),
+        ...               np.array([True, False, False, False, False, False]),
+        ...               np.array([True, True, True, True, True, False]),
+        ...               np.array([0.0, 0.8]), np.array([False, True]), 0.5).tolist()
+        [0, 1, 4]
     """
-    flag = kernels.flag_cells(borrower, platform, late, len(jump), len(sees_spending))
-    if not sees_spending.any():
-        return flag
-    j = jump[borrower]
-    return flag | (sees_spending[platform] & np.isfinite(j) & (j > jump_limit))
+    sees_spending = np.asarray(sees_spending, dtype=np.bool_)
+    jumped = (np.isfinite(jump) & (jump > jump_limit) if sees_spending.any()
+              else np.zeros(len(jump), dtype=np.bool_))
+    return kernels.flagged_loans(borrower, platform, np.asarray(late, dtype=np.bool_),
+                                 np.asarray(is_open, dtype=np.bool_), jumped, sees_spending,
+                                 len(jump))
 
 
 def platform_score(platform: np.ndarray, balance: np.ndarray, book: np.ndarray) -> np.ndarray:
     """Each platform's early-warning score: the share of its book's balance (RMB-weighted)
-    held on loans whose borrower is flagged (:func:`loan_flags`); NaN without a book.
+    held on loans whose borrower is flagged (:func:`flagged_loans`); NaN without a book.
 
     Args:
         platform, balance: the flagged loans' platform and balance, RMB.

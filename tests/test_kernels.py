@@ -725,6 +725,25 @@ def test_applicant_features_match_loop(seed, n, nb, P):
         np.testing.assert_array_equal(got, w)
 
 
+def test_applicant_features_refuse_a_term_outside_the_log_table():
+    """The log term is looked up by whole term: a term the table does not hold is refused
+    with one line naming it, not read from past the table's end."""
+    from lendsim.simulation.debt import DebtState
+    from lendsim.simulation.features import FEATURES, LOG_TERM, borrower_features
+
+    debt = DebtState(np.zeros((1, 1)), np.zeros(1), np.zeros(1, dtype=np.int64))
+    args = dict(risk=np.zeros(1), income=np.full(1, 6000.0), is_employed=np.ones(1, bool),
+                is_covered=np.zeros(1, bool), debt=debt, noise_sd=np.zeros(1),
+                income_median=6000.0, normal=np.zeros(1), request=np.ones(1),
+                late=(np.zeros(1, dtype=bool), np.zeros(0, dtype=np.int64)))
+    one = np.zeros(1, dtype=np.int64)
+    X = borrower_features(one, one, term=np.array([len(LOG_TERM) - 1]), **args)[0]
+    assert X[0, FEATURES.index("log_term")] == np.float32(np.log((len(LOG_TERM) - 1) / 6.0))
+    for bad in (0, len(LOG_TERM)):
+        with pytest.raises(ValueError, match=f"loan term: {bad}..{bad} months, allowed 1..127"):
+            borrower_features(one, one, term=np.array([bad]), **args)
+
+
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), P=st.integers(1, 5))
 def test_book_by_platform_matches_loop_and_grouped_sums(seed, n, P):

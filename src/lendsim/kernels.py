@@ -1039,16 +1039,17 @@ def late_seen(b, p, is_covered, late_anyone, late_pairs):
 
 @kernel
 def applicant_features(b, p, own_debt, total, n_lenders, is_covered, arrears_covered,
-                       late_anyone, late_pairs, risk, noise_sd, normal, income, is_employed,
-                       request, X):
+                       late_anyone, late_pairs, risk, noise_sd, normal, income, log_income,
+                       is_employed, request, term, log_term, X):
     """What platforms ``p`` see of applicants ``b``, in one pass: fills the float32 feature
-    rows ``X`` (k, F) but for log income (column 2) and log term (column 8), which the caller
-    fills with numpy's ``log``, and returns each platform's own exposure (``own_debt[b, p]``,
+    rows ``X`` (k, F) and returns each platform's own exposure (``own_debt[b, p]``,
     RMB), the debt it can see (the bureau's total when covered, else its own, RMB) and the
     other lenders it can see (0 when not covered), as
     :meth:`lendsim.simulation.debt.DebtState.own_at` and ``seen_by_lender`` give them.
-    Columns: 1, ``risk + noise_sd[p] x normal``; 3, employed; 4, own / (12 income); 5,
-    covered x total / (12 income); 6, covered x lenders; 7, covered; 9, :func:`_sees_arrears`
+    Columns: 1, ``risk + noise_sd[p] x normal``; 2, ``log_income[b]`` (numpy's log, made
+    by the caller once for every borrower); 3, employed; 4, own / (12 income); 5,
+    covered x total / (12 income); 6, covered x lenders; 7, covered; 8, ``log_term[term]``
+    (the caller's table of numpy's logs by whole term); 9, :func:`_sees_arrears`
     with the bureau's arrears reported for ``arrears_covered`` borrowers;
     10, ``request`` / (12 income); income floored at 1 RMB. Each value is the float64
     arithmetic of :func:`lendsim.simulation.features.borrower_features`'s numpy expressions,
@@ -1069,11 +1070,13 @@ def applicant_features(b, p, own_debt, total, n_lenders, is_covered, arrears_cov
             others[i] = n_lenders[bi] - (1 if o > 0 else 0)
         X[i, 0] = 1.0
         X[i, 1] = risk[bi] + noise_sd[pi] * normal[i]
+        X[i, 2] = log_income[bi]
         X[i, 3] = 1.0 if is_employed[bi] else 0.0
         X[i, 4] = o / inc12
         X[i, 5] = c * total[bi] / inc12
         X[i, 6] = c * n_lenders[bi]
         X[i, 7] = c
+        X[i, 8] = log_term[term[i]]
         X[i, 9] = 1.0 if _sees_arrears(bi, pi, arrears_covered, late_anyone,
                                        late_pairs) else 0.0
         X[i, 10] = request[i] / inc12

@@ -191,6 +191,8 @@ class Month:
         self.arrears: tuple[np.ndarray, np.ndarray] | None = None
         # each borrower's share of contacts behind on a payment (features.contacts_in_arrears)
         self.contacts_in_arrears: np.ndarray | None = None
+        # each borrower's log income feature (features.month_log_incomes)
+        self.log_income: np.ndarray | None = None
         # guarantee pools (agents/guarantors.py): claims guarantors could not pay, by platform
         # (RMB), and the month's guarantor failures
         self.lost_cover = np.zeros(n_platforms)

@@ -190,3 +190,23 @@ def test_open_columns_keeps_a_repeated_row_a_view():
     assert underwriting.open_columns(full, cols).tolist() == full[:, [0, 2]].tolist()
     assert underwriting.open_columns(np.array([5.0, 6.0, 7.0]), cols).tolist() == [5.0, 7.0]
     assert underwriting.open_columns(0.0, cols) == 0.0
+
+
+def test_the_months_log_incomes_are_those_of_the_incomes_lenders_see():
+    """Underwriting looks the log income feature up in a table made at the month's first
+    application (``features.month_log_incomes``): no phase may change an income after it.
+    Checked at the end of every month, when every lending round (purchases, cash, credit-line
+    draws, refinancing) has used it."""
+    from lendsim.simulation.features import log_incomes
+
+    model = lendsim.MarketModel(tiny(**{"borrowers.n": 1500, "macro.unemployment_rate": 0.2}))
+    made = 0
+    for _ in range(8):
+        model.step()
+        table = model.month.log_income
+        if table is not None:
+            made += 1
+            np.testing.assert_array_equal(
+                table, log_incomes(model.population.income,
+                                   model.params.borrowers.income_median))
+    assert made == 8

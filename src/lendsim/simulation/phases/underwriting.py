@@ -20,7 +20,7 @@ from lendsim.agents.banks import Bank
 from lendsim.agents.platforms import PlatformArrays
 from lendsim.agents.rules import choice, underwriting
 from lendsim.simulation.features import (N_FEATURES, alt_features, borrower_features,
-                                         late_accounts)
+                                         late_accounts, month_log_incomes)
 
 #: A platform refuses, through the bureau, a covered borrower who defaulted with anyone this
 #: many months ago or less (the bureau's memory of a default).
@@ -328,7 +328,8 @@ def _assess_rows(model, b, p, request, g: PlatformArrays, term, asked, normal):
         noise_sd=g.noise_sd,
         income_median=model.params.borrowers.income_median,
         normal=normal, term=term,
-        request=request if asked is None else asked, late=late_accounts(model))
+        request=request if asked is None else asked, late=late_accounts(model),
+        log_income=month_log_incomes(model))
     if len(model.features) > N_FEATURES:  # alternative data, where the type sees it
         X = np.hstack([X, alt_features(model, b, p, g.sees)])
     pd_life = scorecard_logit(X, g.coef, p)

@@ -790,31 +790,28 @@ def add_debt(own, total, n_lenders, b, p, amount, own_before):
 
 
 @kernel
-def tally_rounds(seg_applied, q_applied, seg_won, q_won, plat, amount, apr, el_rate, term,
-                 n_platforms):
-    """The month's application rounds summed: applicants by risk segment (3) and income
-    quintile (5); winners' counts, amounts (RMB) and APR-weighted amounts (RMB x APR) by
-    segment, quintile, platform and (platform, segment); new loans, annualised expected-loss
-    weighted exposure and exposure by platform. A loan's exposure is its expected
-    balance-months, ``amount * (term + 1) / 2`` (RMB x months; ``term`` months); ``el_rate``
-    is the annual expected-loss rate its lender priced in, fraction.
+def tally_round(seg_applied, q_applied, seg_won, q_won, plat, amount, apr, el_rate, term,
+                sums):
+    """Add one application round to the month's sums ``sums`` (in place): applicants by risk
+    segment (3) and income quintile (5); winners' counts, amounts (RMB) and APR-weighted
+    amounts (RMB x APR) by segment, quintile, platform and (platform, segment); new loans,
+    annualised expected-loss weighted exposure and exposure by platform. A loan's exposure is
+    its expected balance-months, ``amount * (term + 1) / 2`` (RMB x months; ``term`` months);
+    ``el_rate`` is the annual expected-loss rate its lender priced in, fraction. Each sum
+    adds its items in the rounds' order, so calling this round by round gives the sums of
+    one call on the rounds one after the other.
 
-    Returns:
-        apps (3), apps_q (5), approved (3), approved_q (5), orig_by_segment (3),
-        apr_by_segment (3), orig_by_quintile (5), apr_by_quintile (5), orig_by_platform (P),
-        apr_by_platform (P), orig_by_platform_segment (P, 3), apr_by_platform_segment (P, 3),
-        n_new_by_platform (P), el_by_platform (P), exposure_by_platform (P); float64.
+    ``sums``: float64 arrays apps (3), apps_q (5), approved (3), approved_q (5),
+    orig_by_segment (3), apr_by_segment (3), orig_by_quintile (5), apr_by_quintile (5),
+    orig_by_platform (P), apr_by_platform (P), orig_by_platform_segment (P, 3),
+    apr_by_platform_segment (P, 3), n_new_by_platform (P), el_by_platform (P),
+    exposure_by_platform (P).
     """
-    P = n_platforms
-    apps, apps_q = np.zeros(3), np.zeros(5)
+    (apps, apps_q, approved, approved_q, orig_s, apr_s, orig_q, apr_q, orig_p, apr_p,
+     orig_ps, apr_ps, n_new, el_p, exp_p) = sums
     for i in range(len(seg_applied)):
         apps[seg_applied[i]] += 1.0
         apps_q[q_applied[i]] += 1.0
-    approved, approved_q = np.zeros(3), np.zeros(5)
-    orig_s, apr_s, orig_q, apr_q = np.zeros(3), np.zeros(3), np.zeros(5), np.zeros(5)
-    orig_p, apr_p, n_new, el_p, exp_p = (np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P),
-                                         np.zeros(P))
-    orig_ps, apr_ps = np.zeros((P, 3)), np.zeros((P, 3))
     for i in range(len(seg_won)):
         s, q, p, a = seg_won[i], q_won[i], plat[i], amount[i]
         w = a * apr[i]
@@ -832,8 +829,6 @@ def tally_rounds(seg_applied, q_applied, seg_won, q_won, plat, amount, apr, el_r
         n_new[p] += 1.0
         el_p[p] += exposure * el_rate[i]
         exp_p[p] += exposure
-    return (apps, apps_q, approved, approved_q, orig_s, apr_s, orig_q, apr_q, orig_p, apr_p,
-            orig_ps, apr_ps, n_new, el_p, exp_p)
 
 
 @kernel

@@ -12,7 +12,7 @@ import numpy as np
 from lendsim import kernels
 from lendsim.simulation.channels import LOSS_COLUMNS
 
-#: the counters :meth:`Month.tally` adds to, in the order ``kernels.tally_rounds`` returns them
+#: the counters :meth:`Month.tally` adds to, in the order of ``kernels.tally_round``'s sums
 _TALLIED = ("apps", "apps_q", "approved", "approved_q", "orig_by_segment", "apr_by_segment",
             "orig_by_quintile", "apr_by_quintile", "orig_by_platform", "apr_by_platform",
             "orig_by_platform_segment", "apr_by_platform_segment", "n_new_by_platform",
@@ -143,8 +143,10 @@ class Month:
         self.applied = np.zeros(n, dtype=bool)
         self.inquiries = np.zeros(n, dtype=np.int32)  # applications made this month
         self.granted_any = np.zeros(n, dtype=bool)
-        self._rounds: list[tuple] = []  # application rounds not yet tallied
-        self._n_platforms = n_platforms
+        # the application rounds' sums not yet added to the counters (kernels.tally_round),
+        # and their winners' amounts and amounts x APR (numpy sums them at the tally)
+        self._sums: tuple[np.ndarray, ...] | None = None
+        self._won: list[tuple[np.ndarray, np.ndarray]] = []
         self.apr_weighted = 0.0
         self.orig_amount = 0.0
         self.refinance_amount = 0.0
@@ -214,30 +216,31 @@ class Month:
                            q_applied, q_won, *, el_rate, term):
         """Record one round of applications (segments and income quintiles of applicants and
         winners; winners' amounts, APRs, platforms and the annualised expected-loss rates
-        their lenders priced in, ``el_rate``, fractions, and their terms, months);
-        :meth:`tally` sums them."""
-        self._rounds.append((seg_applied, seg_won, amount, apr, plat, q_applied, q_won,
-                             np.broadcast_to(np.asarray(el_rate, dtype=float), amount.shape),
-                             np.broadcast_to(np.asarray(term, dtype=float), amount.shape)))
-        self._n_platforms = P
+        their lenders priced in, ``el_rate``, fractions, and their terms, months; ``P``
+        platforms): added to the month's sums at once, so that the round's arrays are not
+        held to the end of lending; :meth:`tally` adds the sums to the counters."""
+        if self._sums is None:
+            self._sums = tuple(np.zeros(getattr(self, name).shape) for name in _TALLIED)
+        assert len(self.n_new_by_platform) == P, "a platform entered during lending"
+        kernels.tally_round(seg_applied, q_applied, seg_won, q_won, plat, amount, apr,
+                            np.broadcast_to(np.asarray(el_rate, dtype=float), amount.shape),
+                            np.broadcast_to(np.asarray(term, dtype=float), amount.shape),
+                            self._sums)
+        self._won.append((amount, amount * apr))
         if is_refinance:
             self.refinance_amount += float(amount.sum())
 
     def tally(self) -> None:
-        """Sum the month's application rounds into the counters (once a month, after all
-        lending: one pass instead of one per round)."""
-        if not self._rounds:
+        """Add the month's application rounds to the counters (once a month, after all
+        lending)."""
+        if self._sums is None:
             return
-        seg_a, seg_w, amount, apr, plat, q_a, q_w, el, term = (np.concatenate(parts)
-                                                     for parts in zip(*self._rounds))
-        self._rounds = []
-        # an annual loss rate is per RMB of balance: a loan weighs by its amount times its
-        # expected months on the book (a one-month draw a seventh of a six-month loan's)
-        sums = kernels.tally_rounds(seg_a, q_a, seg_w, q_w, plat, amount, apr, el, term,
-                                    self._n_platforms)
-        for name, v in zip(_TALLIED, sums):
+        for name, v in zip(_TALLIED, self._sums):
             getattr(self, name)[...] += v
-        # numpy's pairwise sums, as before the kernels (a loop would round differently)
-        w = amount * apr
+        self._sums = None
+        # numpy's pairwise sums over the month's winners, as before the kernels (a sum round
+        # by round, or a loop, would round differently)
+        amount, w = (np.concatenate(parts) for parts in zip(*self._won))
+        self._won = []
         self.apr_weighted += float(w.sum())
         self.orig_amount += float(amount.sum())

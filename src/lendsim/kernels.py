@@ -526,14 +526,14 @@ def sample_positions(srow, rows):
 
 
 @kernel
-def _flagged(i, borrower, platform, bits, jumped, sees_spending, any_sees, P):
+def _flagged(i, borrower, platform, bits, jumped, sees_spending, P):
     """Whether loan ``i``'s cell is marked in ``bits`` or its borrower's spending jump is
     seen by its platform (:func:`flagged_loans`)."""
     b, q = borrower[i], platform[i]
     c = np.int64(b) * P + q
     if (bits[c >> 6] >> np.uint64(c & 63)) & np.uint64(1):
         return True
-    return any_sees and sees_spending[q] and jumped[b]
+    return sees_spending[q] and jumped[b]
 
 
 @kernel
@@ -549,9 +549,6 @@ def flagged_loans(borrower, platform, late, is_open, jumped, sees_spending, n_bo
     and writes out the rows of the flagged ones (a few per cent of the book)."""
     P = len(sees_spending)
     bits = np.zeros((n_borrowers * P + 63) // 64, dtype=np.uint64)
-    any_sees = False
-    for q in range(P):
-        any_sees = any_sees or sees_spending[q]
     for i in range(len(late)):
         if late[i] and is_open[i]:
             c = np.int64(borrower[i]) * P + platform[i]
@@ -560,8 +557,7 @@ def flagged_loans(borrower, platform, late, is_open, jumped, sees_spending, n_bo
     out = np.empty(len(late), dtype=np.int64)
     k = 0
     for i in range(len(late)):
-        if is_open[i] and _flagged(i, borrower, platform, bits, jumped, sees_spending,
-                                   any_sees, P):
+        if is_open[i] and _flagged(i, borrower, platform, bits, jumped, sees_spending, P):
             out[k] = i
             k += 1
     return out[:k].copy()

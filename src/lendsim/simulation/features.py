@@ -57,8 +57,8 @@ assert set(REGISTRY) == set(FEATURES) | set(ALT_FEATURES)
 REFERENCE_TERM = 6.0
 #: ``ln(term / REFERENCE_TERM)`` for each whole term up to the book's largest (an int8 column),
 #: as float32 (the feature's type): looked up per applicant instead of a log each.
-LOG_TERM = np.log(np.arange(1, 128) / REFERENCE_TERM).astype(np.float32)
-LOG_TERM = np.r_[np.float32(-np.inf), LOG_TERM]  # no loan has term 0
+#: No loan has term 0: its entry is -inf.
+LOG_TERM = np.r_[-np.inf, np.log(np.arange(1, 128) / REFERENCE_TERM)].astype(np.float32)
 #: Scoring model a new platform starts with (lifetime PD logit), before it has data, and the
 #: centre of the prior every refit shrinks toward (weight ``platforms.prior_weight``, in loans).
 #: The log-term coefficient 1 says that with a steady monthly hazard ``h`` a loan of ``T``

@@ -70,7 +70,7 @@ def used(stats: dict) -> dict:
 
 #: kernels that only other kernels call: compiled along with their callers, and then part of
 #: the callers' cached machine code, so a process that loads the callers never loads them
-INNER = {"amount_due", "payments_behind", "push_miss", "_is_late_pair",
+INNER = {"amount_due", "payments_behind", "push_miss", "_is_late_pair", "_sees_arrears",
          "stable_argsort", "_debt_in_buckets", "is_billed"}
 
 

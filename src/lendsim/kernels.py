@@ -11,10 +11,11 @@ install), in the user's cache directory (``~/.cache/numba``), or wherever ``NUMB
 says. Where none of these is writable the kernels compile in every process instead (a few
 seconds; README, "Performance"). Each has a slow per-loan version in the tests.
 
-A loop over loans or applicants calls another kernel with numbers only, or, when the helper
-needs an array (``_is_late_pair``), on a branch few items take. Measured: ``flagged_loans``
-with its per-loan test in a helper kernel that took the arrays ran four times slower than with
-the test written out in the loop, whether numba inlined the helper or not.
+A helper kernel passed arrays costs something at every call, whether numba inlines it or not:
+``flagged_loans``, whose loop does little else, ran four times slower with its per-loan test in
+such a helper than with the test written out. Where the loop does more per item
+(``applicant_features`` asking ``_sees_arrears`` once an applicant) the call made no
+measurable difference, and the rule stays in one helper.
 
 A kernel adds each loan's amount to its group's sum in the book's row order, which is the
 order ``numpy.bincount`` uses: the sums are the numpy code's to the last bit (``debt_by_cell``
@@ -1007,23 +1008,24 @@ PAIR_SHIFT = 1 << 20
 
 
 @kernel
-def late_seen(b, p, is_covered, late_anyone, late_pairs):
-    """Whether each platform ``p[i]`` sees borrower ``b[i]`` behind on a payment: through
-    the bureau on any loan (``late_anyone``) when the borrower is covered, else on a loan at
-    ``p[i]`` itself (its key ``b x PAIR_SHIFT + p`` in the sorted ``late_pairs``). As
+def _sees_arrears(b, p, is_covered, late_anyone, late_pairs):
+    """Whether platform ``p`` sees borrower ``b`` behind on a payment: through the bureau on
+    any loan (``late_anyone``) when the borrower is covered, else on a loan at ``p`` itself
+    (its key ``b x PAIR_SHIFT + p`` in the sorted ``late_pairs``). As
     :func:`lendsim.simulation.features.late_accounts` makes them, the pairs' borrowers are
     exactly those ``late_anyone`` flags, so a borrower behind with no one (most applicants)
-    needs no binary search, which costs a cache miss a step on a large book. Bool array."""
+    needs no binary search, which costs a cache miss a step on a large book."""
+    if is_covered[b] or not late_anyone[b]:
+        return late_anyone[b]
+    return _is_late_pair(np.int64(b) * PAIR_SHIFT + p, late_pairs)
+
+
+@kernel
+def late_seen(b, p, is_covered, late_anyone, late_pairs):
+    """:func:`_sees_arrears` for each pair ``(b[i], p[i])``."""
     out = np.empty(len(b), dtype=np.bool_)
     for i in range(len(b)):
-        bi = b[i]
-        la = late_anyone[bi]
-        # written out in applicant_features too, not a helper taking the arrays (module
-        # docstring); the search's call is taken by a few applicants only
-        if is_covered[bi] or not la:
-            out[i] = la
-        else:
-            out[i] = _is_late_pair(np.int64(bi) * PAIR_SHIFT + p[i], late_pairs)
+        out[i] = _sees_arrears(b[i], p[i], is_covered, late_anyone, late_pairs)
     return out
 
 
@@ -1039,8 +1041,8 @@ def applicant_features(b, p, own_debt, total, n_lenders, is_covered, arrears_cov
     Columns: 1, ``risk + noise_sd[p] x normal``; 2, ``log_income[b]`` (numpy's log, made
     by the caller once for every borrower); 3, employed; 4, own / (12 income); 5,
     covered x total / (12 income); 6, covered x lenders; 7, covered; 8, ``log_term[term]``
-    (the caller's table of numpy's logs by whole term); 9, :func:`late_seen` with the
-    bureau's arrears reported for ``arrears_covered`` borrowers;
+    (the caller's table of numpy's logs by whole term); 9, :func:`_sees_arrears`
+    with the bureau's arrears reported for ``arrears_covered`` borrowers;
     10, ``request`` / (12 income); income floored at 1 RMB. Each value is the float64
     arithmetic of :func:`lendsim.simulation.features.borrower_features`'s numpy expressions,
     rounded to float32 once, so the rows are numpy's to the last bit."""
@@ -1067,10 +1069,7 @@ def applicant_features(b, p, own_debt, total, n_lenders, is_covered, arrears_cov
         X[i, 6] = c * n_lenders[bi]
         X[i, 7] = c
         X[i, 8] = log_term[term[i]]
-        la = late_anyone[bi]  # as late_seen, with the bureau's arrears reporting
-        if arrears_covered[bi] or not la:
-            X[i, 9] = 1.0 if la else 0.0
-        else:
-            X[i, 9] = 1.0 if _is_late_pair(np.int64(bi) * PAIR_SHIFT + pi, late_pairs) else 0.0
+        X[i, 9] = 1.0 if _sees_arrears(bi, pi, arrears_covered, late_anyone,
+                                       late_pairs) else 0.0
         X[i, 10] = request[i] / inc12
     return own, visible, others

@@ -485,6 +485,21 @@ def test_open_balances_are_the_masked_balances(seed, n):
     for g, mask in zip(got, (is_open, is_open & (n_missed >= 1), is_open & (n_missed >= 3))):
         np.testing.assert_array_equal(g, bal[mask])
 
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 200))
+def test_open_balances_of_an_all_open_book_read_the_column(seed, n):
+    """Every loan open (the book after compaction): the open balances are the balance
+    column itself, not a copy, and numpy sums them as it sums the masked copy."""
+    rng = np.random.default_rng(seed)
+    n_missed = rng.integers(0, 6, n).astype(_FIELDS["n_missed"])
+    bal = rng.random(n) * 1000.0
+    got = kernels.open_balances(np.ones(n, dtype=bool), n_missed, bal)
+    assert np.shares_memory(got[0], bal) or n == 0
+    np.testing.assert_array_equal(got[0], bal)
+    assert got[0].sum() == bal[np.ones(n, dtype=bool)].sum()
+    for g, mask in zip(got[1:], (n_missed >= 1, n_missed >= 3)):
+        np.testing.assert_array_equal(g, bal[mask])
+
 def test_debt_by_cell_past_65534_buckets():
     """Buckets of one borrower each, 70,001 of them: each loan's bucket no longer fits the
     two bytes it is noted in below 65,535 buckets."""

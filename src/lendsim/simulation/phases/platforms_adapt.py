@@ -232,7 +232,9 @@ def drop_closed_loans(model) -> None:
     loans. By then about a third of the rows are closed, most of them last month's
     credit-line draws, repaid."""
     L = model.loans
-    if not L.n or (L.status > LoanStatus.DEFAULTED).mean() <= COMPACT_CLOSED_SHARE:
+    # counted: the mask's mean() would add 10^7 floats (a few ms at 10^6 borrowers)
+    closed = np.count_nonzero(L.status > LoanStatus.DEFAULTED)
+    if not L.n or closed / L.n <= COMPACT_CLOSED_SHARE:
         return
     L.compact()
 

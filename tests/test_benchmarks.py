@@ -301,3 +301,48 @@ def test_heap_probe_bad_input_is_one_line_and_exit_2(args, message):
                        capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.count("\n") == 1 and message in p.stderr
+
+
+def test_book_order_puts_each_per_loan_array_in_borrower_order_stably():
+    """By hand: loans of borrowers 2, 0, 2, 1, 0; borrower order takes rows 1, 4, 3, 0, 2
+    (each borrower's loans in book order). Arrays of another length and numbers stay."""
+    import bench_book_order
+    import numpy as np
+
+    b = np.array([2, 0, 2, 1, 0], dtype=np.int32)
+    bal = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
+    per_borrower = np.arange(3.0)
+    out = bench_book_order.in_borrower_order([bal, b, per_borrower, 7], b)
+    assert out[0].tolist() == [20.0, 50.0, 40.0, 10.0, 30.0]
+    assert out[1].tolist() == [0, 0, 1, 2, 2]
+    assert out[2] is per_borrower and out[3] == 7
+    assert bench_book_order.per_loan([bal, per_borrower, 7, b], 5) == [0, 3]
+
+
+def test_book_order_times_every_pass_of_a_month():
+    import json
+
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_book_order.py"),
+                        "--n", "2000", "--warmup", "6", "--repeat", "1", "--flush-mb", "1",
+                        "--json"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    import bench_book_order
+
+    assert {c["kernel"] for c in r["calls"]} == set(bench_book_order.KERNELS)
+    assert all(c["loans"] > 0 and c["book_order_ms"] >= 0 and c["borrower_order_ms"] >= 0
+               for c in r["calls"])
+    assert r["book_order_ms"] == pytest.approx(sum(c["book_order_ms"] for c in r["calls"]),
+                                               abs=0.1)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--repeat", "0"], "--repeat = 0"),
+    (["--warmup", "-1"], "--warmup = -1"),
+    (["--n", "0"], "borrowers.n = 0"),
+])
+def test_book_order_bad_input_is_one_line_and_exit_2(args, message):
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_book_order.py"),
+                        *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and message in p.stderr

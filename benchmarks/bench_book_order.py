@@ -91,7 +91,7 @@ def capture(n: int, warmup: int, seed: int) -> tuple[list, int]:
             setattr(kernels, k, f)
     n_borrowers = model.n_borrowers
     model.close()
-    return [(k, a, b) for k, a, b in calls], n_borrowers
+    return calls, n_borrowers
 
 
 def best_ms(fn, args: list, repeat: int, flush: np.ndarray) -> float:

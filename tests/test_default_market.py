@@ -18,7 +18,8 @@ from lendsim.results.analysis import income_statement
 from lendsim.results.calibration import (PRICE_TIERS, calibration_figures, calibration_table,
                                          lender_figures)
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole file under pytest-xdist: its tests share the module's runs
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("default_market")]
 SEEDS = [1, 2, 3]
 
 

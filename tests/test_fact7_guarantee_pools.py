@@ -212,7 +212,8 @@ from lendsim.experiments.spec import load_experiment
 from lendsim.results.analysis import mean_ci
 from lendsim.simulation.params import ContagionParams
 
-pytestmark = pytest.mark.slow
+# one worker runs the whole file under pytest-xdist: its tests share the runs in _TABLES
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fact7_guarantee_pools")]
 FILE = Path(__file__).parents[1] / "src" / "lendsim" / "examples" / "guarantee_pools.toml"
 SEEDS = [101 + r for r in range(16)]
 #: the model's default news channel, in place of the file's stronger one

@@ -132,28 +132,42 @@ def measure(n: int, warmup: int, seed: int, repeat: int, flush_mb: int) -> dict:
             "borrower_order_ms": round(sum(r["borrower_order_ms"] for r in rows), 1)}
 
 
-def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__,
+def month_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a script that times the calls of one month (this one and
+    ``bench_kernel_ab.py``): ``--n``, ``--warmup``, ``--seed``, ``--flush-mb``, ``--json``."""
+    ap = argparse.ArgumentParser(description=doc,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="borrowers (default 100000)")
     ap.add_argument("--warmup", type=int, default=40,
                     help="months run before the month measured (default 40)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--repeat", type=int, default=3, help="calls timed, best kept")
     ap.add_argument("--flush-mb", type=int, default=256,
                     help="memory summed before each call to flush the caches (default 256)")
     ap.add_argument("--json", action="store_true", help="machine-readable output only")
+    return ap
+
+
+def first_not_positive(prog: str, flags: dict) -> str | None:
+    """The one-line complaint about the first of ``flags`` (option: value) below 1, or None."""
+    for flag, value in flags.items():
+        if value < 1:
+            return f"{prog}: {flag} = {value}: must be a whole number >= 1"
+    return None
+
+
+def parse_args(argv=None):
+    ap = month_parser(__doc__)
+    ap.add_argument("--repeat", type=int, default=3, help="calls timed, best kept")
     return ap.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    for flag, value in (("--warmup", args.warmup), ("--repeat", args.repeat),
-                        ("--flush-mb", args.flush_mb)):
-        if value < 1:
-            print(f"bench_book_order: {flag} = {value}: must be a whole number >= 1",
-                  file=sys.stderr)
-            return 2
+    bad = first_not_positive("bench_book_order", {"--warmup": args.warmup, "--repeat":
+                                                  args.repeat, "--flush-mb": args.flush_mb})
+    if bad:
+        print(bad, file=sys.stderr)
+        return 2
     # one BLAS thread, set before numpy's import, as in bench_model.py's children. Without
     # it the passes timed here at 10^6 took 460-480 ms in all instead of about 360, for a
     # reason not found (bench_phases.py's months were no slower with two threads)

@@ -346,3 +346,46 @@ def test_book_order_bad_input_is_one_line_and_exit_2(args, message):
                         *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.count("\n") == 1 and message in p.stderr
+
+
+def test_kernel_ab_finds_the_same_kernels_same_and_a_changed_one_different(tmp_path):
+    """A against a copy of its own kernels.py: every pass gives the same results. Against a
+    copy whose debt state adds 1 RMB to every borrower's total: that pass, and only that
+    one, differs."""
+    import json
+
+    src = (ROOT / "src" / "lendsim" / "kernels.py").read_text()
+    line = "total[b0 + x] = acc_total[x]"
+    assert src.count(line) == 1
+    runs = {}
+    for name, text in (("copy", src), ("changed", src.replace(line, line + " + 1.0"))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "kernels.py").write_text(text)
+        p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_kernel_ab.py"),
+                            "--against", str(tmp_path / name), "--n", "2000", "--warmup",
+                            "6", "--rounds", "2", "--flush-mb", "1", "--json"],
+                           capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert p.returncode == 0, p.stderr
+        runs[name] = json.loads(p.stdout)
+    import bench_book_order
+
+    calls = runs["copy"]["calls"]
+    assert {c["kernel"] for c in calls} == set(bench_book_order.KERNELS)
+    assert all(c["same"] and c["a_ms"] >= 0 and c["b_ms"] >= 0 and c["ratio"] > 0
+               and c["ratio_q1"] <= c["ratio"] <= c["ratio_q3"] for c in calls)
+    assert runs["copy"]["all_same"]
+    differ = {c["kernel"] for c in runs["changed"]["calls"] if not c["same"]}
+    assert differ == {"debt_by_cell"} and not runs["changed"]["all_same"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--against", "/nonexistent/checkout"], "--against = '/nonexistent/checkout'"),
+    (["--against", ".", "--rounds", "0"], "--rounds = 0"),
+    (["--against", ".", "--kernels", "debt_by_cel"], "--kernels = 'debt_by_cel'"),
+    (["--against", ".", "--n", "0"], "borrowers.n = 0"),
+])
+def test_kernel_ab_bad_input_is_one_line_and_exit_2(args, message):
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_kernel_ab.py"),
+                        *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and message in p.stderr

@@ -437,7 +437,7 @@ def test_keep_rows_is_take_in_place(seed, n, P, share):
 
 
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), nb=st.integers(1, 9),
-       P=st.integers(1, 4), bucket_log2=st.sampled_from([-1, 0, 1, 2]),
+       P=st.integers(1, 4), bucket_log2=st.sampled_from([-1, 0, 1, 2, 40]),
        copy_loans=st.sampled_from([1, 2, 5, 10**6]))
 def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2, copy_loans):
     rng = np.random.default_rng(seed)
@@ -458,11 +458,11 @@ def test_book_tallies_match_loops(seed, n, nb, P, bucket_log2, copy_loans):
             count[p[i]] += 1
     for j in range(nb):
         lenders[j] = sum(own[j, k] > 0 for k in range(P))
-    # buckets of 1, 2 or 4 borrowers as well as the default (one bucket at this size), the
-    # open loans copied a bucket at a time, a few buckets or all at once: neither bucketing
+    # buckets of 1, 2 or 4 borrowers as well as the default (one bucket at this size) and
+    # one wider than the widest allowed (cut to 2^16 borrowers), the open loans copied a bucket at a time, a few buckets or all at once: neither bucketing
     # nor copying in runs may change a sum's order
     got = kernels.debt_by_cell(status, b, p, bal, np.full((nb, P), 7.0),  # overwritten
-                               bucket_log2, 14 * copy_loans)
+                               bucket_log2, kernels.DEBT_LOAN_BYTES * copy_loans)
     for g, w in zip(got, (own, total, lenders)):
         np.testing.assert_array_equal(g, w)
         assert g.dtype == w.dtype
@@ -500,6 +500,39 @@ def test_open_balances_of_an_all_open_book_read_the_column(seed, n):
     for g, mask in zip(got[1:], (n_missed >= 1, n_missed >= 3)):
         np.testing.assert_array_equal(g, bal[mask])
 
+def test_debt_by_cell_keys_hold_the_last_platform_and_place():
+    """A loan's key holds its borrower's place in its bucket in the upper 16 bits and its
+    platform in the lower 16: the last place of a bucket of 2^16 borrowers and the last of
+    65,536 platforms come back where they were; a 65,537th platform is refused."""
+    def loop(b, p, bal, nb, P):
+        own = np.zeros((nb, P))
+        for i in range(len(b)):
+            own[b[i], p[i]] += bal[i]
+        return own
+    bal = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    # buckets of 2^16 borrowers (and wider asked for: cut to 2^16)
+    nb, P = 0x10000 + 3, 2
+    b = np.array([0xFFFF, 0x10000, 0xFFFF, 0x10002, 0], dtype=np.int32)
+    p = np.array([1, 1, 0, 0, 1], dtype=np.int16)
+    for log2 in (16, 17):
+        own, total, lenders = kernels.debt_by_cell(np.zeros(5, np.int8), b, p, bal,
+                                                   np.full((nb, P), 7.0), log2)
+        np.testing.assert_array_equal(own, loop(b, p, bal, nb, P))
+        np.testing.assert_array_equal(total, own.sum(axis=1))
+        np.testing.assert_array_equal(lenders, (own > 0).sum(axis=1))
+    # the last of 65,536 platforms
+    nb, P = 3, 0x10000
+    b = np.array([0, 2, 2, 1, 0], dtype=np.int32)
+    p = np.array([P - 1, 0, P - 1, P - 2, P - 1], dtype=np.int64)
+    own, total, lenders = kernels.debt_by_cell(np.zeros(5, np.int8), b, p, bal,
+                                               np.full((nb, P), 7.0))
+    np.testing.assert_array_equal(own, loop(b, p, bal, nb, P))
+    np.testing.assert_array_equal(lenders, [1, 1, 2])
+    with pytest.raises(ValueError, match="65,536 platforms"):
+        kernels.debt_by_cell(np.zeros(0, np.int8), np.zeros(0, np.int32),
+                             np.zeros(0, np.int16), np.zeros(0), np.zeros((1, P + 1)))
+
+
 def test_debt_by_cell_past_65534_buckets():
     """Buckets of one borrower each, 70,001 of them: each loan's bucket no longer fits the
     two bytes it is noted in below 65,535 buckets."""
@@ -515,7 +548,7 @@ def test_debt_by_cell_past_65534_buckets():
             own[b[i], p[i]] += bal[i]
             total[b[i]] += bal[i]
     for copy_loans in (50, 10**6):
-        got = kernels.debt_by_cell(status, b, p, bal, np.full((nb, P), 7.0), 0, 14 * copy_loans)
+        got = kernels.debt_by_cell(status, b, p, bal, np.full((nb, P), 7.0), 0, kernels.DEBT_LOAN_BYTES * copy_loans)
         np.testing.assert_array_equal(got[0], own)
         np.testing.assert_array_equal(got[1], total)
         np.testing.assert_array_equal(got[2], (own > 0).sum(axis=1))

@@ -646,13 +646,19 @@ def balances_by_pool_status(status, pool_idx, balance, n_pools, platform_idx, n_
     return out, by_platform
 
 
-#: bytes of the debt matrix (and totals) one bucket of borrowers spans in
-#: :func:`debt_by_cell`: well inside a core's L2 cache
+#: bytes of the sums of one bucket of borrowers in :func:`debt_by_cell` (their debt at each
+#: platform and in all): well inside a core's L2 cache
 DEBT_BUCKET_BYTES = 1 << 18
-#: most bytes :func:`debt_by_cell`'s copy of the open loans takes at once (14 a loan): under
-#: the C allocator's mmap threshold (``lendsim.simulation.allocator``), so the copy reuses the
-#: same heap memory every month instead of 130 MB faulted in afresh at 10^6 borrowers
+#: bytes :func:`debt_by_cell`'s copy takes an open loan: its balance (float64) and a 4-byte
+#: key, the borrower's place in its bucket and the platform
+DEBT_LOAN_BYTES = 12
+#: most bytes :func:`debt_by_cell`'s copy of the open loans takes at once: under the C
+#: allocator's mmap threshold (``lendsim.simulation.allocator``), so the copy reuses the same
+#: heap memory every month instead of 90 MB faulted in afresh at 10^6 borrowers
 DEBT_COPY_BYTES = 24 << 20
+#: the widest bucket :func:`debt_by_cell` takes: the borrower's place in its bucket is the
+#: upper 16 bits of a loan's key (the platform the lower 16, as ``platform_idx``'s int16 allows)
+DEBT_MAX_BUCKET_LOG2 = 16
 
 
 @kernel
@@ -661,31 +667,39 @@ def debt_by_cell(status, borrower_idx, platform_idx, balance, own, bucket_log2=-
     """Each borrower's debt on its open loans (RMB), by platform and in all, and its number
     of lenders.
 
-    ``own`` (``n_borrowers`` x ``n_platforms``, float64) receives the debt at each platform:
-    its old contents are overwritten, so last month's matrix serves again (at 10^6 borrowers
-    it is 80 MB, and a fresh one costs a page fault per 4 kB).
+    ``own`` (``n_borrowers`` x ``n_platforms``, float64, at most 65,536 platforms) receives
+    the debt at each platform: its old contents are overwritten, so last month's matrix
+    serves again (at 10^6 borrowers it is 80 MB, and a fresh one costs a page fault per
+    4 kB).
 
     The book is in order of origination, so adding its loans straight into ``own`` would
     touch the matrix at random, a cache miss a loan. The open loans are first copied, in
     book order, into buckets of ``2^bucket_log2`` consecutive borrowers (by default as many
-    as fill ``DEBT_BUCKET_BYTES`` of the matrix), then added bucket by bucket; a bucket's
-    rows of ``own`` are cleared just before and its lenders counted just after, while they
-    are in the cache. A cell's loans all fall in one bucket, in book order, so every sum
-    adds the same numbers in the same order as the plain loop: the result is the same to
-    the last bit. The copy takes 14 bytes an open loan, and holds at most ``copy_bytes`` at
-    once (the loans of as many consecutive buckets as fit, at least one bucket): each such
-    run of buckets is one more pass over each loan's bucket, noted (2 bytes a loan, 4 past
-    65,534 buckets) in the first pass.
+    as fill ``DEBT_BUCKET_BYTES`` with their sums; at most ``2^DEBT_MAX_BUCKET_LOG2``), then
+    added bucket by bucket into a buffer the size of one bucket's rows, which stays in the
+    cache; each row is then written to ``own`` once, its lenders counted on the way. A
+    cell's loans all fall in one bucket, in book order, and each sum starts from 0, so every
+    sum adds the same numbers in the same order as the plain loop: the result is the same
+    to the last bit. The copy takes ``DEBT_LOAN_BYTES`` an open loan (its balance, and its
+    borrower's place in the bucket and its platform in one 4-byte key: one stream of writes
+    less per bucket than three columns, which at 10^6 borrowers took a third more time), and
+    holds at most ``copy_bytes`` at once (the loans of as many consecutive buckets as fit,
+    at least one bucket): each such run of buckets is one more pass over each loan's bucket,
+    noted (2 bytes a loan, 4 past 65,534 buckets) in the first pass.
 
     Returns:
         (``own``; total debt, array of ``n_borrowers``; number of platforms it owes more
         than 0, int64 array).
     """
     n_borrowers, n_platforms = own.shape
-    shift = bucket_log2
+    if n_platforms > 0x10000:
+        raise ValueError("debt_by_cell: at most 65,536 platforms (a loan's key holds the "
+                         "platform in 16 bits)")
+    shift = min(bucket_log2, DEBT_MAX_BUCKET_LOG2)
     if shift < 0:
         shift = 0
-        while (2 << shift) * 8 * (n_platforms + 1) <= DEBT_BUCKET_BYTES:
+        while (shift < DEBT_MAX_BUCKET_LOG2
+               and (2 << shift) * 8 * (n_platforms + 1) <= DEBT_BUCKET_BYTES):
             shift += 1
     n_buckets = (n_borrowers >> shift) + 1
     if n_buckets < 0xFFFF:
@@ -715,7 +729,7 @@ def _debt_in_buckets(bucket, closed, status, borrower_idx, platform_idx, balance
             bucket[i] = closed
     # runs of consecutive buckets whose loans fit the copy (at least one bucket each):
     # run r is buckets ends[r - 1] (0 for the first) to ends[r] - 1
-    per_run = max(copy_bytes // 14, 1)
+    per_run = max(copy_bytes // DEBT_LOAN_BYTES, 1)
     ends = np.empty(n_buckets, dtype=np.int64)
     n_runs = most = 0
     k = 0
@@ -728,10 +742,13 @@ def _debt_in_buckets(bucket, closed, status, borrower_idx, platform_idx, balance
         ends[n_runs] = k
         n_runs += 1
         most = max(most, m)
-    bb = np.empty(most, dtype=borrower_idx.dtype)
-    pp = np.empty(most, dtype=platform_idx.dtype)
+    key = np.empty(most, dtype=np.uint32)  # place in the bucket << 16 | platform
     amt = np.empty(most)
     start = np.zeros(n_buckets + 1, dtype=np.int64)
+    width = 1 << shift
+    in_bucket = width - 1
+    acc = np.empty((width, n_platforms))  # one bucket's debt by platform, then in all
+    acc_total = np.empty(width)
     lo = 0
     for r in range(n_runs):
         hi = ends[r]
@@ -743,22 +760,28 @@ def _debt_in_buckets(bucket, closed, status, borrower_idx, platform_idx, balance
             if lo <= q < hi:
                 j = start[q]
                 start[q] = j + 1
-                bb[j], pp[j], amt[j] = borrower_idx[i], platform_idx[i], balance[i]
+                key[j] = ((borrower_idx[i] & in_bucket) << 16) | platform_idx[i]
+                amt[j] = balance[i]
         j = 0  # start[q] is now where bucket q's loans end
         for q in range(lo, hi):
             b0 = q << shift
-            b1 = min(b0 + (1 << shift), n_borrowers)
-            own[b0:b1, :] = 0.0
+            rows = min(width, n_borrowers - b0)
+            acc[:rows, :] = 0.0
+            acc_total[:rows] = 0.0
             while j < start[q]:
-                own[bb[j], pp[j]] += amt[j]
-                total[bb[j]] += amt[j]
+                x = key[j] >> 16
+                acc[x, key[j] & 0xFFFF] += amt[j]
+                acc_total[x] += amt[j]
                 j += 1
-            for b in range(b0, b1):
+            for x in range(rows):
                 c = 0
                 for p in range(n_platforms):
-                    if own[b, p] > 0:
+                    v = acc[x, p]
+                    own[b0 + x, p] = v
+                    if v > 0:
                         c += 1
-                lenders[b] = c
+                lenders[b0 + x] = c
+                total[b0 + x] = acc_total[x]
         lo = hi
     return own, total, lenders
 

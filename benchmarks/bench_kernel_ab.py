@@ -17,7 +17,7 @@ quartiles, are what to quote; a copy of the same ``kernels.py`` against itself s
 finely they tell two kernels apart (0.91-1.08 for one pass at 10^6 borrowers, 2026-12-07).
 
 Both checkouts' kernels are compiled afresh into a numba cache of the run's own, removed at
-the end (about half a minute), so that B's checkout's cache is left as it was.
+the end, so that B's checkout's cache is left as it was.
 
 It also checks that A and B give the same results to the last bit (what they return, and
 what they write into their arguments): a change to a kernel that is meant to move no number

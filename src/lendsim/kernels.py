@@ -747,8 +747,8 @@ def _debt_in_buckets(bucket, closed, status, borrower_idx, platform_idx, balance
     start = np.zeros(n_buckets + 1, dtype=np.int64)
     width = 1 << shift
     in_bucket = width - 1
-    acc = np.empty((width, n_platforms))  # one bucket's debt by platform, then in all
-    acc_total = np.empty(width)
+    acc = np.empty((width, n_platforms))  # one bucket's debt by platform
+    acc_total = np.empty(width)  # and in all
     lo = 0
     for r in range(n_runs):
         hi = ends[r]

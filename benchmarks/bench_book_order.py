@@ -63,27 +63,42 @@ def in_borrower_order(args: list, borrower_idx: np.ndarray) -> list:
     return [a[order] if i in at else a for i, a in enumerate(args)]
 
 
-def capture(n: int, warmup: int, seed: int) -> tuple[list, int]:
-    """Run the benchmark scenario ``warmup`` months, then one more with the book's passes
+def capture(n: int, warmup: int, seed: int, names: tuple[str, ...] = KERNELS
+            ) -> tuple[list, int]:
+    """Run the benchmark scenario ``warmup`` months, then one more with the kernels ``names``
     wrapped; returns each call's ``(kernel, copied arguments, the book's borrower column
-    then)`` and the number of borrowers."""
+    then)`` (the column for the book's passes, ``KERNELS``; None for other kernels) and the
+    number of borrowers."""
     import numpy as np
 
     from lendsim import MarketModel, kernels, load_scenario
 
     model = MarketModel(load_scenario(None, bench_overrides(n, warmup + 1, seed)))
     model.run(warmup)
-    calls, original = [], {k: getattr(kernels, k) for k in KERNELS}
+    calls, original = [], {k: getattr(kernels, k) for k in names}
+    last = {}  # id of an argument -> its latest copy
+
+    def kept(a):
+        """A copy of ``a``, shared with the call before when ``a`` is the same array with
+        the same contents (the per-borrower arrays that underwriting's many calls a month
+        read: at 10^6 borrowers, separate copies would fill the memory)."""
+        if not isinstance(a, np.ndarray):
+            return a
+        c = last.get(id(a))
+        if (c is None or c.dtype != a.dtype or c.shape != a.shape
+                or not np.array_equal(c, a, equal_nan=a.dtype.kind in "fc")):
+            c = last[id(a)] = a.copy()
+        return c
 
     def wrapped(name):
         def call(*args):
-            calls.append((name, [a.copy() if isinstance(a, np.ndarray) else a for a in args],
-                          model.loans.borrower_idx.copy()))
+            calls.append((name, [kept(a) for a in args],
+                          model.loans.borrower_idx.copy() if name in KERNELS else None))
             return original[name](*args)
         return call
 
     try:
-        for k in KERNELS:
+        for k in names:
             setattr(kernels, k, wrapped(k))
         model.step()
     finally:

@@ -350,15 +350,17 @@ def test_book_order_bad_input_is_one_line_and_exit_2(args, message):
 
 def test_kernel_ab_finds_the_same_kernels_same_and_a_changed_one_different(tmp_path):
     """A against a copy of its own kernels.py: every pass gives the same results. Against a
-    copy whose debt state adds 1 RMB to every borrower's total: that pass, and only that
-    one, differs."""
+    copy whose debt state adds 1 RMB to every borrower's total and whose applicant features
+    put 2 in the intercept (a column the kernel writes into its argument, over a month's
+    many calls): those two kernels, and only they, differ."""
     import json
 
     src = (ROOT / "src" / "lendsim" / "kernels.py").read_text()
-    line = "total[b0 + x] = acc_total[x]"
-    assert src.count(line) == 1
+    line, intercept = "total[b0 + x] = acc_total[x]", "X[i, 0] = 1.0"
+    assert src.count(line) == 1 and src.count(intercept) == 1
+    changed = src.replace(line, line + " + 1.0").replace(intercept, "X[i, 0] = 2.0")
     runs = {}
-    for name, text in (("copy", src), ("changed", src.replace(line, line + " + 1.0"))):
+    for name, text in (("copy", src), ("changed", changed)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "kernels.py").write_text(text)
         p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_kernel_ab.py"),
@@ -367,15 +369,41 @@ def test_kernel_ab_finds_the_same_kernels_same_and_a_changed_one_different(tmp_p
                            capture_output=True, text=True, timeout=300, cwd=ROOT)
         assert p.returncode == 0, p.stderr
         runs[name] = json.loads(p.stdout)
-    import bench_book_order
+    import bench_kernel_ab
 
     calls = runs["copy"]["calls"]
-    assert {c["kernel"] for c in calls} == set(bench_book_order.KERNELS)
+    assert [c["kernel"] for c in calls] != [] and len({c["kernel"] for c in calls}) == len(calls)
+    assert {c["kernel"] for c in calls} == set(bench_kernel_ab.ALL_KERNELS)
+    assert all(c["calls"] >= 1 and c["loans"] >= 1 for c in calls)
     assert all(c["same"] and c["a_ms"] >= 0 and c["b_ms"] >= 0 and c["ratio"] > 0
                and c["ratio_q1"] <= c["ratio"] <= c["ratio_q3"] for c in calls)
     assert runs["copy"]["all_same"]
     differ = {c["kernel"] for c in runs["changed"]["calls"] if not c["same"]}
-    assert differ == {"debt_by_cell"} and not runs["changed"]["all_same"]
+    assert differ == {"debt_by_cell", "applicant_features"}
+    assert not runs["changed"]["all_same"]
+
+
+def test_kernel_ab_months_time_every_phase_of_one_model_with_each_sides_kernels(tmp_path):
+    """``--months``: whole months of one model, A B B A, against a copy of the checkout's
+    own kernels.py: every phase of ``MarketModel.PHASES`` timed for both sides, one ratio a
+    round, the phases adding up to no more than the month."""
+    import json
+
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "kernels.py").write_text(
+        (ROOT / "src" / "lendsim" / "kernels.py").read_text())
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_kernel_ab.py"),
+                        "--against", str(tmp_path / "copy"), "--n", "2000", "--warmup", "4",
+                        "--months", "2", "--json"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert [x["phase"] for x in r["phases"]] == bench_phases.phase_names(MarketModel)
+    assert r["months"] == [7, 14] and len(r["ratios"]) == 2 and r["not_in_b"] == []
+    assert min(r["ratios"]) <= r["ratio"] <= max(r["ratios"])
+    for side in ("a_ms", "b_ms"):
+        assert r[side] > 0
+        assert sum(x[side] for x in r["phases"]) <= r[side] * 1.001 + 0.1
 
 
 @pytest.mark.parametrize("args, message", [
@@ -383,6 +411,7 @@ def test_kernel_ab_finds_the_same_kernels_same_and_a_changed_one_different(tmp_p
     (["--against", ".", "--rounds", "0"], "--rounds = 0"),
     (["--against", ".", "--kernels", "debt_by_cel"], "--kernels = 'debt_by_cel'"),
     (["--against", ".", "--n", "0"], "borrowers.n = 0"),
+    (["--against", ".", "--months", "-1"], "--months = -1"),
 ])
 def test_kernel_ab_bad_input_is_one_line_and_exit_2(args, message):
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_kernel_ab.py"),

@@ -145,7 +145,7 @@ def compare(calls: list, a, b, rounds: int, flush) -> list[dict]:
     rows = []
     for name, args, items in by_kernel(calls):
         fa, fb = getattr(a, name), getattr(b, name, None)
-        row = {"kernel": name, "loans": items, "calls": len(args)}
+        row = {"kernel": name, "items": items, "calls": len(args)}
         if fb is None:
             rows.append({**row, "error": "not in the other kernels.py"})
             continue
@@ -340,10 +340,10 @@ def main(argv=None) -> int:
           f"{'quartiles':>13s} {'1st/2nd':>7s}  results")
     for c in r["calls"]:
         if "error" in c:
-            print(f"{c['kernel']:24s} {c['calls']:5d} {c['loans']:10,d}  not compared: "
+            print(f"{c['kernel']:24s} {c['calls']:5d} {c['items']:10,d}  not compared: "
                   f"{c['error']}")
             continue
-        print(f"{c['kernel']:24s} {c['calls']:5d} {c['loans']:10,d} {c['a_ms']:8.1f} "
+        print(f"{c['kernel']:24s} {c['calls']:5d} {c['items']:10,d} {c['a_ms']:8.1f} "
               f"{c['b_ms']:8.1f} "
               f"{c['ratio']:6.3f} {c['ratio_q1']:6.3f}-{c['ratio_q3']:.3f} "
               f"{c['first_over_second']:7.3f}  "

@@ -374,7 +374,7 @@ def test_kernel_ab_finds_the_same_kernels_same_and_a_changed_one_different(tmp_p
     calls = runs["copy"]["calls"]
     assert [c["kernel"] for c in calls] != [] and len({c["kernel"] for c in calls}) == len(calls)
     assert {c["kernel"] for c in calls} == set(bench_kernel_ab.ALL_KERNELS)
-    assert all(c["calls"] >= 1 and c["loans"] >= 1 for c in calls)
+    assert all(c["calls"] >= 1 and c["items"] >= 1 for c in calls)
     assert all(c["same"] and c["a_ms"] >= 0 and c["b_ms"] >= 0 and c["ratio"] > 0
                and c["ratio_q1"] <= c["ratio"] <= c["ratio_q3"] for c in calls)
     assert runs["copy"]["all_same"]
